@@ -1,0 +1,44 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'certs/dev/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The injection core is pure: no I/O, no HTTP framework, no logger, no Kubernetes client at runtime.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'fastify', message: 'src/core is pure: HTTP lives in src/http.' },
+            { name: 'pino', message: 'src/core does not log: return data instead.' },
+            { name: '@kubernetes/client-node', allowTypeImports: true, message: 'Only src/k8s talks to the API server.' },
+            ...['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'child_process', 'dgram'].flatMap((m) => [
+              { name: m, message: 'src/core does no I/O.' },
+              { name: `node:${m}`, message: 'src/core does no I/O.' },
+            ]),
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'src/core does not read the process environment.' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,99 @@
+/**
+ * The one table of coded errors. Every code is documented in README.md ("Error codes");
+ * test/unit/errors.test.ts keeps the two in step in both directions.
+ *
+ * Codes are stable API: logs, metrics labels (`sidecar_injection_failure_total{code}`) and
+ * AdmissionResponse messages start with them. Never branch on message text; branch on `code`.
+ */
+export const ERROR_CODES = {
+  INJ_ERR_INVALID_ANNOTATION: {
+    httpStatus: 400,
+    summary: 'a pod annotation has a value the injector cannot accept',
+  },
+  INJ_ERR_INVALID_POD: {
+    httpStatus: 400,
+    summary: 'request.object is not a Pod the injector can read',
+  },
+  INJ_ERR_TEMPLATE_NOT_FOUND: {
+    httpStatus: 400,
+    summary: 'inject.istio.io/templates names a template that does not exist',
+  },
+  INJ_ERR_UNSUPPORTED_TEMPLATE: {
+    httpStatus: 400,
+    summary: 'a selected template is a user-supplied Go template, which this injector does not render',
+  },
+  INJ_ERR_PROMETHEUS_CONFIG: {
+    httpStatus: 400,
+    summary: 'the prometheus scrape annotations point at a port reserved for Istio or are invalid',
+  },
+  INJ_ERR_REVIEW_MALFORMED: {
+    httpStatus: 400,
+    summary: 'the request body is not an AdmissionReview (bad JSON, missing request or uid)',
+  },
+  INJ_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    httpStatus: 415,
+    summary: 'the request Content-Type is not application/json',
+  },
+  INJ_ERR_BODY_TOO_LARGE: {
+    httpStatus: 413,
+    summary: 'the request body exceeds the 6 MiB limit',
+  },
+  INJ_ERR_DEADLINE_EXCEEDED: {
+    httpStatus: 200,
+    summary: 'the injection could not finish within the timeout the API server asked for',
+  },
+  INJ_ERR_CONFIG_INVALID: {
+    httpStatus: 500,
+    summary: 'the injector configuration (config, values or mesh) is invalid; every problem is listed by path',
+  },
+  INJ_ERR_CLI_USAGE: {
+    httpStatus: 400,
+    summary: 'invalid command-line flags or environment variables',
+  },
+  INJ_ERR_TLS: {
+    httpStatus: 500,
+    summary: 'the serving certificate or key could not be loaded',
+  },
+  INJ_ERR_MANIFEST_INVALID: {
+    httpStatus: 400,
+    summary: 'an input manifest for the offline commands cannot be read or is not a valid object',
+  },
+  INJ_ERR_INTERNAL: {
+    httpStatus: 500,
+    summary: 'an unexpected internal error; the message carries the detail',
+  },
+} as const satisfies Record<string, { httpStatus: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface InjectorErrorOptions {
+  cause?: unknown;
+  /** Structured detail for logs and tests, e.g. every invalid annotation found. */
+  details?: readonly ErrorDetail[];
+}
+
+/** One concrete problem: where it is, what value was found, why it is wrong. */
+export interface ErrorDetail {
+  /** Field path or annotation key, e.g. `metadata.annotations[sidecar.istio.io/proxyCPU]` or `values.global.proxy.statusPort`. */
+  readonly field: string;
+  readonly value?: string;
+  readonly reason: string;
+}
+
+export class InjectorError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly details: readonly ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, options: InjectorErrorOptions = {}) {
+    super(`${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InjectorError';
+    this.code = code;
+    this.httpStatus = ERROR_CODES[code].httpStatus;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isInjectorError(value: unknown): value is InjectorError {
+  return value instanceof InjectorError;
+}
