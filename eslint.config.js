@@ -26,19 +26,37 @@ export default tseslint.config(
           paths: [
             { name: 'fastify', message: 'src/core is pure: HTTP lives in src/http.' },
             { name: 'pino', message: 'src/core does not log: return data instead.' },
-            { name: '@kubernetes/client-node', allowTypeImports: true, message: 'Only src/k8s talks to the API server.' },
-            ...['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'child_process', 'dgram'].flatMap((m) => [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message: 'Only src/k8s talks to the API server.',
+            },
+            ...[
+              'fs',
+              'fs/promises',
+              'net',
+              'http',
+              'https',
+              'http2',
+              'tls',
+              'child_process',
+              'dgram',
+            ].flatMap((m) => [
               { name: m, message: 'src/core does no I/O.' },
               { name: `node:${m}`, message: 'src/core does no I/O.' },
             ]),
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'src/core does not read the process environment.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'src/core does not read the process environment.' },
+      ],
     },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

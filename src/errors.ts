@@ -20,7 +20,8 @@ export const ERROR_CODES = {
   },
   INJ_ERR_UNSUPPORTED_TEMPLATE: {
     httpStatus: 400,
-    summary: 'a selected template is a user-supplied Go template, which this injector does not render',
+    summary:
+      'a selected template is a user-supplied Go template, which this injector does not render',
   },
   INJ_ERR_PROMETHEUS_CONFIG: {
     httpStatus: 400,
@@ -44,7 +45,8 @@ export const ERROR_CODES = {
   },
   INJ_ERR_CONFIG_INVALID: {
     httpStatus: 500,
-    summary: 'the injector configuration (config, values or mesh) is invalid; every problem is listed by path',
+    summary:
+      'the injector configuration (config, values or mesh) is invalid; every problem is listed by path',
   },
   INJ_ERR_CLI_USAGE: {
     httpStatus: 400,
@@ -86,7 +88,10 @@ export class InjectorError extends Error {
   readonly details: readonly ErrorDetail[];
 
   constructor(code: ErrorCode, message: string, options: InjectorErrorOptions = {}) {
-    super(`${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${code}: ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'InjectorError';
     this.code = code;
     this.httpStatus = ERROR_CODES[code].httpStatus;

@@ -93,5 +93,4 @@ export interface ConfigIssue {
 }
 
 export type ConfigResult =
-  | { ok: true; config: InjectionConfig }
-  | { ok: false; issues: ConfigIssue[] };
+  { ok: true; config: InjectionConfig } | { ok: false; issues: ConfigIssue[] };
