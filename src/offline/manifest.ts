@@ -1,0 +1,153 @@
+/**
+ * Offline injection of a manifest stream (`istioctl kube-inject` semantics, spec §10): every
+ * workload's pod template is handed to an injector, written back in place, and everything else
+ * is left as it was. Pure: the caller passes the text in and writes the result out.
+ */
+import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import type { Pod } from '../core/k8s.js';
+import { splitDocuments, type ManifestDocument } from './documents.js';
+import { findWorkloads, readTemplate, writeTemplate, type Workload } from './workloads.js';
+
+/** Identity of a workload object, as the injector and the patch targets need it. */
+export interface WorkloadRef {
+  kind: string;
+  apiVersion: string;
+  name: string;
+  /** The object's namespace; empty when the manifest does not set one. */
+  namespace: string;
+}
+
+export type InjectOutcome =
+  { injected: true; pod: Pod; warnings: readonly string[] } | { injected: false; reason: string };
+
+/** Injects one pod template. Throws InjectorError on invalid input (annotations, templates, ...). */
+export type PodInjector = (pod: Pod, workload: WorkloadRef) => InjectOutcome;
+
+export interface ObjectResult {
+  /** Where the object is, for messages: `document 2` or `document 2, items[0]`. */
+  location: string;
+  ref: WorkloadRef;
+  /** Path of the object inside its document (`[]`, or `['items', 0]` for a List item). */
+  path: readonly (string | number)[];
+  before: JsonObject;
+  after: JsonObject;
+  /** Set when the injector declined (host network, opt-out); `after` then equals `before`. */
+  skipped?: string;
+}
+
+export interface DocumentResult {
+  document: ManifestDocument;
+  /** The document after injection (the same value when nothing changed). */
+  value: JsonValue;
+  objects: ObjectResult[];
+  changed: boolean;
+}
+
+export interface ManifestResult {
+  source: string;
+  documents: DocumentResult[];
+  /** Messages for stderr: skipped workloads and injector warnings, each naming its object. */
+  warnings: string[];
+}
+
+/** Injects every workload of `text`; `source` names the input in messages. */
+export function injectManifest(
+  text: string,
+  source: string,
+  injector: PodInjector,
+): ManifestResult {
+  const warnings: string[] = [];
+  const documents = splitDocuments(text, source).map((document) =>
+    injectDocument(document, source, injector, warnings),
+  );
+  return { source, documents, warnings };
+}
+
+function injectDocument(
+  document: ManifestDocument,
+  source: string,
+  injector: PodInjector,
+  warnings: string[],
+): DocumentResult {
+  const { value } = document;
+  if (!isJsonObject(value)) return { document, value, objects: [], changed: false };
+  const where = `document ${document.index}`;
+  const workloads = findWorkloads(value, `${source}: ${where}`);
+  if (workloads.length === 0) return { document, value, objects: [], changed: false };
+
+  const root = structuredClone(value);
+  const objects: ObjectResult[] = [];
+  for (const workload of workloads) {
+    const location = workload.path.length === 0 ? where : `${where}, ${formatPath(workload.path)}`;
+    const target = objectAt(root, workload.path);
+    const result = injectObject(target, workload, `${source}: ${location}`, injector, warnings);
+    objects.push({ ...result, location, path: workload.path });
+  }
+  const changed = objects.some((o) => o.skipped === undefined);
+  return { document, value: changed ? root : value, objects, changed };
+}
+
+function injectObject(
+  object: JsonObject,
+  workload: Workload,
+  where: string,
+  injector: PodInjector,
+  warnings: string[],
+): Omit<ObjectResult, 'location' | 'path'> {
+  const before = structuredClone(object);
+  const ref = workload.ref;
+  const label = `${ref.kind} "${ref.namespace === '' ? '' : `${ref.namespace}/`}${ref.name}"`;
+  const pod = readTemplate(object, workload, where);
+  let outcome: InjectOutcome;
+  try {
+    outcome = injector(pod, ref);
+  } catch (error) {
+    throw withLocation(error, `${where} (${label})`, workload.templatePath);
+  }
+  if (!outcome.injected) {
+    warnings.push(`${where}: skipping ${label}: ${outcome.reason}`);
+    return { ref, before, after: before, skipped: outcome.reason };
+  }
+  for (const warning of outcome.warnings) warnings.push(`${where} (${label}): ${warning}`);
+  writeTemplate(object, workload, outcome.pod);
+  return { ref, before, after: object };
+}
+
+/** Re-raises an injection error with the file, document, object and template path prefixed. */
+function withLocation(error: unknown, where: string, templatePath: string): InjectorError {
+  if (isInjectorError(error)) {
+    const details: ErrorDetail[] = error.details.map((d) => ({
+      ...d,
+      field: `${templatePath}.${d.field}`,
+    }));
+    const message = error.message.startsWith(`${error.code}: `)
+      ? error.message.slice(error.code.length + 2)
+      : error.message;
+    const fields = details.length === 0 ? '' : ` [${details.map((d) => d.field).join(', ')}]`;
+    return new InjectorError(error.code, `${where}${fields}: ${message}`, {
+      details,
+      cause: error,
+    });
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return new InjectorError('INJ_ERR_INTERNAL', `${where}: ${text}`, { cause: error });
+}
+
+function objectAt(root: JsonObject, path: readonly (string | number)[]): JsonObject {
+  let current: JsonValue | undefined = root;
+  for (const segment of path) {
+    current = Array.isArray(current)
+      ? current[Number(segment)]
+      : isJsonObject(current)
+        ? current[String(segment)]
+        : undefined;
+  }
+  if (!isJsonObject(current)) throw new Error(`no object at ${formatPath(path)}`);
+  return current;
+}
+
+/** `['items', 0, 'items', 2]` -> `items[0].items[2]`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
