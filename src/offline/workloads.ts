@@ -116,8 +116,8 @@ export function readTemplate(object: JsonObject, workload: Workload, _where: str
 
 /** Writes the injected pod's metadata and spec back into the object, in place. */
 export function writeTemplate(object: JsonObject, workload: Workload, pod: Pod): void {
-  setIn(object, workload.location.metadata, (pod.metadata ?? {}));
-  setIn(object, workload.location.spec, (pod.spec ?? {}));
+  setIn(object, workload.location.metadata, pod.metadata ?? {});
+  setIn(object, workload.location.spec, pod.spec ?? {});
 }
 
 function getIn(root: JsonObject, path: readonly string[]): JsonValue | undefined {
