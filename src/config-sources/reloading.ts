@@ -1,0 +1,119 @@
+/**
+ * The reload rules shared by every live configuration source (ConfigMap informer, mounted directory):
+ * parse once per change, swap atomically on success, and on failure keep the last good configuration,
+ * log every issue with its path and count the failure. Requests only ever call `current()`.
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { ConfigResult, InjectionConfig } from '../core/config/types.js';
+import { InjectorError } from '../errors.js';
+import type { ConfigProvider, ConfigSources } from '../ports.js';
+
+export type ConfigLoader = (sources: ConfigSources) => ConfigResult;
+
+export const RELOAD_ERRORS_METRIC = 'sidecar_injector_config_reload_errors_total';
+export const RELOADS_METRIC = 'sidecar_injector_config_reloads_total';
+
+export interface ReloadingConfigOptions {
+  load: ConfigLoader;
+  logger: Logger;
+  registry: Registry;
+  /** Where the configuration comes from, for logs (`configmap:istio-system/...`, `dir:/etc/...`). */
+  origin: string;
+}
+
+export interface ReloadingConfig {
+  current(): InjectionConfig;
+  /** False only while no configuration has ever loaded (broken at start-up). */
+  ready(): boolean;
+  /** Applies new sources; returns true when the configuration changed. Never throws. */
+  apply(sources: ConfigSources): boolean;
+}
+
+/** Registers a counter once per Registry, so several providers can share it. */
+function counter(registry: Registry, name: string, help: string): Counter {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing;
+  return new Counter({ name, help, registers: [registry] });
+}
+
+export function createReloadingConfig(opts: ReloadingConfigOptions): ReloadingConfig {
+  const errors = counter(
+    opts.registry,
+    RELOAD_ERRORS_METRIC,
+    'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
+  );
+  const reloads = counter(
+    opts.registry,
+    RELOADS_METRIC,
+    'Configuration changes applied without a restart',
+  );
+  const log = opts.logger.child({ component: 'config', origin: opts.origin });
+
+  const embedded = opts.load({});
+  if (!embedded.ok) {
+    // The built-in defaults are part of the program; failing to load them is a bug, not bad input.
+    throw new InjectorError(
+      'INJ_ERR_CONFIG_INVALID',
+      'the embedded default configuration is invalid',
+      {
+        details: embedded.issues.map((i) => ({ field: i.path, reason: i.message })),
+      },
+    );
+  }
+  let currentConfig = embedded.config;
+  let loadedOnce = false;
+  let lastAttempt: string | undefined;
+
+  return {
+    current: () => currentConfig,
+    ready: () => loadedOnce,
+    apply(sources: ConfigSources): boolean {
+      const key = JSON.stringify([
+        sources.config ?? null,
+        sources.values ?? null,
+        sources.mesh ?? null,
+      ]);
+      if (key === lastAttempt) return false;
+      lastAttempt = key;
+      let result: ConfigResult;
+      try {
+        result = opts.load(sources);
+      } catch (err: unknown) {
+        result = { ok: false, issues: [{ path: '', message: `loader failed: ${String(err)}` }] };
+      }
+      if (!result.ok) {
+        errors.inc();
+        for (const issue of result.issues) {
+          log.error({ path: issue.path, reason: issue.message }, 'configuration rejected');
+        }
+        log.error(
+          { issues: result.issues.length, keptLastGood: loadedOnce },
+          loadedOnce
+            ? 'configuration change rejected; keeping the last good configuration'
+            : 'initial configuration rejected; not ready until it is fixed',
+        );
+        return false;
+      }
+      currentConfig = result.config;
+      if (loadedOnce) reloads.inc();
+      loadedOnce = true;
+      log.info(
+        {
+          policy: currentConfig.injector.policy,
+          keys: Object.keys(sources).filter((k) => sources[k as keyof ConfigSources] !== undefined),
+        },
+        'configuration loaded',
+      );
+      return true;
+    },
+  };
+}
+
+/** Adapts a ReloadingConfig plus a close function to the `ConfigProvider` port. */
+export function asConfigProvider(
+  reloading: ReloadingConfig,
+  close: () => Promise<void>,
+): ConfigProvider {
+  return { current: () => reloading.current(), ready: () => reloading.ready(), close };
+}

@@ -1,0 +1,152 @@
+/**
+ * A client-node `ListWatch` that survives: client-node stops an informer on any list or watch error
+ * (see its examples/typescript/informer), so this wrapper restarts it with exponential backoff and
+ * jitter. A `410 Gone` (stale resourceVersion, https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses)
+ * is handled by ListWatch itself: it clears the resourceVersion and relists.
+ */
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export interface BackoffOptions {
+  /** First restart delay. */
+  initialMs: number;
+  /** Upper bound of the restart delay. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+
+export type ChangeVerb = 'add' | 'update' | 'delete';
+
+export interface InformerOptions<T extends KubernetesObject> {
+  /** Short name used in logs and metrics (`namespaces`, `configmaps`, `nodes`). */
+  name: string;
+  /** Collection path, e.g. `/api/v1/namespaces`. */
+  path: string;
+  /** Used for the watch requests (may carry an `Accept` override). */
+  kubeConfig: KubeConfig;
+  list: ListPromise<T>;
+  logger: Logger;
+  backoff?: BackoffOptions;
+  /** Called after each list or watch event that changed the cache. */
+  onChange?: (verb: ChangeVerb, obj: T) => void;
+  /** Called when the informer restarts after an error. */
+  onRestart?: () => void;
+}
+
+export interface ResilientInformer<T extends KubernetesObject> extends ObjectCache<T> {
+  /** True once the first list has been applied to the cache. */
+  synced(): boolean;
+  /** Resolves after the first list has been applied (never rejects; retries on failure). */
+  whenSynced(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Quiet period after which the backoff starts again from `initialMs`. */
+const BACKOFF_RESET_MS = 60_000;
+
+export function createInformer<T extends KubernetesObject>(
+  opts: InformerOptions<T>,
+): ResilientInformer<T> {
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const log = opts.logger.child({ informer: opts.name });
+  let hasSynced = false;
+  let stopped = true;
+  let failures = 0;
+  let lastFailureAt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let resolveSynced: () => void = () => undefined;
+  const syncedPromise = new Promise<void>((resolve) => {
+    resolveSynced = resolve;
+  });
+
+  const listFn: ListPromise<T> = async () => {
+    const list = await opts.list();
+    // ListWatch applies the items right after this promise settles; a macrotask later they are
+    // in the cache, so `synced()` never reports an empty cache as ready.
+    setImmediate(() => {
+      failures = 0;
+      if (!hasSynced) {
+        hasSynced = true;
+        log.info({ items: list.items.length }, 'informer synced');
+        resolveSynced();
+      }
+    });
+    return list;
+  };
+
+  // ListWatch's own pause between watch reconnects must not keep the process alive after stop().
+  const delayFn = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      setTimeout(resolve, ms).unref();
+    });
+  const listWatch = new ListWatch<T>(
+    opts.path,
+    new Watch(opts.kubeConfig),
+    listFn,
+    false,
+    undefined,
+    undefined,
+    { delayFn },
+  );
+  const onObject = (verb: ChangeVerb) => (obj: T) => {
+    failures = 0;
+    opts.onChange?.(verb, obj);
+  };
+  listWatch.on('add', onObject('add'));
+  listWatch.on('update', onObject('update'));
+  listWatch.on('delete', onObject('delete'));
+  listWatch.on('error', (err: unknown) => {
+    if (stopped) return;
+    const now = Date.now();
+    if (now - lastFailureAt > BACKOFF_RESET_MS) failures = 0;
+    lastFailureAt = now;
+    failures += 1;
+    const delayMs = restartDelay(backoff, failures);
+    log.warn({ err, attempt: failures, delayMs }, 'informer failed; restarting');
+    opts.onRestart?.();
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(run, delayMs);
+    retryTimer.unref();
+  });
+
+  function run(): void {
+    if (stopped) return;
+    // ListWatch.start reports failures through the 'error' callback; a throw here is unexpected.
+    listWatch.start().catch((err: unknown) => {
+      log.error({ err }, 'informer start failed');
+    });
+  }
+
+  return {
+    get: (name, namespace) => listWatch.get(name, namespace),
+    list: (namespace) => listWatch.list(namespace),
+    synced: () => hasSynced,
+    whenSynced: () => syncedPromise,
+    start(): void {
+      if (!stopped) return;
+      stopped = false;
+      run();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(retryTimer);
+      await listWatch.stop();
+    },
+  };
+}
+
+/** Exponential backoff with ±20 % jitter so replicas do not reconnect in lockstep. */
+export function restartDelay(backoff: BackoffOptions, attempt: number): number {
+  const base = Math.min(backoff.initialMs * 2 ** Math.max(0, attempt - 1), backoff.maxMs);
+  const jitter = 0.8 + Math.random() * 0.4;
+  return Math.round(Math.min(base * jitter, backoff.maxMs));
+}

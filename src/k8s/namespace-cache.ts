@@ -1,0 +1,150 @@
+/**
+ * Metadata-only Namespace cache implementing `NamespaceResolver`.
+ *
+ * Lists and watches `PartialObjectMetadata` (only labels and annotations are needed), which keeps the
+ * memory of large clusters small. A miss (a namespace created a moment ago, or the cache not synced yet)
+ * costs one GET bounded by the caller's signal and at most 1 s; concurrent misses for the same name share
+ * that GET. The resolver never throws: if neither the cache nor the API answers, it says `unavailable`.
+ */
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1Namespace,
+  type V1ObjectMeta,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { NamespaceInfo } from '../core/contracts.js';
+import type { NamespaceLookupResult, NamespaceResolver } from '../ports.js';
+import {
+  ACCEPT_PARTIAL_METADATA,
+  ACCEPT_PARTIAL_METADATA_LIST,
+  requestOptions,
+} from './kubeconfig.js';
+import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
+
+/** Upper bound of the namespace GET on a cache miss, whatever the caller's deadline. */
+export const NAMESPACE_GET_TIMEOUT_MS = 1_000;
+
+/** Only metadata is read, so both full Namespaces and PartialObjectMetadata fit. */
+interface NamespaceMeta {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+}
+
+export interface NamespaceCacheOptions {
+  /** Plain connection, used for the list and the GET (Accept set per call). */
+  kubeConfig: KubeConfig;
+  /** Connection whose requests ask for PartialObjectMetadata (used by the watch). */
+  watchKubeConfig: KubeConfig;
+  logger: Logger;
+  backoff?: BackoffOptions;
+  onRestart?: () => void;
+  /** Observes every lookup (for metrics). */
+  onLookup?: (source: NamespaceLookupResult['source']) => void;
+}
+
+export interface NamespaceCache extends NamespaceResolver {
+  informer: ResilientInformer<NamespaceMeta>;
+}
+
+export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCache {
+  const api = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const log = opts.logger.child({ component: 'namespace-cache' });
+  const informer = createInformer<NamespaceMeta>({
+    name: 'namespaces',
+    path: '/api/v1/namespaces',
+    kubeConfig: opts.watchKubeConfig,
+    list: (): Promise<KubernetesListObject<NamespaceMeta>> =>
+      api.listNamespace({}, requestOptions({ accept: ACCEPT_PARTIAL_METADATA_LIST })),
+    logger: opts.logger,
+    ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
+    ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
+  });
+  const inflight = new Map<string, Promise<NamespaceLookupResult>>();
+
+  function fetchOnce(name: string): Promise<NamespaceLookupResult> {
+    const pending = inflight.get(name);
+    if (pending !== undefined) return pending;
+    const request = api
+      .readNamespace(
+        { name },
+        requestOptions({
+          accept: ACCEPT_PARTIAL_METADATA,
+          signal: AbortSignal.timeout(NAMESPACE_GET_TIMEOUT_MS),
+        }),
+      )
+      .then(
+        (ns: V1Namespace): NamespaceLookupResult => ({
+          namespace: toNamespaceInfo(ns, name),
+          source: 'api',
+        }),
+        (err: unknown): NamespaceLookupResult => {
+          // A 404 is an answer: the namespace does not exist (the API server will refuse the pod anyway).
+          if (statusCodeOf(err) === 404) return { source: 'api' };
+          log.warn({ err, namespace: name }, 'namespace lookup failed');
+          return { source: 'unavailable' };
+        },
+      )
+      .finally(() => inflight.delete(name));
+    inflight.set(name, request);
+    return request;
+  }
+
+  async function resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult> {
+    const cached = informer.get(name);
+    if (cached !== undefined) return { namespace: toNamespaceInfo(cached, name), source: 'cache' };
+    if (signal?.aborted === true) return { source: 'unavailable' };
+    const result = await raceAbort(fetchOnce(name), signal);
+    return result ?? { source: 'unavailable' };
+  }
+
+  return {
+    informer,
+    async resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult> {
+      const result = await resolve(name, signal);
+      opts.onLookup?.(result.source);
+      return result;
+    },
+  };
+}
+
+export function toNamespaceInfo(obj: NamespaceMeta, fallbackName: string): NamespaceInfo {
+  return {
+    name: obj.metadata?.name ?? fallbackName,
+    labels: { ...(obj.metadata?.labels ?? {}) },
+    annotations: { ...(obj.metadata?.annotations ?? {}) },
+  };
+}
+
+/** Resolves with the promise's value, or `undefined` as soon as `signal` aborts. */
+function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  if (signal === undefined) return promise;
+  return new Promise<T | undefined>((resolve) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(undefined);
+      },
+    );
+  });
+}
+
+/** HTTP status of a client-node error (`ApiException.code`) or of a watch error (`statusCode`). */
+export function statusCodeOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const record = err as { code?: unknown; statusCode?: unknown };
+  if (typeof record.code === 'number') return record.code;
+  if (typeof record.statusCode === 'number') return record.statusCode;
+  return undefined;
+}

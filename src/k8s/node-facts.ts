@@ -1,0 +1,104 @@
+/**
+ * `ClusterFactsProvider` fed by a Node informer. The native-sidecar decision (spec §2.4) is recomputed
+ * once per node change, not per request; a pod already bound to a known node (`spec.nodeName`) is
+ * judged by that node alone.
+ */
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
+import type { Pod } from '../core/k8s.js';
+import type { ClusterFactsProvider } from '../ports.js';
+import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
+
+export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';
+
+/** What the decision needs from a node. */
+export interface NodeVersion {
+  name: string;
+  kubeletVersion: string | undefined;
+}
+
+/** The pure decision: `(mode, nodes, podNodeName) => native sidecars on?`. */
+export type NativeSidecarDetector = (
+  mode: NativeSidecarMode,
+  nodes: readonly NodeVersion[],
+  podNodeName: string | undefined,
+) => boolean;
+
+export interface NodeFactsOptions {
+  kubeConfig: KubeConfig;
+  mode: NativeSidecarMode;
+  detect: NativeSidecarDetector;
+  logger: Logger;
+  /** Extra facts copied into every answer (OpenShift, compliance policy). */
+  staticFacts?: Omit<ClusterFacts, 'nativeSidecars' | 'namespaceAnnotations'>;
+  backoff?: BackoffOptions;
+  onRestart?: () => void;
+}
+
+export interface NodeFacts extends ClusterFactsProvider {
+  informer: ResilientInformer<V1Node>;
+}
+
+export function nodeVersion(node: V1Node): NodeVersion {
+  return {
+    name: node.metadata?.name ?? '',
+    kubeletVersion: node.status?.nodeInfo?.kubeletVersion,
+  };
+}
+
+export function createNodeFacts(opts: NodeFactsOptions): NodeFacts {
+  const api = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const log = opts.logger.child({ component: 'node-facts' });
+  let clusterWide = opts.detect(opts.mode, [], undefined);
+  let timer: NodeJS.Timeout | undefined;
+
+  const informer = createInformer<V1Node>({
+    name: 'nodes',
+    path: '/api/v1/nodes',
+    kubeConfig: opts.kubeConfig,
+    list: () => api.listNode(),
+    logger: opts.logger,
+    ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
+    ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
+    onChange: () => schedule(),
+  });
+
+  function recompute(): void {
+    timer = undefined;
+    const next = opts.detect(opts.mode, informer.list().map(nodeVersion), undefined);
+    if (next !== clusterWide) {
+      log.info({ nativeSidecars: next, mode: opts.mode }, 'native sidecar decision changed');
+    }
+    clusterWide = next;
+  }
+
+  // A relist delivers one event per node; recompute once after the burst.
+  function schedule(): void {
+    if (timer !== undefined) return;
+    timer = setTimeout(recompute, 0);
+    timer.unref();
+  }
+
+  void informer.whenSynced().then(recompute);
+
+  function nativeFor(pod: Pod): boolean {
+    const nodeName = pod.spec?.nodeName;
+    if (nodeName !== undefined && nodeName !== '') {
+      const node = informer.get(nodeName);
+      if (node !== undefined) return opts.detect(opts.mode, [nodeVersion(node)], nodeName);
+    }
+    return clusterWide;
+  }
+
+  return {
+    informer,
+    factsFor(pod: Pod, namespace: NamespaceInfo | undefined): ClusterFacts {
+      return {
+        ...opts.staticFacts,
+        nativeSidecars: nativeFor(pod),
+        ...(namespace === undefined ? {} : { namespaceAnnotations: namespace.annotations }),
+      };
+    },
+  };
+}
