@@ -1,0 +1,371 @@
+/**
+ * The HTTP side of the webhook: routes, content negotiation, limits, deadlines, logging and
+ * metrics around the pure review (src/core/review.ts). `buildApp` never listens: src/main.ts does,
+ * and tests use `app.inject()`.
+ */
+import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerBase,
+  type RouteGenericInterface,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { ERROR_CODES, InjectorError, isInjectorError, type ErrorCode } from '../errors.js';
+import {
+  deadlineError,
+  denyReview,
+  parseAdmissionReview,
+  reviewParsed,
+  type InjectionEngine,
+  type ParsedReview,
+  type ReviewOutcome,
+  type ReviewResult,
+} from '../core/review.js';
+import type { ClusterFacts } from '../core/contracts.js';
+import type { StringMap } from '../core/k8s.js';
+import type {
+  ClusterFactsProvider,
+  ClusterReadiness,
+  ConfigProvider,
+  NamespaceLookupResult,
+  NamespaceResolver,
+} from '../ports.js';
+import type { InjectorMetrics } from '../metrics/registry.js';
+import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
+
+/** Istio's limit (spec §3.2); pods stored in etcd stay well below ~1.5 MiB. */
+export const BODY_LIMIT_BYTES = 6 * 1024 * 1024;
+/** Above the API server's 90 s idle-connection timeout, so it never reuses a socket we are closing. */
+export const IDLE_TIMEOUT_MS = 95_000;
+/** Time allowed to receive request headers (slowloris bound), shorter than the idle timeout. */
+export const HEADERS_TIMEOUT_MS = 32_000;
+/** Bound on concurrent HTTP/2 streams per session (rapid-reset hardening, CVE-2023-44487). */
+export const MAX_CONCURRENT_STREAMS = 128;
+
+export type InjectorApp = FastifyInstance<RawServerBase>;
+type AppRequest = FastifyRequest<RouteGenericInterface, RawServerBase>;
+type AppReply = FastifyReply<RouteGenericInterface, RawServerBase>;
+
+export interface TlsMaterial {
+  key: string | Buffer;
+  cert: string | Buffer;
+}
+
+export interface AppOptions {
+  engine: InjectionEngine;
+  /** Maps the path below `/inject/` to env overrides (spec §3.5). */
+  parsePathParams: (path: string) => StringMap;
+  config: ConfigProvider;
+  logger: Logger;
+  metrics: InjectorMetrics;
+  /** Cluster mode: namespace labels for the in-process selector check. Absent offline. */
+  namespaces?: NamespaceResolver;
+  /** Cluster mode: per-pod cluster facts. Offline: `staticFacts` is used. */
+  facts?: ClusterFactsProvider;
+  /** Facts used when `facts` is absent (offline mode). */
+  staticFacts?: ClusterFacts;
+  /** Cluster mode: informers synced. */
+  clusterReadiness?: ClusterReadiness;
+  /** True once a serving certificate is loaded; absent means no TLS gate (plain HTTP use). */
+  certificateReady?: () => boolean;
+  /** True while the server drains before shutdown: readiness fails, requests are still answered. */
+  draining?: () => boolean;
+  /** TLS material: when present the app serves HTTP/2 and HTTP/1.1 over TLS on one port (ALPN). */
+  tls?: TlsMaterial;
+  /** Monotonic clock in ms, for deadlines; tests may replace it. */
+  now?: () => number;
+}
+
+interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Fastify's own errors for content negotiation and body reading, mapped onto our codes. */
+function toInjectorError(error: FastifyError | InjectorError | Error): InjectorError {
+  if (isInjectorError(error)) return error;
+  const status =
+    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 0;
+  const fastifyCode = 'code' in error && typeof error.code === 'string' ? error.code : '';
+  if (status === 415) {
+    return new InjectorError(
+      'INJ_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type must be application/json (${error.message})`,
+    );
+  }
+  if (status === 413) {
+    return new InjectorError(
+      'INJ_ERR_BODY_TOO_LARGE',
+      `request body exceeds the limit of ${BODY_LIMIT_BYTES} bytes`,
+    );
+  }
+  if (status >= 400 && status < 500) {
+    return new InjectorError(
+      'INJ_ERR_REVIEW_MALFORMED',
+      `request body is not a readable AdmissionReview: ${error.message}${fastifyCode ? ` (${fastifyCode})` : ''}`,
+    );
+  }
+  return new InjectorError('INJ_ERR_INTERNAL', error.message, { cause: error });
+}
+
+function sendError(reply: AppReply, error: InjectorError, status = error.httpStatus): void {
+  const body: ErrorBody = { code: error.code, message: error.message };
+  void reply.code(status).type('application/json').send(body);
+}
+
+function isInjectPath(url: string): boolean {
+  return url === '/inject' || url.startsWith('/inject?') || url.startsWith('/inject/');
+}
+
+/** Resolves the namespace, never past the deadline and never throwing. */
+async function lookupNamespace(
+  resolver: NamespaceResolver,
+  name: string,
+  signal: AbortSignal,
+): Promise<NamespaceLookupResult> {
+  if (signal.aborted) return { source: 'unavailable' };
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<NamespaceLookupResult>((resolve) => {
+    onAbort = () => resolve({ source: 'unavailable' });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([resolver.resolve(name, signal), aborted]);
+  } catch {
+    return { source: 'unavailable' };
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
+  switch (outcome.decision) {
+    case 'injected':
+      metrics.success.inc();
+      break;
+    case 'skipped':
+    case 'ignored':
+      metrics.skip.inc({ reason: outcome.reason ?? 'unknown' });
+      break;
+    case 'denied':
+      metrics.failure.inc({ code: outcome.errorCode ?? 'INJ_ERR_INTERNAL' });
+      break;
+  }
+}
+
+function createInstance(opts: AppOptions): InjectorApp {
+  const common = {
+    loggerInstance: opts.logger,
+    // One line per review is written by the handler; fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: IDLE_TIMEOUT_MS,
+    http2SessionTimeout: IDLE_TIMEOUT_MS,
+    // Above the 30 s maximum webhook timeout: a request slower than that is abandoned anyway.
+    requestTimeout: 35_000,
+    // kubernetes/kubernetes#127335: the API server keeps sending to a terminating pod; keep
+    // answering during the drain instead of replying 503.
+    return503OnClosing: false,
+  };
+  if (opts.tls) {
+    const app = Fastify({
+      ...common,
+      http2: true,
+      https: {
+        allowHTTP1: true,
+        key: opts.tls.key,
+        cert: opts.tls.cert,
+        minVersion: 'TLSv1.2',
+        settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+      },
+    });
+    const server = app.server as http2.Http2SecureServer & Partial<http.Server>;
+    // HTTP/1.1 connections accepted through allowHTTP1 honour the http.Server timeouts.
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    return app as unknown as InjectorApp;
+  }
+  const app = Fastify(common);
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  return app as unknown as InjectorApp;
+}
+
+/** Builds the fastify instance with every route. Never listens. */
+export function buildApp(opts: AppOptions): InjectorApp {
+  const app = createInstance(opts);
+  const { metrics, engine } = opts;
+  const now = opts.now ?? (() => performance.now());
+
+  // Only JSON is accepted. `application/json` with a `charset=utf-8` parameter is accepted too
+  // (RFC 8259 JSON is UTF-8 anyway); any other charset is refused with 415.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (request, body, done) => {
+      const header = request.headers['content-type'] ?? '';
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(header)?.[1];
+      if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
+        done(
+          new InjectorError(
+            'INJ_ERR_UNSUPPORTED_MEDIA_TYPE',
+            `Content-Type charset "${charset}" is not supported; send application/json (UTF-8)`,
+          ),
+          undefined,
+        );
+        return;
+      }
+      // The default parser is typed for the HTTP/1 request; it only reads the body string.
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      void parseJson(request as unknown as Parameters<typeof parseJson>[0], text, done);
+    },
+  );
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'POST' && isInjectPath(request.url)) metrics.requests.inc();
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.method === 'POST' && isInjectPath(request.url)) {
+      metrics.duration.observe(reply.elapsedTime / 1000);
+    }
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError | InjectorError, request, reply) => {
+    const injectorError = toInjectorError(error);
+    const status = isInjectorError(error) ? error.httpStatus : (error.statusCode ?? 500);
+    const httpStatus = status >= 400 ? status : ERROR_CODES[injectorError.code].httpStatus;
+    if (isInjectPath(request.url)) metrics.failure.inc({ code: injectorError.code });
+    const level = httpStatus >= 500 ? 'error' : 'info';
+    request.log[level](
+      { code: injectorError.code, status: httpStatus, url: request.url.split('?')[0] },
+      'request rejected',
+    );
+    sendError(reply, injectorError, httpStatus >= 400 ? httpStatus : 500);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(
+      reply,
+      new InjectorError(
+        'INJ_ERR_NOT_FOUND',
+        `no route for ${request.method} ${request.url.split('?')[0] ?? ''}; the webhook serves POST /inject`,
+      ),
+    );
+  });
+
+  const handleInject = async (request: AppRequest): Promise<ReviewResult['response']> => {
+    const started = now();
+    const parsed = parseAdmissionReview(request.body);
+    const log = request.log.child({
+      uid: parsed.uid,
+      namespace: parsed.namespace,
+      ...(parsed.name ? { name: parsed.name } : {}),
+      ...(parsed.object && typeof parsed.object.metadata === 'object'
+        ? podNames(parsed.object.metadata)
+        : {}),
+      operation: parsed.operation,
+    });
+
+    const query = request.query as Record<string, string | undefined>;
+    const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
+    const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
+    const deadlineExceeded = () => now() >= deadline;
+
+    const result = await answer(parsed, request, deadline, deadlineExceeded);
+    recordOutcome(metrics, result.outcome);
+    const { outcome } = result;
+    log.info(
+      {
+        decision: outcome.decision,
+        reason: outcome.reason,
+        ops: outcome.ops,
+        ...(outcome.errorCode ? { code: outcome.errorCode } : {}),
+        ...(outcome.namespaceSource ? { namespaceSource: outcome.namespaceSource } : {}),
+        ...(outcome.dryRun ? { dryRun: true } : {}),
+        ...(outcome.decision === 'denied' || outcome.decision === 'skipped'
+          ? { detail: outcome.message }
+          : {}),
+        durationMs: Math.round((now() - started) * 1000) / 1000,
+      },
+      'admission review',
+    );
+    return result.response;
+  };
+
+  const answer = async (
+    parsed: ParsedReview,
+    request: AppRequest,
+    deadline: number,
+    deadlineExceeded: () => boolean,
+  ): Promise<ReviewResult> => {
+    const isPodCreate = parsed.kind === 'Pod' && parsed.operation === 'CREATE';
+    let namespace: NamespaceLookupResult | undefined;
+    if (opts.namespaces && isPodCreate) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+      try {
+        namespace = await lookupNamespace(opts.namespaces, parsed.namespace, controller.signal);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (deadlineExceeded()) {
+        return denyReview(parsed, deadlineError('while resolving the namespace'), {
+          namespaceSource: namespace.source,
+        });
+      }
+    }
+    const path = request.url.split('?')[0] ?? '';
+    const pathEnv = path.startsWith('/inject/') ? opts.parsePathParams(path) : undefined;
+    const facts = opts.facts;
+    const staticFacts = opts.staticFacts ?? { nativeSidecars: false };
+    return reviewParsed(parsed, {
+      engine,
+      config: opts.config.current(),
+      clusterFacts: facts ? (pod, ns) => facts.factsFor(pod, ns) : () => staticFacts,
+      ...(namespace ? { namespace } : {}),
+      ...(pathEnv ? { pathEnv } : {}),
+      deadlineExceeded,
+    });
+  };
+
+  // The Go server does not check the method; POST is what the API server sends.
+  app.post('/inject', handleInject);
+  app.post('/inject/*', handleInject);
+
+  app.get('/healthz', (_request, reply) => {
+    void reply.send({ status: 'ok' });
+  });
+  app.get('/readyz', async (_request, reply) => {
+    const checks = {
+      config: opts.config.ready(),
+      certificate: opts.certificateReady?.() ?? true,
+      cluster: opts.clusterReadiness?.synced() ?? true,
+      draining: opts.draining?.() ?? false,
+    };
+    const ready = checks.config && checks.certificate && checks.cluster && !checks.draining;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
+
+function podNames(metadata: unknown): { podName?: string; generateName?: string } {
+  const meta = metadata as { name?: unknown; generateName?: unknown };
+  return {
+    ...(typeof meta.name === 'string' && meta.name ? { podName: meta.name } : {}),
+    ...(typeof meta.generateName === 'string' && meta.generateName
+      ? { generateName: meta.generateName }
+      : {}),
+  };
+}
