@@ -60,6 +60,10 @@ export const ERROR_CODES = {
     httpStatus: 400,
     summary: 'an input manifest for the offline commands cannot be read or is not a valid object',
   },
+  INJ_ERR_NOT_FOUND: {
+    httpStatus: 404,
+    summary: 'no such endpoint: the webhook serves POST /inject, /healthz, /readyz and /metrics',
+  },
   INJ_ERR_INTERNAL: {
     httpStatus: 500,
     summary: 'an unexpected internal error; the message carries the detail',
