@@ -63,7 +63,7 @@ describe('POST /inject', () => {
         decode(body.response.patch),
         true,
         false,
-      ).newDocument as Pod;
+      ).newDocument;
       expect(patched.spec?.containers?.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
       expect(patched.metadata?.annotations).toHaveProperty(['sidecar.istio.io/status']);
     },
@@ -80,7 +80,7 @@ describe('POST /inject', () => {
     ['text/plain', { 'content-type': 'text/plain' }],
     ['application/yaml', { 'content-type': 'application/yaml' }],
     ['charset latin1', { 'content-type': 'application/json; charset=latin1' }],
-    ['no content type', {} as Record<string, string>],
+    ['no content type', {}],
   ])('415 for %s, with a JSON error body', async (_name, headers) => {
     const res = await post(makeReview(), '/inject', headers);
     expect(res.statusCode).toBe(415);
