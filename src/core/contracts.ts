@@ -33,6 +33,11 @@ export interface InjectionInput {
    * `sidecar` default template, no aliases, no injectedAnnotations).
    */
   mode: 'webhook' | 'kube-inject';
+  /**
+   * The object owning the pod template, when known (kube-inject: the Deployment, CronJob, ...).
+   * Absent: derived from the pod's controller ownerReference (spec §4.1.1).
+   */
+  workload?: { kind: string; apiVersion: string; name: string; namespace: string };
 }
 
 export interface InjectionOutput {
