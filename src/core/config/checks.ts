@@ -1,0 +1,277 @@
+/**
+ * Small type checkers for configuration fields. Each checker pushes every problem it finds (with
+ * the field's path) and may return a normalised value (e.g. the number behind `"15020"`).
+ */
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import type { ConfigIssue } from './types.js';
+
+export type Checker = (value: JsonValue, path: string, issues: ConfigIssue[]) => JsonValue | void;
+
+/** A short, quoted description of a found value for messages (`"abc"`, `true`, `a list`). */
+export function describeValue(value: JsonValue | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') {
+    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    return JSON.stringify(shown);
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  return Array.isArray(value) ? 'a list' : 'a map';
+}
+
+function issue(issues: ConfigIssue[], path: string, expected: string, value: JsonValue): void {
+  issues.push({ path, message: `expected ${expected}, got ${describeValue(value)}` });
+}
+
+export const str: Checker = (value, path, issues) => {
+  if (typeof value !== 'string') issue(issues, path, 'a string', value);
+};
+
+export const bool: Checker = (value, path, issues) => {
+  if (typeof value !== 'boolean') issue(issues, path, 'a boolean (true or false)', value);
+};
+
+/** `bool` that also accepts `null` (an unset protobuf BoolValue). */
+export const optionalBool: Checker = (value, path, issues) => {
+  if (value !== null && typeof value !== 'boolean') {
+    issue(issues, path, 'a boolean (true or false)', value);
+  }
+};
+
+/** An integer in [min, max]; a decimal string is accepted and normalised to a number. */
+export function int(min: number, max: number): Checker {
+  const expected = `an integer ${min}-${max}`;
+  return (value, path, issues) => {
+    let n: number | undefined;
+    if (typeof value === 'number' && Number.isInteger(value)) n = value;
+    else if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) n = Number(value.trim());
+    if (n === undefined || n < min || n > max) {
+      issue(issues, path, expected, value);
+      return;
+    }
+    return n;
+  };
+}
+
+export const port = int(0, 65535);
+export const uint32 = int(0, 4294967295);
+
+/** Image tags may be written as numbers in YAML (`tag: 1.32`). */
+export const stringOrNumber: Checker = (value, path, issues) => {
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    issue(issues, path, 'a string', value);
+  }
+};
+
+export function oneOf(allowed: readonly string[]): Checker {
+  return (value, path, issues) => {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      issue(issues, path, `one of ${allowed.join(', ')}`, value);
+    }
+  };
+}
+
+export const object: Checker = (value, path, issues) => {
+  if (!isJsonObject(value)) issue(issues, path, 'a map', value);
+};
+
+/** `object` that also accepts `null`. */
+export const optionalObject: Checker = (value, path, issues) => {
+  if (value !== null && !isJsonObject(value)) issue(issues, path, 'a map', value);
+};
+
+export const stringMap: Checker = (value, path, issues) => {
+  if (!isJsonObject(value)) {
+    issue(issues, path, 'a map of strings', value);
+    return;
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined && typeof entry !== 'string') {
+      issue(issues, `${path}.${key}`, 'a string', entry);
+    }
+  }
+};
+
+/** Environment-like maps: scalar values only (YAML may type `true` or `1`). */
+export const scalarMap: Checker = (value, path, issues) => {
+  if (!isJsonObject(value)) {
+    issue(issues, path, 'a map', value);
+    return;
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined && (typeof entry === 'object' || entry === null)) {
+      issue(issues, `${path}.${key}`, 'a string, number or boolean', entry);
+    }
+  }
+};
+
+export const stringList: Checker = (value, path, issues) => {
+  if (!Array.isArray(value)) {
+    issue(issues, path, 'a list of strings', value);
+    return;
+  }
+  value.forEach((entry, index) => {
+    if (typeof entry !== 'string') issue(issues, `${path}[${index}]`, 'a string', entry);
+  });
+};
+
+/** A list of objects (each checked as a map only). */
+export const objectList: Checker = (value, path, issues) => {
+  if (!Array.isArray(value)) {
+    issue(issues, path, 'a list', value);
+    return;
+  }
+  value.forEach((entry, index) => {
+    if (!isJsonObject(entry)) issue(issues, `${path}[${index}]`, 'a map', entry);
+  });
+};
+
+/** A protobuf-JSON duration such as `45s` or `0.5s`. */
+export const duration: Checker = (value, path, issues) => {
+  if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value)) {
+    issue(issues, path, 'a duration such as "45s"', value);
+  }
+};
+
+/** `host:port` with a non-empty host and a numeric port. */
+export const hostPort: Checker = (value, path, issues) => {
+  if (typeof value !== 'string' || !isHostPort(value)) {
+    issue(issues, path, 'an address "host:port"', value);
+  }
+};
+
+export function isHostPort(text: string): boolean {
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return false;
+  const host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) return false;
+  if (host.startsWith('[')) return host.endsWith(']') && host.length > 2;
+  return !host.includes(':') && host.trim() === host;
+}
+
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+/** One Kubernetes LabelSelector (matchLabels + matchExpressions). */
+export const labelSelector: Checker = (value, path, issues) => {
+  if (!isJsonObject(value)) {
+    issue(issues, path, 'a label selector (matchLabels/matchExpressions)', value);
+    return;
+  }
+  const { matchLabels, matchExpressions } = value;
+  if (matchLabels !== undefined && matchLabels !== null) {
+    stringMap(matchLabels, `${path}.matchLabels`, issues);
+  }
+  if (matchExpressions === undefined || matchExpressions === null) return;
+  if (!Array.isArray(matchExpressions)) {
+    issue(issues, `${path}.matchExpressions`, 'a list', matchExpressions);
+    return;
+  }
+  matchExpressions.forEach((expr, index) => {
+    const at = `${path}.matchExpressions[${index}]`;
+    if (!isJsonObject(expr)) {
+      issue(issues, at, 'a map with key, operator and values', expr);
+      return;
+    }
+    const key = expr['key'];
+    const operator = expr['operator'];
+    const values = expr['values'];
+    if (typeof key !== 'string' || key === '') {
+      issue(issues, `${at}.key`, 'a non-empty string', key ?? null);
+    }
+    if (
+      typeof operator !== 'string' ||
+      !(SELECTOR_OPERATORS as readonly string[]).includes(operator)
+    ) {
+      issue(issues, `${at}.operator`, `one of ${SELECTOR_OPERATORS.join(', ')}`, operator ?? null);
+      return;
+    }
+    const needsValues = operator === 'In' || operator === 'NotIn';
+    if (values !== undefined && values !== null) stringList(values, `${at}.values`, issues);
+    const count = Array.isArray(values) ? values.length : 0;
+    if (needsValues && count === 0) {
+      issues.push({
+        path: `${at}.values`,
+        message: `operator ${operator} needs at least one value`,
+      });
+    } else if (!needsValues && count > 0) {
+      issues.push({ path: `${at}.values`, message: `operator ${operator} takes no values` });
+    }
+  });
+};
+
+export const labelSelectorList: Checker = (value, path, issues) => {
+  if (!Array.isArray(value)) {
+    issue(issues, path, 'a list of label selectors', value);
+    return;
+  }
+  value.forEach((entry, index) => labelSelector(entry, `${path}[${index}]`, issues));
+};
+
+/** Lifts a string-level validator (returns an error text or undefined) into a Checker. */
+export function stringFormat(validate: (text: string) => string | undefined): Checker {
+  return (value, path, issues) => {
+    if (typeof value !== 'string') {
+      issue(issues, path, 'a string', value);
+      return;
+    }
+    const problem = validate(value);
+    if (problem !== undefined) issues.push({ path, message: problem });
+  };
+}
+
+/** A rule: the checker runs when the dotted path is present (and not null unless `nullable`). */
+export interface FieldRule {
+  readonly path: string;
+  readonly check: Checker;
+}
+
+/**
+ * Runs every rule against `root` (mutating it only to store normalised values) and records
+ * problems under `prefix.path`. Absent fields are fine: defaults fill them.
+ */
+export function checkFields(
+  root: JsonObject,
+  rules: readonly FieldRule[],
+  prefix: string,
+  issues: ConfigIssue[],
+): void {
+  for (const rule of rules) {
+    const segments = rule.path.split('.');
+    let parent: JsonObject | undefined = root;
+    for (const segment of segments.slice(0, -1)) {
+      const next: JsonValue | undefined = parent[segment];
+      parent = isJsonObject(next) ? next : undefined;
+      if (parent === undefined) break;
+    }
+    const leaf = segments[segments.length - 1] ?? '';
+    const value = parent?.[leaf];
+    if (parent === undefined || value === undefined) continue;
+    const fullPath = prefix === '' ? rule.path : `${prefix}.${rule.path}`;
+    const normalised = rule.check(value, fullPath, issues);
+    if (normalised !== undefined) parent[leaf] = normalised;
+  }
+}
+
+/** Reports intermediate path segments that are present but are not maps (e.g. `global: 3`). */
+export function checkMaps(
+  root: JsonObject,
+  paths: readonly string[],
+  prefix: string,
+  issues: ConfigIssue[],
+): void {
+  for (const path of paths) {
+    let current: JsonValue | undefined = root;
+    const walked: string[] = [];
+    for (const segment of path.split('.')) {
+      if (!isJsonObject(current)) break;
+      current = current[segment];
+      walked.push(segment);
+      if (current !== undefined && current !== null && !isJsonObject(current)) {
+        issue(issues, `${prefix}.${walked.join('.')}`, 'a map', current);
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Plain-data helpers for configuration: deep clone, deep freeze and the two merge semantics the
+ * injector's inputs use (Helm values coalescing, MeshConfig/ProxyConfig overlaying).
+ */
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+
+/** Recursively freezes plain data so a shared configuration cannot be changed by a caller. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as object)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** A structural copy of plain JSON data; the copy is mutable even when the source is frozen. */
+export function cloneJson<T extends JsonValue | undefined>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => cloneJson(v)) as T;
+  if (isJsonObject(value)) {
+    const out: JsonObject = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (child !== undefined) out[key] = cloneJson(child);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/**
+ * Helm-style coalescing of user values over defaults: maps merge key by key, lists and scalars
+ * replace, and an explicit `null` removes the default key (how users drop e.g. a default CPU limit).
+ */
+export function mergeValues(base: JsonObject, overlay: JsonObject): JsonObject {
+  const out = cloneJson(base);
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === undefined) continue;
+    if (value === null) {
+      delete out[key];
+      continue;
+    }
+    const current = out[key];
+    out[key] =
+      isJsonObject(current) && isJsonObject(value) ? mergeValues(current, value) : cloneJson(value);
+  }
+  return out;
+}
+
+/**
+ * ProxyConfig overlay: every field set in the overlay replaces the base field, except
+ * `proxyMetadata`, whose entries are merged key by key (Istio's MergeProxyConfig behaviour).
+ */
+export function mergeProxyConfigObjects(base: JsonObject, overlay: JsonObject): JsonObject {
+  const out = cloneJson(base);
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    if (key === 'proxyMetadata' && isJsonObject(current) && isJsonObject(value)) {
+      out[key] = { ...current, ...cloneJson(value) };
+    } else {
+      out[key] = cloneJson(value);
+    }
+  }
+  return out;
+}
+
+/**
+ * MeshConfig overlay: top-level fields replace, `defaultConfig` is merged as a ProxyConfig and
+ * `extensionProviders` are appended, a provider with an existing name replacing the old one.
+ */
+export function mergeMeshObjects(base: JsonObject, overlay: JsonObject): JsonObject {
+  const out = cloneJson(base);
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    if (key === 'defaultConfig' && isJsonObject(current) && isJsonObject(value)) {
+      out[key] = mergeProxyConfigObjects(current, value);
+    } else if (key === 'extensionProviders' && Array.isArray(current) && Array.isArray(value)) {
+      const names = new Set(value.map((p) => (isJsonObject(p) ? p['name'] : undefined)));
+      const kept = current.filter((p) => !(isJsonObject(p) && names.has(p['name'])));
+      out[key] = [...kept, ...cloneJson(value)];
+    } else {
+      out[key] = cloneJson(value);
+    }
+  }
+  return out;
+}
+
+/** Sets `segments` in `root`, creating intermediate maps (replacing non-map intermediates). */
+export function setIn(root: JsonObject, segments: readonly string[], value: JsonValue): void {
+  let current = root;
+  segments.forEach((segment, index) => {
+    if (index === segments.length - 1) {
+      current[segment] = value;
+      return;
+    }
+    const next = current[segment];
+    if (isJsonObject(next)) {
+      current = next;
+    } else {
+      const created: JsonObject = {};
+      current[segment] = created;
+      current = created;
+    }
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * The effective ProxyConfig of a pod (spec §4.1): built-in defaults <- mesh `defaultConfig` <-
+ * the pod's `proxy.istio.io/config` annotation (YAML or JSON). ProxyConfig custom resources are
+ * resolved by the caller (they need the cluster) and are not part of this function.
+ */
+import { parseDocument } from 'yaml';
+import type { ErrorDetail } from '../errors.js';
+import {
+  checkFields,
+  duration,
+  int,
+  isHostPort,
+  object,
+  oneOf,
+  optionalBool,
+  optionalObject,
+  port,
+  str,
+  stringMap,
+  type Checker,
+  type FieldRule,
+} from './config/checks.js';
+import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
+import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
+import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
+import { getPath, isJsonObject, type JsonObject } from './json.js';
+import type { StringMap } from './k8s.js';
+
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+
+const nullableInt: Checker = (value, path, issues) =>
+  value === null ? undefined : int(0, 2147483647)(value, path, issues);
+
+/** Type rules for every ProxyConfig field the injector reads (unknown fields are tolerated). */
+export const PROXY_CONFIG_RULES: readonly FieldRule[] = [
+  { path: 'configPath', check: str },
+  { path: 'binaryPath', check: str },
+  { path: 'serviceCluster', check: str },
+  { path: 'drainDuration', check: duration },
+  { path: 'terminationDrainDuration', check: duration },
+  { path: 'discoveryAddress', check: str },
+  { path: 'proxyAdminPort', check: port },
+  { path: 'statusPort', check: port },
+  { path: 'statNameLength', check: int(0, 2147483647) },
+  { path: 'concurrency', check: nullableInt },
+  { path: 'interceptionMode', check: oneOf(['REDIRECT', 'TPROXY', 'NONE']) },
+  { path: 'holdApplicationUntilProxyStarts', check: optionalBool },
+  { path: 'proxyMetadata', check: stringMap },
+  { path: 'tracing', check: optionalObject },
+  { path: 'image', check: object },
+  { path: 'image.imageType', check: str },
+  { path: 'controlPlaneAuthPolicy', check: oneOf(['NONE', 'MUTUAL_TLS', 'INHERIT']) },
+  { path: 'meshId', check: str },
+  { path: 'statsdUdpAddress', check: str },
+  { path: 'envoyMetricsService', check: object },
+  { path: 'envoyAccessLogService', check: object },
+];
+
+/** Type-checks (and normalises in place) a ProxyConfig map, recording issues under `prefix`. */
+export function checkProxyConfigObject(
+  config: JsonObject,
+  prefix: string,
+  issues: ConfigIssue[],
+): void {
+  checkFields(config, PROXY_CONFIG_RULES, prefix, issues);
+}
+
+/**
+ * Semantic checks Istio applies to the effective proxy config: required paths and addresses.
+ * Returns problems as `field: text` strings.
+ */
+export function validateProxyConfig(config: ProxyConfig): string[] {
+  const problems: string[] = [];
+  if (!config.configPath) problems.push('configPath: must be set');
+  if (!config.binaryPath) problems.push('binaryPath: must be set');
+  if (!config.serviceCluster) problems.push('serviceCluster: must be set');
+  if (config.drainDuration !== undefined && /^-|^0+(\.0+)?s$/.test(config.drainDuration)) {
+    problems.push(`drainDuration: must be positive, got "${config.drainDuration}"`);
+  }
+  if (!config.discoveryAddress || !isHostPort(config.discoveryAddress)) {
+    problems.push(
+      `discoveryAddress: expected "host:port", got ${JSON.stringify(config.discoveryAddress ?? '')}`,
+    );
+  }
+  if (config.proxyAdminPort !== undefined && config.proxyAdminPort === 0) {
+    problems.push('proxyAdminPort: must be 1-65535');
+  }
+  const statsd = config['statsdUdpAddress'];
+  if (typeof statsd === 'string' && statsd !== '' && !isHostPort(statsd)) {
+    problems.push(`statsdUdpAddress: expected "host:port", got ${JSON.stringify(statsd)}`);
+  }
+  for (const service of ['envoyMetricsService', 'envoyAccessLogService']) {
+    const address = getPath(config[service], 'address');
+    if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
+      problems.push(`${service}.address: expected "host:port", got ${JSON.stringify(address)}`);
+    }
+  }
+  return problems;
+}
+
+/** Parses the annotation text into a ProxyConfig overlay; problems are pushed to `issues`. */
+export function parseProxyConfigOverlay(
+  text: string,
+  issues: ConfigIssue[],
+): JsonObject | undefined {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    issues.push({ path: '', message: doc.errors[0]?.message ?? 'invalid YAML' });
+    return undefined;
+  }
+  const parsed: unknown = doc.toJS();
+  if (parsed === null || parsed === undefined) return {};
+  if (!isJsonObject(parsed)) {
+    issues.push({ path: '', message: 'expected a ProxyConfig map' });
+    return undefined;
+  }
+  const before = issues.length;
+  checkProxyConfigObject(parsed, '', issues);
+  return issues.length === before ? parsed : undefined;
+}
+
+const meshBaseCache = new WeakMap<MeshConfig, ProxyConfig>();
+
+/** Built-in defaults <- mesh.defaultConfig, computed once per (immutable) mesh object. */
+function meshProxyConfig(mesh: MeshConfig): ProxyConfig {
+  let cached = meshBaseCache.get(mesh);
+  if (cached === undefined) {
+    const merged = mergeProxyConfigObjects(cloneJson(DEFAULT_PROXY_CONFIG), mesh.defaultConfig);
+    cached = deepFreeze(merged as ProxyConfig);
+    meshBaseCache.set(mesh, cached);
+  }
+  return cached;
+}
+
+/**
+ * Effective proxy config for a pod. When the annotation is invalid, the mesh-level config is
+ * returned together with the issues (injection is then refused by annotation validation).
+ */
+export function resolveProxyConfig(
+  mesh: MeshConfig,
+  annotations: StringMap,
+): { proxyConfig: ProxyConfig; issues: ErrorDetail[] } {
+  const base = meshProxyConfig(mesh);
+  const text = annotations[PROXY_CONFIG_ANNOTATION];
+  if (text === undefined) return { proxyConfig: base, issues: [] };
+
+  const field = `metadata.annotations[${PROXY_CONFIG_ANNOTATION}]`;
+  const parseIssues: ConfigIssue[] = [];
+  const overlay = parseProxyConfigOverlay(text, parseIssues);
+  if (overlay === undefined) {
+    const reason = `failed to convert to apply proxy config: ${parseIssues
+      .map((i) => (i.path === '' ? i.message : `${i.path}: ${i.message}`))
+      .join('; ')}`;
+    return { proxyConfig: base, issues: [{ field, value: text, reason }] };
+  }
+  const proxyConfig = mergeProxyConfigObjects(base, overlay) as ProxyConfig;
+  const problems = validateProxyConfig(proxyConfig);
+  if (problems.length > 0) {
+    return {
+      proxyConfig: base,
+      issues: [{ field, value: text, reason: `invalid proxy config: ${problems.join('; ')}` }],
+    };
+  }
+  return { proxyConfig, issues: [] };
+}
+
+/**
+ * Whether the app containers wait for the proxy (spec §4.7.6): the proxy config from mesh and
+ * annotation (no ProxyConfig resources), or values `global.proxy.holdApplicationUntilProxyStarts`.
+ */
+export function holdApplicationUntilProxyStarts(
+  mesh: MeshConfig,
+  annotations: StringMap,
+  values: Values,
+): boolean {
+  const { proxyConfig } = resolveProxyConfig(mesh, annotations);
+  return (
+    proxyConfig.holdApplicationUntilProxyStarts === true ||
+    getPath(values, 'global.proxy.holdApplicationUntilProxyStarts') === true
+  );
+}
