@@ -7,18 +7,13 @@ import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node
 import type { Logger } from 'pino';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import type { Pod } from '../core/k8s.js';
+import type { NativeSidecarMode, NodeVersion } from '../core/native-sidecars.js';
 import type { ClusterFactsProvider } from '../ports.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
 
-export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';
+export type { NativeSidecarMode, NodeVersion };
 
-/** What the decision needs from a node. */
-export interface NodeVersion {
-  name: string;
-  kubeletVersion: string | undefined;
-}
-
-/** The pure decision: `(mode, nodes, podNodeName) => native sidecars on?`. */
+/** The pure decision (src/core/native-sidecars.ts): `(mode, nodes, podNodeName) => native sidecars on?`. */
 export type NativeSidecarDetector = (
   mode: NativeSidecarMode,
   nodes: readonly NodeVersion[],
