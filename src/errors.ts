@@ -64,6 +64,11 @@ export const ERROR_CODES = {
     httpStatus: 404,
     summary: 'no such endpoint: the webhook serves POST /inject, /healthz, /readyz and /metrics',
   },
+  INJ_ERR_KUBERNETES_API: {
+    httpStatus: 502,
+    summary:
+      'a one-shot read from the Kubernetes API (ConfigMap or Namespace for the offline commands) failed',
+  },
   INJ_ERR_INTERNAL: {
     httpStatus: 500,
     summary: 'an unexpected internal error; the message carries the detail',

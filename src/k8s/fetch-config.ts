@@ -1,0 +1,70 @@
+/**
+ * One-shot reads for the offline commands (`inject`, `check` with `--kubeconfig`): the configuration
+ * ConfigMaps and a namespace's labels, without informers. A missing ConfigMap or namespace is an
+ * answer (defaults / unknown), anything else is an INJ_ERR_KUBERNETES_API error naming what was read.
+ */
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { NamespaceInfo } from '../core/contracts.js';
+import { InjectorError } from '../errors.js';
+import type { ConfigSources } from '../ports.js';
+import { configMapNames, sourcesFromConfigMaps } from './configmap-provider.js';
+import { ACCEPT_PARTIAL_METADATA, loadKubeConfig, requestOptions } from './kubeconfig.js';
+import { statusCodeOf, toNamespaceInfo } from './namespace-cache.js';
+
+/** Bound on each one-shot request, so a CLI run against an unreachable cluster fails promptly. */
+export const FETCH_TIMEOUT_MS = 10_000;
+
+export interface FetchConfigOptions {
+  /** Kubeconfig file; the in-cluster service account when absent. */
+  kubeconfigPath?: string;
+  istioNamespace: string;
+  revision: string;
+}
+
+async function readOrMissing<T>(what: string, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err: unknown) {
+    if (statusCodeOf(err) === 404) return undefined;
+    const status = statusCodeOf(err);
+    throw new InjectorError(
+      'INJ_ERR_KUBERNETES_API',
+      `could not read ${what}: ${status === undefined ? String(err) : `HTTP ${status}`}`,
+      { cause: err, details: [{ field: what, reason: String(err) }] },
+    );
+  }
+}
+
+/** The `config`/`values` and `mesh` texts of the revision's ConfigMaps (absent ones stay absent). */
+export async function fetchConfigSources(opts: FetchConfigOptions): Promise<ConfigSources> {
+  const api = loadKubeConfig(opts.kubeconfigPath).makeApiClient(CoreV1Api);
+  const names = configMapNames(opts.revision);
+  const namespace = opts.istioNamespace;
+  const read = (name: string) =>
+    readOrMissing(`ConfigMap ${namespace}/${name}`, () =>
+      api.readNamespacedConfigMap(
+        { name, namespace },
+        requestOptions({ signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }),
+      ),
+    );
+  const [injector, mesh] = await Promise.all([read(names.injector), read(names.mesh)]);
+  return sourcesFromConfigMaps(injector, mesh);
+}
+
+/** Labels and annotations of one namespace; `undefined` when it does not exist. */
+export async function fetchNamespace(opts: {
+  kubeconfigPath?: string;
+  name: string;
+}): Promise<NamespaceInfo | undefined> {
+  const api = loadKubeConfig(opts.kubeconfigPath).makeApiClient(CoreV1Api);
+  const ns = await readOrMissing(`Namespace ${opts.name}`, () =>
+    api.readNamespace(
+      { name: opts.name },
+      requestOptions({
+        accept: ACCEPT_PARTIAL_METADATA,
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      }),
+    ),
+  );
+  return ns === undefined ? undefined : toNamespaceInfo(ns, opts.name);
+}
