@@ -1,0 +1,233 @@
+/**
+ * The injection engine, used identically by the webhook and the offline `inject` command.
+ *
+ * How it works (Istio's sidecar injection, https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/):
+ * 1. Work on one copy of the pod without `metadata.managedFields`; `input.pod` is never mutated.
+ * 2. Validate the pod's annotations (and its `proxy.istio.io/config`) first; every problem is
+ *    reported in one INJ_ERR_INVALID_ANNOTATION error.
+ * 3. Derive the owning workload (deployment/type meta) and the proxy UID/GID (OpenShift ranges).
+ * 4. Build the template input: the pod with a previous injection stripped (status annotation)
+ *    and recorded user overrides put back.
+ * 5. Render each selected template and strategic-merge it both into an empty "template pod" (what
+ *    the templates produced) and into the unstripped pod.
+ * 6. Merge user containers named like injected ones over them (`istio-proxy` customisation).
+ * 7. Post-process: cluster/network env, Prometheus merge, secure metrics port, probe rewrite,
+ *    status annotation and metadata, container order, canonical quantities.
+ * 8. Build the RFC 6902 patch from the subtrees touched (never a whole-pod diff).
+ */
+import type { Operation } from 'fast-json-patch';
+import { InjectorError, type ErrorDetail } from '../errors.js';
+import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
+import { BUILTIN_TEMPLATE_NAMES } from './config/defaults.js';
+import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
+import type { JsonValue } from './json.js';
+import { getPath } from './json.js';
+import type { Container, Pod, StringMap } from './k8s.js';
+import { nativeSidecarsForPod } from './native-sidecars.js';
+import { createSubtreePatch } from './patch/diff.js';
+import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
+import { parseGoBool } from './pipeline/go-bool.js';
+import { dropOpenshiftAssignedIds, proxyIds, workloadMetaFromPod, type WorkloadMeta } from './pipeline/meta.js';
+import { adjustInitContainerUser, OVERRIDES_ANNOTATION, parseOverrides, reapplyOverrides } from './pipeline/overrides.js';
+import { CLUSTER_ENV, NETWORK_ENV, NETWORK_LABEL, overwriteClusterEnv, reorderContainers } from './pipeline/post-process.js';
+import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeline/probes.js';
+import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
+import { canonicalResources } from './pipeline/quantity.js';
+import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
+import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
+import { stripPod } from './pipeline/strip.js';
+import { checkTemplates, selectTemplates } from './pipeline/templates.js';
+import { holdApplicationUntilProxyStarts, resolveProxyConfig } from './proxy-config.js';
+import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
+
+const REWRITE_PROBERS_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
+const STATUS_PORT_ANNOTATION = 'status.sidecar.istio.io/port';
+const INTERCEPTION_ANNOTATION = 'sidecar.istio.io/interceptionMode';
+const DEFAULT_STATUS_PORT = 15020;
+
+/** Subtrees the post-processing may change, besides what the templates touch. */
+const ALWAYS_TOUCHED: readonly (readonly string[])[] = [
+  ['metadata', 'labels'],
+  ['metadata', 'annotations'],
+  ['spec', 'initContainers'],
+  ['spec', 'containers'],
+];
+
+export function inject(input: InjectionInput): InjectionOutput {
+  const { config, cluster, mode } = input;
+  const warnings: string[] = [];
+  const pod = workingCopy(input.pod);
+  const annotations: StringMap = { ...(pod.metadata?.annotations ?? {}) };
+  const namespace = pod.metadata?.namespace || input.namespace;
+
+  const { proxyConfig, issues } = resolveProxyConfig(config.mesh, annotations);
+  const invalid: ErrorDetail[] = [...validateAnnotations(annotations), ...issues];
+  if (invalid.length > 0) {
+    throw new InjectorError(
+      'INJ_ERR_INVALID_ANNOTATION',
+      `failed to run injection template: ${formatAnnotationErrors(invalid)}`,
+      { details: invalid },
+    );
+  }
+
+  const workload: WorkloadMeta = input.workload
+    ? {
+        typeMeta: { kind: input.workload.kind, apiVersion: input.workload.apiVersion },
+        deploymentMeta: { name: input.workload.name, namespace: input.workload.namespace },
+      }
+    : workloadMetaFromPod(pod, namespace);
+  const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations);
+  if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
+
+  const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
+  const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  const existingOverrides = parseOverrides(annotations[OVERRIDES_ANNOTATION]);
+  const stripped = stripPod(pod, status, agentPort, existingOverrides);
+
+  const names = selectTemplates(annotations, config.injector, mode);
+  checkTemplates(
+    names,
+    Object.keys(BUILTIN_TEMPLATES),
+    BUILTIN_TEMPLATE_NAMES,
+    config.injector.customTemplates,
+  );
+
+  const ctx: RenderContext = {
+    pod: { ...stripped, metadata: { ...(stripped.metadata ?? {}), namespace } },
+    typeMeta: workload.typeMeta,
+    deploymentMeta: workload.deploymentMeta,
+    proxyConfig,
+    mesh: config.mesh,
+    values: config.values,
+    revision: config.revision,
+    nativeSidecars: cluster.nativeSidecars,
+    proxyUID: ids.uid,
+    proxyGID: ids.gid,
+    compliancePolicy: cluster.compliancePolicy ?? '',
+  };
+  const native = nativeSidecarsForPod(cluster.nativeSidecars, annotations);
+
+  // Templates run in order, each merged into the template pod and into the real pod.
+  let templatePod: Pod = {};
+  let merged: Pod = pod;
+  const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
+  for (const name of names) {
+    const rendered = renderTemplate(name, ctx);
+    for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
+    for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
+    templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;
+    if (native && findContainer(templatePod.spec?.initContainers, PROXY_CONTAINER)) {
+      merged = moveProxyToInit(merged);
+    }
+    merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
+  }
+
+  merged = reapplyOverrides({ merged, original: pod, templatePod, status, existing: existingOverrides });
+  merged = ownCopy(merged);
+  const tproxy =
+    proxyConfig.interceptionMode === 'TPROXY' || merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
+  adjustInitContainerUser(merged, pod, tproxy);
+
+  postProcess(merged, templatePod, input, annotations, agentPort);
+  canonicalInjectedResources(merged, templatePod);
+
+  const patch: Operation[] = createSubtreePatch(input.pod as JsonValue, merged as JsonValue, touched);
+  const managedFields = input.pod.metadata?.managedFields;
+  if (managedFields !== undefined && merged.metadata) merged.metadata.managedFields = managedFields;
+  return { pod: merged, patch, warnings };
+}
+
+function postProcess(
+  merged: Pod,
+  templatePod: Pod,
+  input: InjectionInput,
+  originalAnnotations: StringMap,
+  agentPort: number,
+): void {
+  const { config, mode } = input;
+  const meta = (merged.metadata ??= {});
+  const annotations = (meta.annotations ??= {});
+  const labels: StringMap = { ...(meta.labels ?? {}) };
+
+  // Effective cluster and network: values < URL parameters < pod label (network only).
+  const envs: StringMap = {};
+  const clusterName = getPath(config.values, 'global.multiCluster.clusterName');
+  const network = getPath(config.values, 'global.network');
+  if (typeof clusterName === 'string' && clusterName !== '') envs[CLUSTER_ENV] = clusterName;
+  if (typeof network === 'string' && network !== '') envs[NETWORK_ENV] = network;
+  Object.assign(envs, input.pathEnv ?? {});
+  const networkLabel = input.pod.metadata?.labels?.[NETWORK_LABEL];
+  if (networkLabel !== undefined && networkLabel !== '') envs[NETWORK_ENV] = networkLabel;
+  overwriteClusterEnv(merged, envs);
+
+  applyPrometheusMerge(merged, config.mesh, agentPort);
+  applySecurePrometheusAnnotation(merged);
+
+  const sidecar = findSidecar(merged);
+  const current = merged.metadata?.annotations ?? {};
+  if (sidecar && rewriteProbesEnabled(current, config.values)) {
+    const probers = dumpAppProbers(merged, agentPort);
+    if (probers !== '') {
+      sidecar.env = mergeOrAppendProbers(current[STATUS_ANNOTATION] !== undefined, sidecar.env ?? [], probers);
+    }
+    const portText = current[STATUS_PORT_ANNOTATION];
+    const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
+    if (Number.isInteger(rewritePort)) rewriteAppProbes(merged, rewritePort);
+  }
+
+  const network2 = envs[NETWORK_ENV];
+  if (network2 !== undefined) labels[NETWORK_LABEL] = network2;
+  if (Object.keys(labels).length > 0) meta.labels = labels;
+  const finalAnnotations: StringMap = { ...(merged.metadata?.annotations ?? {}) };
+  finalAnnotations[STATUS_ANNOTATION] = formatStatus(templatePod, config.revision);
+  if (mode === 'webhook') Object.assign(finalAnnotations, config.injector.injectedAnnotations);
+  meta.annotations = finalAnnotations;
+
+  reorderContainers(merged, holdApplicationUntilProxyStarts(config.mesh, originalAnnotations, config.values));
+}
+
+function rewriteProbesEnabled(annotations: StringMap, values: InjectionInput['config']['values']): boolean {
+  const text = annotations[REWRITE_PROBERS_ANNOTATION];
+  const parsed = text === undefined ? undefined : parseGoBool(text);
+  if (parsed !== undefined) return parsed;
+  return getPath(values, 'sidecarInjectorWebhook.rewriteAppHTTPProbe') !== false;
+}
+
+/** One structured clone of the pod, without `metadata.managedFields` (large and never patched). */
+function workingCopy(pod: Pod): Pod {
+  if (pod.metadata?.managedFields === undefined) return structuredClone(pod);
+  const { managedFields: _dropped, ...metadata } = pod.metadata;
+  return structuredClone({ ...pod, metadata });
+}
+
+/** Fresh top-level containers so post-processing can mutate without touching shared subtrees. */
+function ownCopy(pod: Pod): Pod {
+  const spec = pod.spec ? { ...pod.spec } : undefined;
+  if (spec?.containers) spec.containers = spec.containers.map((c) => ({ ...c }));
+  if (spec?.initContainers) spec.initContainers = spec.initContainers.map((c) => ({ ...c }));
+  const out: Pod = { ...pod, metadata: { ...(pod.metadata ?? {}) } };
+  if (spec) out.spec = spec;
+  return out;
+}
+
+/** Native sidecar with a user `istio-proxy` in containers: move it where the template puts it. */
+function moveProxyToInit(pod: Pod): Pod {
+  const proxy = findContainer(pod.spec?.containers, PROXY_CONTAINER);
+  if (!proxy || !pod.spec) return pod;
+  const containers = (pod.spec.containers ?? []).filter((c) => c !== proxy);
+  const initContainers: Container[] = [...(pod.spec.initContainers ?? []), proxy];
+  return { ...pod, spec: { ...pod.spec, containers, initContainers } };
+}
+
+/** Injected containers pass through Kubernetes types in Istio, which prints quantities canonically. */
+function canonicalInjectedResources(pod: Pod, templatePod: Pod): void {
+  const injected = new Set([
+    ...(templatePod.spec?.containers ?? []).map((c) => c.name),
+    ...(templatePod.spec?.initContainers ?? []).map((c) => c.name),
+  ]);
+  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
+    if (!injected.has(c.name) || c.resources === undefined) continue;
+    c.resources = structuredClone(c.resources);
+    canonicalResources(c.resources);
+  }
+}

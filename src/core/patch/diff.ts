@@ -1,0 +1,106 @@
+/**
+ * RFC 6902 operations between two JSON values, limited to the subtrees an injection touched.
+ *
+ * Rules the API server's patch applier needs (https://datatracker.ietf.org/doc/html/rfc6902):
+ * segments are escaped (`~0`, `~1`), a missing parent map or list is added whole (never an `add`
+ * below a missing parent), arrays are compared by index with surplus elements removed from the
+ * highest index down, and `add`/`replace` always carry a value.
+ */
+import type { Operation } from 'fast-json-patch';
+import type { JsonValue } from '../json.js';
+import { isJsonObject } from '../json.js';
+import { toPointer } from './pointer.js';
+
+type Segments = readonly (string | number)[];
+
+/** Structural diff of `before` and `after` located at `prefix`; appends to `ops`. */
+export function diffValues(
+  before: JsonValue | undefined,
+  after: JsonValue | undefined,
+  prefix: Segments,
+  ops: Operation[],
+): void {
+  if (before === after) return;
+  if (after === undefined) {
+    if (before !== undefined) ops.push({ op: 'remove', path: toPointer(prefix) });
+    return;
+  }
+  if (before === undefined) {
+    ops.push({ op: 'add', path: toPointer(prefix), value: after });
+    return;
+  }
+  if (isJsonObject(before) && isJsonObject(after)) {
+    for (const key of Object.keys(before)) {
+      if (before[key] !== undefined && after[key] === undefined) {
+        ops.push({ op: 'remove', path: toPointer([...prefix, key]) });
+      }
+    }
+    for (const [key, value] of Object.entries(after)) {
+      if (value === undefined) continue;
+      diffValues(before[key], value, [...prefix, key], ops);
+    }
+    return;
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const common = Math.min(before.length, after.length);
+    for (let i = 0; i < common; i++) diffValues(before[i], after[i], [...prefix, i], ops);
+    for (let i = before.length - 1; i >= after.length; i--) {
+      ops.push({ op: 'remove', path: toPointer([...prefix, i]) });
+    }
+    for (let i = before.length; i < after.length; i++) {
+      ops.push({ op: 'add', path: toPointer([...prefix, i]), value: after[i] as JsonValue });
+    }
+    return;
+  }
+  if (!sameScalar(before, after)) ops.push({ op: 'replace', path: toPointer(prefix), value: after });
+}
+
+function sameScalar(a: JsonValue, b: JsonValue): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  // Different container kinds (or null against a container).
+  return a === null && b === null;
+}
+
+function childOf(value: JsonValue | undefined, segment: string | number): JsonValue | undefined {
+  if (Array.isArray(value) && typeof segment === 'number') return value[segment];
+  if (isJsonObject(value) && typeof segment === 'string') return value[segment];
+  return undefined;
+}
+
+/**
+ * Builds the patch from `original` to `modified` looking only at `paths` (each a list of object
+ * keys from the root, e.g. `['metadata', 'annotations']`). Paths may overlap; a path whose parent
+ * is missing in `original` is covered by one `add` of the highest missing ancestor.
+ */
+export function createSubtreePatch(
+  original: JsonValue,
+  modified: JsonValue,
+  paths: readonly Segments[],
+): Operation[] {
+  const ops: Operation[] = [];
+  const done = new Set<string>();
+  // Shorter paths first, so a parent subtree is diffed before (and instead of) its children.
+  const ordered = [...paths].sort((a, b) => a.length - b.length);
+  for (const path of ordered) {
+    let before: JsonValue | undefined = original;
+    let after: JsonValue | undefined = modified;
+    let depth = 0;
+    // Walk down while the parent exists on both sides.
+    while (depth < path.length - 1) {
+      const segment = path[depth] as string | number;
+      const nextBefore = childOf(before, segment);
+      const nextAfter = childOf(after, segment);
+      if (nextBefore === undefined || nextAfter === undefined) break;
+      before = nextBefore;
+      after = nextAfter;
+      depth++;
+    }
+    const at = path.slice(0, depth + 1);
+    const key = toPointer(at);
+    if (done.has(key) || [...done].some((d) => key.startsWith(`${d}/`))) continue;
+    done.add(key);
+    const segment = path[depth] as string | number;
+    diffValues(childOf(before, segment), childOf(after, segment), at, ops);
+  }
+  return ops;
+}

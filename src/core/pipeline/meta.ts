@@ -1,0 +1,117 @@
+/**
+ * Who the pod belongs to (Istio's deployment meta and type meta) and which UID/GID the proxy
+ * runs as. The owner is derived from the controller ownerReference the way Kubernetes
+ * controllers name their pods (ReplicaSet `<deployment>-<pod-template-hash>`, CronJob Jobs
+ * `<cronjob>-<scheduled time>`).
+ */
+import type { JsonObject } from '../json.js';
+import { isJsonObject } from '../json.js';
+import type { Container, Pod, StringMap } from '../k8s.js';
+import { PROXY_CONTAINER } from './containers.js';
+
+export interface TypeMeta {
+  kind: string;
+  apiVersion: string;
+}
+
+export interface DeploymentMeta {
+  name: string;
+  namespace: string;
+}
+
+export interface WorkloadMeta {
+  typeMeta: TypeMeta;
+  deploymentMeta: DeploymentMeta;
+}
+
+const CRONJOB_SUFFIX = /^(.*)-\d{8,10}$/;
+
+/** Deployment and type meta of a pod received by the webhook. */
+export function workloadMetaFromPod(pod: Pod, namespace: string): WorkloadMeta {
+  const meta = pod.metadata ?? {};
+  const podName = meta.name ?? '';
+  let typeMeta: TypeMeta = { kind: 'Pod', apiVersion: 'v1' };
+  let name = podName;
+  const owner = (meta.ownerReferences ?? []).find((r) => r.controller === true);
+  if ((meta.generateName ?? '') !== '' && owner) {
+    const labels = meta.labels ?? {};
+    const ownerName = owner.name ?? '';
+    typeMeta = { kind: owner.kind ?? '', apiVersion: owner.apiVersion ?? '' };
+    name = ownerName;
+    const hash = labels['pod-template-hash'];
+    const rolloutHash = labels['rollouts-pod-template-hash'];
+    if (typeMeta.kind === 'ReplicaSet' && hash !== undefined && ownerName.endsWith(`-${hash}`)) {
+      typeMeta = { kind: 'Deployment', apiVersion: typeMeta.apiVersion };
+      name = ownerName.slice(0, -(hash.length + 1));
+    } else if (typeMeta.kind === 'ReplicaSet' && rolloutHash !== undefined && ownerName.endsWith(`-${rolloutHash}`)) {
+      typeMeta = { kind: 'Rollout', apiVersion: 'v1alpha1' };
+      name = ownerName.slice(0, -(rolloutHash.length + 1));
+    } else if (typeMeta.kind === 'ReplicationController' && labels.deploymentconfig !== undefined) {
+      typeMeta = { kind: 'DeploymentConfig', apiVersion: typeMeta.apiVersion };
+      name = labels.deploymentconfig;
+    } else if (typeMeta.kind === 'Job') {
+      const m = CRONJOB_SUFFIX.exec(ownerName);
+      if (m) {
+        typeMeta = { kind: 'CronJob', apiVersion: 'batch/v1' };
+        name = m[1] ?? '';
+      }
+    }
+  }
+  if (name === '') name = podName;
+  return { typeMeta, deploymentMeta: { name, namespace } };
+}
+
+export const DEFAULT_PROXY_UID = 1337;
+export const DEFAULT_PROXY_GID = 1337;
+const UID_RANGE = 'openshift.io/sa.scc.uid-range';
+const SUPPLEMENTAL_GROUPS = 'openshift.io/sa.scc.supplemental-groups';
+
+/** Last ID of an OpenShift range annotation block: `start/size` -> start+size-1, `start-end` -> end. */
+function rangeEnd(block: string): number | undefined {
+  const slash = /^(\d+)\/(\d+)$/.exec(block.trim());
+  if (slash) return Number(slash[1]) + Number(slash[2]) - 1;
+  const dash = /^(\d+)-(\d+)$/.exec(block.trim());
+  if (dash) return Number(dash[2]);
+  return undefined;
+}
+
+/**
+ * Proxy UID/GID: 1337/1337, or on OpenShift the last ID of the namespace's SCC ranges
+ * (https://docs.openshift.com/container-platform/latest/authentication/managing-security-context-constraints.html).
+ */
+export function proxyIds(openshift: boolean, namespaceAnnotations: StringMap | undefined): { uid: number; gid: number } {
+  if (!openshift || !namespaceAnnotations) return { uid: DEFAULT_PROXY_UID, gid: DEFAULT_PROXY_GID };
+  const uidRange = namespaceAnnotations[UID_RANGE];
+  const uid = uidRange === undefined ? undefined : rangeEnd(uidRange.split(',')[0] ?? '');
+  const groups = namespaceAnnotations[SUPPLEMENTAL_GROUPS] ?? uidRange;
+  const gid = groups === undefined ? undefined : rangeEnd(groups.split(',')[0] ?? '');
+  return { uid: uid ?? DEFAULT_PROXY_UID, gid: gid ?? uid ?? DEFAULT_PROXY_GID };
+}
+
+/**
+ * OpenShift assigns every container of a pod the same UID; a user `istio-proxy` carrying that same
+ * runAsUser did not choose it, so it is dropped (with runAsGroup) before injection.
+ */
+export function dropOpenshiftAssignedIds(pod: Pod): void {
+  const spec = pod.spec;
+  if (!spec) return;
+  const lists: (keyof typeof spec & ('containers' | 'initContainers'))[] = ['containers', 'initContainers'];
+  const appUsers = new Set<number>();
+  for (const c of spec.containers ?? []) {
+    const sc = c.securityContext;
+    if (c.name !== PROXY_CONTAINER && isJsonObject(sc) && typeof sc.runAsUser === 'number') appUsers.add(sc.runAsUser);
+  }
+  for (const key of lists) {
+    const list = spec[key];
+    if (!list) continue;
+    spec[key] = list.map((c: Container) => {
+      const sc = c.securityContext;
+      if (c.name !== PROXY_CONTAINER || !isJsonObject(sc) || typeof sc.runAsUser !== 'number') return c;
+      if (!appUsers.has(sc.runAsUser)) return c;
+      const rest: JsonObject = { ...sc };
+      delete rest.runAsUser;
+      delete rest.runAsGroup;
+      return { ...c, securityContext: rest };
+    });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * User customisation of injected containers (Istio's "customizing injection",
+ * https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#customizing-injection):
+ * a pod container named like an injected one (usually `istio-proxy`) is merged over the injected
+ * container, user fields winning. The overrides are recorded in `proxy.istio.io/overrides` so a
+ * later re-injection can re-apply them after the injected containers were stripped.
+ */
+import { InjectorError } from '../../errors.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { isJsonObject } from '../json.js';
+import type { Container, Pod } from '../k8s.js';
+import { findContainer, PROXY_CONTAINER, INIT_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
+import { containerJson } from './container-json.js';
+import { POD_SCHEMA, strategicMerge } from './smp.js';
+import type { InjectionStatus } from './status.js';
+
+export const OVERRIDES_ANNOTATION = 'proxy.istio.io/overrides';
+const AUTO_IMAGE = 'auto';
+
+export interface ParsedContainers {
+  containers: Container[];
+  initContainers: Container[];
+}
+
+function containerList(value: JsonValue | undefined): Container[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((c): c is Container => isJsonObject(c) && typeof c.name === 'string') as Container[];
+}
+
+/** Parses `proxy.istio.io/overrides`; a value that is not JSON is an invalid annotation. */
+export function parseOverrides(text: string | undefined): ParsedContainers {
+  if (text === undefined) return { containers: [], initContainers: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new InjectorError(
+      'INJ_ERR_INVALID_ANNOTATION',
+      `invalid value '${text}' for annotation '${OVERRIDES_ANNOTATION}': ${reason}`,
+      { details: [{ field: `metadata.annotations[${OVERRIDES_ANNOTATION}]`, value: text, reason }] },
+    );
+  }
+  const obj = isJsonObject(parsed as JsonValue) ? (parsed as JsonObject) : {};
+  return { containers: containerList(obj.containers), initContainers: containerList(obj.initContainers) };
+}
+
+/** Re-inserts recorded overrides missing from the (stripped) pod, at the end of each list. */
+export function reinsertOverrides(pod: Pod, overrides: ParsedContainers): Pod {
+  if (overrides.containers.length === 0 && overrides.initContainers.length === 0) return pod;
+  const spec = { ...(pod.spec ?? {}) };
+  const add = (list: Container[] | undefined, extra: Container[]): Container[] | undefined => {
+    const missing = extra.filter((c) => !findContainer(list, c.name));
+    return missing.length === 0 ? list : [...(list ?? []), ...structuredClone(missing)];
+  };
+  const containers = add(spec.containers, overrides.containers);
+  const initContainers = add(spec.initContainers, overrides.initContainers);
+  if (containers) spec.containers = containers;
+  if (initContainers) spec.initContainers = initContainers;
+  return { ...pod, spec };
+}
+
+function overlayOf(match: Container): Container {
+  const overlay = structuredClone(match);
+  if (overlay.image === AUTO_IMAGE) delete overlay.image;
+  return overlay;
+}
+
+export interface OverrideInputs {
+  merged: Pod;
+  /** The pod as received (unstripped). */
+  original: Pod;
+  templatePod: Pod;
+  status: InjectionStatus | undefined;
+  existing: ParsedContainers;
+}
+
+/**
+ * Merges user containers over the injected ones of the same name and, on a first injection,
+ * records them in the overrides annotation. Returns the new merged pod.
+ */
+export function reapplyOverrides(inputs: OverrideInputs): Pod {
+  const { original, templatePod, status, existing } = inputs;
+  let merged = inputs.merged;
+  const applied: ParsedContainers = { containers: [], initContainers: [] };
+
+  for (const c of templatePod.spec?.containers ?? []) {
+    if (status?.containers.includes(c.name)) continue;
+    const match = findContainer(existing.containers, c.name) ?? findContainer(original.spec?.containers, c.name);
+    if (!match) continue;
+    const overlay = overlayOf(match);
+    applied.containers.push(overlay);
+    merged = strategicMerge(merged, { spec: { containers: [overlay] } }, POD_SCHEMA) as Pod;
+  }
+  for (const c of templatePod.spec?.initContainers ?? []) {
+    if (status?.initContainers.includes(c.name)) continue;
+    const match =
+      findContainer(existing.initContainers, c.name) ??
+      findContainer(original.spec?.containers, c.name) ??
+      findContainer(original.spec?.initContainers, c.name);
+    if (!match) continue;
+    const overlay = overlayOf(match);
+    applied.initContainers.push(overlay);
+    merged = strategicMerge(merged, { spec: { initContainers: [overlay] } }, POD_SCHEMA) as Pod;
+  }
+
+  if (status === undefined && (applied.containers.length > 0 || applied.initContainers.length > 0)) {
+    const record: JsonObject = {};
+    if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
+    if (applied.initContainers.length > 0) record.initContainers = applied.initContainers.map(containerJson);
+    const meta = { ...(merged.metadata ?? {}) };
+    meta.annotations = { ...(meta.annotations ?? {}), [OVERRIDES_ANNOTATION]: JSON.stringify(record) };
+    merged = { ...merged, metadata: meta };
+  }
+  return merged;
+}
+
+function runAs(c: Container | undefined): { user?: number; group?: number } {
+  const sc = c?.securityContext;
+  if (!isJsonObject(sc)) return {};
+  const out: { user?: number; group?: number } = {};
+  if (typeof sc.runAsUser === 'number') out.user = sc.runAsUser;
+  if (typeof sc.runAsGroup === 'number') out.group = sc.runAsGroup;
+  return out;
+}
+
+/**
+ * When the user's `istio-proxy` sets runAsUser/runAsGroup, keeps the iptables setup consistent:
+ * TPROXY forces the proxy back to uid 0, CNI validation runs as the user's ids, and the `-u`
+ * argument of the init container becomes the user's uid.
+ */
+export function adjustInitContainerUser(merged: Pod, original: Pod, tproxy: boolean): void {
+  const userProxy =
+    findContainer(original.spec?.containers, PROXY_CONTAINER) ??
+    findContainer(original.spec?.initContainers, PROXY_CONTAINER);
+  const user = runAs(userProxy);
+  if (user.user === undefined && user.group === undefined) return;
+  const spec = merged.spec;
+  if (!spec) return;
+
+  if (tproxy && user.user !== undefined) {
+    const update = (list: Container[] | undefined): Container[] | undefined =>
+      list?.map((c) =>
+        c.name === PROXY_CONTAINER
+          ? { ...c, securityContext: { ...(c.securityContext ?? {}), runAsUser: 0 } }
+          : c,
+      );
+    if (spec.containers) spec.containers = update(spec.containers);
+    if (spec.initContainers) spec.initContainers = update(spec.initContainers);
+  }
+
+  if (!spec.initContainers) return;
+  spec.initContainers = spec.initContainers.map((c) => {
+    if (c.name !== INIT_CONTAINER && c.name !== VALIDATION_CONTAINER) return c;
+    let out = c;
+    if (!tproxy && c.name === VALIDATION_CONTAINER) {
+      const sc: JsonObject = { ...(c.securityContext ?? {}) };
+      if (user.user !== undefined) sc.runAsUser = user.user;
+      if (user.group !== undefined) sc.runAsGroup = user.group;
+      out = { ...out, securityContext: sc };
+    }
+    if (user.user !== undefined && user.user !== 0 && Array.isArray(out.args)) {
+      const args = [...out.args];
+      const at = args.indexOf('-u');
+      if (at >= 0 && at + 1 < args.length) {
+        args[at + 1] = String(user.user);
+        out = { ...out, args };
+      }
+    }
+    return out;
+  });
+}

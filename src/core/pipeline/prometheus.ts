@@ -1,0 +1,185 @@
+/**
+ * Prometheus metrics merge (Istio's "metrics merging",
+ * https://istio.io/latest/docs/ops/integrations/prometheus/#option-1-metrics-merging): the pod's
+ * scrape annotations are handed to the agent in `ISTIO_PROMETHEUS_ANNOTATIONS` and replaced by
+ * annotations pointing at the agent's merged endpoint. Annotation keys are compared after
+ * sanitising (every character outside `[A-Za-z0-9_]` becomes `_`), as Prometheus does.
+ */
+import { InjectorError } from '../../errors.js';
+import type { MeshConfig } from '../config/types.js';
+import type { Pod, StringMap } from '../k8s.js';
+import { findSidecar } from './containers.js';
+import { parseGoBool } from './go-bool.js';
+
+export const SCRAPE = 'prometheus.io/scrape';
+export const PORT = 'prometheus.io/port';
+export const PATH = 'prometheus.io/path';
+export const SCRAPE_TARGETS = 'prometheus.istio.io/scrape-targets';
+export const MERGE_METRICS = 'prometheus.istio.io/merge-metrics';
+export const SECURE_PORT = 'prometheus.istio.io/secure-port';
+export const SCRAPE_ENV = 'ISTIO_PROMETHEUS_ANNOTATIONS';
+const SECURE_MERGED_PORT_ENV = 'ENVOY_SECURE_MERGED_METRICS_PORT';
+const AGENT_PATH = '/stats/prometheus';
+const DEFAULT_TARGET_PATH = '/metrics';
+
+/** Ports owned by the proxy or the agent (https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio). */
+export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
+  [15000, 'Envoy admin'],
+  [15001, 'outbound capture'],
+  [15004, 'pilot debug'],
+  [15006, 'inbound capture'],
+  [15008, 'HBONE'],
+  [15020, 'agent / merged metrics'],
+  [15021, 'Envoy health'],
+  [15053, 'DNS proxy'],
+  [15090, 'Envoy Prometheus'],
+]);
+
+export function sanitizeKey(key: string): string {
+  return key.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+function findAnnotation(annotations: StringMap | undefined, canonical: string): string | undefined {
+  if (!annotations) return undefined;
+  const wanted = sanitizeKey(canonical);
+  for (const [key, value] of Object.entries(annotations)) {
+    if (sanitizeKey(key) === wanted) return value;
+  }
+  return undefined;
+}
+
+function deleteAnnotation(annotations: StringMap, canonical: string): void {
+  const wanted = sanitizeKey(canonical);
+  for (const key of Object.keys(annotations)) if (sanitizeKey(key) === wanted) delete annotations[key];
+}
+
+export function prometheusPort(annotations: StringMap | undefined): string | undefined {
+  return findAnnotation(annotations, PORT);
+}
+
+/** Removes every spelling of the scrape, port and path annotations. */
+export function clearPrometheusAnnotations(annotations: StringMap): void {
+  for (const key of [SCRAPE, PORT, PATH]) deleteAnnotation(annotations, key);
+}
+
+/** Whether the merge applies: annotation `prometheus.istio.io/merge-metrics`, else mesh, else true. */
+export function prometheusMergeEnabled(mesh: Pick<MeshConfig, 'enablePrometheusMerge'>, annotations: StringMap | undefined): boolean {
+  const value = annotations?.[MERGE_METRICS];
+  if (value !== undefined) {
+    const parsed = parseGoBool(value);
+    if (parsed !== undefined) return parsed;
+  }
+  return mesh.enablePrometheusMerge ?? true;
+}
+
+function scrapeWanted(annotations: StringMap | undefined): boolean {
+  const value = findAnnotation(annotations, SCRAPE);
+  if (value === undefined) return true;
+  return parseGoBool(value) ?? true;
+}
+
+export interface ScrapeTarget {
+  port: string;
+  path: string;
+}
+
+export interface ScrapeConfiguration {
+  scrape: string;
+  path: string;
+  port: string;
+  targets?: ScrapeTarget[];
+}
+
+/** Parses `prometheus.istio.io/scrape-targets` (`port:path,...`); undefined when absent or malformed. */
+export function parseScrapeTargets(value: string | undefined): ScrapeTarget[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const targets: ScrapeTarget[] = [];
+  for (const entry of value.split(',')) {
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    const colon = trimmed.indexOf(':');
+    const port = (colon < 0 ? trimmed : trimmed.slice(0, colon)).trim();
+    const path = colon < 0 ? '' : trimmed.slice(colon + 1).trim();
+    if (port === '') return undefined;
+    targets.push({ port, path: path === '' ? DEFAULT_TARGET_PATH : path });
+  }
+  return targets.length === 0 ? undefined : targets;
+}
+
+/** The scrape settings found on the pod: legacy scrape/path/port plus multi-target entries. */
+export function scrapeConfiguration(annotations: StringMap | undefined): ScrapeConfiguration {
+  const config: ScrapeConfiguration = {
+    scrape: findAnnotation(annotations, SCRAPE) ?? '',
+    path: findAnnotation(annotations, PATH) ?? '',
+    port: findAnnotation(annotations, PORT) ?? '',
+  };
+  const targets = parseScrapeTargets(annotations?.[SCRAPE_TARGETS]);
+  if (targets) {
+    config.targets = targets;
+  }
+  return config;
+}
+
+function checkPort(port: string, agentPort: number): void {
+  const fail = (why: string): never => {
+    throw new InjectorError(
+      'INJ_ERR_PROMETHEUS_CONFIG',
+      `failed to process pod: invalid prometheus scrape configuration: ${why}`,
+      { details: [{ field: 'metadata.annotations[prometheus.io/port]', value: port, reason: why }] },
+    );
+  };
+  if (!/^\d+$/.test(port)) fail(`port "${port}" is not a number between 1 and 65535`);
+  const n = Number(port);
+  if (n < 1 || n > 65535) fail(`port ${port} is out of range 1-65535`);
+  if (n === agentPort) fail(`port ${port} is the Istio agent port, which already serves the merged metrics`);
+  const reserved = RESERVED_PORTS.get(n);
+  if (reserved !== undefined) fail(`port ${port} is reserved for Istio (${reserved}) and cannot be scraped`);
+}
+
+/**
+ * Applies the merge to `pod` in place. Throws INJ_ERR_PROMETHEUS_CONFIG for a target on a port
+ * Istio owns. `agentPort` is the mesh default status port (not the per-pod annotation).
+ */
+export function applyPrometheusMerge(pod: Pod, mesh: Pick<MeshConfig, 'enablePrometheusMerge'>, agentPort: number): void {
+  const annotations = (pod.metadata ??= {}).annotations ?? {};
+  if (!scrapeWanted(annotations) || !prometheusMergeEnabled(mesh, annotations)) return;
+  const target = String(agentPort);
+  // Already pointing at the agent: a re-injection, or the user chose it.
+  if (prometheusPort(annotations) === target) return;
+
+  const scrape = scrapeConfiguration(annotations);
+  if (scrape.targets) {
+    const first = scrape.targets[0] as ScrapeTarget;
+    scrape.port = first.port;
+    scrape.path = first.path;
+    for (const t of scrape.targets) checkPort(t.port, agentPort);
+  } else if (scrape.port !== '') {
+    checkPort(scrape.port, agentPort);
+  }
+
+  const sidecar = findSidecar(pod);
+  const empty = scrape.scrape === '' && scrape.path === '' && scrape.port === '' && !scrape.targets;
+  if (sidecar && !empty) {
+    const value: ScrapeConfiguration = { scrape: scrape.scrape, path: scrape.path, port: scrape.port };
+    if (scrape.targets) value.targets = scrape.targets.map((t) => ({ port: t.port, path: t.path }));
+    sidecar.env = [...(sidecar.env ?? []), { name: SCRAPE_ENV, value: JSON.stringify(value) }];
+  }
+  const out: StringMap = { ...annotations };
+  for (const key of [SCRAPE, PORT, PATH, SCRAPE_TARGETS]) deleteAnnotation(out, key);
+  out[PORT] = target;
+  out[PATH] = AGENT_PATH;
+  out[SCRAPE] = 'true';
+  pod.metadata.annotations = out;
+}
+
+/** Sets `prometheus.istio.io/secure-port` from the proxy env unless the user set one (any spelling). */
+export function applySecurePrometheusAnnotation(pod: Pod): void {
+  const annotations = pod.metadata?.annotations;
+  if (findAnnotation(annotations, SECURE_PORT) !== undefined) return;
+  const sidecar = findSidecar(pod);
+  const env = sidecar?.env?.find((e) => e.name === SECURE_MERGED_PORT_ENV);
+  const value = env?.value;
+  if (value === undefined || value === '' || value === '0') return;
+  const meta = (pod.metadata ??= {});
+  meta.annotations = { ...(meta.annotations ?? {}), [SECURE_PORT]: value };
+}
