@@ -1,0 +1,228 @@
+/**
+ * Proxyless gRPC templates (https://istio.io/latest/blog/2021/proxyless-grpc/):
+ * - `grpc-simple`: an init container writes a static xDS bootstrap file for the gRPC library;
+ *   no proxy, no agent.
+ * - `grpc-agent`: the Istio agent runs without Envoy (`DISABLE_ENVOY`), serves xDS and
+ *   certificates to the application through a shared volume.
+ * Both turn off the application probe rewrite (there is no Envoy to forward probes).
+ */
+import type { RenderContext, RenderedTemplate } from '../contracts.js';
+import type { Container, EnvVar, PodSpec } from '../k8s.js';
+import type { JsonObject } from '../json.js';
+import {
+  caAddress,
+  caCertVolume,
+  clusterId,
+  fieldRefEnv,
+  imagePullPolicy,
+  imagePullSecrets,
+  meshIdentityEnv,
+  podAnnotations,
+  podIdentityEnv,
+  podInfoVolume,
+  podLabels,
+  proxyAgentArgs,
+  proxyMetadataEnv,
+  proxyReadinessProbe,
+  proxyResources,
+  tokenVolume,
+  volumeMount,
+} from './common.js';
+import { proxyImage } from './images.js';
+import { statusPortText } from './iptables.js';
+import {
+  PROXY_CONTAINER,
+  appContainerNames,
+  canonicalName,
+  canonicalRevision,
+  ownerUri,
+  podPortsEnvValue,
+  workloadName,
+} from './metadata.js';
+import { proxyConfigEnvValue } from './proxy-config-json.js';
+import { revisionAndDefaultContainer } from './sidecar.js';
+import { valueString } from './values.js';
+
+const REWRITE_PROBES_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
+
+const GRPC_BOOTSTRAP_VOLUME = 'grpc-io-proxyless-bootstrap';
+const GRPC_BOOTSTRAP_DIR = '/var/lib/grpc/data/';
+
+/** Shell script writing the gRPC xDS bootstrap (https://github.com/grpc/proposal/blob/master/A27-xds-global-load-balancing.md). */
+function grpcBootstrapScript(clusterDomain: string): string {
+  return [
+    `NODE_ID="sidecar~\${INSTANCE_IP}~\${POD_NAME}.\${POD_NAMESPACE}~${clusterDomain}"`,
+    'SERVER_URI="dns:///istiod.${ISTIO_NAMESPACE}.svc:15010"',
+    "echo '",
+    '{',
+    '  "xds_servers": [',
+    '    {',
+    `      "server_uri": "'\${SERVER_URI}'",`,
+    '      "channel_creds": [{"type": "insecure"}],',
+    '      "server_features" : ["xds_v3"]',
+    '    }',
+    '  ],',
+    '  "node": {',
+    `    "id": "'\${NODE_ID}'",`,
+    '    "metadata": {',
+    '      "GENERATOR": "grpc"',
+    '    }',
+    '  }',
+    `}' > ${GRPC_BOOTSTRAP_DIR}bootstrap.json`,
+  ].join('\n');
+}
+
+/** Renders the `grpc-simple` template for one pod. */
+export function renderGrpcSimple(ctx: RenderContext): RenderedTemplate {
+  const { values } = ctx;
+  const bootstrapMount = volumeMount(GRPC_BOOTSTRAP_VOLUME, GRPC_BOOTSTRAP_DIR);
+  const init: Container = {
+    name: 'grpc-bootstrap-init',
+    image: 'busybox:1.28',
+    volumeMounts: [bootstrapMount],
+    env: [
+      fieldRefEnv('INSTANCE_IP', 'status.podIP'),
+      fieldRefEnv('POD_NAME', 'metadata.name'),
+      fieldRefEnv('POD_NAMESPACE', 'metadata.namespace'),
+      // The trailing newline is part of the value Istio renders; the shell ignores it.
+      { name: 'ISTIO_NAMESPACE', value: `${valueString(values, 'global.istioNamespace')}\n` },
+    ],
+    command: ['sh', '-c', grpcBootstrapScript(valueString(values, 'global.proxy.clusterDomain'))],
+  };
+  const containers: Container[] = (ctx.pod.spec?.containers ?? []).map((container) => ({
+    name: container.name,
+    env: [
+      { name: 'GRPC_XDS_BOOTSTRAP', value: `${GRPC_BOOTSTRAP_DIR}bootstrap.json` },
+      { name: 'GRPC_GO_LOG_VERBOSITY_LEVEL', value: '99' },
+      { name: 'GRPC_GO_LOG_SEVERITY_LEVEL', value: 'info' },
+    ],
+    volumeMounts: [bootstrapMount],
+  }));
+  return {
+    metadata: { annotations: { [REWRITE_PROBES_ANNOTATION]: 'false' } },
+    spec: {
+      initContainers: [init],
+      containers,
+      volumes: [{ name: GRPC_BOOTSTRAP_VOLUME, emptyDir: {} }],
+    },
+  };
+}
+
+function agentEnv(ctx: RenderContext): EnvVar[] {
+  const { values, pod } = ctx;
+  const containers = pod.spec?.containers ?? [];
+  const env: EnvVar[] = [
+    { name: 'ISTIO_META_GENERATOR', value: 'grpc' },
+    { name: 'OUTPUT_CERTS', value: '/var/lib/istio/data' },
+    { name: 'PILOT_CERT_PROVIDER', value: valueString(values, 'global.pilotCertProvider') },
+    { name: 'CA_ADDR', value: caAddress(values) },
+    ...podIdentityEnv(),
+    { name: 'PROXY_CONFIG', value: proxyConfigEnvValue(ctx.proxyConfig) },
+    { name: 'ISTIO_META_POD_PORTS', value: podPortsEnvValue(containers) },
+  ];
+  const appContainers = appContainerNames(containers);
+  env.push(
+    appContainers === ''
+      ? { name: 'ISTIO_META_APP_CONTAINERS' }
+      : { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers },
+    { name: 'ISTIO_META_CLUSTER_ID', value: clusterId(values) },
+    fieldRefEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+  );
+  const network = valueString(values, 'global.network');
+  if (network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: network });
+  const workload = workloadName(podLabels(ctx), ctx.deploymentMeta.name);
+  if (workload !== '') env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workload });
+  const owner = ownerUri(ctx);
+  if (owner !== undefined) env.push({ name: 'ISTIO_META_OWNER', value: owner });
+  env.push(
+    ...meshIdentityEnv(ctx),
+    ...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata),
+    // The agent serves DNS and xDS to the application itself; there is no Envoy to capture DNS.
+    { name: 'ISTIO_META_DNS_CAPTURE', value: 'false' },
+    { name: 'DISABLE_ENVOY', value: 'true' },
+  );
+  return env;
+}
+
+/** Renders the `grpc-agent` template for one pod. */
+export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
+  const { values } = ctx;
+  const annotations = podAnnotations(ctx);
+  const labels = podLabels(ctx);
+  const statusPort = statusPortText(annotations, values);
+  const istiod = valueString(values, 'global.pilotCertProvider') === 'istiod';
+
+  const readiness = proxyReadinessProbe(values, annotations);
+  // The agent itself answers readiness on the status port (there is no Envoy on 15021).
+  readiness.httpGet = { path: '/healthz/ready', port: Number(statusPort) };
+
+  const mounts: JsonObject[] = [
+    volumeMount('workload-socket', '/var/run/secrets/workload-spiffe-uds'),
+    volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
+  ];
+  if (istiod) mounts.push(volumeMount('istiod-ca-cert', '/var/run/secrets/istio'));
+  mounts.push(
+    volumeMount('istio-data', '/var/lib/istio/data'),
+    volumeMount('istio-xds', '/etc/istio/proxy'),
+    volumeMount('istio-token', '/var/run/secrets/tokens'),
+    volumeMount('istio-podinfo', '/etc/istio/pod'),
+  );
+
+  const agent: Container = {
+    name: PROXY_CONTAINER,
+    image: proxyImage({ values, proxyConfig: ctx.proxyConfig, annotations }),
+    ...imagePullPolicy(values),
+    ports: [{ containerPort: Number(statusPort), protocol: 'TCP', name: 'mesh-metrics' }],
+    args: proxyAgentArgs('sidecar', values, annotations),
+    lifecycle: {
+      postStart: {
+        exec: {
+          command: ['pilot-agent', 'wait', `--url=http://localhost:${statusPort}/healthz/ready`],
+        },
+      },
+    },
+    env: agentEnv(ctx),
+    resources: proxyResources(values, annotations),
+    volumeMounts: mounts,
+  };
+  if (statusPort !== '0') agent.readinessProbe = readiness;
+
+  const apps: Container[] = (ctx.pod.spec?.containers ?? [])
+    .filter((container) => container.name !== PROXY_CONTAINER)
+    .map((container) => ({
+      name: container.name,
+      env: [
+        { name: 'GRPC_XDS_EXPERIMENTAL_SECURITY_SUPPORT', value: 'true' },
+        { name: 'GRPC_XDS_BOOTSTRAP', value: '/etc/istio/proxy/grpc-bootstrap.json' },
+      ],
+      volumeMounts: [
+        volumeMount('istio-data', '/var/lib/istio/data'),
+        volumeMount('istio-xds', '/etc/istio/proxy'),
+        volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
+      ],
+    }));
+
+  const volumes: JsonObject[] = [
+    { name: 'workload-socket', emptyDir: null },
+    { name: 'workload-certs', emptyDir: null },
+    { name: 'istio-xds', emptyDir: { medium: 'Memory' } },
+    { name: 'istio-data', emptyDir: {} },
+    podInfoVolume(),
+    tokenVolume(values),
+  ];
+  if (istiod) volumes.push(caCertVolume(values));
+
+  const spec: PodSpec = { containers: [agent, ...apps], volumes };
+  const secrets = imagePullSecrets(values);
+  if (secrets.length > 0) spec.imagePullSecrets = secrets;
+  return {
+    metadata: {
+      labels: {
+        'service.istio.io/canonical-name': canonicalName(labels, ctx.deploymentMeta.name),
+        'service.istio.io/canonical-revision': canonicalRevision(labels),
+      },
+      annotations: { [REWRITE_PROBES_ANNOTATION]: 'false', ...revisionAndDefaultContainer(ctx) },
+    },
+    spec,
+  };
+}

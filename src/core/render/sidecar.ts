@@ -1,0 +1,468 @@
+/**
+ * The `sidecar` template: the partial Pod Istio's default injection template renders, built
+ * natively. It carries the `istio-proxy` container (an init container with
+ * `restartPolicy: Always` in native-sidecar mode, see
+ * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/), the iptables init
+ * container, the proxy's volumes, image pull secrets and the injected labels/annotations.
+ */
+import type { RenderContext, RenderedTemplate } from '../contracts.js';
+import type { Container, EnvVar, PodSpec, StringMap } from '../k8s.js';
+import type { JsonObject } from '../json.js';
+import {
+  ANNOTATIONS,
+  CUSTOM_BOOTSTRAP_DIR,
+  PROXY_HEALTH_PORT,
+  caAddress,
+  caCertVolume,
+  clusterId,
+  crlVolume,
+  datadogEnv,
+  fieldRefEnv,
+  imagePullPolicy,
+  imagePullSecrets,
+  meshIdentityEnv,
+  namedEntries,
+  podAnnotations,
+  podIdentityEnv,
+  podInfoVolume,
+  podLabels,
+  proxyAgentArgs,
+  proxyMetadataEnv,
+  proxyReadinessProbe,
+  proxyResources,
+  resourceFieldEnv,
+  tokenVolume,
+  volumeMount,
+} from './common.js';
+import { proxyImage, proxyInitImage } from './images.js';
+import {
+  A,
+  interceptionModeOf,
+  iptablesArgs,
+  statusPortText,
+  trafficSettings,
+} from './iptables.js';
+import {
+  PROXY_CONTAINER,
+  appContainerNames,
+  canonicalName,
+  canonicalRevision,
+  defaultContainerName,
+  otelResourceAttributes,
+  otelSemanticConventions,
+  ownerUri,
+  podPortsEnvValue,
+  workloadName,
+} from './metadata.js';
+import { ANNOTATION_MULTUS_NETWORKS, appendMultusNetwork } from './multus.js';
+import { proxyConfigEnvValue } from './proxy-config-json.js';
+import { hasKey, valueIsTrue, valueNumber, valueObject, valueSet, valueString } from './values.js';
+
+const GKE_CA_NAME = 'GkeWorkloadCertificate';
+
+/** Per-pod native-sidecar decision: the annotation wins over the global decision. */
+export function nativeSidecarFor(ctx: RenderContext): boolean {
+  const value = podAnnotations(ctx)[ANNOTATIONS.nativeSidecar];
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return ctx.nativeSidecars;
+}
+
+/** Hold-application flag as the template sees it: proxy config or values. */
+function holdApplication(ctx: RenderContext): boolean {
+  return (
+    ctx.proxyConfig.holdApplicationUntilProxyStarts === true ||
+    valueIsTrue(ctx.values, 'global.proxy.holdApplicationUntilProxyStarts')
+  );
+}
+
+function capNetBindService(ctx: RenderContext, annotations: StringMap): boolean {
+  if (hasKey(annotations, ANNOTATIONS.capNetBindService)) {
+    return annotations[ANNOTATIONS.capNetBindService] === 'true';
+  }
+  return valueIsTrue(ctx.values, 'global.proxy.capNetBindService');
+}
+
+function seccompProfile(ctx: RenderContext): JsonObject {
+  const profile = valueObject(ctx.values, 'global.proxy.seccompProfile');
+  return profile !== undefined && Object.keys(profile).length > 0
+    ? { seccompProfile: profile }
+    : {};
+}
+
+function proxySecurityContext(
+  ctx: RenderContext,
+  mode: string,
+  annotations: StringMap,
+): JsonObject {
+  if (ctx.proxyConfig.proxyMetadata?.IPTABLES_TRACE_LOGGING === 'true') {
+    // iptables trace logging needs a privileged root proxy.
+    return {
+      allowPrivilegeEscalation: true,
+      capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+      privileged: true,
+      readOnlyRootFilesystem: true,
+      runAsGroup: ctx.proxyGID,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    };
+  }
+  const privileged = valueIsTrue(ctx.values, 'global.proxy.privileged');
+  const tproxy = mode === 'TPROXY';
+  const bindService = capNetBindService(ctx, annotations);
+  const add: string[] = [];
+  if (tproxy) add.push('NET_ADMIN');
+  if (bindService) add.push('NET_BIND_SERVICE');
+  const root = tproxy || bindService;
+  return {
+    allowPrivilegeEscalation: privileged,
+    capabilities: add.length > 0 ? { add, drop: ['ALL'] } : { drop: ['ALL'] },
+    privileged,
+    readOnlyRootFilesystem: true,
+    runAsGroup: root ? 1337 : ctx.proxyGID,
+    runAsNonRoot: !root,
+    runAsUser: root ? 0 : ctx.proxyUID,
+    ...seccompProfile(ctx),
+  };
+}
+
+function initSecurityContext(ctx: RenderContext, mode: string, cni: boolean): JsonObject {
+  const privileged = valueIsTrue(ctx.values, 'global.proxy.privileged');
+  if (cni) {
+    // The CNI plugin set up the rules already; validation runs unprivileged as the proxy user.
+    const tproxy = mode === 'TPROXY';
+    return {
+      allowPrivilegeEscalation: privileged,
+      capabilities: { drop: ['ALL'] },
+      privileged,
+      readOnlyRootFilesystem: true,
+      runAsGroup: tproxy ? 1337 : ctx.proxyGID,
+      runAsNonRoot: true,
+      runAsUser: tproxy ? 1337 : ctx.proxyUID,
+      ...seccompProfile(ctx),
+    };
+  }
+  return {
+    allowPrivilegeEscalation: privileged,
+    capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+    privileged,
+    readOnlyRootFilesystem: false,
+    runAsGroup: 0,
+    runAsNonRoot: false,
+    runAsUser: 0,
+    ...seccompProfile(ctx),
+  };
+}
+
+function proxyLifecycle(ctx: RenderContext, native: boolean, statusPort: string) {
+  const configured = valueObject(ctx.values, 'global.proxy.lifecycle');
+  if (configured !== undefined && Object.keys(configured).length > 0) return configured;
+  if (holdApplication(ctx) && !native) {
+    return { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
+  }
+  if (native) {
+    return {
+      preStop: {
+        exec: {
+          command: ['pilot-agent', 'request', `--debug-port=${statusPort}`, 'POST', 'drain'],
+        },
+      },
+    };
+  }
+  return undefined;
+}
+
+function proxyEnv(ctx: RenderContext, mode: string, annotations: StringMap): EnvVar[] {
+  const { values, pod } = ctx;
+  const labels = podLabels(ctx);
+  const containers = pod.spec?.containers ?? [];
+  const env: EnvVar[] = [];
+  if (ctx.mesh.inboundTrafficPolicy?.mode === 'LOCALHOST') {
+    env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
+  }
+  env.push(
+    { name: 'PILOT_CERT_PROVIDER', value: valueString(values, 'global.pilotCertProvider') },
+    { name: 'CA_ADDR', value: caAddress(values) },
+    ...podIdentityEnv(),
+    resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
+    { name: 'PROXY_CONFIG', value: proxyConfigEnvValue(ctx.proxyConfig) },
+    { name: 'ISTIO_META_POD_PORTS', value: podPortsEnvValue(containers) },
+  );
+  const appContainers = appContainerNames(containers);
+  env.push(
+    appContainers === ''
+      ? { name: 'ISTIO_META_APP_CONTAINERS' }
+      : { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers },
+  );
+  env.push(resourceFieldEnv('GOMEMLIMIT', 'limits.memory'));
+  if (ctx.compliancePolicy !== '') {
+    env.push({ name: 'COMPLIANCE_POLICY', value: ctx.compliancePolicy });
+    if (ctx.compliancePolicy === 'fips-140-3') env.push({ name: 'GODEBUG', value: 'fips140=only' });
+  }
+  env.push(
+    { name: 'ISTIO_META_CLUSTER_ID', value: clusterId(values) },
+    fieldRefEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+    { name: 'ISTIO_META_INTERCEPTION_MODE', value: mode },
+  );
+  const network = valueString(values, 'global.network');
+  if (network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: network });
+  const workload = workloadName(labels, ctx.deploymentMeta.name);
+  if (workload !== '') env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workload });
+  const owner = ownerUri(ctx);
+  if (owner !== undefined) env.push({ name: 'ISTIO_META_OWNER', value: owner });
+  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
+    env.push({
+      name: 'ISTIO_BOOTSTRAP_OVERRIDE',
+      value: `${CUSTOM_BOOTSTRAP_DIR}/custom_bootstrap.json`,
+    });
+  }
+  env.push(...meshIdentityEnv(ctx));
+  env.push(...datadogEnv(values, annotations));
+  if (otelSemanticConventions(ctx.mesh)) {
+    env.push({
+      name: 'OTEL_RESOURCE_ATTRIBUTES',
+      value: otelResourceAttributes(pod, ctx.deploymentMeta.namespace),
+    });
+  }
+  env.push(...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata));
+  return env;
+}
+
+function lightstepCaDirectory(ctx: RenderContext): string | undefined {
+  if (valueString(ctx.values, 'global.proxy.tracer') !== 'lightstep') return undefined;
+  const tracing = ctx.proxyConfig.tracing;
+  const tls = tracing?.tlsSettings;
+  if (tls === undefined || tls === null || typeof tls !== 'object' || Array.isArray(tls)) {
+    return undefined;
+  }
+  const ca = typeof tls.caCertificates === 'string' ? tls.caCertificates : '';
+  // Directory of the CA file, as Go's path.Dir prints it.
+  const slash = ca.lastIndexOf('/');
+  if (slash === -1) return '.';
+  return slash === 0 ? '/' : ca.slice(0, slash);
+}
+
+function proxyVolumeMounts(ctx: RenderContext, annotations: StringMap): JsonObject[] {
+  const { values } = ctx;
+  const mounts: JsonObject[] = [
+    volumeMount('workload-socket', '/var/run/secrets/workload-spiffe-uds'),
+    volumeMount('credential-socket', '/var/run/secrets/credential-uds'),
+    valueString(values, 'global.caName') === GKE_CA_NAME
+      ? volumeMount(
+          'gke-workload-certificate',
+          '/var/run/secrets/workload-spiffe-credentials',
+          true,
+        )
+      : volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
+  ];
+  if (valueString(values, 'global.pilotCertProvider') === 'istiod') {
+    mounts.push(
+      volumeMount('istiod-ca-cert', '/var/run/secrets/istio'),
+      volumeMount('istio-ca-crl', '/var/run/secrets/istio/crl'),
+    );
+  }
+  mounts.push(volumeMount('istio-data', '/var/lib/istio/data'));
+  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
+    mounts.push(volumeMount('custom-bootstrap-volume', CUSTOM_BOOTSTRAP_DIR));
+  }
+  mounts.push(
+    volumeMount('istio-envoy', '/etc/istio/proxy'),
+    volumeMount('istio-token', '/var/run/secrets/tokens'),
+  );
+  if (valueSet(values, 'global.mountMtlsCerts')) {
+    mounts.push(volumeMount('istio-certs', '/etc/certs/', true));
+  }
+  mounts.push(volumeMount('istio-podinfo', '/etc/istio/pod'));
+  const lightstep = lightstepCaDirectory(ctx);
+  if (lightstep !== undefined) mounts.push(volumeMount('lightstep-certs', lightstep, true));
+  mounts.push(...namedEntries(annotations, ANNOTATIONS.userVolumeMount));
+  return mounts;
+}
+
+function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
+  const { values } = ctx;
+  // `emptyDir: null` mirrors the template: the key is cleared, and the API server defaults the
+  // source to an emptyDir.
+  const volumes: JsonObject[] = [
+    { name: 'workload-socket', emptyDir: null },
+    { name: 'credential-socket', emptyDir: null },
+    valueString(values, 'global.caName') === GKE_CA_NAME
+      ? {
+          name: 'gke-workload-certificate',
+          csi: { driver: 'workloadcertificates.security.cloud.google.com' },
+        }
+      : { name: 'workload-certs', emptyDir: null },
+  ];
+  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
+    volumes.push({
+      name: 'custom-bootstrap-volume',
+      configMap: { name: annotations[ANNOTATIONS.bootstrapOverride] ?? '' },
+    });
+  }
+  volumes.push(
+    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
+    { name: 'istio-data', emptyDir: {} },
+    podInfoVolume(),
+    tokenVolume(values),
+  );
+  if (valueString(values, 'global.pilotCertProvider') === 'istiod') {
+    volumes.push(caCertVolume(values), crlVolume(values));
+  }
+  if (valueSet(values, 'global.mountMtlsCerts')) {
+    const account = ctx.pod.spec?.serviceAccountName;
+    volumes.push({
+      name: 'istio-certs',
+      secret: {
+        optional: true,
+        secretName: `istio.${account === undefined || account === '' ? 'default' : account}`,
+      },
+    });
+  }
+  volumes.push(...namedEntries(annotations, ANNOTATIONS.userVolume));
+  if (lightstepCaDirectory(ctx) !== undefined) {
+    volumes.push({
+      name: 'lightstep-certs',
+      secret: { optional: true, secretName: 'lightstep.cacert' },
+    });
+  }
+  return volumes;
+}
+
+function proxyContainer(ctx: RenderContext, mode: string, native: boolean): Container {
+  const annotations = podAnnotations(ctx);
+  const statusPort = statusPortText(annotations, ctx.values);
+  const container: Container = {
+    name: PROXY_CONTAINER,
+    image: proxyImage({ values: ctx.values, proxyConfig: ctx.proxyConfig, annotations }),
+    ...imagePullPolicy(ctx.values),
+    ports: [{ containerPort: 15090, protocol: 'TCP', name: 'http-envoy-prom' }],
+    args: proxyAgentArgs('sidecar', ctx.values, annotations),
+  };
+  const lifecycle = proxyLifecycle(ctx, native, statusPort);
+  if (lifecycle !== undefined) container.lifecycle = lifecycle;
+  container.env = proxyEnv(ctx, mode, annotations);
+  container.resources = proxyResources(ctx.values, annotations);
+  container.volumeMounts = proxyVolumeMounts(ctx, annotations);
+  container.securityContext = proxySecurityContext(ctx, mode, annotations);
+  if (statusPort !== '0') {
+    if (valueIsTrue(ctx.values, 'global.proxy.startupProbe.enabled')) {
+      container.startupProbe = {
+        httpGet: { path: '/healthz/ready', port: PROXY_HEALTH_PORT },
+        periodSeconds: 1,
+        timeoutSeconds: 3,
+        failureThreshold: valueNumber(
+          ctx.values,
+          'global.proxy.startupProbe.failureThreshold',
+          600,
+        ),
+      };
+    }
+    container.readinessProbe = proxyReadinessProbe(ctx.values, annotations);
+  }
+  if (native) container.restartPolicy = 'Always';
+  return container;
+}
+
+function iptablesContainer(ctx: RenderContext, mode: string, cni: boolean): Container {
+  const annotations = podAnnotations(ctx);
+  const container: Container = {
+    name: cni ? 'istio-validation' : 'istio-init',
+    image: proxyInitImage({ values: ctx.values, annotations }),
+    ...imagePullPolicy(ctx.values),
+    args: iptablesArgs({
+      annotations,
+      values: ctx.values,
+      mesh: ctx.mesh,
+      interceptionMode: mode,
+      proxyUID: ctx.proxyUID,
+      cni,
+    }),
+  };
+  const metadataEnv = proxyMetadataEnv(ctx.proxyConfig.proxyMetadata);
+  if (metadataEnv.length > 0) container.env = metadataEnv;
+  container.resources = proxyResources(ctx.values, annotations);
+  container.securityContext = initSecurityContext(ctx, mode, cni);
+  return container;
+}
+
+/** Annotations the CNI plugin reads instead of the init container's arguments. */
+function cniAnnotations(ctx: RenderContext, mode: string, annotations: StringMap): StringMap {
+  const traffic = trafficSettings(annotations, ctx.values);
+  const out: StringMap = {};
+  if (valueString(ctx.values, 'pilot.cni.provider') === 'multus') {
+    out[ANNOTATION_MULTUS_NETWORKS] = appendMultusNetwork(
+      annotations[ANNOTATION_MULTUS_NETWORKS] ?? '',
+      'default/istio-cni',
+    );
+  }
+  out[A.interceptionMode] = mode;
+  if (traffic.includeIPRanges !== '') out[A.includeOutboundIPRanges] = traffic.includeIPRanges;
+  if (traffic.excludeIPRanges !== '') out[A.excludeOutboundIPRanges] = traffic.excludeIPRanges;
+  out[A.includeInboundPorts] = traffic.includeInboundPorts;
+  out[A.excludeInboundPorts] = traffic.excludeInboundPorts;
+  if (traffic.includeOutboundPorts !== undefined) {
+    out[A.includeOutboundPorts] = traffic.includeOutboundPorts;
+  }
+  if (traffic.excludeOutboundPorts !== undefined) {
+    out[A.excludeOutboundPorts] = traffic.excludeOutboundPorts;
+  }
+  for (const key of [A.kubevirtInterfaces, A.rerouteVirtualInterfaces, A.excludeInterfaces]) {
+    if (hasKey(annotations, key)) out[key] = annotations[key] ?? '';
+  }
+  return out;
+}
+
+function sidecarLabels(ctx: RenderContext): StringMap {
+  const labels = podLabels(ctx);
+  const out: StringMap = {
+    'security.istio.io/tlsMode': labels['security.istio.io/tlsMode'] || 'istio',
+  };
+  if (ctx.proxyConfig.proxyMetadata?.ISTIO_META_ENABLE_HBONE === 'true') {
+    out['networking.istio.io/tunnel'] = labels['networking.istio.io/tunnel'] || 'http';
+  }
+  out['service.istio.io/canonical-name'] = canonicalName(labels, ctx.deploymentMeta.name);
+  out['service.istio.io/canonical-revision'] = canonicalRevision(labels);
+  return out;
+}
+
+/** `istio.io/rev` and the kubectl default-container annotations (only when absent). */
+export function revisionAndDefaultContainer(ctx: RenderContext): StringMap {
+  const annotations = podAnnotations(ctx);
+  const out: StringMap = { [ANNOTATIONS.rev]: ctx.revision === '' ? 'default' : ctx.revision };
+  const first = defaultContainerName(ctx.pod.spec?.containers ?? []);
+  if (first !== undefined) {
+    if (!hasKey(annotations, ANNOTATIONS.defaultLogsContainer)) {
+      out[ANNOTATIONS.defaultLogsContainer] = first;
+    }
+    if (!hasKey(annotations, ANNOTATIONS.defaultContainer))
+      out[ANNOTATIONS.defaultContainer] = first;
+  }
+  return out;
+}
+
+/** Renders the `sidecar` template for one pod. */
+export function renderSidecar(ctx: RenderContext): RenderedTemplate {
+  const annotations = podAnnotations(ctx);
+  const mode = interceptionModeOf(annotations, ctx.proxyConfig.interceptionMode);
+  const native = nativeSidecarFor(ctx);
+  const cni = valueIsTrue(ctx.values, 'pilot.cni.enabled');
+
+  const renderedAnnotations = revisionAndDefaultContainer(ctx);
+  if (cni) Object.assign(renderedAnnotations, cniAnnotations(ctx, mode, annotations));
+
+  const initContainers: Container[] = [];
+  if (mode !== 'NONE') initContainers.push(iptablesContainer(ctx, mode, cni));
+  const proxy = proxyContainer(ctx, mode, native);
+  if (native) initContainers.push(proxy);
+
+  const spec: PodSpec = { initContainers };
+  if (!native) spec.containers = [proxy];
+  spec.volumes = podVolumes(ctx, annotations);
+  const secrets = imagePullSecrets(ctx.values);
+  if (secrets.length > 0) spec.imagePullSecrets = secrets;
+
+  return {
+    metadata: { labels: sidecarLabels(ctx), annotations: renderedAnnotations },
+    spec,
+  };
+}
