@@ -174,21 +174,22 @@ export function parseDocuments(text: string): JsonValue[] {
 // ----- normalisation -----------------------------------------------------------------------
 
 /** Non-pointer Go fields whose zero value Go omits. */
-const ZERO_OMITTED = new Set(['paused', 'minReadySeconds', 'hostNetwork', 'hostPID', 'hostIPC', 'stdin', 'stdinOnce', 'tty', 'readOnly']);
+const ZERO_OMITTED = new Set(['test', 'paused', 'minReadySeconds', 'hostNetwork', 'hostPID', 'hostIPC', 'stdin', 'stdinOnce', 'tty', 'readOnly']);
 
 /** Normalises Go typed-serialisation artefacts (see the corpus README) on a copy. */
-export function normalise(value: JsonValue, key = ''): JsonValue | undefined {
+export function normalise(value: JsonValue, key = '', inStatus = false): JsonValue | undefined {
   if (value === null) return undefined;
-  if (Array.isArray(value)) return value.map((v) => normalise(v) ?? null);
+  if (Array.isArray(value)) return value.map((v) => normalise(v, '', inStatus) ?? null);
   if (!isJsonObject(value)) {
-    if (ZERO_OMITTED.has(key) && (value === false || value === 0)) return undefined;
+    // Workload status counters are non-pointer fields Go always prints, even as 0.
+    if ((inStatus || ZERO_OMITTED.has(key)) && (value === false || value === 0)) return undefined;
     return value;
   }
   const out: JsonObject = {};
   for (const k of Object.keys(value).sort()) {
     const v = value[k];
     if (v === undefined) continue;
-    let n = normalise(v, k);
+    let n = normalise(v, k, inStatus || k === 'status');
     if ((k === 'limits' || k === 'requests') && isJsonObject(n)) {
       const q: JsonObject = {};
       for (const [name, amount] of Object.entries(n)) {
@@ -247,13 +248,14 @@ function kubeInjectDocument(doc: JsonValue, c: ConformanceCase, config: Injectio
     const template = getPodTemplate(workload);
     const decision = decide({ pod: template, namespace: '', injector: config.injector, mode: 'kube-inject' });
     if (!decision.inject) return workload;
+    // A bare Pod's owner is derived from its ownerReferences, as for the webhook.
     const injected = injectChecked({
       pod: template,
       namespace: identity.namespace,
       config,
       cluster: clusterFor(c, identity.namespace),
       mode: 'kube-inject',
-      workload: identity,
+      ...(workload.kind === 'Pod' ? {} : { workload: identity }),
     });
     return setPodTemplate(workload, injected);
   });
