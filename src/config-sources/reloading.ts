@@ -5,7 +5,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { ConfigResult, InjectionConfig } from '../core/config/types.js';
+import type { ConfigIssue, ConfigResult, InjectionConfig } from '../core/config/types.js';
 import { InjectorError } from '../errors.js';
 import type { ConfigProvider, ConfigSources } from '../ports.js';
 
@@ -28,6 +28,8 @@ export interface ReloadingConfig {
   ready(): boolean;
   /** Applies new sources; returns true when the configuration changed. Never throws. */
   apply(sources: ConfigSources): boolean;
+  /** Records a change that could not even be read (same log, metric and keep-last-good rules). */
+  reject(issues: readonly ConfigIssue[]): void;
 }
 
 /** Registers a counter once per Registry, so several providers can share it. */
@@ -65,8 +67,26 @@ export function createReloadingConfig(opts: ReloadingConfigOptions): ReloadingCo
   let loadedOnce = false;
   let lastAttempt: string | undefined;
 
+  function reject(issues: readonly ConfigIssue[]): void {
+    errors.inc();
+    for (const issue of issues) {
+      log.error({ path: issue.path, reason: issue.message }, 'configuration rejected');
+    }
+    log.error(
+      { issues: issues.length, keptLastGood: loadedOnce },
+      loadedOnce
+        ? 'configuration change rejected; keeping the last good configuration'
+        : 'initial configuration rejected; not ready until it is fixed',
+    );
+  }
+
   return {
     current: () => currentConfig,
+    reject(issues: readonly ConfigIssue[]): void {
+      // The next readable input must be parsed even if it equals the last one attempted.
+      lastAttempt = undefined;
+      reject(issues);
+    },
     ready: () => loadedOnce,
     apply(sources: ConfigSources): boolean {
       const key = JSON.stringify([
@@ -83,16 +103,7 @@ export function createReloadingConfig(opts: ReloadingConfigOptions): ReloadingCo
         result = { ok: false, issues: [{ path: '', message: `loader failed: ${String(err)}` }] };
       }
       if (!result.ok) {
-        errors.inc();
-        for (const issue of result.issues) {
-          log.error({ path: issue.path, reason: issue.message }, 'configuration rejected');
-        }
-        log.error(
-          { issues: result.issues.length, keptLastGood: loadedOnce },
-          loadedOnce
-            ? 'configuration change rejected; keeping the last good configuration'
-            : 'initial configuration rejected; not ready until it is fixed',
-        );
+        reject(result.issues);
         return false;
       }
       currentConfig = result.config;
