@@ -66,7 +66,7 @@ function applyMeshOverride(mesh: MeshConfig, override: JsonObject | null): MeshC
   }
   const clean: JsonObject = { ...override };
   delete clean._how;
-  return mergeMeshObjects(mesh as JsonObject, clean) as MeshConfig;
+  return mergeMeshObjects(mesh, clean) as MeshConfig;
 }
 
 export function caseConfig(c: CorpusCase): InjectionConfig {
@@ -98,9 +98,9 @@ export function workloads(file: string): Workload[] {
     const meta = isJsonObject(doc.metadata) ? doc.metadata : {};
     const spec = isJsonObject(doc.spec) ? doc.spec : {};
     let pod: Pod | undefined;
-    if (kind === 'Pod') pod = doc as Pod;
+    if (kind === 'Pod') pod = doc;
     else if (kind === 'CronJob') return;
-    else if (isJsonObject(spec.template)) pod = spec.template as Pod;
+    else if (isJsonObject(spec.template)) pod = spec.template;
     if (pod === undefined) return;
     out.push({
       kind,
