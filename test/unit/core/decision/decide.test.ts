@@ -256,7 +256,8 @@ describe('decide: reasons (webhook)', () => {
 
   it('has no warning for true, false or absent values', () => {
     for (const value of ['true', 'false', undefined]) {
-      const annotations = value === undefined ? {} : { 'sidecar.istio.io/inject': value };
+      const annotations: Record<string, string> =
+        value === undefined ? {} : { 'sidecar.istio.io/inject': value };
       const result = decide({
         pod: pod({ annotations }),
         namespace: 'd',

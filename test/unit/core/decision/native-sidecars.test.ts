@@ -101,7 +101,8 @@ describe('nativeSidecarsForPod', () => {
     [false, 'yes', false],
     [false, '', false],
   ] as const)('global %s, annotation %j -> %s', (global, value, want) => {
-    const annotations = value === undefined ? {} : { 'sidecar.istio.io/nativeSidecar': value };
+    const annotations: Record<string, string> =
+      value === undefined ? {} : { 'sidecar.istio.io/nativeSidecar': value };
     expect(nativeSidecarsForPod(global, annotations)).toBe(want);
   });
 });
