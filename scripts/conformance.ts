@@ -19,7 +19,9 @@ for (const c of cases) {
     for (const f of result.failures) console.log(`     ${f}`);
   }
 }
-const older = loadOlderVersionCases().filter((c) => only === undefined || c.testName.includes(only));
+const older = loadOlderVersionCases().filter(
+  (c) => only === undefined || c.testName.includes(only),
+);
 let olderIdentical = 0;
 for (const c of older) {
   const result = runCase(c);

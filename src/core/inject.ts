@@ -20,16 +20,31 @@ import { InjectorError, type ErrorDetail } from '../errors.js';
 import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
 import { BUILTIN_TEMPLATE_NAMES } from './config/defaults.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
-import type { JsonValue } from './json.js';
 import { getPath } from './json.js';
 import type { Container, Pod, StringMap } from './k8s.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
 import { parseGoBool } from './pipeline/go-bool.js';
-import { dropOpenshiftAssignedIds, proxyIds, workloadMetaFromPod, type WorkloadMeta } from './pipeline/meta.js';
-import { adjustInitContainerUser, OVERRIDES_ANNOTATION, parseOverrides, reapplyOverrides } from './pipeline/overrides.js';
-import { CLUSTER_ENV, NETWORK_ENV, NETWORK_LABEL, overwriteClusterEnv, reorderContainers } from './pipeline/post-process.js';
+import {
+  dropOpenshiftAssignedIds,
+  proxyIds,
+  workloadMetaFromPod,
+  type WorkloadMeta,
+} from './pipeline/meta.js';
+import {
+  adjustInitContainerUser,
+  OVERRIDES_ANNOTATION,
+  parseOverrides,
+  reapplyOverrides,
+} from './pipeline/overrides.js';
+import {
+  CLUSTER_ENV,
+  NETWORK_ENV,
+  NETWORK_LABEL,
+  overwriteClusterEnv,
+  reorderContainers,
+} from './pipeline/post-process.js';
 import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeline/probes.js';
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
 import { canonicalResources } from './pipeline/quantity.js';
@@ -122,16 +137,23 @@ export function inject(input: InjectionInput): InjectionOutput {
     merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
   }
 
-  merged = reapplyOverrides({ merged, original: pod, templatePod, status, existing: existingOverrides });
+  merged = reapplyOverrides({
+    merged,
+    original: pod,
+    templatePod,
+    status,
+    existing: existingOverrides,
+  });
   merged = ownCopy(merged);
   const tproxy =
-    proxyConfig.interceptionMode === 'TPROXY' || merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
+    proxyConfig.interceptionMode === 'TPROXY' ||
+    merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
   postProcess(merged, templatePod, input, annotations, agentPort);
   canonicalInjectedResources(merged, templatePod);
 
-  const patch: Operation[] = createSubtreePatch(input.pod as JsonValue, merged as JsonValue, touched);
+  const patch: Operation[] = createSubtreePatch(input.pod, merged, touched);
   const managedFields = input.pod.metadata?.managedFields;
   if (managedFields !== undefined && merged.metadata) merged.metadata.managedFields = managedFields;
   return { pod: merged, patch, warnings };
@@ -146,7 +168,7 @@ function postProcess(
 ): void {
   const { config, mode } = input;
   const meta = (merged.metadata ??= {});
-  const annotations = (meta.annotations ??= {});
+  meta.annotations ??= {};
   const labels: StringMap = { ...(meta.labels ?? {}) };
 
   // Effective cluster and network: values < URL parameters < pod label (network only).
@@ -168,7 +190,11 @@ function postProcess(
   if (sidecar && rewriteProbesEnabled(current, config.values)) {
     const probers = dumpAppProbers(merged, agentPort);
     if (probers !== '') {
-      sidecar.env = mergeOrAppendProbers(current[STATUS_ANNOTATION] !== undefined, sidecar.env ?? [], probers);
+      sidecar.env = mergeOrAppendProbers(
+        current[STATUS_ANNOTATION] !== undefined,
+        sidecar.env ?? [],
+        probers,
+      );
     }
     const portText = current[STATUS_PORT_ANNOTATION];
     const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
@@ -183,10 +209,16 @@ function postProcess(
   if (mode === 'webhook') Object.assign(finalAnnotations, config.injector.injectedAnnotations);
   meta.annotations = finalAnnotations;
 
-  reorderContainers(merged, holdApplicationUntilProxyStarts(config.mesh, originalAnnotations, config.values));
+  reorderContainers(
+    merged,
+    holdApplicationUntilProxyStarts(config.mesh, originalAnnotations, config.values),
+  );
 }
 
-function rewriteProbesEnabled(annotations: StringMap, values: InjectionInput['config']['values']): boolean {
+function rewriteProbesEnabled(
+  annotations: StringMap,
+  values: InjectionInput['config']['values'],
+): boolean {
   const text = annotations[REWRITE_PROBERS_ANNOTATION];
   const parsed = text === undefined ? undefined : parseGoBool(text);
   if (parsed !== undefined) return parsed;
@@ -196,7 +228,8 @@ function rewriteProbesEnabled(annotations: StringMap, values: InjectionInput['co
 /** One structured clone of the pod, without `metadata.managedFields` (large and never patched). */
 function workingCopy(pod: Pod): Pod {
   if (pod.metadata?.managedFields === undefined) return structuredClone(pod);
-  const { managedFields: _dropped, ...metadata } = pod.metadata;
+  const metadata = { ...pod.metadata };
+  delete metadata.managedFields;
   return structuredClone({ ...pod, metadata });
 }
 

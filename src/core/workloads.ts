@@ -11,7 +11,7 @@
 import { InjectorError } from '../errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { isJsonObject } from './json.js';
-import type { ObjectMeta, Pod, PodSpec } from './k8s.js';
+import type { Pod } from './k8s.js';
 
 export const TEMPLATE_KINDS = [
   'Deployment',
@@ -61,7 +61,10 @@ export function workloadIdentity(doc: JsonObject): WorkloadIdentity {
 }
 
 /** The object holding `metadata` and (at `specPath`) the pod spec, for a workload kind. */
-function templateParts(doc: JsonObject): { metaHolder: JsonObject | undefined; specHolder: JsonObject | undefined } {
+function templateParts(doc: JsonObject): {
+  metaHolder: JsonObject | undefined;
+  specHolder: JsonObject | undefined;
+} {
   const kind = doc.kind;
   if (kind === 'Pod') return { metaHolder: doc, specHolder: doc };
   const spec = obj(doc.spec);
@@ -91,8 +94,8 @@ export function getPodTemplate(doc: JsonObject): Pod {
   const pod: Pod = {};
   const metadata = obj(metaHolder.metadata);
   const spec = obj(specHolder.spec);
-  if (metadata) pod.metadata = metadata as ObjectMeta;
-  if (spec) pod.spec = spec as PodSpec;
+  if (metadata) pod.metadata = metadata;
+  if (spec) pod.spec = spec;
   return pod;
 }
 
@@ -115,7 +118,10 @@ export function setPodTemplate(doc: JsonObject, pod: Pod): JsonObject {
     const newTemplate: JsonObject = { ...template };
     if (pod.spec === undefined) delete newTemplate.spec;
     else newTemplate.spec = pod.spec;
-    const newJobTemplate: JsonObject = { ...jobTemplate, spec: { ...jobSpec, template: newTemplate } };
+    const newJobTemplate: JsonObject = {
+      ...jobTemplate,
+      spec: { ...jobSpec, template: newTemplate },
+    };
     if (pod.metadata === undefined) delete newJobTemplate.metadata;
     else newJobTemplate.metadata = pod.metadata;
     return { ...doc, spec: { ...spec, jobTemplate: newJobTemplate } };
@@ -141,6 +147,7 @@ export function mapWorkloads(
 /** Every workload of a document in order, `List` items expanded recursively. */
 export function listWorkloads(doc: JsonValue): (JsonObject & { kind: WorkloadKind })[] {
   if (isWorkload(doc)) return [doc];
-  if (isList(doc) && Array.isArray(doc.items)) return doc.items.flatMap((item) => listWorkloads(item));
+  if (isList(doc) && Array.isArray(doc.items))
+    return doc.items.flatMap((item) => listWorkloads(item));
   return [];
 }

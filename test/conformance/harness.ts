@@ -111,16 +111,27 @@ function readCorpus(name: string): string {
 
 /** The harness profile: the chart's test hub with tag `latest` (cases.json harness.defaults). */
 function harnessValues(): string {
-  const chart = parseAllDocuments(readFileSync(join(CONFORMANCE_DIR, 'values.default.yaml'), 'utf8'))[0]?.toJS() as JsonObject;
-  const hub = ((chart._internal_defaults_do_not_set as JsonObject | undefined)?.global as JsonObject | undefined)?.hub;
-  return JSON.stringify({ global: { hub: typeof hub === 'string' && hub !== '' ? hub : 'registry.istio.io/testing', tag: 'latest' } });
+  const chart = parseAllDocuments(
+    readFileSync(join(CONFORMANCE_DIR, 'values.default.yaml'), 'utf8'),
+  )[0]?.toJS() as JsonObject;
+  const hub = (
+    (chart._internal_defaults_do_not_set as JsonObject | undefined)?.global as
+      JsonObject | undefined
+  )?.hub;
+  return JSON.stringify({
+    global: {
+      hub: typeof hub === 'string' && hub !== '' ? hub : 'registry.istio.io/testing',
+      tag: 'latest',
+    },
+  });
 }
 
 function withoutNotes(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(withoutNotes);
   if (!isJsonObject(value)) return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) if (!k.startsWith('_') && v !== undefined) out[k] = withoutNotes(v);
+  for (const [k, v] of Object.entries(value))
+    if (!k.startsWith('_') && v !== undefined) out[k] = withoutNotes(v);
   return out;
 }
 
@@ -129,7 +140,7 @@ function overrideMesh(mesh: MeshConfig, override: JsonObject): MeshConfig {
   const extra = override.extensionProviders;
   const rest: JsonObject = { ...override };
   delete rest.extensionProviders;
-  let out = mergeMeshObjects(structuredClone(mesh) as JsonObject, withoutNotes(rest) as JsonObject);
+  let out = mergeMeshObjects(structuredClone(mesh), withoutNotes(rest) as JsonObject);
   if (isJsonObject(extra) && isJsonObject(extra.provider)) {
     const list = Array.isArray(out.extensionProviders) ? out.extensionProviders : [];
     out = { ...out, extensionProviders: [...list, withoutNotes(extra.provider)] };
@@ -148,7 +159,8 @@ export function configFor(c: ConformanceCase): InjectionConfig {
     set: c.setFlags ?? [],
     ...(c.inFilePath ? { istioOperator: readCorpus(c.inFilePath) } : {}),
   });
-  if (!result.ok) throw new Error(`configuration of ${c.testName}: ${JSON.stringify(result.issues)}`);
+  if (!result.ok)
+    throw new Error(`configuration of ${c.testName}: ${JSON.stringify(result.issues)}`);
   let config = result.config;
   if (c.mesh) config = { ...config, mesh: overrideMesh(config.mesh, c.mesh) };
   configCache.set(key, config);
@@ -160,7 +172,8 @@ function clusterFor(c: ConformanceCase, namespace: string): ClusterFacts {
   if (c.setup?.COMPLIANCE_POLICY) facts.compliancePolicy = c.setup.COMPLIANCE_POLICY;
   if (c.setup?.PLATFORM === 'openshift') {
     facts.openshift = true;
-    if (namespace === OPENSHIFT_NAMESPACE) facts.namespaceAnnotations = { ...OPENSHIFT_ANNOTATIONS };
+    if (namespace === OPENSHIFT_NAMESPACE)
+      facts.namespaceAnnotations = { ...OPENSHIFT_ANNOTATIONS };
   }
   return facts;
 }
@@ -174,7 +187,18 @@ export function parseDocuments(text: string): JsonValue[] {
 // ----- normalisation -----------------------------------------------------------------------
 
 /** Non-pointer Go fields whose zero value Go omits. */
-const ZERO_OMITTED = new Set(['test', 'paused', 'minReadySeconds', 'hostNetwork', 'hostPID', 'hostIPC', 'stdin', 'stdinOnce', 'tty', 'readOnly']);
+const ZERO_OMITTED = new Set([
+  'test',
+  'paused',
+  'minReadySeconds',
+  'hostNetwork',
+  'hostPID',
+  'hostIPC',
+  'stdin',
+  'stdinOnce',
+  'tty',
+  'readOnly',
+]);
 
 /** Normalises Go typed-serialisation artefacts (see the corpus README) on a copy. */
 export function normalise(value: JsonValue, key = '', inStatus = false): JsonValue | undefined {
@@ -193,7 +217,10 @@ export function normalise(value: JsonValue, key = '', inStatus = false): JsonVal
     if ((k === 'limits' || k === 'requests') && isJsonObject(n)) {
       const q: JsonObject = {};
       for (const [name, amount] of Object.entries(n)) {
-        q[name] = typeof amount === 'string' || typeof amount === 'number' ? canonicalQuantity(String(amount)) : (amount ?? null);
+        q[name] =
+          typeof amount === 'string' || typeof amount === 'number'
+            ? canonicalQuantity(String(amount))
+            : (amount ?? null);
       }
       n = q;
     }
@@ -205,7 +232,11 @@ export function normalise(value: JsonValue, key = '', inStatus = false): JsonVal
   return out;
 }
 
-export function firstDifference(ours: JsonValue | undefined, golden: JsonValue | undefined, path = ''): Difference | undefined {
+export function firstDifference(
+  ours: JsonValue | undefined,
+  golden: JsonValue | undefined,
+  path = '',
+): Difference | undefined {
   if (ours === golden) return undefined;
   if (Array.isArray(ours) && Array.isArray(golden)) {
     for (let i = 0; i < Math.max(ours.length, golden.length); i++) {
@@ -226,7 +257,8 @@ export function firstDifference(ours: JsonValue | undefined, golden: JsonValue |
 }
 
 function describe(d: Difference): string {
-  const show = (v: JsonValue | undefined): string => (v === undefined ? '<absent>' : JSON.stringify(v).slice(0, 300));
+  const show = (v: JsonValue | undefined): string =>
+    v === undefined ? '<absent>' : JSON.stringify(v).slice(0, 300);
   return `${d.path}: ours=${show(d.ours)} golden=${show(d.golden)}`;
 }
 
@@ -236,17 +268,26 @@ function describe(d: Difference): string {
 export function injectChecked(input: InjectionInput): Pod {
   const out = inject(input);
   const applied = applyPatchStrict(input.pod, out.patch);
-  const d = firstDifference(applied as JsonValue, out.pod as JsonValue);
+  const d = firstDifference(applied, out.pod);
   if (d) throw new Error(`patch does not reproduce the injected pod: ${describe(d)}`);
   validatePod(applied);
   return applied;
 }
 
-function kubeInjectDocument(doc: JsonValue, c: ConformanceCase, config: InjectionConfig): JsonValue {
+function kubeInjectDocument(
+  doc: JsonValue,
+  c: ConformanceCase,
+  config: InjectionConfig,
+): JsonValue {
   return mapWorkloads(doc, (workload) => {
     const identity = workloadIdentity(workload);
     const template = getPodTemplate(workload);
-    const decision = decide({ pod: template, namespace: '', injector: config.injector, mode: 'kube-inject' });
+    const decision = decide({
+      pod: template,
+      namespace: '',
+      injector: config.injector,
+      mode: 'kube-inject',
+    });
     if (!decision.inject) return workload;
     // A bare Pod's owner is derived from its ownerReferences, as for the webhook.
     const injected = injectChecked({
@@ -268,15 +309,22 @@ function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | un
       inputs.forEach((d) => kubeInjectDocument(d, c, config));
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
-      return text.toLowerCase().includes(c.expectedError) ? undefined : `kube-inject: error ${JSON.stringify(text)} lacks ${JSON.stringify(c.expectedError)}`;
+      return text.toLowerCase().includes(c.expectedError)
+        ? undefined
+        : `kube-inject: error ${JSON.stringify(text)} lacks ${JSON.stringify(c.expectedError)}`;
     }
     return `kube-inject: expected an error containing ${JSON.stringify(c.expectedError)}, got success`;
   }
   const golden = parseDocuments(readCorpus(c.want ?? ''));
   const ours = inputs.map((d) => kubeInjectDocument(d, c, config));
-  if (ours.length !== golden.length) return `kube-inject: ${ours.length} documents, golden has ${golden.length}`;
+  if (ours.length !== golden.length)
+    return `kube-inject: ${ours.length} documents, golden has ${golden.length}`;
   for (let i = 0; i < ours.length; i++) {
-    const d = firstDifference(normalise(ours[i] as JsonValue), normalise(golden[i] as JsonValue), `doc[${i}]`);
+    const d = firstDifference(
+      normalise(ours[i] as JsonValue),
+      normalise(golden[i] as JsonValue),
+      `doc[${i}]`,
+    );
     if (d) return `kube-inject: ${describe(d)}`;
   }
   return undefined;
@@ -284,18 +332,30 @@ function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | un
 
 /** A workload as the API server would send its pods (cases.json harness.webhookPath.objectToPod). */
 export function objectToPod(workload: JsonObject): Pod {
-  if (workload.kind === 'Pod') return structuredClone(workload) as Pod;
+  if (workload.kind === 'Pod') return structuredClone(workload);
   const identity = workloadIdentity(workload);
   const template = structuredClone(getPodTemplate(workload));
   const metadata = { ...(template.metadata ?? {}) };
-  let owner: JsonObject = { apiVersion: identity.apiVersion, kind: identity.kind, name: identity.name, uid: 'fake-uid', controller: true };
+  let owner: JsonObject = {
+    apiVersion: identity.apiVersion,
+    kind: identity.kind,
+    name: identity.name,
+    uid: 'fake-uid',
+    controller: true,
+  };
   metadata.generateName = identity.name;
   if (identity.kind === 'Deployment') {
-    owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${identity.name}-fake`, uid: 'fake-uid', controller: true };
+    owner = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: `${identity.name}-fake`,
+      uid: 'fake-uid',
+      controller: true,
+    };
     metadata.generateName = `${identity.name}-fake-`;
     metadata.labels = { ...(metadata.labels ?? {}), 'pod-template-hash': 'fake' };
   }
-  metadata.ownerReferences = [owner as NonNullable<typeof metadata.ownerReferences>[number]];
+  metadata.ownerReferences = [owner];
   const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata };
   if (template.spec) pod.spec = template.spec;
   return pod;
@@ -310,15 +370,18 @@ function forWebhookComparison(pod: Pod): JsonValue | undefined {
       if (isJsonObject(fieldRef)) delete fieldRef.apiVersion;
     }
   }
-  return normalise(copy as JsonValue);
+  return normalise(copy);
 }
 
 function runWebhook(c: ConformanceCase, config: InjectionConfig): string | undefined {
   const inputDocs = parseDocuments(readCorpus(c.in));
   const goldenDocs = parseDocuments(readCorpus(c.want ?? ''));
-  const pairsIn = inputDocs.flatMap((d) => listWorkloads(d).map((w) => ({ w, ns: topNamespace(d) })));
+  const pairsIn = inputDocs.flatMap((d) =>
+    listWorkloads(d).map((w) => ({ w, ns: topNamespace(d) })),
+  );
   const pairsGolden = goldenDocs.flatMap((d) => listWorkloads(d));
-  if (pairsIn.length !== pairsGolden.length) return `webhook: ${pairsIn.length} pods, golden has ${pairsGolden.length}`;
+  if (pairsIn.length !== pairsGolden.length)
+    return `webhook: ${pairsIn.length} pods, golden has ${pairsGolden.length}`;
   for (let i = 0; i < pairsIn.length; i++) {
     const { w, ns } = pairsIn[i] as { w: JsonObject; ns: string };
     const pod = objectToPod(w);
@@ -326,9 +389,19 @@ function runWebhook(c: ConformanceCase, config: InjectionConfig): string | undef
     const decision = decide({ pod, namespace: ns, injector: config.injector, mode: 'webhook' });
     let result: Pod = pod;
     if (decision.inject) {
-      result = injectChecked({ pod, namespace: ns, config, cluster: clusterFor(c, pod.metadata?.namespace || ns), mode: 'webhook' });
+      result = injectChecked({
+        pod,
+        namespace: ns,
+        config,
+        cluster: clusterFor(c, pod.metadata?.namespace || ns),
+        mode: 'webhook',
+      });
     }
-    const d = firstDifference(forWebhookComparison(result), forWebhookComparison(goldenPod), `pod[${i}]`);
+    const d = firstDifference(
+      forWebhookComparison(result),
+      forWebhookComparison(goldenPod),
+      `pod[${i}]`,
+    );
     if (d) return `webhook: ${describe(d)}`;
   }
   return undefined;
@@ -355,7 +428,13 @@ export function runCase(c: ConformanceCase): CaseResult {
     config = configFor(c);
     return undefined;
   });
-  if (configProblem || !config) return { testName: c.testName, index: c.index, identical: false, failures: [configProblem ?? 'config: none'] };
+  if (configProblem || !config)
+    return {
+      testName: c.testName,
+      index: c.index,
+      identical: false,
+      failures: [configProblem ?? 'config: none'],
+    };
   const cfg = config;
   if (!c.skipInjection) {
     const f = attempt('kube-inject', () => runKubeInject(c, cfg));

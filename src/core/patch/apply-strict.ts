@@ -30,7 +30,12 @@ export function applyPatchStrict<T>(doc: T, ops: readonly Operation[]): T {
   return root as T;
 }
 
-function arrayIndex(segment: string, length: number, forAdd: boolean, fail: (r: string) => never): number {
+function arrayIndex(
+  segment: string,
+  length: number,
+  forAdd: boolean,
+  fail: (r: string) => never,
+): number {
   if (forAdd && segment === '-') return length;
   if (!/^(0|[1-9]\d*)$/.test(segment)) fail(`"${segment}" is not an array index`);
   const i = Number(segment);
@@ -61,7 +66,8 @@ function getAt(root: JsonValue, pointer: string, fail: (r: string) => never): Js
   if (segments.length === 0) return root;
   const last = segments[segments.length - 1] as string;
   const parent = resolveParent(root, segments.slice(0, -1), fail);
-  if (Array.isArray(parent)) return parent[arrayIndex(last, parent.length, false, fail)] as JsonValue;
+  if (Array.isArray(parent))
+    return parent[arrayIndex(last, parent.length, false, fail)] as JsonValue;
   const value = parent[last];
   if (value === undefined || !Object.hasOwn(parent, last)) fail(`missing path "${pointer}"`);
   return value;
@@ -101,7 +107,8 @@ function applyOne(root: JsonValue, op: Operation, index: number): JsonValue {
       const parent = resolveParent(root, segments.slice(0, -1), fail);
       if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, false, fail), 1);
       else {
-        if (!Object.hasOwn(parent, last) || parent[last] === undefined) fail(`missing path "${op.path}"`);
+        if (!Object.hasOwn(parent, last) || parent[last] === undefined)
+          fail(`missing path "${op.path}"`);
         delete parent[last];
       }
       return root;

@@ -52,7 +52,8 @@ export function diffValues(
     }
     return;
   }
-  if (!sameScalar(before, after)) ops.push({ op: 'replace', path: toPointer(prefix), value: after });
+  if (!sameScalar(before, after))
+    ops.push({ op: 'replace', path: toPointer(prefix), value: after });
 }
 
 function sameScalar(a: JsonValue, b: JsonValue): boolean {

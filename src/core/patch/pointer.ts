@@ -14,6 +14,7 @@ export function toPointer(segments: readonly (string | number)[]): string {
 /** Splits a pointer into unescaped segments; `''` is the whole document. */
 export function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new Error(`JSON pointer ${JSON.stringify(pointer)} must start with "/"`);
+  if (!pointer.startsWith('/'))
+    throw new Error(`JSON pointer ${JSON.stringify(pointer)} must start with "/"`);
   return pointer.slice(1).split('/').map(unescapeSegment);
 }

@@ -52,7 +52,11 @@ const TYPES: Record<string, readonly Field[]> = {
     ['hostIP', undefined, Z],
   ],
   EnvFromSource: [['prefix', undefined, Z], ['configMapRef'], ['secretRef']],
-  EnvVar: [['name', undefined, Z], ['value', undefined, Z], ['valueFrom', 'EnvVarSource']],
+  EnvVar: [
+    ['name', undefined, Z],
+    ['value', undefined, Z],
+    ['valueFrom', 'EnvVarSource'],
+  ],
   EnvVarSource: [
     ['fieldRef', 'ObjectFieldSelector'],
     ['resourceFieldRef', 'ResourceFieldSelector'],
@@ -60,10 +64,24 @@ const TYPES: Record<string, readonly Field[]> = {
     ['secretKeyRef'],
     ['fileKeyRef'],
   ],
-  ObjectFieldSelector: [['apiVersion', undefined, Z], ['fieldPath', undefined, Z]],
-  ResourceFieldSelector: [['containerName', undefined, Z], ['resource', undefined, Z], ['divisor', 'Q']],
-  ResourceRequirements: [['limits', 'Q{}'], ['requests', 'Q{}'], ['claims', '[]']],
-  ResizePolicy: [['resourceName', undefined, Z], ['restartPolicy', undefined, Z]],
+  ObjectFieldSelector: [
+    ['apiVersion', undefined, Z],
+    ['fieldPath', undefined, Z],
+  ],
+  ResourceFieldSelector: [
+    ['containerName', undefined, Z],
+    ['resource', undefined, Z],
+    ['divisor', 'Q'],
+  ],
+  ResourceRequirements: [
+    ['limits', 'Q{}'],
+    ['requests', 'Q{}'],
+    ['claims', '[]'],
+  ],
+  ResizePolicy: [
+    ['resourceName', undefined, Z],
+    ['restartPolicy', undefined, Z],
+  ],
   VolumeMount: [
     ['name', undefined, Z],
     ['readOnly', undefined, Z],
@@ -73,7 +91,10 @@ const TYPES: Record<string, readonly Field[]> = {
     ['mountPropagation'],
     ['subPathExpr', undefined, Z],
   ],
-  VolumeDevice: [['name', undefined, Z], ['devicePath', undefined, Z]],
+  VolumeDevice: [
+    ['name', undefined, Z],
+    ['devicePath', undefined, Z],
+  ],
   Probe: [
     ['exec', 'ExecAction'],
     ['httpGet', 'HTTPGetAction'],
@@ -118,7 +139,10 @@ const TYPES: Record<string, readonly Field[]> = {
     ['seccompProfile'],
     ['appArmorProfile'],
   ],
-  Capabilities: [['add', '[]'], ['drop', '[]']],
+  Capabilities: [
+    ['add', '[]'],
+    ['drop', '[]'],
+  ],
   /** Istio's agent-side prober (Prober in pilot/cmd/pilot-agent/status). */
   Prober: [
     ['httpGet', 'HTTPGetAction'],
@@ -138,7 +162,10 @@ function sortedMap(value: JsonValue, quantity: boolean): JsonValue {
   for (const key of Object.keys(value).sort()) {
     const v = value[key];
     if (v === undefined) continue;
-    out[key] = quantity && (typeof v === 'string' || typeof v === 'number') ? canonicalQuantity(String(v)) : v;
+    out[key] =
+      quantity && (typeof v === 'string' || typeof v === 'number')
+        ? canonicalQuantity(String(v))
+        : v;
   }
   return out;
 }
@@ -147,11 +174,16 @@ function convert(type: string | undefined, value: JsonValue): JsonValue {
   if (type === undefined) return value;
   if (type.startsWith('[]')) {
     const elem = type.slice(2);
-    return Array.isArray(value) ? value.map((v) => convert(elem === '' ? undefined : elem, v)) : value;
+    return Array.isArray(value)
+      ? value.map((v) => convert(elem === '' ? undefined : elem, v))
+      : value;
   }
   if (type === '{}') return sortedMap(value, false);
   if (type === 'Q{}') return sortedMap(value, true);
-  if (type === 'Q') return typeof value === 'string' || typeof value === 'number' ? canonicalQuantity(String(value)) : value;
+  if (type === 'Q')
+    return typeof value === 'string' || typeof value === 'number'
+      ? canonicalQuantity(String(value))
+      : value;
   return orderedJson(type, value);
 }
 

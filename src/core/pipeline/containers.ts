@@ -6,13 +6,19 @@ export const INIT_CONTAINER = 'istio-init';
 export const VALIDATION_CONTAINER = 'istio-validation';
 export const CORE_DUMP_CONTAINER = 'enable-core-dump';
 
-export function findContainer(list: readonly Container[] | undefined, name: string): Container | undefined {
+export function findContainer(
+  list: readonly Container[] | undefined,
+  name: string,
+): Container | undefined {
   return list?.find((c) => c.name === name);
 }
 
 /** The `istio-proxy` container, in `containers` or (native sidecar) in `initContainers`. */
 export function findSidecar(pod: Pod): Container | undefined {
-  return findContainer(pod.spec?.containers, PROXY_CONTAINER) ?? findContainer(pod.spec?.initContainers, PROXY_CONTAINER);
+  return (
+    findContainer(pod.spec?.containers, PROXY_CONTAINER) ??
+    findContainer(pod.spec?.initContainers, PROXY_CONTAINER)
+  );
 }
 
 export type Placement = 'first' | 'last';

@@ -43,7 +43,11 @@ export function workloadMetaFromPod(pod: Pod, namespace: string): WorkloadMeta {
     if (typeMeta.kind === 'ReplicaSet' && hash !== undefined && ownerName.endsWith(`-${hash}`)) {
       typeMeta = { kind: 'Deployment', apiVersion: typeMeta.apiVersion };
       name = ownerName.slice(0, -(hash.length + 1));
-    } else if (typeMeta.kind === 'ReplicaSet' && rolloutHash !== undefined && ownerName.endsWith(`-${rolloutHash}`)) {
+    } else if (
+      typeMeta.kind === 'ReplicaSet' &&
+      rolloutHash !== undefined &&
+      ownerName.endsWith(`-${rolloutHash}`)
+    ) {
       typeMeta = { kind: 'Rollout', apiVersion: 'v1alpha1' };
       name = ownerName.slice(0, -(rolloutHash.length + 1));
     } else if (typeMeta.kind === 'ReplicationController' && labels.deploymentconfig !== undefined) {
@@ -79,8 +83,12 @@ function rangeEnd(block: string): number | undefined {
  * Proxy UID/GID: 1337/1337, or on OpenShift the last ID of the namespace's SCC ranges
  * (https://docs.openshift.com/container-platform/latest/authentication/managing-security-context-constraints.html).
  */
-export function proxyIds(openshift: boolean, namespaceAnnotations: StringMap | undefined): { uid: number; gid: number } {
-  if (!openshift || !namespaceAnnotations) return { uid: DEFAULT_PROXY_UID, gid: DEFAULT_PROXY_GID };
+export function proxyIds(
+  openshift: boolean,
+  namespaceAnnotations: StringMap | undefined,
+): { uid: number; gid: number } {
+  if (!openshift || !namespaceAnnotations)
+    return { uid: DEFAULT_PROXY_UID, gid: DEFAULT_PROXY_GID };
   const uidRange = namespaceAnnotations[UID_RANGE];
   const uid = uidRange === undefined ? undefined : rangeEnd(uidRange.split(',')[0] ?? '');
   const groups = namespaceAnnotations[SUPPLEMENTAL_GROUPS] ?? uidRange;
@@ -95,18 +103,20 @@ export function proxyIds(openshift: boolean, namespaceAnnotations: StringMap | u
 export function dropOpenshiftAssignedIds(pod: Pod): void {
   const spec = pod.spec;
   if (!spec) return;
-  const lists: (keyof typeof spec & ('containers' | 'initContainers'))[] = ['containers', 'initContainers'];
+  const lists: ('containers' | 'initContainers')[] = ['containers', 'initContainers'];
   const appUsers = new Set<number>();
   for (const c of spec.containers ?? []) {
     const sc = c.securityContext;
-    if (c.name !== PROXY_CONTAINER && isJsonObject(sc) && typeof sc.runAsUser === 'number') appUsers.add(sc.runAsUser);
+    if (c.name !== PROXY_CONTAINER && isJsonObject(sc) && typeof sc.runAsUser === 'number')
+      appUsers.add(sc.runAsUser);
   }
   for (const key of lists) {
     const list = spec[key];
     if (!list) continue;
     spec[key] = list.map((c: Container) => {
       const sc = c.securityContext;
-      if (c.name !== PROXY_CONTAINER || !isJsonObject(sc) || typeof sc.runAsUser !== 'number') return c;
+      if (c.name !== PROXY_CONTAINER || !isJsonObject(sc) || typeof sc.runAsUser !== 'number')
+        return c;
       if (!appUsers.has(sc.runAsUser)) return c;
       const rest: JsonObject = { ...sc };
       delete rest.runAsUser;

@@ -9,7 +9,12 @@ import { InjectorError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
 import type { Container, Pod } from '../k8s.js';
-import { findContainer, PROXY_CONTAINER, INIT_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
+import {
+  findContainer,
+  PROXY_CONTAINER,
+  INIT_CONTAINER,
+  VALIDATION_CONTAINER,
+} from './containers.js';
 import { containerJson } from './container-json.js';
 import { POD_SCHEMA, strategicMerge } from './smp.js';
 import type { InjectionStatus } from './status.js';
@@ -24,7 +29,7 @@ export interface ParsedContainers {
 
 function containerList(value: JsonValue | undefined): Container[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((c): c is Container => isJsonObject(c) && typeof c.name === 'string') as Container[];
+  return value.filter((c): c is Container => isJsonObject(c) && typeof c.name === 'string');
 }
 
 /** Parses `proxy.istio.io/overrides`; a value that is not JSON is an invalid annotation. */
@@ -38,11 +43,16 @@ export function parseOverrides(text: string | undefined): ParsedContainers {
     throw new InjectorError(
       'INJ_ERR_INVALID_ANNOTATION',
       `invalid value '${text}' for annotation '${OVERRIDES_ANNOTATION}': ${reason}`,
-      { details: [{ field: `metadata.annotations[${OVERRIDES_ANNOTATION}]`, value: text, reason }] },
+      {
+        details: [{ field: `metadata.annotations[${OVERRIDES_ANNOTATION}]`, value: text, reason }],
+      },
     );
   }
-  const obj = isJsonObject(parsed as JsonValue) ? (parsed as JsonObject) : {};
-  return { containers: containerList(obj.containers), initContainers: containerList(obj.initContainers) };
+  const obj = isJsonObject(parsed) ? parsed : {};
+  return {
+    containers: containerList(obj.containers),
+    initContainers: containerList(obj.initContainers),
+  };
 }
 
 /** Re-inserts recorded overrides missing from the (stripped) pod, at the end of each list. */
@@ -86,7 +96,9 @@ export function reapplyOverrides(inputs: OverrideInputs): Pod {
 
   for (const c of templatePod.spec?.containers ?? []) {
     if (status?.containers.includes(c.name)) continue;
-    const match = findContainer(existing.containers, c.name) ?? findContainer(original.spec?.containers, c.name);
+    const match =
+      findContainer(existing.containers, c.name) ??
+      findContainer(original.spec?.containers, c.name);
     if (!match) continue;
     const overlay = overlayOf(match);
     applied.containers.push(overlay);
@@ -104,12 +116,19 @@ export function reapplyOverrides(inputs: OverrideInputs): Pod {
     merged = strategicMerge(merged, { spec: { initContainers: [overlay] } }, POD_SCHEMA) as Pod;
   }
 
-  if (status === undefined && (applied.containers.length > 0 || applied.initContainers.length > 0)) {
+  if (
+    status === undefined &&
+    (applied.containers.length > 0 || applied.initContainers.length > 0)
+  ) {
     const record: JsonObject = {};
     if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
-    if (applied.initContainers.length > 0) record.initContainers = applied.initContainers.map(containerJson);
+    if (applied.initContainers.length > 0)
+      record.initContainers = applied.initContainers.map(containerJson);
     const meta = { ...(merged.metadata ?? {}) };
-    meta.annotations = { ...(meta.annotations ?? {}), [OVERRIDES_ANNOTATION]: JSON.stringify(record) };
+    meta.annotations = {
+      ...(meta.annotations ?? {}),
+      [OVERRIDES_ANNOTATION]: JSON.stringify(record),
+    };
     merged = { ...merged, metadata: meta };
   }
   return merged;

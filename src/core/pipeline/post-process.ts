@@ -35,12 +35,18 @@ export function overwriteClusterEnv(pod: Pod, envs: StringMap): void {
 export function reorderContainers(pod: Pod, hold: boolean): void {
   const spec = pod.spec;
   if (!spec) return;
-  if (spec.containers) spec.containers = moveContainer(spec.containers, PROXY_CONTAINER, hold ? 'first' : 'last');
+  if (spec.containers)
+    spec.containers = moveContainer(spec.containers, PROXY_CONTAINER, hold ? 'first' : 'last');
   if (!spec.initContainers) return;
   let init: Container[] = spec.initContainers;
   if (findContainer(init, PROXY_CONTAINER)) {
     // Native sidecar: iptables setup, then the proxy, so later init containers are in the mesh.
-    for (const name of [CORE_DUMP_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER, INIT_CONTAINER]) {
+    for (const name of [
+      CORE_DUMP_CONTAINER,
+      PROXY_CONTAINER,
+      VALIDATION_CONTAINER,
+      INIT_CONTAINER,
+    ]) {
       init = moveContainer(init, name, 'first');
     }
   } else {

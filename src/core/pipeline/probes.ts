@@ -28,7 +28,11 @@ export function proberPath(container: string, kind: string): string {
   return `/${group}/${container}/${kind}`;
 }
 
-function resolvePort(port: JsonValue | undefined, container: Container, statusPort: number): JsonValue | undefined {
+function resolvePort(
+  port: JsonValue | undefined,
+  container: Container,
+  statusPort: number,
+): JsonValue | undefined {
   if (typeof port === 'string') {
     const named = container.ports?.find((p) => p.name === port);
     return named ? named.containerPort : undefined;
@@ -38,7 +42,12 @@ function resolvePort(port: JsonValue | undefined, container: Container, statusPo
 }
 
 /** The agent-side prober for one handler, or undefined when it is not rewritable. */
-function toProber(handler: JsonObject | undefined, container: Container, statusPort: number, isProbe: boolean): JsonObject | undefined {
+function toProber(
+  handler: JsonObject | undefined,
+  container: Container,
+  statusPort: number,
+  isProbe: boolean,
+): JsonObject | undefined {
   if (!handler) return undefined;
   const prober: JsonObject = {};
   if (isJsonObject(handler.httpGet)) {
@@ -62,7 +71,8 @@ function toProber(handler: JsonObject | undefined, container: Container, statusP
 
 function proberJson(probers: Record<string, JsonValue>): string {
   const out: Record<string, JsonValue> = {};
-  for (const key of Object.keys(probers).sort()) out[key] = orderedJson('Prober', probers[key] as JsonValue);
+  for (const key of Object.keys(probers).sort())
+    out[key] = orderedJson('Prober', probers[key] as JsonValue);
   return JSON.stringify(out);
 }
 
@@ -92,7 +102,11 @@ export function dumpAppProbers(pod: Pod, statusPort: number): string {
  * Adds the probers env: appended for a new pod; for a re-injected pod an existing entry is
  * replaced in place by the union (existing entries win), else appended.
  */
-export function mergeOrAppendProbers(previouslyInjected: boolean, env: EnvVar[], probers: string): EnvVar[] {
+export function mergeOrAppendProbers(
+  previouslyInjected: boolean,
+  env: EnvVar[],
+  probers: string,
+): EnvVar[] {
   const fresh: EnvVar = { name: PROBERS_ENV, value: probers };
   if (!previouslyInjected) return [...env, fresh];
   const index = env.findIndex((e) => e.name === PROBERS_ENV);
@@ -105,14 +119,19 @@ export function mergeOrAppendProbers(previouslyInjected: boolean, env: EnvVar[],
   } catch {
     return env;
   }
-  if (!isJsonObject(existing as JsonValue) || !isJsonObject(incoming as JsonValue)) return env;
-  const union = { ...(incoming as JsonObject), ...(existing as JsonObject) } as Record<string, JsonValue>;
+  if (!isJsonObject(existing) || !isJsonObject(incoming)) return env;
+  const union = { ...incoming, ...existing } as Record<string, JsonValue>;
   const out = [...env];
   out[index] = { name: PROBERS_ENV, value: proberJson(union) };
   return out;
 }
 
-function rewriteHandler(handler: JsonValue | undefined, path: string, port: number, isProbe: boolean): JsonObject | undefined {
+function rewriteHandler(
+  handler: JsonValue | undefined,
+  path: string,
+  port: number,
+  isProbe: boolean,
+): JsonObject | undefined {
   if (!isJsonObject(handler)) return undefined;
   if (isJsonObject(handler.httpGet)) {
     const httpGet: JsonObject = { ...handler.httpGet, path, port };

@@ -50,7 +50,8 @@ function findAnnotation(annotations: StringMap | undefined, canonical: string): 
 
 function deleteAnnotation(annotations: StringMap, canonical: string): void {
   const wanted = sanitizeKey(canonical);
-  for (const key of Object.keys(annotations)) if (sanitizeKey(key) === wanted) delete annotations[key];
+  for (const key of Object.keys(annotations))
+    if (sanitizeKey(key) === wanted) delete annotations[key];
 }
 
 export function prometheusPort(annotations: StringMap | undefined): string | undefined {
@@ -63,7 +64,10 @@ export function clearPrometheusAnnotations(annotations: StringMap): void {
 }
 
 /** Whether the merge applies: annotation `prometheus.istio.io/merge-metrics`, else mesh, else true. */
-export function prometheusMergeEnabled(mesh: Pick<MeshConfig, 'enablePrometheusMerge'>, annotations: StringMap | undefined): boolean {
+export function prometheusMergeEnabled(
+  mesh: Pick<MeshConfig, 'enablePrometheusMerge'>,
+  annotations: StringMap | undefined,
+): boolean {
   const value = annotations?.[MERGE_METRICS];
   if (value !== undefined) {
     const parsed = parseGoBool(value);
@@ -125,22 +129,30 @@ function checkPort(port: string, agentPort: number): void {
     throw new InjectorError(
       'INJ_ERR_PROMETHEUS_CONFIG',
       `failed to process pod: invalid prometheus scrape configuration: ${why}`,
-      { details: [{ field: 'metadata.annotations[prometheus.io/port]', value: port, reason: why }] },
+      {
+        details: [{ field: 'metadata.annotations[prometheus.io/port]', value: port, reason: why }],
+      },
     );
   };
   if (!/^\d+$/.test(port)) fail(`port "${port}" is not a number between 1 and 65535`);
   const n = Number(port);
   if (n < 1 || n > 65535) fail(`port ${port} is out of range 1-65535`);
-  if (n === agentPort) fail(`port ${port} is the Istio agent port, which already serves the merged metrics`);
+  if (n === agentPort)
+    fail(`port ${port} is the Istio agent port, which already serves the merged metrics`);
   const reserved = RESERVED_PORTS.get(n);
-  if (reserved !== undefined) fail(`port ${port} is reserved for Istio (${reserved}) and cannot be scraped`);
+  if (reserved !== undefined)
+    fail(`port ${port} is reserved for Istio (${reserved}) and cannot be scraped`);
 }
 
 /**
  * Applies the merge to `pod` in place. Throws INJ_ERR_PROMETHEUS_CONFIG for a target on a port
  * Istio owns. `agentPort` is the mesh default status port (not the per-pod annotation).
  */
-export function applyPrometheusMerge(pod: Pod, mesh: Pick<MeshConfig, 'enablePrometheusMerge'>, agentPort: number): void {
+export function applyPrometheusMerge(
+  pod: Pod,
+  mesh: Pick<MeshConfig, 'enablePrometheusMerge'>,
+  agentPort: number,
+): void {
   const annotations = (pod.metadata ??= {}).annotations ?? {};
   if (!scrapeWanted(annotations) || !prometheusMergeEnabled(mesh, annotations)) return;
   const target = String(agentPort);
@@ -160,7 +172,11 @@ export function applyPrometheusMerge(pod: Pod, mesh: Pick<MeshConfig, 'enablePro
   const sidecar = findSidecar(pod);
   const empty = scrape.scrape === '' && scrape.path === '' && scrape.port === '' && !scrape.targets;
   if (sidecar && !empty) {
-    const value: ScrapeConfiguration = { scrape: scrape.scrape, path: scrape.path, port: scrape.port };
+    const value: ScrapeConfiguration = {
+      scrape: scrape.scrape,
+      path: scrape.path,
+      port: scrape.port,
+    };
     if (scrape.targets) value.targets = scrape.targets.map((t) => ({ port: t.port, path: t.path }));
     sidecar.env = [...(sidecar.env ?? []), { name: SCRAPE_ENV, value: JSON.stringify(value) }];
   }

@@ -32,7 +32,7 @@ export function parseStatus(text: string | undefined): InjectionStatus | undefin
   } catch {
     return undefined;
   }
-  if (!isJsonObject(parsed as JsonValue)) return undefined;
+  if (!isJsonObject(parsed)) return undefined;
   const obj = parsed as Record<string, JsonValue>;
   return {
     initContainers: names(obj.initContainers),

@@ -8,13 +8,21 @@ import { clearPrometheusAnnotations, prometheusPort } from './prometheus.js';
 import { reinsertOverrides, type ParsedContainers } from './overrides.js';
 import { STATUS_ANNOTATION, type InjectionStatus } from './status.js';
 
-export function stripPod(pod: Pod, status: InjectionStatus | undefined, agentPort: number, overrides: ParsedContainers): Pod {
+export function stripPod(
+  pod: Pod,
+  status: InjectionStatus | undefined,
+  agentPort: number,
+  overrides: ParsedContainers,
+): Pod {
   let stripped = pod;
   if (status) {
     const spec = { ...(pod.spec ?? {}) };
-    if (spec.containers) spec.containers = spec.containers.filter((c) => !status.containers.includes(c.name));
+    if (spec.containers)
+      spec.containers = spec.containers.filter((c) => !status.containers.includes(c.name));
     if (spec.initContainers) {
-      spec.initContainers = spec.initContainers.filter((c) => !status.initContainers.includes(c.name));
+      spec.initContainers = spec.initContainers.filter(
+        (c) => !status.initContainers.includes(c.name),
+      );
     }
     const annotations = { ...(pod.metadata?.annotations ?? {}) };
     if (prometheusPort(annotations) === String(agentPort)) clearPrometheusAnnotations(annotations);
