@@ -7,7 +7,14 @@ import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import type { Pod } from '../core/k8s.js';
 import { splitDocuments, type ManifestDocument } from './documents.js';
-import { findWorkloads, readTemplate, writeTemplate, type Workload } from './workloads.js';
+import { setPodTemplate } from '../core/workloads.js';
+import {
+  findWorkloads,
+  formatPath,
+  objectField,
+  readTemplate,
+  type Workload,
+} from './workloads.js';
 
 /** Identity of a workload object, as the injector and the patch targets need it. */
 export interface WorkloadRef {
@@ -76,16 +83,22 @@ function injectDocument(
   const workloads = findWorkloads(value, `${source}: ${where}`);
   if (workloads.length === 0) return { document, value, objects: [], changed: false };
 
-  const root = structuredClone(value);
+  let root: JsonObject = value;
   const objects: ObjectResult[] = [];
   for (const workload of workloads) {
     const location = workload.path.length === 0 ? where : `${where}, ${formatPath(workload.path)}`;
-    const target = objectAt(root, workload.path);
-    const result = injectObject(target, workload, `${source}: ${location}`, injector, warnings);
+    const result = injectObject(
+      objectAt(root, workload.path),
+      workload,
+      `${source}: ${location}`,
+      injector,
+      warnings,
+    );
     objects.push({ ...result, location, path: workload.path });
+    if (result.skipped === undefined) root = replaceAt(root, workload.path, result.after);
   }
   const changed = objects.some((o) => o.skipped === undefined);
-  return { document, value: changed ? root : value, objects, changed };
+  return { document, value: root, objects, changed };
 }
 
 function injectObject(
@@ -95,7 +108,6 @@ function injectObject(
   injector: PodInjector,
   warnings: string[],
 ): Omit<ObjectResult, 'location' | 'path'> {
-  const before = structuredClone(object);
   const ref = workload.ref;
   const label = `${ref.kind} "${ref.namespace === '' ? '' : `${ref.namespace}/`}${ref.name}"`;
   const pod = readTemplate(object, workload, where);
@@ -103,23 +115,22 @@ function injectObject(
   try {
     outcome = injector(pod, ref);
   } catch (error) {
-    throw withLocation(error, `${where} (${label})`, workload.templatePath);
+    throw withLocation(error, `${where} (${label})`, ref.kind);
   }
   if (!outcome.injected) {
     warnings.push(`${where}: skipping ${label}: ${outcome.reason}`);
-    return { ref, before, after: before, skipped: outcome.reason };
+    return { ref, before: object, after: object, skipped: outcome.reason };
   }
   for (const warning of outcome.warnings) warnings.push(`${where} (${label}): ${warning}`);
-  writeTemplate(object, workload, outcome.pod);
-  return { ref, before, after: object };
+  return { ref, before: object, after: setPodTemplate(object, outcome.pod) };
 }
 
 /** Re-raises an injection error with the file, document, object and template path prefixed. */
-function withLocation(error: unknown, where: string, templatePath: string): InjectorError {
+function withLocation(error: unknown, where: string, kind: string): InjectorError {
   if (isInjectorError(error)) {
     const details: ErrorDetail[] = error.details.map((d) => ({
       ...d,
-      field: `${templatePath}.${d.field}`,
+      field: objectField(kind, d.field),
     }));
     const message = error.message.startsWith(`${error.code}: `)
       ? error.message.slice(error.code.length + 2)
@@ -134,7 +145,8 @@ function withLocation(error: unknown, where: string, templatePath: string): Inje
   return new InjectorError('INJ_ERR_INTERNAL', `${where}: ${text}`, { cause: error });
 }
 
-function objectAt(root: JsonObject, path: readonly (string | number)[]): JsonObject {
+/** The object at `path` inside a document (List items). */
+export function objectAt(root: JsonObject, path: readonly (string | number)[]): JsonObject {
   let current: JsonValue | undefined = root;
   for (const segment of path) {
     current = Array.isArray(current)
@@ -147,7 +159,21 @@ function objectAt(root: JsonObject, path: readonly (string | number)[]): JsonObj
   return current;
 }
 
-/** `['items', 0, 'items', 2]` -> `items[0].items[2]`. */
-export function formatPath(path: readonly (string | number)[]): string {
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+/** A copy of `root` with the object at `path` replaced (copy-on-write along the path). */
+function replaceAt(
+  root: JsonObject,
+  path: readonly (string | number)[],
+  value: JsonObject,
+): JsonObject {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  const child = Array.isArray(root) ? undefined : root[String(head)];
+  if (typeof head === 'number' || !Array.isArray(child)) {
+    throw new Error(`unexpected path segment ${String(head)}`);
+  }
+  const [index, ...deeper] = rest;
+  if (typeof index !== 'number') throw new Error(`unexpected path segment ${String(index)}`);
+  const items = [...child];
+  items[index] = replaceAt(items[index] as JsonObject, deeper, value);
+  return { ...root, [head]: items };
 }

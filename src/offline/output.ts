@@ -8,7 +8,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import type { ManifestResult, ObjectResult } from './manifest.js';
 import { updateDocument } from './yaml-update.js';
 
-const YAML_OPTIONS = { lineWidth: 0 } as const;
+const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
 
 /**
  * The manifest with every injected document rewritten. Documents without a change keep their

@@ -1,0 +1,126 @@
+/**
+ * The offline commands wired to the webhook's own core: the same configuration loader, decision
+ * and injection pipeline, so `inject` prints exactly what the webhook would patch in.
+ */
+import { InjectorError } from '../errors.js';
+import { configError, loadInjectionConfig } from '../core/config/load.js';
+import type { ConfigSourceTexts } from '../core/config/load.js';
+import type { InjectionConfig } from '../core/config/types.js';
+import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
+import { decide } from '../core/decide.js';
+import { inject } from '../core/inject.js';
+import { getPath } from '../core/json.js';
+import { evaluateWebhookSelectors } from '../core/webhook-selectors.js';
+import type { CheckStep, ConfigRequest, OfflineEngine } from './engine.js';
+import type { PodInjector } from './manifest.js';
+
+/** Namespace kube-inject assumes for objects that do not set one (their pods land there). */
+const DEFAULT_NAMESPACE = 'default';
+
+async function configSources(request: ConfigRequest): Promise<ConfigSourceTexts> {
+  if (request.configDir !== undefined) {
+    throw new InjectorError('INJ_ERR_CLI_USAGE', '--config-dir is not available in this build', {
+      details: [{ field: '--config-dir', reason: 'not available' }],
+    });
+  }
+  if (request.kubeconfig === undefined) return {};
+  // Loaded on demand: the Kubernetes client is only needed when a cluster is asked.
+  const { fetchConfigSources } = await import('../k8s/fetch-config.js');
+  return fetchConfigSources({
+    kubeconfigPath: request.kubeconfig,
+    istioNamespace: request.istioNamespace,
+    revision: request.revision,
+  });
+}
+
+async function fetchNamespace(
+  kubeconfig: string,
+  name: string,
+): Promise<NamespaceInfo | undefined> {
+  const k8s = await import('../k8s/fetch-config.js');
+  return k8s.fetchNamespace({ kubeconfigPath: kubeconfig, name });
+}
+
+async function loadConfig(request: ConfigRequest): Promise<InjectionConfig> {
+  const sources = await configSources(request);
+  const result = loadInjectionConfig(
+    { ...sources, set: request.set },
+    request.revision === '' ? {} : { revision: request.revision },
+  );
+  if (!result.ok) throw configError(result.issues);
+  return result.config;
+}
+
+/** kube-inject: the decision of spec §2.5 (host network, per-pod opt-out), then the pipeline. */
+function injector(config: InjectionConfig, cluster: ClusterFacts): PodInjector {
+  return (pod, ref) => {
+    const namespace = ref.namespace === '' ? DEFAULT_NAMESPACE : ref.namespace;
+    const decision = decide({ pod, namespace, injector: config.injector, mode: 'kube-inject' });
+    if (!decision.inject) return { injected: false, reason: decision.message };
+    const output = inject({
+      pod,
+      namespace,
+      config,
+      cluster,
+      mode: 'kube-inject',
+      // A bare Pod derives its identity from itself (spec §4.1.1); templates from their owner.
+      ...(ref.kind === 'Pod' ? {} : { workload: { ...ref, namespace } }),
+    });
+    return {
+      injected: true,
+      pod: output.pod,
+      warnings: [...decision.warnings, ...output.warnings],
+    };
+  };
+}
+
+/** `check`: the API server's selectors (when the namespace labels are known), then the server's decision. */
+function explain(input: Parameters<OfflineEngine['explain']>[0]): CheckStep[] {
+  const { pod, namespace, namespaceName, config } = input;
+  const steps: CheckStep[] = [];
+  if (namespace === undefined) {
+    steps.push({
+      stage: 'webhook',
+      pass: true,
+      reason: 'namespace-labels-unknown',
+      message: `labels of namespace ${namespaceName} unknown (pass --namespace-labels or --kubeconfig): selectors not evaluated`,
+    });
+  } else {
+    const tags = getPath(config.values, 'revisionTags');
+    const verdict = evaluateWebhookSelectors({
+      revision: config.revision === 'default' ? '' : config.revision,
+      tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+      enableNamespacesByDefault:
+        getPath(config.values, 'sidecarInjectorWebhook.enableNamespacesByDefault') === true,
+      namespaceName,
+      namespaceLabels: namespace.labels,
+      podLabels: pod.metadata?.labels ?? {},
+    });
+    steps.push({
+      stage: 'webhook',
+      pass: verdict.matched,
+      reason: verdict.reason,
+      message: verdict.message,
+    });
+  }
+  const decision = decide({
+    pod,
+    namespace: namespaceName,
+    injector: config.injector,
+    mode: 'webhook',
+  });
+  steps.push({
+    stage: 'policy',
+    pass: decision.inject,
+    reason: decision.reason,
+    message: decision.message,
+  });
+  return steps;
+}
+
+export const realEngine: OfflineEngine = {
+  loadConfig,
+  injector,
+  fetchNamespace,
+  explain,
+};

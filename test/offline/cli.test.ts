@@ -1,0 +1,287 @@
+/**
+ * The command layer over a fake engine: flags, inputs (file, directory, stdin), output file and
+ * exit codes. The real engine is exercised by golden.test.ts and bookinfo.test.ts.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { createCheckCommand } from '../../src/cli/check.js';
+import { createInjectCommand } from '../../src/cli/inject.js';
+import { EXIT } from '../../src/cli/io.js';
+import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
+import { InjectorError } from '../../src/errors.js';
+import type { ConfigRequest, OfflineEngine } from '../../src/offline/engine.js';
+import { captureIO } from './cli-io.js';
+import { fakeInjector } from './fake-injector.js';
+
+const POD = (name: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  containers:
+  - name: app
+    image: app
+`;
+
+interface FakeEngine extends OfflineEngine {
+  requests: ConfigRequest[];
+  nativeSidecars: boolean[];
+}
+
+function fakeEngine(): FakeEngine {
+  const requests: ConfigRequest[] = [];
+  const nativeSidecars: boolean[] = [];
+  return {
+    requests,
+    nativeSidecars,
+    loadConfig: (request) => {
+      requests.push(request);
+      if (request.set.includes('values.bad=1')) {
+        return Promise.reject(
+          new InjectorError('INJ_ERR_CONFIG_INVALID', 'values.bad: not a known value', {
+            details: [{ field: 'values.bad', reason: 'not a known value' }],
+          }),
+        );
+      }
+      return Promise.resolve(defaultInjectionConfig());
+    },
+    injector: (_config, cluster) => {
+      nativeSidecars.push(cluster.nativeSidecars);
+      return fakeInjector();
+    },
+    fetchNamespace: (_kubeconfig, name) =>
+      Promise.resolve({ name, labels: { 'istio-injection': 'enabled' }, annotations: {} }),
+    explain: ({ pod, namespace, namespaceName }) => [
+      {
+        stage: 'webhook',
+        pass: namespace?.labels['istio-injection'] === 'enabled',
+        reason: namespace === undefined ? 'labels-unknown' : 'namespace-label',
+        message: `namespace ${namespaceName} labels ${JSON.stringify(namespace?.labels ?? null)}`,
+      },
+      {
+        stage: 'policy',
+        pass: pod.metadata?.labels?.['sidecar.istio.io/inject'] !== 'false',
+        reason: 'policy',
+        message: 'policy enabled',
+      },
+    ],
+  };
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'offline-cli-'));
+  await writeFile(join(dir, 'b.yaml'), POD('b'));
+  await writeFile(join(dir, 'a.yml'), POD('a'));
+  await writeFile(join(dir, 'c.json'), JSON.stringify(parse(POD('c'))));
+  await writeFile(join(dir, 'notes.txt'), 'not a manifest');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function names(yaml: string): string[] {
+  return parseAllDocuments(yaml).map(
+    (d) => (d.toJS() as { metadata: { name: string } }).metadata.name,
+  );
+}
+
+describe('inject command', () => {
+  it('reads a directory in name order, *.yaml|*.yml|*.json only', async () => {
+    const io = captureIO(dir);
+    const code = await createInjectCommand(fakeEngine())(['-f', '.'], io);
+    expect(io.err()).toBe('');
+    expect(code).toBe(EXIT.OK);
+    expect(names(io.out())).toEqual(['a', 'b', 'c']);
+  });
+
+  it('reads standard input with -f - and writes -o <file>', async () => {
+    const io = captureIO(dir, POD('from-stdin'));
+    const code = await createInjectCommand(fakeEngine())(['-f', '-', '-o', 'out.txt'], io);
+    expect(code).toBe(EXIT.OK);
+    expect(io.out()).toBe('');
+    const written = await readFile(join(dir, 'out.txt'), 'utf8');
+    expect(names(written)).toEqual(['from-stdin']);
+    expect(written).toContain('istio-proxy');
+  });
+
+  it('passes configuration flags through and defaults native sidecars to enabled', async () => {
+    const engine = fakeEngine();
+    const run = createInjectCommand(engine);
+    const args = [
+      '-f',
+      'a.yml',
+      '--config-dir',
+      'cfg',
+      '--revision',
+      'canary',
+      '--set',
+      'values.a=1',
+      '--set=meshConfig.b=2',
+    ];
+    expect(await run(args, captureIO(dir))).toBe(EXIT.OK);
+    expect(
+      await run(
+        ['-f', 'a.yml', '--native-sidecars', 'disabled', '--revision', 'default'],
+        captureIO(dir),
+      ),
+    ).toBe(EXIT.OK);
+    expect(engine.requests).toEqual([
+      {
+        configDir: 'cfg',
+        istioNamespace: 'istio-system',
+        revision: 'canary',
+        set: ['values.a=1', 'meshConfig.b=2'],
+      },
+      { istioNamespace: 'istio-system', revision: '', set: [] },
+    ]);
+    expect(engine.nativeSidecars).toEqual([true, false]);
+  });
+
+  it('prints JSON with --output json (a List for several documents)', async () => {
+    const io = captureIO(dir);
+    expect(await createInjectCommand(fakeEngine())(['-f', '.', '--output', 'json'], io)).toBe(
+      EXIT.OK,
+    );
+    const out = JSON.parse(io.out()) as { kind: string; items: { metadata: { name: string } }[] };
+    expect(out.kind).toBe('List');
+    expect(out.items.map((i) => i.metadata.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it.each([
+    ['no -f', [], 'flag --filename is required'],
+    ['an unknown flag', ['-f', 'a.yml', '--frobnicate'], 'unknown argument "--frobnicate"'],
+    ['a bad --output', ['-f', 'a.yml', '--output', 'xml'], '"xml" is not one of yaml, json, patch'],
+    [
+      'a bad --native-sidecars',
+      ['-f', 'a.yml', '--native-sidecars', 'yes'],
+      'not one of enabled, disabled',
+    ],
+    [
+      'both config sources',
+      ['-f', 'a.yml', '--config-dir', 'x', '--kubeconfig', 'y'],
+      'either --config-dir or --kubeconfig',
+    ],
+    ['a --set without =', ['-f', 'a.yml', '--set', 'values.a'], 'expected <path>=<value>'],
+    ['a flag without its value', ['-f'], 'flag --filename needs a value'],
+    [
+      'an invalid configuration',
+      ['-f', 'a.yml', '--set', 'values.bad=1'],
+      'INJ_ERR_CONFIG_INVALID: values.bad',
+    ],
+  ])('exits 2 on %s', async (_name, argv, message) => {
+    const io = captureIO(dir);
+    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    expect(io.err()).toContain(message);
+    expect(io.out()).toBe('');
+  });
+
+  it.each([
+    [
+      'a missing file',
+      ['-f', 'missing.yaml'],
+      'INJ_ERR_MANIFEST_INVALID: missing.yaml: cannot read',
+    ],
+    ['an unwritable output', ['-f', 'a.yml', '-o', 'no/such/dir/out.yaml'], 'cannot write'],
+  ])('exits 1 on %s', async (_name, argv, message) => {
+    const io = captureIO(dir);
+    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.FAILURE);
+    expect(io.err()).toContain(message);
+  });
+
+  it('exits 1 naming the file and document of an invalid manifest', async () => {
+    const io = captureIO(dir, `${POD('ok')}---\nkind: Deployment\nspec: [\n`);
+    expect(await createInjectCommand(fakeEngine())(['-f', '-'], io)).toBe(EXIT.FAILURE);
+    expect(io.err()).toContain('INJ_ERR_MANIFEST_INVALID: <stdin>: document 2');
+  });
+
+  it('prints the flags with --help', async () => {
+    const io = captureIO(dir);
+    expect(await createInjectCommand(fakeEngine())(['--help'], io)).toBe(EXIT.OK);
+    expect(io.out()).toContain('--native-sidecars enabled|disabled');
+  });
+});
+
+describe('check command', () => {
+  const manifest = `${POD('plain')}---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata:
+      labels: {sidecar.istio.io/inject: "false"}
+    spec:
+      containers: [{name: web, image: web}]
+`;
+
+  it('uses --namespace-labels (plus the metadata.name label) and --namespace', async () => {
+    const io = captureIO(dir, manifest);
+    const argv = [
+      '-f',
+      '-',
+      '--namespace',
+      'apps',
+      '--namespace-labels',
+      'istio-injection=enabled,team',
+      '--output',
+      'json',
+    ];
+    expect(await createCheckCommand(fakeEngine())(argv, io)).toBe(EXIT.OK);
+    const results = JSON.parse(io.out()) as {
+      name: string;
+      namespace: string;
+      inject: boolean;
+      reason: string;
+      steps: { message: string }[];
+    }[];
+    expect(results.map((r) => [r.name, r.namespace, r.inject, r.reason])).toEqual([
+      ['plain', 'apps', true, 'policy'],
+      ['web', 'shop', false, 'policy'],
+    ]);
+    expect(results[0]?.steps[0]?.message).toBe(
+      'namespace apps labels {"kubernetes.io/metadata.name":"apps","istio-injection":"enabled","team":""}',
+    );
+  });
+
+  it('reads namespace labels from the cluster with --kubeconfig', async () => {
+    const io = captureIO(dir, manifest);
+    expect(await createCheckCommand(fakeEngine())(['-f', '-', '--kubeconfig', 'kc'], io)).toBe(
+      EXIT.OK,
+    );
+    const lines = io.out().trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^Pod default\/plain: will be injected: webhook: namespace default labels/,
+    );
+    expect(lines[1]).toMatch(/^Deployment shop\/web: will NOT be injected: /);
+  });
+
+  it('leaves labels unknown without --namespace-labels or --kubeconfig', async () => {
+    const io = captureIO(dir, POD('p'));
+    expect(await createCheckCommand(fakeEngine())(['-f', '-', '--output', 'json'], io)).toBe(
+      EXIT.OK,
+    );
+    const [result] = JSON.parse(io.out()) as { steps: { reason: string }[] }[];
+    expect(result?.steps[0]?.reason).toBe('labels-unknown');
+  });
+
+  it.each([
+    [
+      'conflicting label sources',
+      ['-f', '-', '--namespace-labels', 'a=b', '--kubeconfig', 'kc'],
+      'not both',
+    ],
+    ['a label without key', ['-f', '-', '--namespace-labels', '=x'], '"=x" has no label key'],
+    ['a bad --output', ['-f', '-', '--output', 'yaml'], 'not one of text, json'],
+  ])('exits 2 on %s', async (_name, argv, message) => {
+    const io = captureIO(dir, POD('p'));
+    expect(await createCheckCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    expect(io.err()).toContain(message);
+  });
+});
