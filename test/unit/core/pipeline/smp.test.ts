@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../../../src/core/json.js';
+import { CONTAINER_SCHEMA, POD_SCHEMA, strategicMerge } from '../../../../src/core/pipeline/smp.js';
+
+const names = (list: unknown): string[] => (list as { name: string }[]).map((i) => i.name);
+
+describe('strategicMerge for Pod', () => {
+  it.each<[string, JsonObject, JsonObject, JsonObject]>([
+    [
+      'maps merge key by key',
+      { metadata: { labels: { a: '1', b: '2' } } },
+      { metadata: { labels: { b: '3', c: '4' } } },
+      { metadata: { labels: { a: '1', b: '3', c: '4' } } },
+    ],
+    [
+      'null deletes a key',
+      { metadata: { labels: { a: '1', b: '2' } } },
+      { metadata: { labels: { a: null } } },
+      { metadata: { labels: { b: '2' } } },
+    ],
+    [
+      'null for an absent key is dropped',
+      { spec: {} },
+      { spec: { volumes: [{ name: 'v', emptyDir: null }] } },
+      { spec: { volumes: [{ name: 'v' }] } },
+    ],
+    [
+      '$patch: replace replaces the map',
+      { metadata: { labels: { a: '1' } } },
+      { metadata: { labels: { $patch: 'replace', foo: 'bar' } } },
+      { metadata: { labels: { foo: 'bar' } } },
+    ],
+    [
+      '$patch: delete removes the map',
+      { spec: { securityContext: { fsGroup: 1 } } },
+      { spec: { securityContext: { $patch: 'delete' } } },
+      { spec: {} },
+    ],
+    [
+      'lists without merge key are replaced',
+      { spec: { containers: [{ name: 'c', args: ['a', 'b'] }] } },
+      { spec: { containers: [{ name: 'c', args: ['x'] }] } },
+      { spec: { containers: [{ name: 'c', args: ['x'] }] } },
+    ],
+    [
+      'env merges by name',
+      {
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '2' },
+              ],
+            },
+          ],
+        },
+      },
+      { spec: { containers: [{ name: 'c', env: [{ name: 'B', value: '3' }] }] } },
+      {
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '3' },
+              ],
+            },
+          ],
+        },
+      },
+    ],
+    [
+      'volumeMounts merge by mountPath',
+      { spec: { containers: [{ name: 'c', volumeMounts: [{ name: 'a', mountPath: '/a' }] }] } },
+      {
+        spec: {
+          containers: [
+            { name: 'c', volumeMounts: [{ name: 'b', mountPath: '/a', readOnly: true }] },
+          ],
+        },
+      },
+      {
+        spec: {
+          containers: [
+            { name: 'c', volumeMounts: [{ name: 'b', mountPath: '/a', readOnly: true }] },
+          ],
+        },
+      },
+    ],
+    [
+      'ports merge by containerPort',
+      { spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, name: 'http' }] }] } },
+      { spec: { containers: [{ name: 'c', ports: [{ containerPort: 80, protocol: 'TCP' }] }] } },
+      {
+        spec: {
+          containers: [
+            { name: 'c', ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }] },
+          ],
+        },
+      },
+    ],
+    [
+      '$patch: delete on a list element removes it',
+      { spec: { volumes: [{ name: 'a' }, { name: 'b' }] } },
+      { spec: { volumes: [{ name: 'a', $patch: 'delete' }] } },
+      { spec: { volumes: [{ name: 'b' }] } },
+    ],
+    [
+      '$patch: replace inside a list replaces the list',
+      { spec: { volumes: [{ name: 'a' }] } },
+      { spec: { volumes: [{ $patch: 'replace' }, { name: 'b' }] } },
+      { spec: { volumes: [{ name: 'b' }] } },
+    ],
+    [
+      '$retainKeys keeps only the listed keys',
+      { spec: { volumes: [{ name: 'a', emptyDir: {} }] } },
+      {
+        spec: {
+          volumes: [{ name: 'a', $retainKeys: ['name', 'configMap'], configMap: { name: 'x' } }],
+        },
+      },
+      { spec: { volumes: [{ name: 'a', configMap: { name: 'x' } }] } },
+    ],
+    [
+      'an empty merge list keeps the original elements',
+      { spec: { initContainers: [{ name: 'one' }] } },
+      { spec: { initContainers: [] } },
+      { spec: { initContainers: [{ name: 'one' }] } },
+    ],
+  ])('%s', (_name, original, patch, want) => {
+    expect(strategicMerge(original, patch, POD_SCHEMA)).toEqual(want);
+  });
+
+  it('puts new patch elements before original-only ones (template items first)', () => {
+    const merged = strategicMerge(
+      { spec: { imagePullSecrets: [{ name: 'fooSecret' }], containers: [{ name: 'app' }] } },
+      {
+        spec: { imagePullSecrets: [{ name: 'barSecret' }], containers: [{ name: 'istio-proxy' }] },
+      },
+    );
+    expect(names(merged?.spec && (merged.spec as JsonObject).imagePullSecrets)).toEqual([
+      'barSecret',
+      'fooSecret',
+    ]);
+    expect(names((merged?.spec as JsonObject).containers)).toEqual(['istio-proxy', 'app']);
+  });
+
+  it('keeps original-only elements at their position relative to merged ones', () => {
+    const merged = strategicMerge(
+      { spec: { volumes: [{ name: 'a' }, { name: 'x' }, { name: 'b' }, { name: 'y' }] } },
+      { spec: { volumes: [{ name: 'new' }, { name: 'b' }, { name: 'a' }] } },
+    );
+    // Patch elements in patch order (new, b, a); x and y are taken as soon as they precede the
+    // next patch element in the original order: x (1) before b (2), y (3) after a.
+    expect(names((merged?.spec as JsonObject).volumes)).toEqual(['new', 'x', 'b', 'a', 'y']);
+  });
+
+  it('never mutates its inputs', () => {
+    const original: JsonObject = {
+      metadata: { labels: { a: '1' } },
+      spec: { containers: [{ name: 'c', env: [{ name: 'A', value: '1' }] }] },
+    };
+    const patch: JsonObject = {
+      metadata: { labels: { a: null } },
+      spec: { containers: [{ name: 'c', env: [{ name: 'A', value: '2' }] }] },
+    };
+    const before = structuredClone([original, patch]);
+    strategicMerge(original, patch);
+    expect([original, patch]).toEqual(before);
+  });
+
+  it('merges one container over another with the container schema', () => {
+    const merged = strategicMerge(
+      {
+        name: 'istio-proxy',
+        image: 'proxy',
+        env: [{ name: 'A', value: '1' }],
+        securityContext: { runAsUser: 1337, runAsNonRoot: true },
+      },
+      {
+        name: 'istio-proxy',
+        env: [{ name: 'B', value: '2' }],
+        securityContext: { runAsUser: 1234 },
+      },
+      CONTAINER_SCHEMA,
+    );
+    expect(merged).toEqual({
+      name: 'istio-proxy',
+      image: 'proxy',
+      env: [
+        { name: 'B', value: '2' },
+        { name: 'A', value: '1' },
+      ],
+      securityContext: { runAsUser: 1234, runAsNonRoot: true },
+    });
+  });
+});
