@@ -321,7 +321,7 @@ export function buildApp(opts: AppOptions): InjectorApp {
         });
       }
     }
-    const path = request.url.split('?')[0] ?? '';
+    const path = decodePath(request.url.split('?')[0] ?? '');
     const pathEnv = path.startsWith('/inject/') ? opts.parsePathParams(path) : undefined;
     const facts = opts.facts;
     const staticFacts = opts.staticFacts ?? { nativeSidecars: false };
@@ -368,4 +368,13 @@ function podNames(metadata: unknown): { podName?: string; generateName?: string 
       ? { generateName: meta.generateName }
       : {}),
   };
+}
+
+/** Percent-decodes the URL path for the path-parameter parser; a bad escape keeps the raw text. */
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

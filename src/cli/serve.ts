@@ -1,0 +1,175 @@
+/**
+ * `sidecar-injector serve`: flags, their environment equivalents, and validation into ServeOptions.
+ * Starting the server is the composition root's job (src/main.ts).
+ */
+import { LOG_LEVELS } from '../logging/logger.js';
+import { formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
+import type { LevelWithSilent } from 'pino';
+
+export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';
+export type ClusterMode = 'offline' | 'in-cluster' | 'kubeconfig';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** Both or neither; neither means development certificates under certs/dev/. */
+  tlsCert?: string;
+  tlsKey?: string;
+  kubeconfig?: string;
+  /** `kubeconfig` with --kubeconfig, `in-cluster` when KUBERNETES_SERVICE_HOST is set, else `offline`. */
+  clusterMode: ClusterMode;
+  configDir?: string;
+  istioNamespace: string;
+  revision: string;
+  nativeSidecars: NativeSidecarMode;
+  logLevel: LevelWithSilent;
+  /** Optional plain-HTTP listener serving only /metrics. */
+  metricsPort?: number;
+  drainSeconds: number;
+}
+
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  { name: 'port', env: 'INJECTOR_PORT', kind: 'port', default: '9443', description: 'TLS port' },
+  {
+    name: 'host',
+    env: 'INJECTOR_HOST',
+    kind: 'string',
+    default: '0.0.0.0',
+    metavar: 'ADDR',
+    description: 'address to listen on',
+  },
+  {
+    name: 'tls-cert',
+    env: 'INJECTOR_TLS_CERT',
+    kind: 'string',
+    metavar: 'PATH',
+    description: 'serving certificate (PEM), reloaded when it changes',
+  },
+  {
+    name: 'tls-key',
+    env: 'INJECTOR_TLS_KEY',
+    kind: 'string',
+    metavar: 'PATH',
+    description: 'serving key (PEM); without both, dev certificates in certs/dev/',
+  },
+  {
+    name: 'kubeconfig',
+    env: 'INJECTOR_KUBECONFIG',
+    kind: 'string',
+    metavar: 'PATH',
+    description:
+      'kubeconfig file; else in-cluster when KUBERNETES_SERVICE_HOST is set, else offline',
+  },
+  {
+    name: 'config-dir',
+    env: 'INJECTOR_CONFIG_DIR',
+    kind: 'string',
+    metavar: 'DIR',
+    description: 'directory with Istio-format files config, values, mesh',
+  },
+  {
+    name: 'istio-namespace',
+    env: 'INJECTOR_ISTIO_NAMESPACE',
+    kind: 'string',
+    default: 'istio-system',
+    metavar: 'NS',
+    description: 'namespace of the Istio ConfigMaps',
+  },
+  {
+    name: 'revision',
+    env: 'INJECTOR_REVISION',
+    kind: 'string',
+    default: 'default',
+    metavar: 'REV',
+    description: 'Istio revision served',
+  },
+  {
+    name: 'native-sidecars',
+    env: 'INJECTOR_NATIVE_SIDECARS',
+    kind: 'enum',
+    choices: ['auto', 'enabled', 'disabled'],
+    default: 'auto',
+    description: 'native sidecar containers (auto: every node kubelet >= 1.33)',
+  },
+  {
+    name: 'log-level',
+    env: 'INJECTOR_LOG_LEVEL',
+    kind: 'enum',
+    choices: LOG_LEVELS,
+    default: 'info',
+    description: 'log level',
+  },
+  {
+    name: 'metrics-port',
+    env: 'INJECTOR_METRICS_PORT',
+    kind: 'port',
+    description: 'also serve /metrics over plain HTTP on this port',
+  },
+  {
+    name: 'drain-seconds',
+    env: 'INJECTOR_DRAIN_SECONDS',
+    kind: 'integer',
+    min: 0,
+    default: '5',
+    metavar: 'N',
+    description: 'on SIGTERM keep answering this long, then close',
+  },
+];
+
+export const SERVE_HELP = `Usage: sidecar-injector serve [flags]
+
+Runs the mutating admission webhook: POST /inject (and /inject/<path params>) over TLS
+(HTTP/2 and HTTP/1.1 on one port), GET /healthz, /readyz and /metrics.
+
+Flags (every flag can also be set through its environment variable; the flag wins):
+${formatFlagHelp(SERVE_FLAGS)}
+`;
+
+export type ServeParse =
+  | { ok: true; options: ServeOptions }
+  | { ok: false; help: true }
+  | { ok: false; help: false; problems: string[] };
+
+/** Validates flags and environment; every problem is reported at once. */
+export function parseServeOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ServeParse {
+  const parsed = parseFlags(argv, env, SERVE_FLAGS);
+  if (parsed.help) return { ok: false, help: true };
+  const problems = [...parsed.problems];
+  if (parsed.positional.length > 0) {
+    problems.push(`unexpected argument(s): ${parsed.positional.join(' ')}`);
+  }
+  const get = (name: string) => parsed.values.get(name);
+  const tlsCert = get('tls-cert');
+  const tlsKey = get('tls-key');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    problems.push('--tls-cert and --tls-key must be given together');
+  }
+  const port = Number(get('port'));
+  const metricsPortText = get('metrics-port');
+  const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    problems.push(`--metrics-port ${metricsPort} must differ from --port`);
+  }
+  if (problems.length > 0) return { ok: false, help: false, problems };
+
+  const kubeconfig = get('kubeconfig');
+  const inCluster = (env.KUBERNETES_SERVICE_HOST ?? '') !== '';
+  const options: ServeOptions = {
+    port,
+    host: get('host') ?? '0.0.0.0',
+    clusterMode: kubeconfig !== undefined ? 'kubeconfig' : inCluster ? 'in-cluster' : 'offline',
+    istioNamespace: get('istio-namespace') ?? 'istio-system',
+    revision: get('revision') ?? 'default',
+    nativeSidecars: (get('native-sidecars') ?? 'auto') as NativeSidecarMode,
+    logLevel: (get('log-level') ?? 'info') as LevelWithSilent,
+    drainSeconds: Number(get('drain-seconds') ?? '5'),
+    ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(get('config-dir') !== undefined ? { configDir: get('config-dir') } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+  };
+  return { ok: true, options };
+}

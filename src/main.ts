@@ -1,0 +1,390 @@
+/**
+ * The composition root: the only module that reads `process.env`, `process.argv` and signals,
+ * builds the logger, metrics, configuration, cluster adapters, certificates and the app, and
+ * listens. Everything it wires is a plain dependency of something else, so each part is testable.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CliCommand, CliIO } from './cli/io.js';
+import { EXIT } from './cli/io.js';
+import { SERVE_HELP, parseServeOptions, type ServeOptions } from './cli/serve.js';
+import {
+  createStaticConfigProvider,
+  loadStaticConfig,
+  readConfigDir,
+} from './config-sources/static.js';
+import { defaultInjectionConfig } from './core/config/defaults.js';
+import type { ClusterFacts } from './core/contracts.js';
+import { isInjectorError } from './errors.js';
+import { buildApp, type InjectorApp } from './http/app.js';
+import { createRealEngine, parsePathParams } from './http/engine.js';
+import { createLogger } from './logging/logger.js';
+import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
+import type {
+  ClusterFactsProvider,
+  ClusterReadiness,
+  ConfigProvider,
+  NamespaceResolver,
+} from './ports.js';
+import { createCertReloader, type CertReloader } from './tls/cert-reloader.js';
+import { devCertHosts, ensureDevCertificates } from './tls/dev-cert.js';
+
+export const MAIN_HELP = `Usage: sidecar-injector <command> [flags]
+
+Istio-compatible sidecar injection: a Kubernetes mutating admission webhook and offline tools.
+
+Commands:
+  serve     run the admission webhook server (TLS, HTTP/2 and HTTP/1.1)
+  inject    inject sidecars into manifests offline (like istioctl kube-inject)
+  check     explain whether and why a pod would be injected
+
+Flags:
+  --help, -h       show help (also: sidecar-injector <command> --help)
+  --version, -v    print the version
+
+Exit codes: 0 success, 1 runtime failure, 2 invalid flags, environment or configuration.
+`;
+
+/** Everything the server needs from the cluster side (the ports of src/ports.ts). */
+interface ClusterWiring {
+  config?: ConfigProvider;
+  namespaces?: NamespaceResolver;
+  facts?: ClusterFactsProvider;
+  readiness?: ClusterReadiness;
+  stop(): Promise<void>;
+}
+
+export interface RunningServer {
+  app: InjectorApp;
+  /** The bound TLS port (useful with --port 0). */
+  port: number;
+  metricsPort?: number;
+  /** Where the development CA was written, when development certificates are in use. */
+  devCaPath?: string;
+  /** Marks the server not ready, keeps answering for the drain period, then closes everything. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Cluster mode: the informers (namespaces, ConfigMaps, nodes) of src/k8s. Loaded on demand so
+ * offline mode never loads the Kubernetes client.
+ */
+async function startClusterWiring(
+  options: ServeOptions,
+  logger: Logger,
+  metrics: InjectorMetrics,
+): Promise<ClusterWiring> {
+  const { startClusterRuntime } = await import('./k8s/runtime.js');
+  const runtime = await startClusterRuntime({
+    ...(options.kubeconfig !== undefined ? { kubeconfigPath: options.kubeconfig } : {}),
+    istioNamespace: options.istioNamespace,
+    revision: options.revision,
+    nativeSidecars: options.nativeSidecars,
+    logger,
+    registry: metrics.registry,
+  });
+  return {
+    config: runtime.config,
+    namespaces: runtime.namespaces,
+    facts: runtime.facts,
+    readiness: runtime.readiness,
+    stop: () => runtime.stop(),
+  };
+}
+
+/** `--config-dir`: validated once now (exit 2 when broken), then watched for changes. */
+async function configDirProvider(
+  dir: string,
+  options: ServeOptions,
+  logger: Logger,
+  metrics: InjectorMetrics,
+): Promise<ConfigProvider> {
+  loadStaticConfig(await readConfigDir(dir), { revision: options.revision });
+  const { createDirConfigProvider } = await import('./config-sources/dir-provider.js');
+  return createDirConfigProvider(dir, {
+    logger,
+    registry: metrics.registry,
+    revision: options.revision,
+  });
+}
+
+async function serveMetrics(
+  port: number,
+  host: string,
+  metrics: InjectorMetrics,
+): Promise<HttpServer> {
+  const server = createHttpServer((request, response) => {
+    if (request.method === 'GET' && request.url?.split('?')[0] === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+        },
+        () => response.writeHead(500).end(),
+      );
+      return;
+    }
+    response
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ code: 'INJ_ERR_NOT_FOUND', message: 'only GET /metrics is served' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+/** Builds and starts the webhook server from validated options. */
+export async function startServer(
+  options: ServeOptions,
+  context: { logger: Logger; cwd: string; metrics?: InjectorMetrics },
+): Promise<RunningServer> {
+  const { logger } = context;
+  const metrics = context.metrics ?? createMetrics();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+
+  try {
+    let certPath = options.tlsCert;
+    let keyPath = options.tlsKey;
+    let devCaPath: string | undefined;
+    if (certPath === undefined || keyPath === undefined) {
+      const files = await ensureDevCertificates(
+        join(context.cwd, 'certs', 'dev'),
+        devCertHosts(options.istioNamespace),
+      );
+      certPath = files.certPath;
+      keyPath = files.keyPath;
+      devCaPath = files.caPath;
+      logger.warn(
+        { caFile: files.caPath, reused: files.reused },
+        'no --tls-cert/--tls-key: serving a development certificate; trust the CA file to connect',
+      );
+    }
+    const reloader: CertReloader = await createCertReloader({
+      certPath,
+      keyPath,
+      contextOptions: { minVersion: 'TLSv1.2' },
+      onReload: () => logger.info({ certPath }, 'serving certificate reloaded'),
+      onError: (error) =>
+        logger.error(
+          { code: error.code, err: error },
+          'new certificate rejected; keeping the old one',
+        ),
+    });
+    cleanups.push(() => reloader.close());
+
+    let cluster: ClusterWiring | undefined;
+    if (options.clusterMode !== 'offline') {
+      cluster = await startClusterWiring(options, logger, metrics);
+      cleanups.push(() => cluster?.stop());
+    }
+    let config: ConfigProvider;
+    if (options.configDir !== undefined) {
+      config = await configDirProvider(options.configDir, options, logger, metrics);
+    } else if (cluster?.config) {
+      config = cluster.config;
+    } else {
+      const embedded = defaultInjectionConfig();
+      config = createStaticConfigProvider(
+        options.revision === 'default' ? embedded : { ...embedded, revision: options.revision },
+      );
+    }
+    cleanups.push(() => config.close());
+
+    // Offline there is no node informer: `auto` cannot prove every kubelet is new enough (spec §2.4).
+    const staticFacts: ClusterFacts = { nativeSidecars: options.nativeSidecars === 'enabled' };
+    let draining = false;
+    const app = buildApp({
+      engine: createRealEngine(),
+      parsePathParams,
+      config,
+      logger,
+      metrics,
+      ...(cluster?.namespaces ? { namespaces: cluster.namespaces } : {}),
+      ...(cluster?.facts ? { facts: cluster.facts } : {}),
+      ...(cluster?.readiness ? { clusterReadiness: cluster.readiness } : {}),
+      staticFacts,
+      certificateReady: () => true,
+      draining: () => draining,
+      tls: reloader.current(),
+    });
+    reloader.attach(app.server as unknown as Http2SecureServer);
+    await app.listen({ port: options.port, host: options.host });
+    cleanups.push(() => app.close());
+    const port = (app.server.address() as AddressInfo).port;
+
+    let metricsPort: number | undefined;
+    if (options.metricsPort !== undefined) {
+      const metricsServer = await serveMetrics(options.metricsPort, options.host, metrics);
+      metricsPort = (metricsServer.address() as AddressInfo).port;
+      cleanups.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+    }
+    logger.info(
+      {
+        port,
+        host: options.host,
+        clusterMode: options.clusterMode,
+        revision: options.revision,
+        ...(metricsPort !== undefined ? { metricsPort } : {}),
+      },
+      'sidecar injector listening',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      port,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      ...(devCaPath !== undefined ? { devCaPath } : {}),
+      shutdown() {
+        closing ??= (async () => {
+          // kubernetes/kubernetes#127335: the API server keeps using open connections to a
+          // terminating pod; fail readiness, keep answering until the endpoint is gone, then close.
+          draining = true;
+          logger.info({ drainSeconds: options.drainSeconds }, 'draining before shutdown');
+          await new Promise((resolve) => setTimeout(resolve, options.drainSeconds * 1000));
+          await cleanup();
+          logger.info('shut down');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  // src/main.ts runs from src/ (tsx) or dist/src/ (compiled): look one and two levels up.
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const text = await readFile(new URL(relative, import.meta.url), 'utf8');
+      const parsed = JSON.parse(text) as { name?: string; version?: string };
+      if (parsed.name === 'sidecar-injector' && parsed.version) return parsed.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return 'unknown';
+}
+
+/** Loads an offline subcommand on demand, so `serve` works even in a build without them. */
+async function loadCommand(name: 'inject' | 'check'): Promise<CliCommand | undefined> {
+  try {
+    if (name === 'inject') return (await import('./cli/inject.js')).runInject;
+    return (await import('./cli/check.js')).runCheck;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runServe(argv: readonly string[], io: CliIO): Promise<number> {
+  const parsed = parseServeOptions(argv, io.env);
+  if (!parsed.ok) {
+    if (parsed.help) {
+      io.stdout(SERVE_HELP);
+      return EXIT.OK;
+    }
+    io.stderr(
+      `INJ_ERR_CLI_USAGE: invalid serve flags or environment:\n${parsed.problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}\nRun 'sidecar-injector serve --help' for the flags.\n`,
+    );
+    return EXIT.USAGE;
+  }
+  const options = parsed.options;
+  const logger = createLogger({ level: options.logLevel });
+  let server: RunningServer;
+  try {
+    server = await startServer(options, { logger, cwd: io.cwd });
+  } catch (error) {
+    if (isInjectorError(error)) {
+      io.stderr(`${error.message}\n`);
+      const usage =
+        error.code === 'INJ_ERR_CONFIG_INVALID' ||
+        error.code === 'INJ_ERR_CLI_USAGE' ||
+        error.code === 'INJ_ERR_TLS';
+      return usage ? EXIT.USAGE : EXIT.FAILURE;
+    }
+    io.stderr(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.FAILURE;
+  }
+  if (server.devCaPath !== undefined) {
+    io.stderr(`Development CA certificate: ${server.devCaPath}\n`);
+  }
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+        resolve(EXIT.FAILURE);
+        return;
+      }
+      logger.info({ signal }, 'shutdown requested');
+      server.shutdown().then(
+        () => resolve(EXIT.OK),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          resolve(EXIT.FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** Entry point of the `sidecar-injector` binary. */
+export async function runMain(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const io: CliIO = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  const [command, ...rest] = argv;
+  switch (command) {
+    case '--help':
+    case '-h':
+    case 'help':
+      io.stdout(MAIN_HELP);
+      return EXIT.OK;
+    case '--version':
+    case '-v':
+    case 'version':
+      io.stdout(`sidecar-injector ${await packageVersion()}\n`);
+      return EXIT.OK;
+    case 'serve':
+      return runServe(rest, io);
+    case 'inject':
+    case 'check': {
+      const run = await loadCommand(command);
+      if (!run) {
+        io.stderr(`the '${command}' command is not available in this build\n`);
+        return EXIT.FAILURE;
+      }
+      return run(rest, io);
+    }
+    case undefined:
+      io.stderr(MAIN_HELP);
+      return EXIT.USAGE;
+    default:
+      io.stderr(`unknown command '${command}'\n\n${MAIN_HELP}`);
+      return EXIT.USAGE;
+  }
+}
