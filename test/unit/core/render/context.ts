@@ -39,7 +39,7 @@ export function contextWith(options: ContextOptions = {}): RenderContext {
   const mesh =
     options.mesh === undefined
       ? config.mesh
-      : (mergeMeshObjects(config.mesh as JsonObject, options.mesh) as MeshConfig);
+      : (mergeMeshObjects(config.mesh, options.mesh) as MeshConfig);
   const pod = podWith(options);
   const { proxyConfig, issues } = resolveProxyConfig(mesh, pod.metadata?.annotations ?? {});
   if (issues.length > 0) throw new Error(JSON.stringify(issues));
