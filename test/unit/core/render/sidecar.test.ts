@@ -345,7 +345,9 @@ describe('volumes', () => {
         global: { trustBundleName: 'bundle' },
       },
     });
-    const byName = Object.fromEntries((pod.spec?.volumes ?? []).map((v) => [v.name, v]));
+    const byName: Record<string, JsonObject> = Object.fromEntries(
+      (pod.spec?.volumes ?? []).map((v) => [String(v.name), v]),
+    );
     expect(byName['istiod-ca-cert']).toEqual({
       name: 'istiod-ca-cert',
       projected: {
