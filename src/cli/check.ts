@@ -60,7 +60,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
         return EXIT.OK;
       }
       const inputs = await readInputs(requireFlag(flags, 'filename'), io);
-      const request = configRequest(flags);
+      const request = configRequest(flags, io.cwd);
       const labelsFlag = first(flags, 'namespace-labels');
       if (labelsFlag !== undefined && request.kubeconfig !== undefined) {
         throw new InjectorError(

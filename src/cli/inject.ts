@@ -61,7 +61,7 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
       }
       const filename = requireFlag(flags, 'filename');
       const inputs = await readInputs(filename, io);
-      const config = await engine.loadConfig(configRequest(flags));
+      const config = await engine.loadConfig(configRequest(flags, io.cwd));
       const nativeSidecars = first(flags, 'native-sidecars') !== 'disabled';
       const injector = engine.injector(config, { nativeSidecars });
 
@@ -108,7 +108,8 @@ function joinStreams(parts: readonly string[]): string {
   return out;
 }
 
-export function configRequest(flags: ParsedFlags): ConfigRequest {
+/** The configuration flags; paths are resolved against `cwd`. */
+export function configRequest(flags: ParsedFlags, cwd: string): ConfigRequest {
   const configDir = first(flags, 'config-dir');
   const kubeconfig = first(flags, 'kubeconfig');
   if (configDir !== undefined && kubeconfig !== undefined) {
@@ -129,8 +130,8 @@ export function configRequest(flags: ParsedFlags): ConfigRequest {
   }
   const revision = first(flags, 'revision') ?? '';
   return {
-    ...(configDir === undefined ? {} : { configDir }),
-    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(configDir === undefined ? {} : { configDir: resolve(cwd, configDir) }),
+    ...(kubeconfig === undefined ? {} : { kubeconfig: resolve(cwd, kubeconfig) }),
     istioNamespace: first(flags, 'istio-namespace') ?? 'istio-system',
     revision: revision === 'default' ? '' : revision,
     set: all(flags, 'set'),

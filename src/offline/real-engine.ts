@@ -2,7 +2,7 @@
  * The offline commands wired to the webhook's own core: the same configuration loader, decision
  * and injection pipeline, so `inject` prints exactly what the webhook would patch in.
  */
-import { InjectorError } from '../errors.js';
+import { readConfigDir } from '../config-sources/static.js';
 import { configError, loadInjectionConfig } from '../core/config/load.js';
 import type { ConfigSourceTexts } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
@@ -18,11 +18,7 @@ import type { PodInjector } from './manifest.js';
 const DEFAULT_NAMESPACE = 'default';
 
 async function configSources(request: ConfigRequest): Promise<ConfigSourceTexts> {
-  if (request.configDir !== undefined) {
-    throw new InjectorError('INJ_ERR_CLI_USAGE', '--config-dir is not available in this build', {
-      details: [{ field: '--config-dir', reason: 'not available' }],
-    });
-  }
+  if (request.configDir !== undefined) return readConfigDir(request.configDir);
   if (request.kubeconfig === undefined) return {};
   // Loaded on demand: the Kubernetes client is only needed when a cluster is asked.
   const { fetchConfigSources } = await import('../k8s/fetch-config.js');

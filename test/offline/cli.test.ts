@@ -133,7 +133,7 @@ describe('inject command', () => {
     ).toBe(EXIT.OK);
     expect(engine.requests).toEqual([
       {
-        configDir: 'cfg',
+        configDir: join(dir, 'cfg'),
         istioNamespace: 'istio-system',
         revision: 'canary',
         set: ['values.a=1', 'meshConfig.b=2'],
