@@ -346,7 +346,7 @@ describe('volumes', () => {
       },
     });
     const byName: Record<string, JsonObject> = Object.fromEntries(
-      (pod.spec?.volumes ?? []).map((v) => [String(v.name), v]),
+      (pod.spec?.volumes ?? []).map((v) => [v.name as string, v]),
     );
     expect(byName['istiod-ca-cert']).toEqual({
       name: 'istiod-ca-cert',
