@@ -85,7 +85,7 @@ describe('createSubtreePatch', () => {
       [{ op: 'remove', path: '/metadata/labels/b' }],
     ],
   ])('%s', (_name, before, after, want) => {
-    const ops = createSubtreePatch(before as JsonValue, after as JsonValue, touched);
+    const ops = createSubtreePatch(before, after, touched);
     expect(ops).toEqual(want);
     expect(applyPatchStrict(before, ops)).toEqual(after);
   });

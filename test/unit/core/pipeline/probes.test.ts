@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { EnvVar, Pod } from '../../../../src/core/k8s.js';
+import {
+  dumpAppProbers,
+  mergeOrAppendProbers,
+  rewriteAppProbes,
+} from '../../../../src/core/pipeline/probes.js';
+
+const BAR = '{"/app-health/bar/livez":{"httpGet":{"port":9000}}}';
+const FOO = '{"/app-health/foo/livez":{"httpGet":{"port":8000}}}';
+const BOTH =
+  '{"/app-health/bar/livez":{"httpGet":{"port":9000}},"/app-health/foo/livez":{"httpGet":{"port":8000}}}';
+
+describe('mergeOrAppendProbers (TestMergeOrAppendProbers)', () => {
+  it.each<[string, boolean, EnvVar[], string, EnvVar[]]>([
+    [
+      'new pod: appended verbatim',
+      false,
+      [],
+      BOTH,
+      [{ name: 'ISTIO_KUBE_APP_PROBERS', value: BOTH }],
+    ],
+    [
+      're-injection: replaced in place by the union',
+      true,
+      [
+        { name: 'TEST_ENV_VAR1', value: '1' },
+        { name: 'ISTIO_KUBE_APP_PROBERS', value: FOO },
+        { name: 'TEST_ENV_VAR2', value: '2' },
+      ],
+      BAR,
+      [
+        { name: 'TEST_ENV_VAR1', value: '1' },
+        { name: 'ISTIO_KUBE_APP_PROBERS', value: BOTH },
+        { name: 'TEST_ENV_VAR2', value: '2' },
+      ],
+    ],
+    [
+      're-injection without previous probers: appended',
+      true,
+      [
+        { name: 'TEST_ENV_VAR1', value: '1' },
+        { name: 'TEST_ENV_VAR2', value: '2' },
+      ],
+      BAR,
+      [
+        { name: 'TEST_ENV_VAR1', value: '1' },
+        { name: 'TEST_ENV_VAR2', value: '2' },
+        { name: 'ISTIO_KUBE_APP_PROBERS', value: BAR },
+      ],
+    ],
+  ])('%s', (_name, previous, env, probers, want) => {
+    expect(mergeOrAppendProbers(previous, env, probers)).toEqual(want);
+  });
+
+  it('existing entries win on a key clash', () => {
+    const old = '{"/app-health/foo/livez":{"httpGet":{"port":1}}}';
+    const out = mergeOrAppendProbers(true, [{ name: 'ISTIO_KUBE_APP_PROBERS', value: old }], FOO);
+    expect(out[0]?.value).toBe(old);
+  });
+});
+
+function appPod(): Pod {
+  return {
+    spec: {
+      containers: [
+        {
+          name: 'hello',
+          ports: [{ name: 'http', containerPort: 80 }],
+          readinessProbe: {
+            httpGet: { port: 'http', path: '/ready', scheme: 'HTTPS' },
+            timeoutSeconds: 2,
+          },
+          livenessProbe: { tcpSocket: { port: 81 } },
+          startupProbe: { exec: { command: ['true'] } },
+          lifecycle: {
+            preStop: { httpGet: { port: 82, path: '/stop' } },
+            postStart: { tcpSocket: { port: 93 } },
+          },
+        },
+        {
+          name: 'done',
+          livenessProbe: { httpGet: { port: 15020, path: '/app-health/done/livez' } },
+        },
+        {
+          name: 'istio-proxy',
+          readinessProbe: { httpGet: { port: 15021, path: '/healthz/ready' } },
+        },
+      ],
+    },
+  };
+}
+
+describe('dumpAppProbers', () => {
+  it('collects http, tcp and lifecycle handlers with named ports resolved, keys sorted', () => {
+    expect(dumpAppProbers(appPod(), 15020)).toBe(
+      '{"/app-health/hello/livez":{"tcpSocket":{"port":81}},' +
+        '"/app-health/hello/readyz":{"httpGet":{"path":"/ready","port":80,"scheme":"HTTPS"},"timeoutSeconds":2},' +
+        '"/app-lifecycle/hello/poststartz":{"tcpSocket":{"port":93}},' +
+        '"/app-lifecycle/hello/prestopz":{"httpGet":{"path":"/stop","port":82}}}',
+    );
+  });
+
+  it('drops unknown named ports and gives nothing for a pod without probes', () => {
+    expect(
+      dumpAppProbers(
+        { spec: { containers: [{ name: 'a', readinessProbe: { httpGet: { port: 'nope' } } }] } },
+        15020,
+      ),
+    ).toBe('');
+  });
+});
+
+describe('rewriteAppProbes', () => {
+  it('points application probes at the agent and leaves the proxy alone', () => {
+    const pod = appPod();
+    rewriteAppProbes(pod, 15020);
+    const [hello, , proxy] = pod.spec?.containers ?? [];
+    expect(hello?.readinessProbe).toEqual({
+      httpGet: { port: 15020, path: '/app-health/hello/readyz', scheme: 'HTTP' },
+      timeoutSeconds: 2,
+    });
+    expect(hello?.livenessProbe).toEqual({
+      httpGet: { path: '/app-health/hello/livez', port: 15020 },
+    });
+    expect(hello?.startupProbe).toEqual({ exec: { command: ['true'] } });
+    expect(hello?.lifecycle).toEqual({
+      preStop: { httpGet: { port: 15020, path: '/app-lifecycle/hello/prestopz' } },
+      postStart: { httpGet: { path: '/app-lifecycle/hello/poststartz', port: 15020 } },
+    });
+    expect(proxy?.readinessProbe).toEqual({ httpGet: { port: 15021, path: '/healthz/ready' } });
+  });
+});

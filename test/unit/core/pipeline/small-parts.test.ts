@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { containerJson } from '../../../../src/core/pipeline/container-json.js';
+import {
+  dropOpenshiftAssignedIds,
+  proxyIds,
+  workloadMetaFromPod,
+} from '../../../../src/core/pipeline/meta.js';
+import { canonicalQuantity } from '../../../../src/core/pipeline/quantity.js';
+import { formatStatus, parseStatus } from '../../../../src/core/pipeline/status.js';
+import { checkTemplates, selectTemplates } from '../../../../src/core/pipeline/templates.js';
+import type { Pod } from '../../../../src/core/k8s.js';
+
+describe('canonicalQuantity', () => {
+  it.each([
+    ['2000m', '2'],
+    ['1024Mi', '1Gi'],
+    ['100m', '100m'],
+    ['128Mi', '128Mi'],
+    ['0.5', '500m'],
+    ['1.5Gi', '1536Mi'],
+    ['4000m', '4'],
+    ['1000', '1k'],
+    ['512', '512'],
+    ['0', '0'],
+    ['1e3', '1e3'],
+    ['not-a-quantity', 'not-a-quantity'],
+  ])('%s -> %s', (input, want) => {
+    expect(canonicalQuantity(input)).toBe(want);
+  });
+});
+
+describe('status annotation (TestParseStatus)', () => {
+  it.each<[string | undefined, ReturnType<typeof parseStatus>]>([
+    [undefined, undefined],
+    ['', undefined],
+    ['not json', undefined],
+    [
+      '{"initContainers":["istio-init"],"containers":null,"volumes":["v"],"imagePullSecrets":null,"revision":"default"}',
+      {
+        initContainers: ['istio-init'],
+        containers: [],
+        volumes: ['v'],
+        imagePullSecrets: [],
+        revision: 'default',
+      },
+    ],
+    ['{}', { initContainers: [], containers: [], volumes: [], imagePullSecrets: [], revision: '' }],
+  ])('%s', (text, want) => {
+    expect(parseStatus(text)).toEqual(want);
+  });
+
+  it('formats names from the template pod with nulls for empty lists, keys in order', () => {
+    const templatePod: Pod = {
+      spec: {
+        initContainers: [{ name: 'istio-init' }, { name: 'istio-proxy' }],
+        volumes: [{ name: 'a' }],
+      },
+    };
+    expect(formatStatus(templatePod, '')).toBe(
+      '{"initContainers":["istio-init","istio-proxy"],"containers":null,"volumes":["a"],"imagePullSecrets":null,"revision":"default"}',
+    );
+    expect(formatStatus(templatePod, 'canary')).toContain('"revision":"canary"');
+  });
+});
+
+describe('Kubernetes container JSON', () => {
+  it('uses Go field order, drops zero values, always prints resources, canonical quantities', () => {
+    const text = JSON.stringify(
+      containerJson({
+        tty: true,
+        securityContext: {
+          allowPrivilegeEscalation: true,
+          runAsGroup: 1234,
+          runAsUser: 1234,
+          readOnlyRootFilesystem: false,
+        },
+        volumeMounts: [{ mountPath: '/etc/certs', name: 'certs' }],
+        resources: { requests: { cpu: '123m' }, limits: { cpu: '3000m' } },
+        stdin: false,
+        name: 'istio-proxy',
+        unknownField: 'dropped',
+      }),
+    );
+    expect(text).toBe(
+      '{"name":"istio-proxy","resources":{"limits":{"cpu":"3"},"requests":{"cpu":"123m"}},"volumeMounts":[{"name":"certs","mountPath":"/etc/certs"}],' +
+        '"securityContext":{"runAsUser":1234,"runAsGroup":1234,"readOnlyRootFilesystem":false,"allowPrivilegeEscalation":true},"tty":true}',
+    );
+    expect(JSON.stringify(containerJson({ name: 'istio-proxy' }))).toBe(
+      '{"name":"istio-proxy","resources":{}}',
+    );
+  });
+});
+
+describe('deployment meta from the pod', () => {
+  const owner = (kind: string, name: string, apiVersion = 'apps/v1') => [
+    { kind, name, apiVersion, controller: true, uid: 'u' },
+  ];
+  it.each<[string, Pod, { kind: string; apiVersion: string }, string]>([
+    ['bare pod', { metadata: { name: 'p' } }, { kind: 'Pod', apiVersion: 'v1' }, 'p'],
+    [
+      'ReplicaSet of a Deployment',
+      {
+        metadata: {
+          name: 'p',
+          generateName: 'd-abc-',
+          labels: { 'pod-template-hash': 'abc' },
+          ownerReferences: owner('ReplicaSet', 'd-abc'),
+        },
+      },
+      { kind: 'Deployment', apiVersion: 'apps/v1' },
+      'd',
+    ],
+    [
+      'ReplicaSet of a Rollout',
+      {
+        metadata: {
+          generateName: 'r-x-',
+          labels: { 'rollouts-pod-template-hash': 'x' },
+          ownerReferences: owner('ReplicaSet', 'r-x'),
+        },
+      },
+      { kind: 'Rollout', apiVersion: 'v1alpha1' },
+      'r',
+    ],
+    [
+      'bare ReplicaSet',
+      { metadata: { generateName: 'rs-', ownerReferences: owner('ReplicaSet', 'rs') } },
+      { kind: 'ReplicaSet', apiVersion: 'apps/v1' },
+      'rs',
+    ],
+    [
+      'DeploymentConfig',
+      {
+        metadata: {
+          generateName: 'h-1-',
+          labels: { deploymentconfig: 'h' },
+          ownerReferences: owner('ReplicationController', 'h-1', 'v1'),
+        },
+      },
+      { kind: 'DeploymentConfig', apiVersion: 'v1' },
+      'h',
+    ],
+    [
+      'CronJob',
+      {
+        metadata: {
+          generateName: 'c-28000000-',
+          ownerReferences: owner('Job', 'c-28000000', 'batch/v1'),
+        },
+      },
+      { kind: 'CronJob', apiVersion: 'batch/v1' },
+      'c',
+    ],
+    [
+      'owner without generateName is ignored',
+      { metadata: { name: 'p', ownerReferences: owner('ReplicaSet', 'rs') } },
+      { kind: 'Pod', apiVersion: 'v1' },
+      'p',
+    ],
+  ])('%s', (_name, pod, typeMeta, name) => {
+    expect(workloadMetaFromPod(pod, 'ns')).toEqual({
+      typeMeta,
+      deploymentMeta: { name, namespace: 'ns' },
+    });
+  });
+});
+
+describe('proxy UID/GID', () => {
+  it.each<[boolean, Record<string, string> | undefined, { uid: number; gid: number }]>([
+    [false, { 'openshift.io/sa.scc.uid-range': '1000620000/10000' }, { uid: 1337, gid: 1337 }],
+    [true, undefined, { uid: 1337, gid: 1337 }],
+    [
+      true,
+      { 'openshift.io/sa.scc.uid-range': '1000620000/10000' },
+      { uid: 1000629999, gid: 1000629999 },
+    ],
+    [
+      true,
+      {
+        'openshift.io/sa.scc.uid-range': '1000-2000',
+        'openshift.io/sa.scc.supplemental-groups': '5000/10,6000/10',
+      },
+      { uid: 2000, gid: 5009 },
+    ],
+  ])('openshift=%s %j', (openshift, annotations, want) => {
+    expect(proxyIds(openshift, annotations)).toEqual(want);
+  });
+
+  it('drops a user istio-proxy runAsUser equal to the app one', () => {
+    const pod: Pod = {
+      spec: {
+        containers: [
+          { name: 'app', securityContext: { runAsUser: 7 } },
+          {
+            name: 'istio-proxy',
+            securityContext: { runAsUser: 7, runAsGroup: 7, readOnlyRootFilesystem: false },
+          },
+        ],
+      },
+    };
+    dropOpenshiftAssignedIds(pod);
+    expect(pod.spec?.containers?.[1]?.securityContext).toEqual({ readOnlyRootFilesystem: false });
+  });
+});
+
+describe('template selection', () => {
+  const injector = { defaultTemplates: ['sidecar'], aliases: { both: ['sidecar', 'init'] } };
+  it.each<[Record<string, string> | undefined, 'webhook' | 'kube-inject', string[]]>([
+    [undefined, 'webhook', ['sidecar']],
+    [{ 'inject.istio.io/templates': 'gateway' }, 'webhook', ['gateway']],
+    [{ 'inject.istio.io/templates': ' sidecar , both' }, 'webhook', ['sidecar', 'sidecar', 'init']],
+    [{ 'inject.istio.io/templates': 'both' }, 'kube-inject', ['both']],
+    [undefined, 'kube-inject', ['sidecar']],
+  ])('%j in %s mode', (annotations, mode, want) => {
+    expect(
+      selectTemplates(
+        annotations,
+        {
+          ...injector,
+          defaultTemplates: mode === 'kube-inject' ? ['gateway'] : injector.defaultTemplates,
+        },
+        mode,
+      ),
+    ).toEqual(want);
+  });
+
+  it.each<[string, RegExp]>([
+    [
+      'nope',
+      /INJ_ERR_TEMPLATE_NOT_FOUND: .*requested template "nope" not found; have custom, gateway, sidecar, waypoint/,
+    ],
+    ['custom', /INJ_ERR_UNSUPPORTED_TEMPLATE: .*"custom" is a user-supplied Go template/],
+    [
+      'waypoint',
+      /INJ_ERR_UNSUPPORTED_TEMPLATE: .*"waypoint" is used by istiod's gateway controller/,
+    ],
+  ])('%s is refused', (name, message) => {
+    expect(() =>
+      checkTemplates(
+        ['sidecar', name],
+        ['sidecar', 'gateway'],
+        ['sidecar', 'gateway', 'waypoint'],
+        { custom: '{{}}' },
+      ),
+    ).toThrow(message);
+  });
+});
