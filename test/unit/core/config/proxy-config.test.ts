@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MESH,
+  DEFAULT_PROXY_CONFIG,
+  DEFAULT_VALUES,
+} from '../../../../src/core/config/defaults.js';
+import { loadInjectionConfigOrThrow } from '../../../../src/core/config/load.js';
+import type { MeshConfig, Values } from '../../../../src/core/config/types.js';
+import {
+  holdApplicationUntilProxyStarts,
+  resolveProxyConfig,
+} from '../../../../src/core/proxy-config.js';
+
+const ANNOTATION = 'proxy.istio.io/config';
+
+function meshWith(yaml: string): MeshConfig {
+  return loadInjectionConfigOrThrow({ mesh: yaml }).mesh;
+}
+
+describe('resolveProxyConfig', () => {
+  it('without annotation: built-in defaults under the mesh defaultConfig', () => {
+    const { proxyConfig, issues } = resolveProxyConfig(
+      meshWith('defaultConfig: {drainDuration: 23s}'),
+      {},
+    );
+    expect(issues).toEqual([]);
+    expect(proxyConfig.drainDuration).toBe('23s');
+    expect(proxyConfig.statusPort).toBe(15020);
+    expect(proxyConfig.binaryPath).toBe(DEFAULT_PROXY_CONFIG.binaryPath);
+    expect(proxyConfig.interceptionMode).toBe('REDIRECT');
+  });
+
+  it('returns the same frozen object for the same mesh (no per-request merge)', () => {
+    const a = resolveProxyConfig(DEFAULT_MESH, {}).proxyConfig;
+    const b = resolveProxyConfig(DEFAULT_MESH, { other: 'x' }).proxyConfig;
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a)).toBe(true);
+  });
+
+  it('overlays a YAML annotation, merging proxyMetadata key-wise', () => {
+    const mesh = meshWith(
+      'defaultConfig:\n  proxyMetadata: {ISTIO_META_TLS_CLIENT_KEY: /etc/a}\n  concurrency: 2',
+    );
+    const { proxyConfig, issues } = resolveProxyConfig(mesh, {
+      [ANNOTATION]: 'discoveryAddress: foo:123\nconcurrency: 0\nproxyMetadata:\n  FOO: bar\n',
+    });
+    expect(issues).toEqual([]);
+    expect(proxyConfig.discoveryAddress).toBe('foo:123');
+    expect(proxyConfig.concurrency).toBe(0);
+    expect(proxyConfig.proxyMetadata).toEqual({ ISTIO_META_TLS_CLIENT_KEY: '/etc/a', FOO: 'bar' });
+  });
+
+  it('accepts a JSON annotation and replaces non-map fields', () => {
+    const { proxyConfig } = resolveProxyConfig(
+      meshWith('defaultConfig: {tracing: {zipkin: {address: z:1}}}'),
+      {
+        [ANNOTATION]:
+          '{"tracing": {}, "interceptionMode": "TPROXY", "holdApplicationUntilProxyStarts": true}',
+      },
+    );
+    expect(proxyConfig.tracing).toEqual({});
+    expect(proxyConfig.interceptionMode).toBe('TPROXY');
+    expect(proxyConfig.holdApplicationUntilProxyStarts).toBe(true);
+  });
+
+  it.each([
+    [
+      'statusPort: abc',
+      'failed to convert to apply proxy config: statusPort: expected an integer 0-65535, got "abc"',
+    ],
+    ['interceptionMode: BOGUS', 'interceptionMode: expected one of REDIRECT, TPROXY, NONE'],
+    [
+      'holdApplicationUntilProxyStarts: "yes"',
+      'holdApplicationUntilProxyStarts: expected a boolean',
+    ],
+    ['proxyMetadata: {A: 1}', 'proxyMetadata.A: expected a string, got 1'],
+    ['drainDuration: 45', 'drainDuration: expected a duration'],
+    ['[1, 2]', 'expected a ProxyConfig map'],
+    ['a: [', 'failed to convert to apply proxy config'],
+    ['discoveryAddress: ""', 'invalid proxy config: discoveryAddress'],
+    ['drainDuration: 0s', 'drainDuration: must be positive'],
+    ['statsdUdpAddress: nope', 'statsdUdpAddress: expected "host:port"'],
+    ['envoyMetricsService: {address: nope}', 'envoyMetricsService.address'],
+  ])('%j is reported and the mesh-level config is kept', (text, reason) => {
+    const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: text });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.field).toBe(`metadata.annotations[${ANNOTATION}]`);
+    expect(issues[0]?.value).toBe(text);
+    expect(issues[0]?.reason).toContain(reason);
+    expect(proxyConfig.statusPort).toBe(15020);
+  });
+
+  it('tolerates unknown fields', () => {
+    const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, {
+      [ANNOTATION]: 'somethingNew: {a: 1}',
+    });
+    expect(issues).toEqual([]);
+    expect(proxyConfig['somethingNew']).toEqual({ a: 1 });
+  });
+});
+
+describe('holdApplicationUntilProxyStarts', () => {
+  const valuesWithHold: Values = loadInjectionConfigOrThrow({
+    set: ['values.global.proxy.holdApplicationUntilProxyStarts=true'],
+  }).values;
+  it.each([
+    ['nothing set', DEFAULT_MESH, {}, DEFAULT_VALUES, false],
+    ['values', DEFAULT_MESH, {}, valuesWithHold, true],
+    [
+      'mesh defaultConfig',
+      meshWith('defaultConfig: {holdApplicationUntilProxyStarts: true}'),
+      {},
+      DEFAULT_VALUES,
+      true,
+    ],
+    [
+      'annotation',
+      DEFAULT_MESH,
+      { [ANNOTATION]: 'holdApplicationUntilProxyStarts: true' },
+      DEFAULT_VALUES,
+      true,
+    ],
+    // The values flag is an OR: an annotation cannot switch it off.
+    [
+      'annotation false with values true',
+      DEFAULT_MESH,
+      { [ANNOTATION]: 'holdApplicationUntilProxyStarts: false' },
+      valuesWithHold,
+      true,
+    ],
+    [
+      'annotation false over mesh true',
+      meshWith('defaultConfig: {holdApplicationUntilProxyStarts: true}'),
+      { [ANNOTATION]: 'holdApplicationUntilProxyStarts: false' },
+      DEFAULT_VALUES,
+      false,
+    ],
+  ] as const)('%s', (_name, mesh, annotations, values, want) => {
+    expect(holdApplicationUntilProxyStarts(mesh, annotations, values)).toBe(want);
+  });
+});
