@@ -76,7 +76,12 @@ export function inject(input: InjectionInput): InjectionOutput {
   const namespace = pod.metadata?.namespace || input.namespace;
 
   const { proxyConfig, issues } = resolveProxyConfig(config.mesh, annotations);
-  const invalid: ErrorDetail[] = [...validateAnnotations(annotations), ...issues];
+  const invalid: ErrorDetail[] = validateAnnotations(annotations);
+  // The annotation check already covers proxy.istio.io/config over the default mesh; the
+  // resolution over the configured mesh only adds what that check could not see.
+  for (const issue of issues) {
+    if (!invalid.some((d) => d.field === issue.field)) invalid.push(issue);
+  }
   if (invalid.length > 0) {
     throw new InjectorError(
       'INJ_ERR_INVALID_ANNOTATION',
