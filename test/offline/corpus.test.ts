@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runInject } from '../../src/cli/inject.js';
 import { EXIT } from '../../src/cli/io.js';
-import type { JsonObject, JsonValue } from '../../src/core/json.js';
+import type { JsonValue } from '../../src/core/json.js';
 import {
   firstDifference,
   loadCases,
