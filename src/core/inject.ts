@@ -2,7 +2,8 @@
  * The injection engine, used identically by the webhook and the offline `inject` command.
  *
  * How it works (Istio's sidecar injection, https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/):
- * 1. Work on one copy of the pod without `metadata.managedFields`; `input.pod` is never mutated.
+ * 1. Work on a copy-on-write view of the pod without `metadata.managedFields`; `input.pod` is
+ *    never mutated and untouched subtrees stay shared with it.
  * 2. Validate the pod's annotations (and its `proxy.istio.io/config`) first; every problem is
  *    reported in one INJ_ERR_INVALID_ANNOTATION error.
  * 3. Derive the owning workload (deployment/type meta) and the proxy UID/GID (OpenShift ranges).
@@ -230,12 +231,17 @@ function rewriteProbesEnabled(
   return getPath(values, 'sidecarInjectorWebhook.rewriteAppHTTPProbe') !== false;
 }
 
-/** One structured clone of the pod, without `metadata.managedFields` (large and never patched). */
+/**
+ * The working pod: a shallow copy without `metadata.managedFields` (large and never patched).
+ * Every later step is copy-on-write, so untouched subtrees stay shared with `input.pod` and the
+ * patch builder skips them by identity.
+ */
 function workingCopy(pod: Pod): Pod {
-  if (pod.metadata?.managedFields === undefined) return structuredClone(pod);
-  const metadata = { ...pod.metadata };
+  const metadata = { ...(pod.metadata ?? {}) };
   delete metadata.managedFields;
-  return structuredClone({ ...pod, metadata });
+  const out: Pod = { ...pod, metadata };
+  if (pod.spec) out.spec = { ...pod.spec };
+  return out;
 }
 
 /** Fresh top-level containers so post-processing can mutate without touching shared subtrees. */

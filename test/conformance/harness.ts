@@ -16,7 +16,7 @@ import { parseAllDocuments } from 'yaml';
 import type { ClusterFacts, InjectionInput } from '../../src/core/contracts.js';
 import type { InjectionConfig, MeshConfig } from '../../src/core/config/types.js';
 import { loadInjectionConfig } from '../../src/core/config/load.js';
-import { mergeMeshObjects } from '../../src/core/config/merge.js';
+import { deepFreeze, mergeMeshObjects } from '../../src/core/config/merge.js';
 import { decide } from '../../src/core/decide.js';
 import { inject } from '../../src/core/inject.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
@@ -266,7 +266,8 @@ function describe(d: Difference): string {
 
 /** Injects and checks the patch: strict application to the input gives the output pod, which is a valid Pod. */
 export function injectChecked(input: InjectionInput): Pod {
-  const out = inject(input);
+  // A frozen input proves the engine never writes to it (nor to subtrees its output shares).
+  const out = inject({ ...input, pod: deepFreeze(structuredClone(input.pod)) });
   const applied = applyPatchStrict(input.pod, out.patch);
   const d = firstDifference(applied, out.pod);
   if (d) throw new Error(`patch does not reproduce the injected pod: ${describe(d)}`);

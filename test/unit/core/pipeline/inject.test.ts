@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isInjectorError } from '../../../../src/errors.js';
 import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
+import { deepFreeze } from '../../../../src/core/config/merge.js';
 import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { InjectionInput } from '../../../../src/core/contracts.js';
 import { inject } from '../../../../src/core/inject.js';
@@ -114,7 +115,7 @@ describe('inject: results', () => {
     const p = pod();
     p.metadata = { ...p.metadata, managedFields: [{ manager: 'kubectl', operation: 'Update' }] };
     const before = structuredClone(p);
-    const out = inject(input(p));
+    const out = inject(input(deepFreeze(p)));
     expect(p).toEqual(before);
     expect(out.patch.some((op) => op.path.includes('managedFields'))).toBe(false);
     expect(out.pod.metadata?.managedFields).toEqual(before.metadata?.managedFields);

@@ -4,6 +4,7 @@ import type { Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
+import { deepFreeze } from '../../../../src/core/config/merge.js';
 import { decide } from '../../../../src/core/decide.js';
 import { inject } from '../../../../src/core/inject.js';
 import type { JsonValue } from '../../../../src/core/json.js';
@@ -173,6 +174,8 @@ describe('patch round trip over the corpus', () => {
     });
     if (!decision.inject) return;
     const before = structuredClone(pod);
+    // Frozen: any write to the input (or to a subtree shared with the output) throws.
+    deepFreeze(pod);
     let out;
     try {
       out = inject({
