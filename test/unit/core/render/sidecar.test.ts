@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isInjectorError } from '../../../../src/errors.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';
-import type { Container, EnvVar, Pod } from '../../../../src/core/k8s.js';
+import type { Container, EnvVar, Pod, StringMap } from '../../../../src/core/k8s.js';
 import type { JsonObject } from '../../../../src/core/json.js';
 import { contextWith, type ContextOptions } from './context.js';
 
@@ -52,7 +52,7 @@ describe('placement', () => {
     [true, 'false', 'containers'],
     [true, 'yes', 'initContainers'],
   ])('global native %s with annotation %j -> %s', (native, annotation, list) => {
-    const annotations =
+    const annotations: StringMap =
       annotation === undefined ? {} : { 'sidecar.istio.io/nativeSidecar': annotation };
     const pod = render({ native, annotations });
     const inInit = pod.spec?.initContainers?.some((c) => c.name === 'istio-proxy') ?? false;
