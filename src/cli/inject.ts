@@ -8,9 +8,8 @@ import { InjectorError, isInjectorError } from '../errors.js';
 import { all, first, parseFlags, type FlagSpec, type ParsedFlags } from '../offline/args.js';
 import type { ConfigRequest, OfflineEngine } from '../offline/engine.js';
 import { injectManifest, type ManifestResult } from '../offline/manifest.js';
-import { patchEntries, renderJson, renderYaml } from '../offline/output.js';
+import { renderJson, renderPatches, renderYaml } from '../offline/output.js';
 import { realEngine } from '../offline/real-engine.js';
-import { stringify } from 'yaml';
 import { EXIT, type CliCommand, type CliIO } from './io.js';
 
 export const INJECT_USAGE = `Usage: sidecar-injector inject -f <file|dir|-> [flags]
@@ -82,15 +81,9 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
 export const runInject: CliCommand = createInjectCommand(realEngine);
 
 function render(results: { result: ManifestResult; text: string }[], format: string): string {
-  if (format === 'json') {
-    const documents = results.flatMap(({ result }) => result.documents);
-    if (results.length === 1 && results[0] !== undefined) return renderJson(results[0].result);
-    return renderJson({ source: '', documents, warnings: [] });
-  }
-  if (format === 'patch') {
-    const entries = results.flatMap(({ result }) => patchEntries(result));
-    return entries.length === 0 ? '[]\n' : stringify(entries, { lineWidth: 0 });
-  }
+  const manifests = results.map(({ result }) => result);
+  if (format === 'json') return renderJson(manifests);
+  if (format === 'patch') return renderPatches(manifests);
   return joinStreams(results.map(({ result, text }) => renderYaml(result, text)));
 }
 

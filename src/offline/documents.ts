@@ -55,9 +55,3 @@ export function splitDocuments(text: string, source: string): ManifestDocument[]
   });
   return result;
 }
-
-/** True when the input text looks like JSON rather than YAML (first significant character). */
-export function looksLikeJson(text: string): boolean {
-  const first = /\S/.exec(text)?.[0];
-  return first === '{' || first === '[';
-}

@@ -7,7 +7,7 @@ import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import type { Pod } from '../core/k8s.js';
 import { splitDocuments, type ManifestDocument } from './documents.js';
-import { setPodTemplate } from '../core/workloads.js';
+import { setPodTemplate, type WorkloadIdentity } from '../core/workloads.js';
 import {
   findWorkloads,
   formatPath,
@@ -16,14 +16,8 @@ import {
   type Workload,
 } from './workloads.js';
 
-/** Identity of a workload object, as the injector and the patch targets need it. */
-export interface WorkloadRef {
-  kind: string;
-  apiVersion: string;
-  name: string;
-  /** The object's namespace; empty when the manifest does not set one. */
-  namespace: string;
-}
+/** Identity of a workload object (kind, apiVersion, name, namespace as written; namespace may be empty). */
+export type WorkloadRef = WorkloadIdentity;
 
 export type InjectOutcome =
   { injected: true; pod: Pod; warnings: readonly string[] } | { injected: false; reason: string };

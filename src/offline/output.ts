@@ -2,7 +2,8 @@
  * The three output forms of `inject`: the rewritten manifest (YAML, keeping untouched documents
  * byte for byte), the same as JSON, and per-object JSON patches for kustomize.
  */
-import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { diffValues } from '../core/patch/diff.js';
 import { Document, stringify } from 'yaml';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { ManifestResult, ObjectResult } from './manifest.js';
@@ -40,9 +41,9 @@ function indentsSequences(text: string): boolean {
   return match === null || (match[2] ?? '').length > 0;
 }
 
-/** One JSON document: the object itself, or a `List` when the stream held several. */
-export function renderJson(result: ManifestResult): string {
-  const values = result.documents.map((d) => d.value).filter((v) => v !== null);
+/** One JSON document: the object itself, or a `List` when the inputs held several. */
+export function renderJson(results: readonly ManifestResult[]): string {
+  const values = results.flatMap((r) => r.documents.map((d) => d.value)).filter((v) => v !== null);
   const out: JsonValue =
     values.length === 1 && values[0] !== undefined
       ? values[0]
@@ -58,9 +59,9 @@ export interface PatchEntry {
 }
 
 /** One entry per injected object, in input order; skipped objects get none. */
-export function patchEntries(result: ManifestResult): PatchEntry[] {
-  return result.documents.flatMap((d) =>
-    d.objects.filter((o) => o.skipped === undefined).map((o) => patchEntry(o)),
+export function patchEntries(results: readonly ManifestResult[]): PatchEntry[] {
+  return results.flatMap((r) =>
+    r.documents.flatMap((d) => d.objects.filter((o) => o.skipped === undefined).map(patchEntry)),
   );
 }
 
@@ -83,11 +84,13 @@ function patchEntry(object: ObjectResult): PatchEntry {
 
 /** RFC 6902 operations turning `before` into `after` (paths relative to the object). */
 export function objectPatch(before: JsonObject, after: JsonObject): Operation[] {
-  return fastJsonPatch.compare(before, after);
+  const ops: Operation[] = [];
+  diffValues(before, after, [], ops);
+  return ops;
 }
 
 /** The patch entries as a YAML list, ready to paste under `patches:` in a kustomization. */
-export function renderPatches(result: ManifestResult): string {
-  const entries = patchEntries(result);
+export function renderPatches(results: readonly ManifestResult[]): string {
+  const entries = patchEntries(results);
   return entries.length === 0 ? '[]\n' : stringify(entries, YAML_OPTIONS);
 }

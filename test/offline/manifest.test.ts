@@ -233,7 +233,7 @@ spec:
     };
     expect(parse(yaml)).toEqual(expected);
     expect(yaml.trimStart().startsWith('{')).toBe(false);
-    expect(JSON.parse(renderJson(result))).toEqual(expected);
+    expect(JSON.parse(renderJson([result]))).toEqual(expected);
   });
 
   it('leaves skipped workloads as they were and reports them', () => {
@@ -251,7 +251,7 @@ spec:
     expect(result.warnings).toEqual([
       'in.yaml: document 1: skipping Deployment "infra/net": host networking is enabled',
     ]);
-    expect(patchEntries(result)).toEqual([]);
+    expect(patchEntries([result])).toEqual([]);
   });
 });
 
@@ -300,7 +300,7 @@ describe('patch output', () => {
 
   it('gives, applied to each input object, the rewritten object', () => {
     const { result, yaml } = run(stream);
-    const entries = parse(renderPatches(result)) as {
+    const entries = parse(renderPatches([result])) as {
       target: Record<string, string>;
       patch: string;
     }[];
@@ -330,6 +330,6 @@ describe('patch output', () => {
   });
 
   it('prints an empty list when nothing was injected', () => {
-    expect(renderPatches(run(SERVICE).result)).toBe('[]\n');
+    expect(renderPatches([run(SERVICE).result])).toBe('[]\n');
   });
 });
