@@ -15,6 +15,8 @@
  * 7. Post-process: cluster/network env, Prometheus merge, secure metrics port, probe rewrite,
  *    status annotation and metadata, container order, canonical quantities.
  * 8. Build the RFC 6902 patch from the subtrees touched (never a whole-pod diff).
+ *
+ * The output pod shares unchanged subtrees with `input.pod`: treat both as immutable.
  */
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, type ErrorDetail } from '../errors.js';
@@ -102,6 +104,17 @@ export function inject(input: InjectionInput): InjectionOutput {
 
   const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  if (status === undefined && (annotations[STATUS_ANNOTATION] ?? '') !== '') {
+    warnings.push(
+      `ignored ${STATUS_ANNOTATION}: not valid JSON, so nothing previously injected is stripped`,
+    );
+  }
+  const dnsPolicy = pod.spec?.dnsPolicy;
+  if (dnsPolicy !== undefined && dnsPolicy !== '' && dnsPolicy !== 'ClusterFirst') {
+    warnings.push(
+      `dnsPolicy ${JSON.stringify(dnsPolicy.slice(0, 40))} is not ClusterFirst; proxy DNS capture may not apply`,
+    );
+  }
   const existingOverrides = parseOverrides(annotations[OVERRIDES_ANNOTATION]);
   const stripped = stripPod(pod, status, agentPort, existingOverrides);
 
@@ -156,7 +169,7 @@ export function inject(input: InjectionInput): InjectionOutput {
     merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
-  postProcess(merged, templatePod, input, annotations, agentPort);
+  postProcess(merged, templatePod, input, annotations, agentPort, warnings);
   canonicalInjectedResources(merged, templatePod);
 
   const patch: Operation[] = createSubtreePatch(input.pod, merged, touched);
@@ -171,6 +184,7 @@ function postProcess(
   input: InjectionInput,
   originalAnnotations: StringMap,
   agentPort: number,
+  warnings: string[],
 ): void {
   const { config, mode } = input;
   const meta = (merged.metadata ??= {});
@@ -188,7 +202,7 @@ function postProcess(
   if (networkLabel !== undefined && networkLabel !== '') envs[NETWORK_ENV] = networkLabel;
   overwriteClusterEnv(merged, envs);
 
-  applyPrometheusMerge(merged, config.mesh, agentPort);
+  applyPrometheusMerge(merged, config.mesh, agentPort, warnings);
   applySecurePrometheusAnnotation(merged);
 
   const sidecar = findSidecar(merged);

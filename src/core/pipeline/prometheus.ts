@@ -152,6 +152,7 @@ export function applyPrometheusMerge(
   pod: Pod,
   mesh: Pick<MeshConfig, 'enablePrometheusMerge'>,
   agentPort: number,
+  warnings: string[] = [],
 ): void {
   const annotations = (pod.metadata ??= {}).annotations ?? {};
   if (!scrapeWanted(annotations) || !prometheusMergeEnabled(mesh, annotations)) return;
@@ -160,6 +161,10 @@ export function applyPrometheusMerge(
   if (prometheusPort(annotations) === target) return;
 
   const scrape = scrapeConfiguration(annotations);
+  const rawTargets = annotations[SCRAPE_TARGETS];
+  if (rawTargets !== undefined && rawTargets.trim() !== '' && !scrape.targets) {
+    warnings.push(`ignored ${SCRAPE_TARGETS}: every entry needs a port (port:path,...)`);
+  }
   if (scrape.targets) {
     const first = scrape.targets[0] as ScrapeTarget;
     scrape.port = first.port;

@@ -202,4 +202,25 @@ describe('inject: results', () => {
     expect(out.patch.length).toBeLessThan(20);
     expect(applyPatchStrict(p, out.patch)).toEqual(out.pod);
   });
+
+  it.each<[StringMap, Partial<Pod['spec']>, RegExp]>([
+    [{ 'sidecar.istio.io/status': '{broken' }, {}, /ignored sidecar\.istio\.io\/status/],
+    [
+      { 'prometheus.istio.io/scrape-targets': ':/metrics' },
+      {},
+      /ignored prometheus\.istio\.io\/scrape-targets/,
+    ],
+    [{}, { dnsPolicy: 'Default' }, /dnsPolicy "Default" is not ClusterFirst/],
+  ])('warns about %j %j', (annotations, spec, warning) => {
+    const p = pod(annotations);
+    p.spec = { ...p.spec, ...spec };
+    const out = inject(input(p));
+    expect(out.warnings).toHaveLength(1);
+    expect(out.warnings[0]).toMatch(warning);
+    expect(out.warnings[0]?.length).toBeLessThanOrEqual(120);
+  });
+
+  it('has no warnings for a plain pod', () => {
+    expect(inject(input(pod())).warnings).toEqual([]);
+  });
 });
