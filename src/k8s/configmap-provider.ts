@@ -68,6 +68,18 @@ export function createConfigMapProvider(opts: ConfigMapProviderOptions): ConfigM
     kubeConfig: opts.kubeConfig,
     list: () => api.listNamespacedConfigMap({ namespace: ns }),
     logger: opts.logger,
+    // Other ConfigMaps of the namespace are kept as names only.
+    transform: (cm) => {
+      const name = cm.metadata?.name;
+      if (name === names.injector || name === names.mesh) return cm;
+      return {
+        metadata: {
+          name,
+          namespace: cm.metadata?.namespace,
+          resourceVersion: cm.metadata?.resourceVersion,
+        },
+      };
+    },
     ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
     ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
     onChange: (_verb, cm) => {

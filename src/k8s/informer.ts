@@ -39,6 +39,11 @@ export interface InformerOptions<T extends KubernetesObject> {
   onChange?: (verb: ChangeVerb, obj: T) => void;
   /** Called when the informer restarts after an error. */
   onRestart?: () => void;
+  /**
+   * Trims each object before it is cached (listed or watched), so the cache holds only the fields
+   * the injector reads: nodes carry image lists, metadata carries managedFields.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface ResilientInformer<T extends KubernetesObject> extends ObjectCache<T> {
@@ -68,8 +73,12 @@ export function createInformer<T extends KubernetesObject>(
     resolveSynced = resolve;
   });
 
+  const transform = opts.transform ?? ((obj: T): T => obj);
   const listFn: ListPromise<T> = async () => {
-    const list = await opts.list();
+    const fetched = await opts.list();
+    // stop() during a list: end here instead of letting ListWatch open a watch afterwards.
+    if (stopped) throw new Error('informer stopped');
+    const list = { ...fetched, items: fetched.items.map(transform) };
     // ListWatch applies the items right after this promise settles; a macrotask later they are
     // in the cache, so `synced()` never reports an empty cache as ready.
     setImmediate(() => {
@@ -90,7 +99,7 @@ export function createInformer<T extends KubernetesObject>(
     });
   const listWatch = new ListWatch<T>(
     opts.path,
-    new Watch(opts.kubeConfig),
+    new GuardedWatch(opts.kubeConfig, () => stopped, transform),
     listFn,
     false,
     undefined,
@@ -142,6 +151,37 @@ export function createInformer<T extends KubernetesObject>(
       await listWatch.stop();
     },
   };
+}
+
+/** A Watch that trims watched objects and does not outlive a stop() racing with its connection. */
+class GuardedWatch<T extends KubernetesObject> extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly isStopped: () => boolean,
+    private readonly transform: (obj: T) => T,
+  ) {
+    super(kubeConfig);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const controller = await super.watch(
+      path,
+      queryParams,
+      (phase, apiObj, watchObj) => {
+        // ERROR carries a Status and BOOKMARK only a resourceVersion: both pass through untouched.
+        const isObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+        callback(phase, isObject ? this.transform(apiObj as T) : apiObj, watchObj);
+      },
+      done,
+    );
+    if (this.isStopped()) controller.abort();
+    return controller;
+  }
 }
 
 /** Exponential backoff with ±20 % jitter so replicas do not reconnect in lockstep. */

@@ -59,6 +59,7 @@ export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCach
     list: (): Promise<KubernetesListObject<NamespaceMeta>> =>
       api.listNamespace({}, requestOptions({ accept: ACCEPT_PARTIAL_METADATA_LIST })),
     logger: opts.logger,
+    transform: trimNamespace,
     ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
     ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
   });
@@ -108,6 +109,22 @@ export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCach
       return result;
     },
   };
+}
+
+/** Large and never read: kubectl's copy of the last applied object. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Keeps what lookups and the informer need (name, resourceVersion, labels, annotations). */
+export function trimNamespace(obj: NamespaceMeta): NamespaceMeta {
+  const meta = obj.metadata ?? {};
+  const annotations = { ...(meta.annotations ?? {}) };
+  delete annotations[LAST_APPLIED];
+  const metadata: V1ObjectMeta = {};
+  if (meta.name !== undefined) metadata.name = meta.name;
+  if (meta.resourceVersion !== undefined) metadata.resourceVersion = meta.resourceVersion;
+  if (meta.labels !== undefined) metadata.labels = meta.labels;
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  return { metadata };
 }
 
 export function toNamespaceInfo(obj: NamespaceMeta, fallbackName: string): NamespaceInfo {

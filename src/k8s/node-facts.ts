@@ -3,7 +3,7 @@
  * once per node change, not per request; a pod already bound to a known node (`spec.nodeName`) is
  * judged by that node alone.
  */
-import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import type { Pod } from '../core/k8s.js';
@@ -31,11 +31,31 @@ export interface NodeFactsOptions {
   onRestart?: () => void;
 }
 
-export interface NodeFacts extends ClusterFactsProvider {
-  informer: ResilientInformer<V1Node>;
+/** The part of a Node the decision reads; full Nodes carry image lists and conditions. */
+export interface NodeInfo {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  status?: { nodeInfo?: { kubeletVersion?: string } };
 }
 
-export function nodeVersion(node: V1Node): NodeVersion {
+export interface NodeFacts extends ClusterFactsProvider {
+  informer: ResilientInformer<NodeInfo>;
+}
+
+export function trimNode(node: NodeInfo): NodeInfo {
+  const metadata: V1ObjectMeta = {};
+  if (node.metadata?.name !== undefined) metadata.name = node.metadata.name;
+  if (node.metadata?.resourceVersion !== undefined) {
+    metadata.resourceVersion = node.metadata.resourceVersion;
+  }
+  const kubeletVersion = node.status?.nodeInfo?.kubeletVersion;
+  return kubeletVersion === undefined
+    ? { metadata }
+    : { metadata, status: { nodeInfo: { kubeletVersion } } };
+}
+
+export function nodeVersion(node: NodeInfo): NodeVersion {
   return {
     name: node.metadata?.name ?? '',
     kubeletVersion: node.status?.nodeInfo?.kubeletVersion,
@@ -48,12 +68,13 @@ export function createNodeFacts(opts: NodeFactsOptions): NodeFacts {
   let clusterWide = opts.detect(opts.mode, [], undefined);
   let timer: NodeJS.Timeout | undefined;
 
-  const informer = createInformer<V1Node>({
+  const informer = createInformer<NodeInfo>({
     name: 'nodes',
     path: '/api/v1/nodes',
     kubeConfig: opts.kubeConfig,
     list: () => api.listNode(),
     logger: opts.logger,
+    transform: trimNode,
     ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
     ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
     onChange: () => schedule(),

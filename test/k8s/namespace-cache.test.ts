@@ -138,6 +138,30 @@ describe('namespace cache over list/watch', () => {
     }
   });
 
+  it('caches only the metadata it reads (no managedFields, no last-applied copy)', async () => {
+    api.upsert('namespaces', {
+      metadata: {
+        name: 'heavy',
+        labels: { team: 'a' },
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': '{"big":"blob"}',
+          owner: 'team-a',
+        },
+        managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+        uid: '1234',
+      },
+    });
+    await eventually(() => cache.informer.get('heavy') !== undefined, 'heavy namespace cached');
+    const cached = cache.informer.get('heavy');
+    expect(Object.keys(cached?.metadata ?? {}).sort()).toEqual([
+      'annotations',
+      'labels',
+      'name',
+      'resourceVersion',
+    ]);
+    expect((await cache.resolve('heavy')).namespace?.annotations).toEqual({ owner: 'team-a' });
+  });
+
   it('records the source of every lookup', () => {
     expect(sources).toContain('cache');
     expect(sources).toContain('api');

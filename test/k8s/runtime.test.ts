@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { FakeApiServer, type KObject } from '../e2e/fake-apiserver.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.js';
+import { trimNode } from '../../src/k8s/node-facts.js';
 import type { Pod } from '../../src/core/k8s.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from './helpers.js';
 
@@ -88,6 +89,17 @@ describe('cluster runtime', () => {
     const rt = await start(mode);
     await rt.whenSynced();
     expect(rt.facts.factsFor(pod(), undefined).nativeSidecars).toBe(expected);
+  });
+
+  it('keeps only the kubelet version of a node', () => {
+    const full = {
+      metadata: { name: 'n1', resourceVersion: '7', labels: { zone: 'a' } },
+      status: { nodeInfo: { kubeletVersion: 'v1.33.1', osImage: 'x' }, images: [{ names: ['a'] }] },
+    };
+    expect(trimNode(full)).toEqual({
+      metadata: { name: 'n1', resourceVersion: '7' },
+      status: { nodeInfo: { kubeletVersion: 'v1.33.1' } },
+    });
   });
 
   it('passes the namespace annotations into the facts', async () => {
