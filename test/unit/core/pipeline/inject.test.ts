@@ -199,6 +199,8 @@ describe('inject: results', () => {
     if (app) app.env = env;
     const out = inject(input(p));
     expect(out.patch.some((op) => op.path.startsWith('/spec/containers/0/env'))).toBe(false);
+    // The untouched env list is shared, not copied.
+    expect(out.pod.spec?.containers?.[0]?.env).toBe(env);
     expect(out.patch.length).toBeLessThan(20);
     expect(applyPatchStrict(p, out.patch)).toEqual(out.pod);
   });
