@@ -106,7 +106,7 @@ export function inject(input: InjectionInput): InjectionOutput {
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
   if (status === undefined && (annotations[STATUS_ANNOTATION] ?? '') !== '') {
     warnings.push(
-      `ignored ${STATUS_ANNOTATION}: not valid JSON, so nothing previously injected is stripped`,
+      `ignored ${STATUS_ANNOTATION}: not a JSON status object, so nothing previously injected is stripped`,
     );
   }
   const dnsPolicy = pod.spec?.dnsPolicy;
