@@ -89,6 +89,14 @@ export function validateProxyConfig(config: ProxyConfig): string[] {
   if (typeof statsd === 'string' && statsd !== '' && !isHostPort(statsd)) {
     problems.push(`statsdUdpAddress: expected "host:port", got ${JSON.stringify(statsd)}`);
   }
+  for (const tracer of ['zipkin', 'lightstep', 'datadog']) {
+    const address = getPath(config.tracing ?? undefined, `${tracer}.address`);
+    if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
+      problems.push(
+        `tracing.${tracer}.address: expected "host:port", got ${JSON.stringify(address)}`,
+      );
+    }
+  }
   for (const service of ['envoyMetricsService', 'envoyAccessLogService']) {
     const address = getPath(config[service], 'address');
     if (typeof address === 'string' && address !== '' && !isHostPort(address)) {

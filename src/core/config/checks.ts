@@ -221,6 +221,31 @@ export function stringFormat(validate: (text: string) => string | undefined): Ch
   };
 }
 
+/**
+ * Container resources (`requests` / `limits`): each entry a Kubernetes quantity (string or
+ * number) or null (an unset entry).
+ */
+export function quantityMap(quantityError: (text: string) => string | undefined): Checker {
+  return (value, path, issues) => {
+    if (!isJsonObject(value)) {
+      issue(issues, path, 'a map of resource quantities', value);
+      return;
+    }
+    for (const [key, entry] of Object.entries(value)) {
+      if (entry === undefined || entry === null) continue;
+      const text = typeof entry === 'number' ? String(entry) : entry;
+      if (typeof text !== 'string') {
+        issue(issues, `${path}.${key}`, 'a resource quantity such as "100m" or "1Gi"', entry);
+        continue;
+      }
+      const problem = quantityError(text);
+      if (problem !== undefined) {
+        issues.push({ path: `${path}.${key}`, message: `${problem}, got ${describeValue(entry)}` });
+      }
+    }
+  };
+}
+
 /** A rule: the checker runs when the dotted path is present (and not null unless `nullable`). */
 export interface FieldRule {
   readonly path: string;

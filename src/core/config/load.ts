@@ -9,6 +9,7 @@ import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
 import { cidrListError, portListError } from '../annotations/net.js';
+import { isQuantityError, parseQuantity } from '../annotations/quantity.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
 import {
   bool,
@@ -20,6 +21,7 @@ import {
   oneOf,
   optionalBool,
   port,
+  quantityMap,
   scalarMap,
   str,
   stringFormat,
@@ -71,6 +73,11 @@ const tcpPortList = stringFormat((v) => portListError(v));
 const inboundPorts = stringFormat((v) => (v === '*' ? undefined : portListError(v)));
 const includeRanges = stringFormat((v) => (v === '*' ? undefined : cidrListError(v)));
 const excludeRanges = stringFormat((v) => cidrListError(v));
+const resourceList = quantityMap((text) =>
+  isQuantityError(parseQuantity(text))
+    ? 'expected a resource quantity such as "100m" or "1Gi"'
+    : undefined,
+);
 
 const VALUES_RULES: readonly FieldRule[] = [
   { path: 'global.hub', check: str },
@@ -111,8 +118,8 @@ const VALUES_RULES: readonly FieldRule[] = [
   { path: 'global.proxy.startupProbe.enabled', check: bool },
   { path: 'global.proxy.startupProbe.failureThreshold', check: uint32 },
   { path: 'global.proxy.resources', check: object },
-  { path: 'global.proxy.resources.requests', check: object },
-  { path: 'global.proxy.resources.limits', check: object },
+  { path: 'global.proxy.resources.requests', check: resourceList },
+  { path: 'global.proxy.resources.limits', check: resourceList },
   { path: 'global.proxy.privileged', check: bool },
   { path: 'global.proxy.seccompProfile', check: object },
   { path: 'global.proxy.lifecycle', check: object },

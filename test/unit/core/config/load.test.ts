@@ -92,6 +92,14 @@ describe('loadInjectionConfig: values', () => {
     expect(getPath(values, 'global.proxy.statusPort')).toBe(15021);
   });
 
+  it('accepts numeric and canonical-or-not quantities in the proxy resources', () => {
+    const { values } = ok({
+      values:
+        '{"global":{"proxy":{"resources":{"limits":{"cpu":2,"memory":"1e9"},"requests":{"cpu":"0"}}}}}',
+    });
+    expect(getPath(values, 'global.proxy.resources.limits')).toEqual({ cpu: 2, memory: '1e9' });
+  });
+
   it('drops a default key set to null (Helm semantics)', () => {
     const { values } = ok({
       values: '{"global":{"proxy":{"resources":{"limits":{"cpu":null,"memory":"500Mi"}}}}}',
@@ -171,6 +179,16 @@ describe('loadInjectionConfig: values', () => {
       '{"sidecarInjectorWebhook":{"reinvocationPolicy":"Always"}}',
       'values.sidecarInjectorWebhook.reinvocationPolicy',
       'expected one of Never, IfNeeded',
+    ],
+    [
+      '{"global":{"proxy":{"resources":{"limits":{"cpu":"lots"}}}}}',
+      'values.global.proxy.resources.limits.cpu',
+      'expected a resource quantity such as "100m" or "1Gi", got "lots"',
+    ],
+    [
+      '{"global":{"proxy":{"resources":{"requests":{"memory":[1]}}}}}',
+      'values.global.proxy.resources.requests.memory',
+      'expected a resource quantity',
     ],
     [
       '{"meshConfig":{"enablePrometheusMerge":"no"}}',

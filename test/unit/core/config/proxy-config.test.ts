@@ -81,6 +81,8 @@ describe('resolveProxyConfig', () => {
     ['drainDuration: 0s', 'drainDuration: must be positive'],
     ['statsdUdpAddress: nope', 'statsdUdpAddress: expected "host:port"'],
     ['envoyMetricsService: {address: nope}', 'envoyMetricsService.address'],
+    ['tracing: {zipkin: {address: zipkin}}', 'tracing.zipkin.address: expected "host:port"'],
+    ['tracing: {datadog: {address: "dd:x"}}', 'tracing.datadog.address'],
   ])('%j is reported and the mesh-level config is kept', (text, reason) => {
     const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: text });
     expect(issues).toHaveLength(1);
@@ -88,6 +90,13 @@ describe('resolveProxyConfig', () => {
     expect(issues[0]?.value).toBe(text);
     expect(issues[0]?.reason).toContain(reason);
     expect(proxyConfig.statusPort).toBe(15020);
+  });
+
+  it('accepts valid tracer addresses', () => {
+    const { issues } = resolveProxyConfig(DEFAULT_MESH, {
+      [ANNOTATION]: 'tracing: {zipkin: {address: "zipkin.istio-system:9411"}}',
+    });
+    expect(issues).toEqual([]);
   });
 
   it('tolerates unknown fields', () => {

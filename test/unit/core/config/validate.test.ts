@@ -126,6 +126,7 @@ const rows: Row[] = [
     'interface name "0eth" contains invalid characters',
   ],
   ['istio.io/reroute-virtual-interfaces', 'et h0', 'contains invalid characters'],
+  ['istio.io/reroute-virtual-interfaces', 'net1', null],
   // Go booleans
   ...['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].map(
     (v): Row => ['prometheus.istio.io/merge-metrics', v, null],
