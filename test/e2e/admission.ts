@@ -8,6 +8,7 @@
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/)
  */
 import { request } from 'node:https';
+import { connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
@@ -107,6 +108,11 @@ export interface AdmissionChainOptions {
   caBundle: string;
   /** Where `clientConfig.service` resolves to (the Service's endpoints). */
   endpoint: { host: string; port: number };
+  /**
+   * `h2` (default): one HTTP/2 connection reused across calls, as the API server's webhook client
+   * negotiates by ALPN. `http1`: a fresh HTTP/1.1 connection per call.
+   */
+  protocol?: 'h2' | 'http1';
 }
 
 interface ReviewResponseBody {
@@ -123,7 +129,20 @@ interface ReviewResponseBody {
 }
 
 export class AdmissionChain {
+  private session: ClientHttp2Session | undefined;
+
   constructor(private readonly opts: AdmissionChainOptions) {}
+
+  /** ALPN protocol of the reused connection (`h2` once a call has been made over HTTP/2). */
+  negotiatedProtocol(): string | undefined {
+    return this.session?.alpnProtocol;
+  }
+
+  /** Closes the reused HTTP/2 connection. */
+  close(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
 
   /** Admits a pod created in `namespace`, as `kubectl create` would see it. */
   async createPod(namespace: string, input: Pod): Promise<AdmissionResult> {
@@ -217,6 +236,72 @@ export class AdmissionChain {
   }
 
   private post(
+    webhook: MutatingWebhook,
+    path: string,
+    review: unknown,
+    timeoutSeconds: number,
+  ): Promise<ReviewResponseBody> {
+    return (this.opts.protocol ?? 'h2') === 'h2'
+      ? this.postH2(webhook, path, review, timeoutSeconds)
+      : this.postHttp1(webhook, path, review, timeoutSeconds);
+  }
+
+  private h2Session(webhook: MutatingWebhook): ClientHttp2Session {
+    if (this.session !== undefined && !this.session.closed && !this.session.destroyed) {
+      return this.session;
+    }
+    const { service } = webhook.clientConfig;
+    const session = connect(`https://${this.opts.endpoint.host}:${this.opts.endpoint.port}`, {
+      ca: this.opts.caBundle,
+      servername: `${service.name}.${service.namespace}.svc`,
+    });
+    session.on('error', () => undefined);
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  private postH2(
+    webhook: MutatingWebhook,
+    path: string,
+    review: unknown,
+    timeoutSeconds: number,
+  ): Promise<ReviewResponseBody> {
+    const payload = JSON.stringify(review);
+    return new Promise((resolve, reject) => {
+      const stream = this.h2Session(webhook).request({
+        [h2.HTTP2_HEADER_METHOD]: 'POST',
+        [h2.HTTP2_HEADER_PATH]: path,
+        [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/json',
+        [h2.HTTP2_HEADER_ACCEPT]: 'application/json, */*',
+      });
+      stream.setTimeout(timeoutSeconds * 1000, () =>
+        stream.close(h2.NGHTTP2_CANCEL, () => reject(new Error('webhook call timed out'))),
+      );
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on('response', (headers) => {
+        status = Number(headers[h2.HTTP2_HEADER_STATUS]);
+      });
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (status !== 200) {
+          reject(new Error(`HTTP ${status}: ${text}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text) as ReviewResponseBody);
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      stream.on('error', reject);
+      stream.end(payload);
+    });
+  }
+
+  private postHttp1(
     webhook: MutatingWebhook,
     path: string,
     review: unknown,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { FakeApiServer, type KObject } from './fake-apiserver.js';
-import { AdmissionChain, readWebhooks } from './admission.js';
+import { AdmissionChain, readWebhooks, WebhookCallFailed } from './admission.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.js';
 import { buildApp, type InjectorApp } from '../../src/http/app.js';
 import { createRealEngine, parsePathParams } from '../../src/http/engine.js';
@@ -109,6 +109,7 @@ describe('webhook behind a (fake) API server', () => {
   });
 
   afterAll(async () => {
+    chain?.close();
     await app?.close();
     await runtime?.stop();
     await api.stop();
@@ -245,6 +246,48 @@ describe('webhook behind a (fake) API server', () => {
     await label('canary-apps', nsLabels);
     const result = await chain.createPod('canary-apps', workload(podLabels));
     expect(injected(result.pod)).toBe(expected);
+  });
+
+  it('answers the same over HTTP/1.1 as over HTTP/2', async () => {
+    await label('shop', { 'istio-injection': 'enabled' });
+    const webhooks = await readWebhooks(
+      join(ROOT, 'manifests/base/mutatingwebhookconfiguration.yaml'),
+    );
+    const http1 = new AdmissionChain({
+      api,
+      webhooks,
+      caBundle: ca,
+      endpoint: { host: '127.0.0.1', port },
+      protocol: 'http1',
+    });
+    const viaHttp1 = await http1.createPod('shop', workload());
+    const viaH2 = await chain.createPod('shop', workload());
+    expect(injected(viaHttp1.pod)).toBe(true);
+    expect(viaHttp1.pod).toEqual(viaH2.pod);
+    expect(chain.negotiatedProtocol()).toBe('h2');
+    expect(http1.negotiatedProtocol()).toBeUndefined();
+  });
+
+  it('is refused by a client that trusts another CA', async () => {
+    const other = await generateDevCertificates({ hosts: [`sidecar-injector.${NS}.svc`] });
+    const webhooks = await readWebhooks(
+      join(ROOT, 'manifests/base/mutatingwebhookconfiguration.yaml'),
+    );
+    const untrusting = new AdmissionChain({
+      api,
+      webhooks,
+      caBundle: other.ca,
+      endpoint: { host: '127.0.0.1', port },
+    });
+    await label('shop', { 'istio-injection': 'enabled' });
+    try {
+      // failurePolicy Fail: a webhook that cannot be called rejects the pod.
+      await expect(untrusting.createPod('shop', workload())).rejects.toBeInstanceOf(
+        WebhookCallFailed,
+      );
+    } finally {
+      untrusting.close();
+    }
   });
 
   it('never touches excluded namespaces, whatever their labels', async () => {
