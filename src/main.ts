@@ -96,14 +96,13 @@ async function startClusterWiring(
   };
 }
 
-/** `--config-dir`: validated once now (exit 2 when broken), then watched for changes. */
+/** `--config-dir`, watched for changes (validated beforehand by `startServer`). */
 async function configDirProvider(
   dir: string,
   options: ServeOptions,
   logger: Logger,
   metrics: InjectorMetrics,
 ): Promise<ConfigProvider> {
-  loadStaticConfig(await readConfigDir(dir), { revision: options.revision });
   const { createDirConfigProvider } = await import('./config-sources/dir-provider.js');
   return createDirConfigProvider(dir, {
     logger,
@@ -151,6 +150,10 @@ export async function startServer(
   };
 
   try {
+    // A broken --config-dir is a usage error (exit 2): find out before creating anything.
+    if (options.configDir !== undefined) {
+      loadStaticConfig(await readConfigDir(options.configDir), { revision: options.revision });
+    }
     let certPath = options.tlsCert;
     let keyPath = options.tlsKey;
     let devCaPath: string | undefined;

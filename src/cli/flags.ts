@@ -132,12 +132,10 @@ export function parseFlags(
 /** Help lines: `  --name VALUE   description (env INJECTOR_X, default y)`. */
 export function formatFlagHelp(specs: readonly FlagSpec[]): string {
   const rows = specs.map((spec) => {
-    const metavar =
-      spec.kind === 'enum'
-        ? (spec.choices ?? []).join('|')
-        : (spec.metavar ?? spec.kind.toUpperCase());
+    const metavar = spec.metavar ?? (spec.kind === 'enum' ? 'VALUE' : spec.kind.toUpperCase());
     const left = `  --${spec.name} ${metavar}`;
     const extras = [`env ${spec.env}`];
+    if (spec.kind === 'enum') extras.unshift(`one of ${(spec.choices ?? []).join('|')}`);
     if (spec.default !== undefined) extras.push(`default ${spec.default}`);
     return { left, right: `${spec.description} (${extras.join(', ')})` };
   });

@@ -89,6 +89,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     kind: 'enum',
     choices: ['auto', 'enabled', 'disabled'],
     default: 'auto',
+    metavar: 'MODE',
     description: 'native sidecar containers (auto: every node kubelet >= 1.33)',
   },
   {
@@ -97,6 +98,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     kind: 'enum',
     choices: LOG_LEVELS,
     default: 'info',
+    metavar: 'LEVEL',
     description: 'log level',
   },
   {

@@ -1,0 +1,69 @@
+/** The `sidecar-injector` binary as a process: dispatch, help, version and usage exit codes. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('sidecar-injector binary', () => {
+  it('--version prints the package version', async () => {
+    const result = await run(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^sidecar-injector \d+\.\d+\.\d+/);
+  });
+
+  it('--help lists the commands', async () => {
+    const result = await run(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['serve', 'inject', 'check']) expect(result.stdout).toContain(command);
+  });
+
+  it('no command and unknown commands exit 2', async () => {
+    expect((await run([])).code).toBe(2);
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('serve with bad flags and environment: one message with every problem, exit 2', async () => {
+    const result = await run(['serve', '--port', '-3', '--drain-seconds=soon'], {
+      INJECTOR_NATIVE_SIDECARS: 'sometimes',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^INJ_ERR_CLI_USAGE/);
+    expect(result.stderr).toContain('--drain-seconds');
+    expect(result.stderr).toContain('INJECTOR_NATIVE_SIDECARS');
+  });
+
+  it('serve with an unreadable --config-dir exits 2 before listening', async () => {
+    const result = await run([
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--config-dir',
+      '/nonexistent/injector-config',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('INJ_ERR_CONFIG_INVALID');
+    expect(result.stderr).toContain('/nonexistent/injector-config');
+  });
+});
