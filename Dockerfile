@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# sidecar-injector: build with dev dependencies, run with production dependencies only.
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+RUN npm run build
+
+FROM node:24-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY package.json ./
+# Development certificates (used only when no --tls-cert/--tls-key is given) go to certs/dev/.
+RUN mkdir -p /app/certs && chown node:node /app/certs
+USER node
+EXPOSE 9443
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["serve"]
