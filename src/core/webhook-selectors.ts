@@ -203,12 +203,18 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
       matchesSelector(entry.namespaceSelector, nsLabels) &&
       matchesSelector(entry.objectSelector, podLabels)
     ) {
+      const shadowed = nsLabels[REVISION_LABEL];
+      // Both labels on a namespace is a common mistake: istio-injection wins (istio/istio#43621).
+      const note =
+        entry.name === 'namespace' && shadowed !== undefined
+          ? ` (namespace label ${REVISION_LABEL}=${shadowed} is ignored: ${NAMESPACE_INJECTION_LABEL} takes precedence)`
+          : '';
       return {
         matched: true,
         entry: entry.name,
         matchedRevision: entry.revision,
         reason: MATCH_REASON[entry.name],
-        message: matchMessage(entry),
+        message: matchMessage(entry) + note,
       };
     }
   }
@@ -223,7 +229,9 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
   if (nsInjection !== undefined && nsInjection !== 'enabled') {
     return miss(
       'namespace-injection-disabled',
-      `Namespace label ${NAMESPACE_INJECTION_LABEL}=${nsInjection} disables injection`,
+      nsInjection === 'disabled'
+        ? `Namespace label ${NAMESPACE_INJECTION_LABEL}=disabled disables injection`
+        : `Namespace label ${NAMESPACE_INJECTION_LABEL}=${nsInjection} disables injection (only "enabled" turns it on)`,
     );
   }
   if (podInject === 'false') {
@@ -259,8 +267,12 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
   ) {
     return miss('ignored-namespace', `Namespace ${input.namespaceName} is a system namespace`);
   }
+  const unknownPodValue =
+    podInject !== undefined && podInject !== 'true'
+      ? `; pod label ${POD_INJECT_LABEL}=${podInject} is neither "true" nor "false"`
+      : '';
   return miss(
     'no-injection-label',
-    `No injection label: label the namespace ${NAMESPACE_INJECTION_LABEL}=enabled or ${REVISION_LABEL}=${self}, or the pod ${POD_INJECT_LABEL}=true`,
+    `No injection label: label the namespace ${NAMESPACE_INJECTION_LABEL}=enabled or ${REVISION_LABEL}=${self}, or the pod ${POD_INJECT_LABEL}=true${unknownPodValue}`,
   );
 }

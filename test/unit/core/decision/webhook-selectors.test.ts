@@ -208,6 +208,43 @@ describe('evaluateWebhookSelectors', () => {
   });
 });
 
+describe('evaluateWebhookSelectors: hints for common label mistakes', () => {
+  const base = { revision: 'default', namespaceName: 'apps', podLabels: {} };
+  it('an unknown istio-injection value says only "enabled" turns injection on', () => {
+    const result = evaluateWebhookSelectors({
+      ...base,
+      namespaceLabels: { 'istio-injection': 'abc' },
+    });
+    expect(result.message).toBe(
+      'Namespace label istio-injection=abc disables injection (only "enabled" turns it on)',
+    );
+  });
+  it('istio-injection=disabled has no hint', () => {
+    const result = evaluateWebhookSelectors({
+      ...base,
+      namespaceLabels: { 'istio-injection': 'disabled' },
+    });
+    expect(result.message).toBe('Namespace label istio-injection=disabled disables injection');
+  });
+  it('both namespace labels: the ignored istio.io/rev is named', () => {
+    const result = evaluateWebhookSelectors({
+      ...base,
+      namespaceLabels: { 'istio-injection': 'enabled', 'istio.io/rev': 'canary' },
+    });
+    expect(result.entry).toBe('namespace');
+    expect(result.message).toContain('istio.io/rev=canary is ignored');
+  });
+  it('an unknown pod inject label value is named', () => {
+    const result = evaluateWebhookSelectors({
+      ...base,
+      namespaceLabels: {},
+      podLabels: { 'sidecar.istio.io/inject': 'yes' },
+    });
+    expect(result.reason).toBe('no-injection-label');
+    expect(result.message).toContain('sidecar.istio.io/inject=yes is neither "true" nor "false"');
+  });
+});
+
 describe('webhookEntries', () => {
   it('renders the four default-revision entries in chart order', () => {
     expect(webhookEntries({ revision: 'default' }).map((e) => e.name)).toEqual([
