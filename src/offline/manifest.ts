@@ -3,6 +3,7 @@
  * workload's pod template is handed to an injector, written back in place, and everything else
  * is left as it was. Pure: the caller passes the text in and writes the result out.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import type { Pod } from '../core/k8s.js';
@@ -91,8 +92,9 @@ function injectDocument(
     objects.push({ ...result, location, path: workload.path });
     if (result.skipped === undefined) root = replaceAt(root, workload.path, result.after);
   }
-  const changed = objects.some((o) => o.skipped === undefined);
-  return { document, value: root, objects, changed };
+  // An already injected manifest comes back equal: keep its text rather than re-serialise it.
+  const changed = !isDeepStrictEqual(root, value);
+  return { document, value: changed ? root : value, objects, changed };
 }
 
 function injectObject(

@@ -58,14 +58,22 @@ export interface PatchEntry {
   patch: string;
 }
 
-/** One entry per injected object, in input order; skipped objects get none. */
+/** One entry per injected object, in input order; skipped and unchanged objects get none. */
 export function patchEntries(results: readonly ManifestResult[]): PatchEntry[] {
   return results.flatMap((r) =>
-    r.documents.flatMap((d) => d.objects.filter((o) => o.skipped === undefined).map(patchEntry)),
+    r.documents.flatMap((d) =>
+      d.objects.flatMap((o) => {
+        if (o.skipped !== undefined) return [];
+        const entry = patchEntry(o);
+        return entry === undefined ? [] : [entry];
+      }),
+    ),
   );
 }
 
-function patchEntry(object: ObjectResult): PatchEntry {
+function patchEntry(object: ObjectResult): PatchEntry | undefined {
+  const ops = objectPatch(object.before, object.after);
+  if (ops.length === 0) return undefined;
   const { kind, name, namespace, apiVersion } = object.ref;
   const slash = apiVersion.indexOf('/');
   const group = slash === -1 ? '' : apiVersion.slice(0, slash);
@@ -78,7 +86,7 @@ function patchEntry(object: ObjectResult): PatchEntry {
       name,
       ...(namespace === '' ? {} : { namespace }),
     },
-    patch: JSON.stringify(objectPatch(object.before, object.after), null, 2),
+    patch: JSON.stringify(ops, null, 2),
   };
 }
 

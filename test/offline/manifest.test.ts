@@ -129,6 +129,21 @@ describe('injectManifest + renderYaml', () => {
     expect(run(once).yaml).toBe(once);
   });
 
+  it('keeps the text of a document whose workload is already injected', () => {
+    const injected = `apiVersion: v1
+kind: Pod
+metadata: {name:   p,   labels: {security.istio.io/tlsMode: istio},
+  annotations: {sidecar.istio.io/status: '{"owner":"p"}'}}
+spec:
+    initContainers: [{name: istio-proxy, image: proxyv2, restartPolicy: Always}]
+    containers: [{name: app, image: app}]
+`;
+    const { result, yaml } = run(injected);
+    expect(yaml).toBe(injected);
+    expect(result.documents[0]?.changed).toBe(false);
+    expect(renderPatches([result])).toBe('[]\n');
+  });
+
   it.each([
     ['empty input', ''],
     ['only comments', '# nothing here\n'],
