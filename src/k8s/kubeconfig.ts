@@ -9,6 +9,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { InjectorError } from '../errors.js';
 
 /**
  * Server-side conversion to PartialObjectMetadata: the API server answers with metadata only
@@ -29,10 +30,28 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 }
 
 function applySource(kc: KubeConfig, kubeconfigPath: string | undefined): void {
-  if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
-    kc.loadFromFile(kubeconfigPath);
-  } else {
+  if (kubeconfigPath === undefined || kubeconfigPath === '') {
     kc.loadFromCluster();
+    return;
+  }
+  try {
+    kc.loadFromFile(kubeconfigPath);
+  } catch (err: unknown) {
+    throw new InjectorError(
+      'INJ_ERR_CLI_USAGE',
+      `kubeconfig ${kubeconfigPath} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        details: [{ field: '--kubeconfig', value: kubeconfigPath, reason: String(err) }],
+      },
+    );
+  }
+  if (kc.getCurrentCluster() === null) {
+    throw new InjectorError(
+      'INJ_ERR_CLI_USAGE',
+      `kubeconfig ${kubeconfigPath} has no current context with a cluster`,
+      { details: [{ field: '--kubeconfig', value: kubeconfigPath, reason: 'no current cluster' }] },
+    );
   }
 }
 

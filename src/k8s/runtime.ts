@@ -63,7 +63,12 @@ function labelledCounter<L extends string>(
   return new Counter<L>({ name, help, labelNames, registers: [registry] });
 }
 
-export function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<ClusterRuntime> {
+/**
+ * Starts the informers and returns at once: readiness reports when they have synced. Rejects with
+ * INJ_ERR_CLI_USAGE when the kubeconfig cannot be loaded.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that load errors reject
+export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<ClusterRuntime> {
   const logger = opts.logger.child({ component: 'k8s' });
   const kubeConfig = loadKubeConfig(opts.kubeconfigPath);
   const watchMetadataConfig = AcceptingKubeConfig.from(
@@ -137,5 +142,5 @@ export function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<Cluste
       logger.info('cluster runtime stopped');
     },
   };
-  return Promise.resolve(runtime);
+  return runtime;
 }

@@ -54,6 +54,15 @@ describe('one-shot reads for the offline commands', () => {
     await expect(fetchNamespace({ kubeconfigPath, name: 'nope' })).resolves.toBeUndefined();
   });
 
+  it('rejects an unreadable kubeconfig with INJ_ERR_CLI_USAGE', async () => {
+    const err: unknown = await fetchNamespace({
+      kubeconfigPath: `${dir.path}/missing.yaml`,
+      name: 'shop',
+    }).catch((e: unknown) => e);
+    expect(isInjectorError(err) && err.code).toBe('INJ_ERR_CLI_USAGE');
+    expect(String(err)).toContain('missing.yaml');
+  });
+
   it('fails with INJ_ERR_KUBERNETES_API naming what it read', async () => {
     api.failWith = 403;
     try {

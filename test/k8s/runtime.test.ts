@@ -48,6 +48,19 @@ describe('cluster runtime', () => {
     return runtime;
   }
 
+  it('rejects a kubeconfig that cannot be loaded', async () => {
+    await expect(
+      startClusterRuntime({
+        kubeconfigPath: `${dir.path}/nope.yaml`,
+        istioNamespace: 'istio-system',
+        revision: 'default',
+        nativeSidecars: 'auto',
+        logger: memoryLogger().logger,
+        registry,
+      }),
+    ).rejects.toMatchObject({ code: 'INJ_ERR_CLI_USAGE' });
+  });
+
   it('is ready only after every informer has synced', async () => {
     // The API server answers errors at first, so no informer can sync.
     api.failWith = 503;
