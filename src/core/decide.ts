@@ -57,8 +57,10 @@ export interface DecideInput {
 
 const MAX_WARNING = 120;
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+function clip(text: unknown, max: number): string {
+  // Pod JSON is user input: a label value may not even be a string.
+  const str = typeof text === 'string' ? text : (JSON.stringify(text) ?? String(text));
+  return str.length <= max ? str : `${str.slice(0, max - 3)}...`;
 }
 
 /** One warning line, never longer than 120 characters. */

@@ -116,7 +116,13 @@ export function parseProxyConfigOverlay(
     issues.push({ path: '', message: doc.errors[0]?.message ?? 'invalid YAML' });
     return undefined;
   }
-  const parsed: unknown = doc.toJS();
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    issues.push({ path: '', message: (error as Error).message });
+    return undefined;
+  }
   if (parsed === null || parsed === undefined) return {};
   if (!isJsonObject(parsed)) {
     issues.push({ path: '', message: 'expected a ProxyConfig map' });

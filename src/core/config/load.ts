@@ -197,7 +197,14 @@ function parseYamlMap(
       issues.push({ path, message: `not valid YAML/JSON: ${error.message}` });
     return undefined;
   }
-  const parsed: unknown = doc.toJS({ maxAliasCount: 100 });
+  let parsed: unknown;
+  try {
+    // The alias cap defuses "billion laughs" documents; exceeding it throws.
+    parsed = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    issues.push({ path, message: `not valid YAML/JSON: ${(error as Error).message}` });
+    return undefined;
+  }
   if (parsed === null || parsed === undefined) return undefined;
   if (!isJsonObject(parsed)) {
     issues.push({ path, message: 'expected a map at the top level' });

@@ -151,6 +151,11 @@ describe('loadInjectionConfig: values', () => {
     ['[1,2]', 'values', 'expected a map at the top level'],
     ['{"global": {', 'values', 'not valid YAML/JSON'],
     [
+      'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'values',
+      'not valid YAML/JSON',
+    ],
+    [
       '{"global":{"proxy":{"statusPort":70000}}}',
       'values.global.proxy.statusPort',
       'expected an integer 0-65535, got 70000',

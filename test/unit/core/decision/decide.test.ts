@@ -347,3 +347,20 @@ describe('DECISION_REASONS', () => {
     for (const text of Object.values(DECISION_REASONS)) expect(text.length).toBeGreaterThan(10);
   });
 });
+
+describe('decide: malformed pods do not throw', () => {
+  it.each([
+    ['numeric label value', { metadata: { labels: { 'sidecar.istio.io/inject': 1 } } }],
+    ['null annotation value', { metadata: { annotations: { 'sidecar.istio.io/inject': null } } }],
+    ['no metadata, no spec', {}],
+  ])('%s', (_name, raw) => {
+    const result = decide({
+      pod: raw as unknown as Pod,
+      namespace: 'default',
+      injector: injector({}),
+      mode: 'webhook',
+    });
+    expect(result.inject).toBe(true);
+    expect(result.reason).toBe('policy-enabled');
+  });
+});
