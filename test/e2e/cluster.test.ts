@@ -52,8 +52,11 @@ function injectorConfigMap(config: string): KObject {
   return { metadata: { name: 'istio-sidecar-injector', namespace: NS }, data: { config } };
 }
 
+// The API server's own serving certificate, verified by the informers through the kubeconfig CA.
+const apiServerCerts = await generateDevCertificates({ hosts: ['127.0.0.1'] });
+
 describe('webhook behind a (fake) API server', () => {
-  const api = new FakeApiServer();
+  const api = new FakeApiServer({ tls: apiServerCerts });
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let runtime: ClusterRuntime;
   let app: InjectorApp;
@@ -151,6 +154,7 @@ describe('webhook behind a (fake) API server', () => {
   }
 
   it('is ready over TLS once the informers have synced', async () => {
+    expect(api.url).toMatch(/^https:/);
     expect(runtime.readiness.synced()).toBe(true);
     expect((await scrape('/readyz')).status).toBe(200);
   });

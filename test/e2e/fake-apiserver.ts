@@ -10,6 +10,7 @@
  * It binds 127.0.0.1 only, can go away and come back on the same port, and records every request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -61,6 +62,11 @@ const KINDS: Record<Resource, string> = {
 
 export const TEST_TOKEN = 'fake-apiserver-token';
 
+export interface FakeApiServerOptions {
+  /** Serve HTTPS with this certificate; the kubeconfig then carries `ca` as certificate-authority-data. */
+  tls?: { cert: string; key: string; ca: string };
+}
+
 export class FakeApiServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -77,8 +83,15 @@ export class FakeApiServer {
   /** Namespace GETs wait this long before answering (simulates a slow server). */
   getDelayMs = 0;
 
+  constructor(private readonly options: FakeApiServerOptions = {}) {}
+
   async start(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const tls = this.options.tls;
+    const server: Server =
+      tls === undefined
+        ? createServer(handler)
+        : createTlsServer({ cert: tls.cert, key: tls.key }, handler);
     server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -103,19 +116,25 @@ export class FakeApiServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig file pointing at this server and returns its path. */
-  async writeKubeconfig(dir: string): Promise<string> {
+  /**
+   * Writes a kubeconfig file pointing at this server and returns its path. `trustCa` replaces the
+   * CA the client trusts (to test verification failures).
+   */
+  async writeKubeconfig(dir: string, trustCa?: string): Promise<string> {
     const path = join(dir, 'kubeconfig.yaml');
+    const ca = trustCa ?? this.options.tls?.ca ?? '';
     const text = [
       'apiVersion: v1',
       'kind: Config',
       'clusters:',
       `- name: fake`,
-      // Plain HTTP on loopback; client-node only accepts http:// together with skip-verify.
-      `  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }`,
+      this.options.tls === undefined
+        ? // Plain HTTP on loopback; client-node only accepts http:// together with skip-verify.
+          `  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }`
+        : `  cluster: { server: "${this.url}", certificate-authority-data: "${Buffer.from(ca).toString('base64')}" }`,
       'users:',
       `- name: tester`,
       `  user: { token: "${TEST_TOKEN}" }`,

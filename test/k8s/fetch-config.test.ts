@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeApiServer } from '../e2e/fake-apiserver.js';
 import { fetchConfigSources, fetchNamespace } from '../../src/k8s/fetch-config.js';
 import { isInjectorError } from '../../src/errors.js';
+import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { tempDir } from './helpers.js';
 
 describe('one-shot reads for the offline commands', () => {
@@ -52,6 +53,32 @@ describe('one-shot reads for the offline commands', () => {
       annotations: {},
     });
     await expect(fetchNamespace({ kubeconfigPath, name: 'nope' })).resolves.toBeUndefined();
+  });
+
+  it('verifies the API server certificate against the kubeconfig CA', async () => {
+    const serving = await generateDevCertificates({ hosts: ['127.0.0.1'] });
+    const stranger = await generateDevCertificates({ hosts: ['127.0.0.1'] });
+    const secure = new FakeApiServer({ tls: serving });
+    await secure.start();
+    try {
+      secure.upsert('namespaces', { metadata: { name: 'tls-ns' } });
+      const trusted = await secure.writeKubeconfig(dir.path);
+      await expect(
+        fetchNamespace({ kubeconfigPath: trusted, name: 'tls-ns' }),
+      ).resolves.toMatchObject({
+        name: 'tls-ns',
+      });
+      const untrusted = await secure.writeKubeconfig(dir.path, stranger.ca);
+      await expect(
+        fetchNamespace({ kubeconfigPath: untrusted, name: 'tls-ns' }),
+      ).rejects.toMatchObject({
+        code: 'INJ_ERR_KUBERNETES_API',
+      });
+    } finally {
+      await secure.stop();
+      // Later tests use the plain server's kubeconfig again.
+      kubeconfigPath = await api.writeKubeconfig(dir.path);
+    }
   });
 
   it('rejects an unreadable kubeconfig with INJ_ERR_CLI_USAGE', async () => {
