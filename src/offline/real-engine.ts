@@ -3,7 +3,7 @@
  * and injection pipeline, so `inject` prints exactly what the webhook would patch in.
  */
 import { readConfigDir } from '../config-sources/static.js';
-import { configError, loadInjectionConfig } from '../core/config/load.js';
+import { loadInjectionConfigOrThrow } from '../core/config/load.js';
 import type { ConfigSourceTexts } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
@@ -39,12 +39,10 @@ async function fetchNamespace(
 
 async function loadConfig(request: ConfigRequest): Promise<InjectionConfig> {
   const sources = await configSources(request);
-  const result = loadInjectionConfig(
+  return loadInjectionConfigOrThrow(
     { ...sources, set: request.set },
     request.revision === '' ? {} : { revision: request.revision },
   );
-  if (!result.ok) throw configError(result.issues);
-  return result.config;
 }
 
 /** kube-inject: the decision of spec §2.5 (host network, per-pod opt-out), then the pipeline. */
