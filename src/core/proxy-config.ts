@@ -159,6 +159,10 @@ export function resolveProxyConfig(
   if (text === undefined) return { proxyConfig: base, issues: [] };
 
   const field = `metadata.annotations[${PROXY_CONFIG_ANNOTATION}]`;
+  if (typeof text !== 'string') {
+    const reason = 'failed to convert to apply proxy config: annotation values must be strings';
+    return { proxyConfig: base, issues: [{ field, value: String(text), reason }] };
+  }
   const parseIssues: ConfigIssue[] = [];
   const overlay = parseProxyConfigOverlay(text, parseIssues);
   if (overlay === undefined) {

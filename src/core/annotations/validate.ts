@@ -89,9 +89,11 @@ export function validateAnnotations(annotations: StringMap): ErrorDetail[] {
     const validate = ANNOTATION_VALIDATORS[name];
     const value = annotations[name];
     if (validate === undefined || value === undefined) continue;
-    const reason = validate(value);
+    // Pod JSON is user input: annotation values are strings in Kubernetes, but check anyway.
+    const reason =
+      typeof value === 'string' ? validate(value) : 'annotation values must be strings';
     if (reason !== undefined)
-      details.push({ field: `metadata.annotations[${name}]`, value, reason });
+      details.push({ field: `metadata.annotations[${name}]`, value: String(value), reason });
   }
   return details;
 }

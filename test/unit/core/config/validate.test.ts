@@ -250,3 +250,14 @@ describe('validateAnnotations: corpus traffic-annotations-bad-* cases', () => {
     },
   );
 });
+
+describe('validateAnnotations: malformed values', () => {
+  it('reports a non-string value instead of throwing', () => {
+    const annotations = { 'status.sidecar.istio.io/port': 15020, 'proxy.istio.io/config': {} };
+    const details = validateAnnotations(annotations as unknown as Record<string, string>);
+    expect(details.map((d) => d.reason)).toEqual([
+      'annotation values must be strings',
+      'annotation values must be strings',
+    ]);
+  });
+});
