@@ -294,6 +294,16 @@ describe('webhook behind a (fake) API server', () => {
     }
   });
 
+  it('is idempotent when called again on its own output (reinvocationPolicy IfNeeded)', async () => {
+    await label('shop', { 'istio-injection': 'enabled' });
+    const first = await chain.createPod('shop', workload());
+    expect(injected(first.pod)).toBe(true);
+    // A reinvocation sends the already mutated pod; the result must not change (spec §2.3).
+    const again = await chain.createPod('shop', first.pod);
+    expect(again.calls).toHaveLength(1);
+    expect(again.pod).toEqual(first.pod);
+  });
+
   it('never touches excluded namespaces, whatever their labels', async () => {
     await label('kube-system', { 'istio-injection': 'enabled' });
     const result = await chain.createPod(
