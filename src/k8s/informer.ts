@@ -113,7 +113,7 @@ export function createInformer<T extends KubernetesObject>(
   listWatch.on('add', onObject('add'));
   listWatch.on('update', onObject('update'));
   listWatch.on('delete', onObject('delete'));
-  listWatch.on('error', (err: unknown) => {
+  function onError(err: unknown): void {
     if (stopped) return;
     const now = Date.now();
     if (now - lastFailureAt > BACKOFF_RESET_MS) failures = 0;
@@ -125,14 +125,13 @@ export function createInformer<T extends KubernetesObject>(
     clearTimeout(retryTimer);
     retryTimer = setTimeout(run, delayMs);
     retryTimer.unref();
-  });
+  }
+  listWatch.on('error', onError);
 
   function run(): void {
     if (stopped) return;
-    // ListWatch.start reports failures through the 'error' callback; a throw here is unexpected.
-    listWatch.start().catch((err: unknown) => {
-      log.error({ err }, 'informer start failed');
-    });
+    // ListWatch.start reports list and watch failures through 'error'; anything thrown is retried too.
+    listWatch.start().catch(onError);
   }
 
   return {
