@@ -289,9 +289,7 @@ export function buildApp(opts: AppOptions): InjectorApp {
         ...(outcome.errorCode ? { code: outcome.errorCode } : {}),
         ...(outcome.namespaceSource ? { namespaceSource: outcome.namespaceSource } : {}),
         ...(outcome.dryRun ? { dryRun: true } : {}),
-        ...(outcome.decision === 'denied' || outcome.decision === 'skipped'
-          ? { detail: outcome.message }
-          : {}),
+        ...(outcome.message ? { detail: outcome.message } : {}),
         durationMs: Math.round((now() - started) * 1000) / 1000,
       },
       'admission review',
