@@ -20,7 +20,7 @@ import {
 } from '../../src/tls/dev-cert.js';
 import type { InjectorError } from '../../src/errors.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
-import { h1Request } from './clients.js';
+import { h1Request, h2Connect, h2Request } from './clients.js';
 
 const HOSTS = ['localhost', '127.0.0.1'];
 let dir: string;
@@ -94,6 +94,48 @@ describe('graceful shutdown', () => {
       );
     } finally {
       agent.destroy();
+      await server.shutdown();
+    }
+  });
+});
+
+describe('graceful shutdown with an idle HTTP/2 session', () => {
+  it('the session keeps working during the drain, then gets GOAWAY and the server closes', async () => {
+    const server = await startServer(
+      {
+        port: 0,
+        host: '127.0.0.1',
+        tlsCert: join(dir, 'tls.crt'),
+        tlsKey: join(dir, 'tls.key'),
+        clusterMode: 'offline',
+        istioNamespace: 'istio-system',
+        revision: 'default',
+        nativeSidecars: 'disabled',
+        logLevel: 'silent',
+        drainSeconds: 1,
+      },
+      {
+        logger: createLogger({ level: 'silent' }),
+        cwd: dir,
+        metrics: createMetrics({ processMetrics: false }),
+      },
+    );
+    const session = await h2Connect(server.port, pair.ca);
+    session.on('error', () => undefined);
+    try {
+      const goaway = new Promise<boolean>((resolve) => {
+        session.once('goaway', () => resolve(true));
+        session.once('close', () => resolve(true));
+      });
+      expect((await h2Request(session, { path: '/healthz' })).status).toBe(200);
+      const closed = server.shutdown();
+      expect((await h2Request(session, { path: '/readyz' })).status).toBe(503);
+      expect((await h2Request(session, { path: '/healthz' })).status).toBe(200);
+      // The session is left open by the client: shutdown must still finish and tell it to go.
+      await closed;
+      expect(await goaway).toBe(true);
+    } finally {
+      session.destroy();
       await server.shutdown();
     }
   });
