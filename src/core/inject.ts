@@ -50,7 +50,7 @@ import {
 } from './pipeline/post-process.js';
 import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeline/probes.js';
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
-import { canonicalResources } from './pipeline/quantity.js';
+import { canonicalResources } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
 import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';

@@ -23,7 +23,7 @@ import type { JsonObject, JsonValue } from '../../src/core/json.js';
 import { isJsonObject } from '../../src/core/json.js';
 import type { Pod } from '../../src/core/k8s.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import { canonicalQuantity } from '../../src/core/pipeline/quantity.js';
+import { canonicalQuantityValue } from '../../src/core/quantity.js';
 import {
   getPodTemplate,
   isList,
@@ -217,10 +217,7 @@ export function normalise(value: JsonValue, key = '', inStatus = false): JsonVal
     if ((k === 'limits' || k === 'requests') && isJsonObject(n)) {
       const q: JsonObject = {};
       for (const [name, amount] of Object.entries(n)) {
-        q[name] =
-          typeof amount === 'string' || typeof amount === 'number'
-            ? canonicalQuantity(String(amount))
-            : (amount ?? null);
+        q[name] = amount === undefined ? null : canonicalQuantityValue(amount);
       }
       n = q;
     }

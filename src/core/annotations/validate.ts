@@ -15,7 +15,7 @@ import {
   portListError,
   uint32Error,
 } from './net.js';
-import { isQuantityError, parseQuantity } from './quantity.js';
+import { isQuantityError, parseQuantity } from '../quantity.js';
 
 type Validator = (value: string) => string | undefined;
 

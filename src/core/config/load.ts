@@ -9,7 +9,7 @@ import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
 import { cidrListError, portListError } from '../annotations/net.js';
-import { isQuantityError, parseQuantity } from '../annotations/quantity.js';
+import { isQuantityError, parseQuantity } from '../quantity.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
 import {
   bool,

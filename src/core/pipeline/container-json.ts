@@ -7,7 +7,7 @@
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
-import { canonicalQuantity } from './quantity.js';
+import { canonicalQuantityValue } from '../quantity.js';
 
 /**
  * One field: name, the type of its value (a key of TYPES, `[]T` for a list, `{}` for a sorted
@@ -162,10 +162,7 @@ function sortedMap(value: JsonValue, quantity: boolean): JsonValue {
   for (const key of Object.keys(value).sort()) {
     const v = value[key];
     if (v === undefined) continue;
-    out[key] =
-      quantity && (typeof v === 'string' || typeof v === 'number')
-        ? canonicalQuantity(String(v))
-        : v;
+    out[key] = quantity ? canonicalQuantityValue(v) : v;
   }
   return out;
 }
@@ -180,10 +177,7 @@ function convert(type: string | undefined, value: JsonValue): JsonValue {
   }
   if (type === '{}') return sortedMap(value, false);
   if (type === 'Q{}') return sortedMap(value, true);
-  if (type === 'Q')
-    return typeof value === 'string' || typeof value === 'number'
-      ? canonicalQuantity(String(value))
-      : value;
+  if (type === 'Q') return canonicalQuantityValue(value);
   return orderedJson(type, value);
 }
 

@@ -3,7 +3,7 @@
  * volumes and their mounts, and the pod-annotation JSON readers.
  */
 import { InjectorError } from '../../errors.js';
-import { canonicalQuantity } from '../annotations/quantity.js';
+import { canonicalQuantity, canonicalQuantityValue } from '../quantity.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { EnvVar, StringMap } from '../k8s.js';
 import type { RenderContext } from '../contracts.js';
@@ -187,9 +187,7 @@ function printEnvValue(value: JsonValue | undefined): string {
 function quantityMap(source: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [name, quantity] of Object.entries(source)) {
-    if (typeof quantity === 'string') out[name] = canonicalQuantity(quantity);
-    else if (typeof quantity === 'number') out[name] = canonicalQuantity(String(quantity));
-    else if (quantity !== undefined && quantity !== null) out[name] = quantity;
+    if (quantity !== undefined && quantity !== null) out[name] = canonicalQuantityValue(quantity);
   }
   return out;
 }

@@ -5,29 +5,9 @@ import {
   proxyIds,
   workloadMetaFromPod,
 } from '../../../../src/core/pipeline/meta.js';
-import { canonicalQuantity } from '../../../../src/core/pipeline/quantity.js';
 import { formatStatus, parseStatus } from '../../../../src/core/pipeline/status.js';
 import { checkTemplates, selectTemplates } from '../../../../src/core/pipeline/templates.js';
 import type { Pod } from '../../../../src/core/k8s.js';
-
-describe('canonicalQuantity', () => {
-  it.each([
-    ['2000m', '2'],
-    ['1024Mi', '1Gi'],
-    ['100m', '100m'],
-    ['128Mi', '128Mi'],
-    ['0.5', '500m'],
-    ['1.5Gi', '1536Mi'],
-    ['4000m', '4'],
-    ['1000', '1k'],
-    ['512', '512'],
-    ['0', '0'],
-    ['1e3', '1e3'],
-    ['not-a-quantity', 'not-a-quantity'],
-  ])('%s -> %s', (input, want) => {
-    expect(canonicalQuantity(input)).toBe(want);
-  });
-});
 
 describe('status annotation (TestParseStatus)', () => {
   it.each<[string | undefined, ReturnType<typeof parseStatus>]>([

@@ -1,20 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../../src/core/json.js';
 import {
   canonicalQuantity,
+  canonicalQuantityValue,
+  canonicalResources,
   isQuantityError,
   parseQuantity,
-} from '../../../../src/core/annotations/quantity.js';
+} from '../../../src/core/quantity.js';
 
 describe('canonicalQuantity', () => {
   // Expected forms follow Kubernetes' canonical quantity serialisation rules.
   it.each([
     ['2000m', '2'],
     ['1000m', '1'],
+    ['4000m', '4'],
     ['1024Mi', '1Gi'],
     ['2048Ki', '2Mi'],
     ['0.5Gi', '512Mi'],
     ['1.5Gi', '1536Mi'],
     ['1536', '1536'],
+    ['512', '512'],
     ['1000Ki', '1000Ki'],
     ['500Mi', '500Mi'],
     ['128Mi', '128Mi'],
@@ -41,12 +46,54 @@ describe('canonicalQuantity', () => {
     ['+2', '2'],
     ['.5', '500m'],
     ['007', '7'],
+    // Beyond the largest decimal suffix the exponent form keeps the magnitude (kubernetes#140459).
+    ['1000E', '1e21'],
+    ['5000000P', '5e21'],
+    ['1000Ei', '1000Ei'],
+    // The API server's JSON decoding trims a quantity before parsing it.
+    [' 1 ', '1'],
+    ['\t2000m', '2'],
   ])('%s -> %s', (input, want) => {
     expect(canonicalQuantity(input)).toBe(want);
   });
 
-  it('returns an invalid quantity unchanged', () => {
-    expect(canonicalQuantity('lots')).toBe('lots');
+  it.each(['lots', 'not-a-quantity', '1 Mi', '1e1001'])('returns invalid %j unchanged', (input) => {
+    expect(canonicalQuantity(input)).toBe(input);
+  });
+});
+
+describe('canonicalQuantityValue', () => {
+  it.each<[JsonObject[string], JsonObject[string]]>([
+    ['2000m', '2'],
+    [1000, '1k'],
+    [0.5, '500m'],
+    [true, true],
+    [null, null],
+    [{ cpu: '2000m' }, { cpu: '2000m' }],
+  ])('%j -> %j', (input, want) => {
+    expect(canonicalQuantityValue(input ?? null)).toEqual(want);
+  });
+});
+
+describe('canonicalResources', () => {
+  it('canonicalises limits and requests in place and leaves other keys alone', () => {
+    const resources: JsonObject = {
+      limits: { cpu: '2000m', memory: '1024Mi', 'example.com/gpu': 1 },
+      requests: { cpu: 0.5, memory: 'lots' },
+      claims: [{ name: '1000m' }],
+    };
+    canonicalResources(resources);
+    expect(resources).toEqual({
+      limits: { cpu: '2', memory: '1Gi', 'example.com/gpu': '1' },
+      requests: { cpu: '500m', memory: 'lots' },
+      claims: [{ name: '1000m' }],
+    });
+  });
+
+  it.each([undefined, null, 'x', []])('ignores a %j resources value', (value) => {
+    expect(() => {
+      canonicalResources(value);
+    }).not.toThrow();
   });
 });
 

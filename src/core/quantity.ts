@@ -2,8 +2,10 @@
  * Kubernetes resource quantities: parsing and the canonical text form the API server (and Go's
  * typed serialisation) prints, e.g. `2000m` -> `2`, `1024Mi` -> `1Gi`, `0.5` -> `500m`.
  * Rules: https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/
- * (values are rounded up to nano precision; BinarySI is kept only for whole values >= 1024).
+ * (values are rounded up to nano precision; BinarySI is kept only for whole values >= 1024;
+ * a decimal value beyond the `E` suffix is printed with an exponent, as in kubernetes#140459).
  */
+import { isJsonObject, type JsonValue } from './json.js';
 
 export type QuantityFormat = 'BinarySI' | 'DecimalSI' | 'DecimalExponent';
 
@@ -124,10 +126,30 @@ export function formatQuantity(q: Quantity): string {
 }
 
 /**
- * Canonical form of a quantity string (`2000m` -> `2`, `1024Mi` -> `1Gi`).
+ * Canonical form of a quantity string (`2000m` -> `2`, `1024Mi` -> `1Gi`). Surrounding
+ * whitespace is ignored, as the API server's JSON decoding of a quantity does.
  * Returns the input unchanged when it is not a valid quantity (validation reports it elsewhere).
  */
 export function canonicalQuantity(text: string): string {
-  const parsed = parseQuantity(text);
+  const parsed = parseQuantity(text.trim());
   return isQuantityError(parsed) ? text : formatQuantity(parsed);
+}
+
+/** A JSON quantity (string or number) in canonical form; any other value is returned as is. */
+export function canonicalQuantityValue(value: JsonValue): JsonValue {
+  return typeof value === 'string' || typeof value === 'number'
+    ? canonicalQuantity(String(value))
+    : value;
+}
+
+/** Canonicalises every quantity of a `resources` block (`limits`, `requests`), in place. */
+export function canonicalResources(resources: JsonValue | undefined): void {
+  if (!isJsonObject(resources)) return;
+  for (const section of ['limits', 'requests']) {
+    const map = resources[section];
+    if (!isJsonObject(map)) continue;
+    for (const [name, value] of Object.entries(map)) {
+      if (value !== undefined) map[name] = canonicalQuantityValue(value);
+    }
+  }
 }
