@@ -22,6 +22,7 @@ import type { Operation } from 'fast-json-patch';
 import { InjectorError, type ErrorDetail } from '../errors.js';
 import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
 import { BUILTIN_TEMPLATE_NAMES } from './config/defaults.js';
+import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
 import { getPath } from './json.js';
 import type { Container, Pod, StringMap } from './k8s.js';
@@ -55,7 +56,7 @@ import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
 import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
 import { checkTemplates, selectTemplates } from './pipeline/templates.js';
-import { holdApplicationUntilProxyStarts, resolveProxyConfig } from './proxy-config.js';
+import { resolveProxyConfig } from './proxy-config.js';
 import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
 
 const REWRITE_PROBERS_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
@@ -169,7 +170,7 @@ export function inject(input: InjectionInput): InjectionOutput {
     merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
-  postProcess(merged, templatePod, input, annotations, agentPort, warnings);
+  postProcess(merged, templatePod, input, proxyConfig, agentPort, warnings);
   canonicalInjectedResources(merged, templatePod);
 
   const patch: Operation[] = createSubtreePatch(input.pod, merged, touched);
@@ -182,7 +183,7 @@ function postProcess(
   merged: Pod,
   templatePod: Pod,
   input: InjectionInput,
-  originalAnnotations: StringMap,
+  proxyConfig: ProxyConfig,
   agentPort: number,
   warnings: string[],
 ): void {
@@ -229,10 +230,11 @@ function postProcess(
   if (mode === 'webhook') Object.assign(finalAnnotations, config.injector.injectedAnnotations);
   meta.annotations = finalAnnotations;
 
-  reorderContainers(
-    merged,
-    holdApplicationUntilProxyStarts(config.mesh, originalAnnotations, config.values),
-  );
+  // Spec §4.7.6: the effective proxy config (mesh and annotation, resolved once above) or values.
+  const hold =
+    proxyConfig.holdApplicationUntilProxyStarts === true ||
+    getPath(config.values, 'global.proxy.holdApplicationUntilProxyStarts') === true;
+  reorderContainers(merged, hold);
 }
 
 function rewriteProbesEnabled(

@@ -9,7 +9,7 @@
 import type { Operation } from 'fast-json-patch';
 import type { JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
-import { toPointer } from './pointer.js';
+import { childPointer, toPointer } from './pointer.js';
 
 type Segments = readonly (string | number)[];
 
@@ -20,40 +20,54 @@ export function diffValues(
   prefix: Segments,
   ops: Operation[],
 ): void {
+  diffAt(before, after, toPointer(prefix), ops);
+}
+
+/** `diffValues` with the location already encoded as a JSON pointer, extended per level. */
+function diffAt(
+  before: JsonValue | undefined,
+  after: JsonValue | undefined,
+  path: string,
+  ops: Operation[],
+): void {
   if (before === after) return;
   if (after === undefined) {
-    if (before !== undefined) ops.push({ op: 'remove', path: toPointer(prefix) });
+    if (before !== undefined) ops.push({ op: 'remove', path });
     return;
   }
   if (before === undefined) {
-    ops.push({ op: 'add', path: toPointer(prefix), value: after });
+    ops.push({ op: 'add', path, value: after });
     return;
   }
   if (isJsonObject(before) && isJsonObject(after)) {
     for (const key of Object.keys(before)) {
       if (before[key] !== undefined && after[key] === undefined) {
-        ops.push({ op: 'remove', path: toPointer([...prefix, key]) });
+        ops.push({ op: 'remove', path: childPointer(path, key) });
       }
     }
-    for (const [key, value] of Object.entries(after)) {
+    for (const key of Object.keys(after)) {
+      const value = after[key];
       if (value === undefined) continue;
-      diffValues(before[key], value, [...prefix, key], ops);
+      const old = before[key];
+      // Shared (untouched) subtrees are skipped before building their pointer.
+      if (old !== value) diffAt(old, value, childPointer(path, key), ops);
     }
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {
     const common = Math.min(before.length, after.length);
-    for (let i = 0; i < common; i++) diffValues(before[i], after[i], [...prefix, i], ops);
+    for (let i = 0; i < common; i++) {
+      if (before[i] !== after[i]) diffAt(before[i], after[i], childPointer(path, i), ops);
+    }
     for (let i = before.length - 1; i >= after.length; i--) {
-      ops.push({ op: 'remove', path: toPointer([...prefix, i]) });
+      ops.push({ op: 'remove', path: childPointer(path, i) });
     }
     for (let i = before.length; i < after.length; i++) {
-      ops.push({ op: 'add', path: toPointer([...prefix, i]), value: after[i] as JsonValue });
+      ops.push({ op: 'add', path: childPointer(path, i), value: after[i] as JsonValue });
     }
     return;
   }
-  if (!sameScalar(before, after))
-    ops.push({ op: 'replace', path: toPointer(prefix), value: after });
+  if (!sameScalar(before, after)) ops.push({ op: 'replace', path, value: after });
 }
 
 function sameScalar(a: JsonValue, b: JsonValue): boolean {
@@ -101,7 +115,7 @@ export function createSubtreePatch(
     if (done.has(key) || [...done].some((d) => key.startsWith(`${d}/`))) continue;
     done.add(key);
     const segment = path[depth] as string | number;
-    diffValues(childOf(before, segment), childOf(after, segment), at, ops);
+    diffAt(childOf(before, segment), childOf(after, segment), key, ops);
   }
   return ops;
 }

@@ -1,5 +1,7 @@
 /** JSON Pointer (RFC 6901) helpers: `~` -> `~0` and `/` -> `~1` inside one segment. */
 export function escapeSegment(segment: string): string {
+  // Most keys need no escaping; skip the two regex passes for them.
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -8,7 +10,14 @@ export function unescapeSegment(segment: string): string {
 }
 
 export function toPointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => `/${escapeSegment(String(s))}`).join('');
+  let pointer = '';
+  for (const segment of segments) pointer = childPointer(pointer, segment);
+  return pointer;
+}
+
+/** The pointer of one child of `parent` (itself a pointer). */
+export function childPointer(parent: string, segment: string | number): string {
+  return `${parent}/${typeof segment === 'number' ? segment : escapeSegment(segment)}`;
 }
 
 /** Splits a pointer into unescaped segments; `''` is the whole document. */

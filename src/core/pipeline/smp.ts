@@ -133,25 +133,21 @@ function mergeList(
       .map((item) => cleanNew(item, schema));
   }
 
-  const keyOf = (item: JsonValue): string | undefined => {
-    if (!isJsonObject(item)) return undefined;
-    const k = item[mergeKey];
-    return k === undefined || k === null ? undefined : JSON.stringify(k);
-  };
-
-  const merged: JsonValue[] = [...original];
+  // Each element's key is computed once: the ordering below looks keys up many times.
+  const originalKeys = original.map((item) => keyOf(item, mergeKey));
+  const merged: KeyedItem[] = original.map((item, i) => ({ item, key: originalKeys[i] }));
   const indexByKey = new Map<string, number>();
-  original.forEach((item, i) => {
-    const k = keyOf(item);
+  originalKeys.forEach((k, i) => {
     if (k !== undefined && !indexByKey.has(k)) indexByKey.set(k, i);
   });
   const deleted = new Set<number>();
   const patchKeys: string[] = [];
   for (const item of patch) {
-    const k = keyOf(item);
+    const k = keyOf(item, mergeKey);
     if (!isJsonObject(item) || k === undefined) {
       // An element without its merge key cannot be matched; Kubernetes rejects it. Keep it as new.
-      merged.push(cleanNew(item, schema));
+      const added = cleanNew(item, schema);
+      merged.push({ item: added, key: keyOf(added, mergeKey) });
       continue;
     }
     const at = indexByKey.get(k);
@@ -160,16 +156,37 @@ function mergeList(
       continue;
     }
     patchKeys.push(k);
+    const base = at === undefined ? undefined : merged[at]?.item;
+    const result = mergeMap(isJsonObject(base) ? base : {}, item, schema) ?? {};
+    // `$retainKeys` may drop the merge key itself, so the key is taken from the result.
+    const entry = { item: result, key: keyOf(result, mergeKey) };
     if (at === undefined) {
       indexByKey.set(k, merged.length);
-      merged.push(mergeMap({}, item, schema) ?? {});
+      merged.push(entry);
     } else {
-      const base = merged[at];
-      merged[at] = mergeMap(isJsonObject(base) ? base : {}, item, schema) ?? {};
+      merged[at] = entry;
     }
   }
-  const remaining = merged.filter((_, i) => !deleted.has(i));
-  return orderMerged(remaining, patchKeys, original, keyOf);
+  const remaining = deleted.size === 0 ? merged : merged.filter((_, i) => !deleted.has(i));
+  return orderMerged(remaining, patchKeys, originalKeys);
+}
+
+interface KeyedItem {
+  item: JsonValue;
+  /** `keyOf(item)`, computed once. */
+  key: string | undefined;
+}
+
+/**
+ * A string identifying an element's merge-key value; undefined when the element has none.
+ * Strings (the usual case) are marked with a leading `s`, which no JSON text of another type
+ * starts with, so `"80"` and `80` stay distinct.
+ */
+function keyOf(item: JsonValue, mergeKey: string): string | undefined {
+  if (!isJsonObject(item)) return undefined;
+  const k = item[mergeKey];
+  if (k === undefined || k === null) return undefined;
+  return typeof k === 'string' ? `s${k}` : JSON.stringify(k);
 }
 
 /**
@@ -177,31 +194,28 @@ function mergeList(
  * original-only elements by their position in the original list.
  */
 function orderMerged(
-  merged: JsonValue[],
-  patchKeys: string[],
-  original: JsonValue[],
-  keyOf: (item: JsonValue) => string | undefined,
+  merged: readonly KeyedItem[],
+  patchKeys: readonly string[],
+  originalKeys: readonly (string | undefined)[],
 ): JsonValue[] {
   const patchOrder = new Map<string, number>();
   patchKeys.forEach((k, i) => {
     if (!patchOrder.has(k)) patchOrder.set(k, i);
   });
   const serverOrder = new Map<string, number>();
-  original.forEach((item, i) => {
-    const k = keyOf(item);
+  originalKeys.forEach((k, i) => {
     if (k !== undefined && !serverOrder.has(k)) serverOrder.set(k, i);
   });
-  const fromPatch: JsonValue[] = [];
-  const serverOnly: JsonValue[] = [];
-  for (const item of merged) {
-    const k = keyOf(item);
-    if (k !== undefined && patchOrder.has(k)) fromPatch.push(item);
-    else serverOnly.push(item);
+  const fromPatch: KeyedItem[] = [];
+  const serverOnly: KeyedItem[] = [];
+  for (const entry of merged) {
+    if (entry.key !== undefined && patchOrder.has(entry.key)) fromPatch.push(entry);
+    else serverOnly.push(entry);
   }
-  const rank = (order: Map<string, number>, item: JsonValue): number => {
-    const k = keyOf(item);
-    return k === undefined ? Number.MAX_SAFE_INTEGER : (order.get(k) ?? Number.MAX_SAFE_INTEGER);
-  };
+  const rank = (order: Map<string, number>, entry: KeyedItem): number =>
+    entry.key === undefined
+      ? Number.MAX_SAFE_INTEGER
+      : (order.get(entry.key) ?? Number.MAX_SAFE_INTEGER);
   fromPatch.sort((a, b) => rank(patchOrder, a) - rank(patchOrder, b));
   serverOnly.sort((a, b) => rank(serverOrder, a) - rank(serverOrder, b));
 
@@ -212,19 +226,19 @@ function orderMerged(
     const left = fromPatch[i];
     const right = serverOnly[j];
     if (left === undefined) {
-      out.push(right as JsonValue);
+      out.push((right as KeyedItem).item);
       j++;
     } else if (right === undefined) {
-      out.push(left);
+      out.push(left.item);
       i++;
     } else {
-      const li = serverRank(serverOrder, keyOf(left));
-      const ri = serverRank(serverOrder, keyOf(right));
+      const li = serverRank(serverOrder, left.key);
+      const ri = serverRank(serverOrder, right.key);
       if (li >= 0 && ri >= 0 && ri < li) {
-        out.push(right);
+        out.push(right.item);
         j++;
       } else {
-        out.push(left);
+        out.push(left.item);
         i++;
       }
     }
