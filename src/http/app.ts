@@ -27,6 +27,7 @@ import {
   type ReviewResult,
 } from '../core/review.js';
 import type { ClusterFacts } from '../core/contracts.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { StringMap } from '../core/k8s.js';
 import type {
   ClusterFactsProvider,
@@ -263,16 +264,6 @@ export function buildApp(opts: AppOptions): InjectorApp {
   const handleInject = async (request: AppRequest): Promise<ReviewResult['response']> => {
     const started = now();
     const parsed = parseAdmissionReview(request.body);
-    const log = request.log.child({
-      uid: parsed.uid,
-      namespace: parsed.namespace,
-      ...(parsed.name ? { name: parsed.name } : {}),
-      ...(parsed.object && typeof parsed.object.metadata === 'object'
-        ? podNames(parsed.object.metadata)
-        : {}),
-      operation: parsed.operation,
-    });
-
     const query = request.query as Record<string, string | undefined>;
     const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
     const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
@@ -281,8 +272,15 @@ export function buildApp(opts: AppOptions): InjectorApp {
     const result = await answer(parsed, request, deadline, deadlineExceeded);
     recordOutcome(metrics, result.outcome);
     const { outcome } = result;
-    log.info(
+    // One flat line of scalars per review: nothing in it needs redacting, and no child logger
+    // (whose bindings pino serialises on creation) is built per request.
+    request.log.info(
       {
+        uid: parsed.uid,
+        namespace: parsed.namespace,
+        ...(parsed.name ? { name: parsed.name } : {}),
+        ...(isJsonObject(parsed.object?.metadata) ? podNames(parsed.object.metadata) : {}),
+        operation: parsed.operation,
         decision: outcome.decision,
         reason: outcome.reason,
         ops: outcome.ops,
@@ -313,7 +311,9 @@ export function buildApp(opts: AppOptions): InjectorApp {
       } finally {
         clearTimeout(timer);
       }
-      if (deadlineExceeded()) {
+      // The timer may fire a fraction of a millisecond before `now()` reaches the deadline
+      // (timers run on the event loop's cached clock), so its firing counts as the deadline.
+      if (controller.signal.aborted || deadlineExceeded()) {
         return denyReview(parsed, deadlineError('while resolving the namespace'), {
           namespaceSource: namespace.source,
         });
@@ -358,8 +358,7 @@ export function buildApp(opts: AppOptions): InjectorApp {
   return app;
 }
 
-function podNames(metadata: unknown): { podName?: string; generateName?: string } {
-  const meta = metadata as { name?: unknown; generateName?: unknown };
+function podNames(meta: JsonObject): { podName?: string; generateName?: string } {
   return {
     ...(typeof meta.name === 'string' && meta.name ? { podName: meta.name } : {}),
     ...(typeof meta.generateName === 'string' && meta.generateName

@@ -190,6 +190,32 @@ describe('logging', () => {
     });
     expect(harness.logText()).not.toContain('s3cr3t-value');
   });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a string', 'web-1'],
+    ['an array', ['web-1']],
+  ])(
+    'metadata that is %s: denied in-band as an invalid pod and logged without pod names',
+    async (_label, metadata) => {
+      const harness = makeHarness();
+      const res = await harness.app.inject({
+        method: 'POST',
+        url: '/inject',
+        headers: JSON_HEADERS,
+        payload: JSON.stringify(makeReview({ pod: { metadata } as unknown as Pod })),
+      });
+      await harness.app.close();
+      expect(res.statusCode).toBe(200);
+      const { response } = res.json<ReviewBody>();
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toMatch(/^INJ_ERR_INVALID_POD: /);
+      const lines = harness.logs().filter((line) => line.msg === 'admission review');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ uid: UID, decision: 'denied', code: 'INJ_ERR_INVALID_POD' });
+      expect(lines[0]).not.toHaveProperty('podName');
+    },
+  );
 });
 
 describe('deadlines and namespaces', () => {
