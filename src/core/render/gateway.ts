@@ -5,89 +5,58 @@
  * (https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/#safe-and-unsafe-sysctls).
  */
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import type { Container, EnvVar, PodSpec, StringMap } from '../k8s.js';
+import type { EnvVar, PodSpec, StringMap } from '../k8s.js';
 import type { JsonObject } from '../json.js';
 import {
-  ANNOTATIONS,
-  CUSTOM_BOOTSTRAP_DIR,
+  ENVOY_PROMETHEUS_PORT,
+  agentContainer,
+  agentMounts,
+  agentStateVolumes,
+  appContainersEnv,
+  bootstrapOverrideEnv,
+  bootstrapOverrideVolume,
+  caAndPodEnv,
+  clusterAndNodeEnv,
+  complianceEnv,
+  hasBootstrapOverride,
+  istiodCertificates,
+  proxyConfigEnv,
+  setImagePullSecrets,
+  workloadMetaEnv,
+} from './agent.js';
+import {
   annotationResources,
-  caAddress,
   caCertVolume,
-  clusterId,
-  fieldRefEnv,
-  imagePullPolicy,
-  imagePullSecrets,
   meshIdentityEnv,
   podAnnotations,
-  podIdentityEnv,
-  podInfoVolume,
   podLabels,
-  proxyAgentArgs,
   proxyMetadataEnv,
   proxyReadinessProbe,
   resourceFieldEnv,
-  tokenVolume,
-  volumeMount,
 } from './common.js';
-import { proxyImage } from './images.js';
 import { interceptionModeOf, statusPortText } from './iptables.js';
-import {
-  PROXY_CONTAINER,
-  appContainerNames,
-  canonicalRevision,
-  ownerUri,
-  podPortsEnvValue,
-  rawCanonicalName,
-  workloadName,
-} from './metadata.js';
-import { proxyConfigEnvValue } from './proxy-config-json.js';
+import { canonicalRevision, rawCanonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
-import { hasKey, valueObject, valueString } from './values.js';
+import { valueObject } from './values.js';
 
 function gatewayEnv(ctx: RenderContext, annotations: StringMap): EnvVar[] {
-  const { values, pod } = ctx;
-  const containers = pod.spec?.containers ?? [];
-  const env: EnvVar[] = [
-    { name: 'PILOT_CERT_PROVIDER', value: valueString(values, 'global.pilotCertProvider') },
-    { name: 'CA_ADDR', value: caAddress(values) },
-    ...podIdentityEnv(),
+  return [
+    ...caAndPodEnv(ctx.values),
     resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
-    { name: 'PROXY_CONFIG', value: proxyConfigEnvValue(ctx.proxyConfig) },
-    { name: 'ISTIO_META_POD_PORTS', value: podPortsEnvValue(containers) },
+    ...proxyConfigEnv(ctx),
     resourceFieldEnv('GOMEMLIMIT', 'limits.memory'),
-  ];
-  const appContainers = appContainerNames(containers);
-  env.push(
-    appContainers === ''
-      ? { name: 'ISTIO_META_APP_CONTAINERS' }
-      : { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers },
-  );
-  if (ctx.compliancePolicy !== '') {
-    env.push({ name: 'COMPLIANCE_POLICY', value: ctx.compliancePolicy });
-    if (ctx.compliancePolicy === 'fips-140-3') env.push({ name: 'GODEBUG', value: 'fips140=only' });
-  }
-  env.push(
-    { name: 'ISTIO_META_CLUSTER_ID', value: clusterId(values) },
-    fieldRefEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+    appContainersEnv(ctx),
+    ...complianceEnv(ctx),
+    ...clusterAndNodeEnv(ctx.values),
     {
       name: 'ISTIO_META_INTERCEPTION_MODE',
       value: interceptionModeOf(annotations, ctx.proxyConfig.interceptionMode),
     },
-  );
-  const network = valueString(values, 'global.network');
-  if (network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: network });
-  const workload = workloadName(podLabels(ctx), ctx.deploymentMeta.name);
-  if (workload !== '') env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workload });
-  const owner = ownerUri(ctx);
-  if (owner !== undefined) env.push({ name: 'ISTIO_META_OWNER', value: owner });
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    env.push({
-      name: 'ISTIO_BOOTSTRAP_OVERRIDE',
-      value: `${CUSTOM_BOOTSTRAP_DIR}/custom_bootstrap.json`,
-    });
-  }
-  env.push(...meshIdentityEnv(ctx), ...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata));
-  return env;
+    ...workloadMetaEnv(ctx),
+    ...bootstrapOverrideEnv(annotations),
+    ...meshIdentityEnv(ctx),
+    ...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata),
+  ];
 }
 
 function gatewayPodSecurityContext(ctx: RenderContext): JsonObject {
@@ -106,15 +75,9 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   const annotations = podAnnotations(ctx);
   const labels = podLabels(ctx);
   const { values } = ctx;
-  const istiod = valueString(values, 'global.pilotCertProvider') === 'istiod';
+  const istiod = istiodCertificates(values);
 
-  const proxy: Container = {
-    name: PROXY_CONTAINER,
-    image: proxyImage({ values, proxyConfig: ctx.proxyConfig, annotations }),
-    ...imagePullPolicy(values),
-    ports: [{ containerPort: 15090, protocol: 'TCP', name: 'http-envoy-prom' }],
-    args: proxyAgentArgs('router', values, annotations),
-  };
+  const proxy = agentContainer(ctx, 'router', ENVOY_PROMETHEUS_PORT);
   const lifecycle = valueObject(values, 'global.proxy.lifecycle');
   if (lifecycle !== undefined && Object.keys(lifecycle).length > 0) proxy.lifecycle = lifecycle;
   proxy.securityContext = { runAsUser: ctx.proxyUID, runAsGroup: ctx.proxyGID };
@@ -125,40 +88,25 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   // Gateway deployments size the proxy themselves; only the resource annotations apply here.
   const resources = annotationResources(annotations);
   if (resources !== undefined) proxy.resources = resources;
-  const mounts: JsonObject[] = [
-    volumeMount('workload-socket', '/var/run/secrets/workload-spiffe-uds'),
-    volumeMount('credential-socket', '/var/run/secrets/credential-uds'),
-    volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
-  ];
-  if (istiod) mounts.push(volumeMount('istiod-ca-cert', '/var/run/secrets/istio'));
-  mounts.push(volumeMount('istio-data', '/var/lib/istio/data'));
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    mounts.push(volumeMount('custom-bootstrap-volume', CUSTOM_BOOTSTRAP_DIR));
-  }
-  mounts.push(
-    volumeMount('istio-envoy', '/etc/istio/proxy'),
-    volumeMount('istio-token', '/var/run/secrets/tokens'),
-    volumeMount('istio-podinfo', '/etc/istio/pod'),
-  );
-  proxy.volumeMounts = mounts;
+  proxy.volumeMounts = agentMounts([
+    'workload-socket',
+    'credential-socket',
+    'workload-certs',
+    istiod && 'istiod-ca-cert',
+    'istio-data',
+    hasBootstrapOverride(annotations) && 'custom-bootstrap-volume',
+    'istio-envoy',
+    'istio-token',
+    'istio-podinfo',
+  ]);
 
   const volumes: JsonObject[] = [
     { name: 'workload-socket', emptyDir: null },
     { name: 'credential-socket', emptyDir: {} },
     { name: 'workload-certs', emptyDir: {} },
+    ...bootstrapOverrideVolume(annotations),
+    ...agentStateVolumes(values, 'istio-envoy'),
   ];
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    volumes.push({
-      name: 'custom-bootstrap-volume',
-      configMap: { name: annotations[ANNOTATIONS.bootstrapOverride] ?? '' },
-    });
-  }
-  volumes.push(
-    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
-    { name: 'istio-data', emptyDir: {} },
-    podInfoVolume(),
-    tokenVolume(values),
-  );
   if (istiod) volumes.push(caCertVolume(values));
 
   const spec: PodSpec = {
@@ -166,8 +114,7 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
     containers: [proxy],
     volumes,
   };
-  const secrets = imagePullSecrets(values);
-  if (secrets.length > 0) spec.imagePullSecrets = secrets;
+  setImagePullSecrets(spec, values);
   return {
     metadata: {
       labels: {

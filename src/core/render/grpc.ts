@@ -10,36 +10,30 @@ import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import type { Container, EnvVar, PodSpec } from '../k8s.js';
 import type { JsonObject } from '../json.js';
 import {
-  caAddress,
+  agentContainer,
+  agentMounts,
+  agentStateVolumes,
+  appContainersEnv,
+  caAndPodEnv,
+  clusterAndNodeEnv,
+  istiodCertificates,
+  proxyConfigEnv,
+  setImagePullSecrets,
+  workloadMetaEnv,
+} from './agent.js';
+import {
   caCertVolume,
-  clusterId,
   fieldRefEnv,
-  imagePullPolicy,
-  imagePullSecrets,
   meshIdentityEnv,
   podAnnotations,
-  podIdentityEnv,
-  podInfoVolume,
   podLabels,
-  proxyAgentArgs,
   proxyMetadataEnv,
   proxyReadinessProbe,
   proxyResources,
-  tokenVolume,
   volumeMount,
 } from './common.js';
-import { proxyImage } from './images.js';
 import { statusPortText } from './iptables.js';
-import {
-  PROXY_CONTAINER,
-  appContainerNames,
-  canonicalName,
-  canonicalRevision,
-  ownerUri,
-  podPortsEnvValue,
-  workloadName,
-} from './metadata.js';
-import { proxyConfigEnvValue } from './proxy-config-json.js';
+import { PROXY_CONTAINER, canonicalName, canonicalRevision } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueString } from './values.js';
 
@@ -109,39 +103,20 @@ export function renderGrpcSimple(ctx: RenderContext): RenderedTemplate {
 }
 
 function agentEnv(ctx: RenderContext): EnvVar[] {
-  const { values, pod } = ctx;
-  const containers = pod.spec?.containers ?? [];
-  const env: EnvVar[] = [
+  return [
     { name: 'ISTIO_META_GENERATOR', value: 'grpc' },
     { name: 'OUTPUT_CERTS', value: '/var/lib/istio/data' },
-    { name: 'PILOT_CERT_PROVIDER', value: valueString(values, 'global.pilotCertProvider') },
-    { name: 'CA_ADDR', value: caAddress(values) },
-    ...podIdentityEnv(),
-    { name: 'PROXY_CONFIG', value: proxyConfigEnvValue(ctx.proxyConfig) },
-    { name: 'ISTIO_META_POD_PORTS', value: podPortsEnvValue(containers) },
-  ];
-  const appContainers = appContainerNames(containers);
-  env.push(
-    appContainers === ''
-      ? { name: 'ISTIO_META_APP_CONTAINERS' }
-      : { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers },
-    { name: 'ISTIO_META_CLUSTER_ID', value: clusterId(values) },
-    fieldRefEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
-  );
-  const network = valueString(values, 'global.network');
-  if (network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: network });
-  const workload = workloadName(podLabels(ctx), ctx.deploymentMeta.name);
-  if (workload !== '') env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workload });
-  const owner = ownerUri(ctx);
-  if (owner !== undefined) env.push({ name: 'ISTIO_META_OWNER', value: owner });
-  env.push(
+    ...caAndPodEnv(ctx.values),
+    ...proxyConfigEnv(ctx),
+    appContainersEnv(ctx),
+    ...clusterAndNodeEnv(ctx.values),
+    ...workloadMetaEnv(ctx),
     ...meshIdentityEnv(ctx),
     ...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata),
     // The agent serves DNS and xDS to the application itself; there is no Envoy to capture DNS.
     { name: 'ISTIO_META_DNS_CAPTURE', value: 'false' },
     { name: 'DISABLE_ENVOY', value: 'true' },
-  );
-  return env;
+  ];
 }
 
 /** Renders the `grpc-agent` template for one pod. */
@@ -150,30 +125,18 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
   const annotations = podAnnotations(ctx);
   const labels = podLabels(ctx);
   const statusPort = statusPortText(annotations, values);
-  const istiod = valueString(values, 'global.pilotCertProvider') === 'istiod';
+  const istiod = istiodCertificates(values);
 
   const readiness = proxyReadinessProbe(values, annotations);
   // The agent itself answers readiness on the status port (there is no Envoy on 15021).
   readiness.httpGet = { path: '/healthz/ready', port: Number(statusPort) };
 
-  const mounts: JsonObject[] = [
-    volumeMount('workload-socket', '/var/run/secrets/workload-spiffe-uds'),
-    volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
-  ];
-  if (istiod) mounts.push(volumeMount('istiod-ca-cert', '/var/run/secrets/istio'));
-  mounts.push(
-    volumeMount('istio-data', '/var/lib/istio/data'),
-    volumeMount('istio-xds', '/etc/istio/proxy'),
-    volumeMount('istio-token', '/var/run/secrets/tokens'),
-    volumeMount('istio-podinfo', '/etc/istio/pod'),
-  );
-
   const agent: Container = {
-    name: PROXY_CONTAINER,
-    image: proxyImage({ values, proxyConfig: ctx.proxyConfig, annotations }),
-    ...imagePullPolicy(values),
-    ports: [{ containerPort: Number(statusPort), protocol: 'TCP', name: 'mesh-metrics' }],
-    args: proxyAgentArgs('sidecar', values, annotations),
+    ...agentContainer(ctx, 'sidecar', {
+      containerPort: Number(statusPort),
+      protocol: 'TCP',
+      name: 'mesh-metrics',
+    }),
     lifecycle: {
       postStart: {
         exec: {
@@ -183,7 +146,15 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
     },
     env: agentEnv(ctx),
     resources: proxyResources(values, annotations),
-    volumeMounts: mounts,
+    volumeMounts: agentMounts([
+      'workload-socket',
+      'workload-certs',
+      istiod && 'istiod-ca-cert',
+      'istio-data',
+      'istio-xds',
+      'istio-token',
+      'istio-podinfo',
+    ]),
   };
   if (statusPort !== '0') agent.readinessProbe = readiness;
 
@@ -195,26 +166,18 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
         { name: 'GRPC_XDS_EXPERIMENTAL_SECURITY_SUPPORT', value: 'true' },
         { name: 'GRPC_XDS_BOOTSTRAP', value: '/etc/istio/proxy/grpc-bootstrap.json' },
       ],
-      volumeMounts: [
-        volumeMount('istio-data', '/var/lib/istio/data'),
-        volumeMount('istio-xds', '/etc/istio/proxy'),
-        volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
-      ],
+      volumeMounts: agentMounts(['istio-data', 'istio-xds', 'workload-certs']),
     }));
 
   const volumes: JsonObject[] = [
     { name: 'workload-socket', emptyDir: null },
     { name: 'workload-certs', emptyDir: null },
-    { name: 'istio-xds', emptyDir: { medium: 'Memory' } },
-    { name: 'istio-data', emptyDir: {} },
-    podInfoVolume(),
-    tokenVolume(values),
+    ...agentStateVolumes(values, 'istio-xds'),
   ];
   if (istiod) volumes.push(caCertVolume(values));
 
   const spec: PodSpec = { containers: [agent, ...apps], volumes };
-  const secrets = imagePullSecrets(values);
-  if (secrets.length > 0) spec.imagePullSecrets = secrets;
+  setImagePullSecrets(spec, values);
   return {
     metadata: {
       labels: {

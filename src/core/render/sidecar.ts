@@ -9,32 +9,40 @@ import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import type { Container, EnvVar, PodSpec, StringMap } from '../k8s.js';
 import type { JsonObject } from '../json.js';
 import {
+  ENVOY_PROMETHEUS_PORT,
+  agentContainer,
+  agentMounts,
+  agentStateVolumes,
+  appContainersEnv,
+  bootstrapOverrideEnv,
+  bootstrapOverrideVolume,
+  caAndPodEnv,
+  clusterAndNodeEnv,
+  complianceEnv,
+  hasBootstrapOverride,
+  istiodCertificates,
+  proxyConfigEnv,
+  setImagePullSecrets,
+  workloadMetaEnv,
+} from './agent.js';
+import {
   ANNOTATIONS,
-  CUSTOM_BOOTSTRAP_DIR,
   PROXY_HEALTH_PORT,
-  caAddress,
   caCertVolume,
-  clusterId,
   crlVolume,
   datadogEnv,
-  fieldRefEnv,
   imagePullPolicy,
-  imagePullSecrets,
   meshIdentityEnv,
   namedEntries,
   podAnnotations,
-  podIdentityEnv,
-  podInfoVolume,
   podLabels,
-  proxyAgentArgs,
   proxyMetadataEnv,
   proxyReadinessProbe,
   proxyResources,
   resourceFieldEnv,
-  tokenVolume,
   volumeMount,
 } from './common.js';
-import { proxyImage, proxyInitImage } from './images.js';
+import { proxyInitImage } from './images.js';
 import {
   A,
   interceptionModeOf,
@@ -43,19 +51,13 @@ import {
   trafficSettings,
 } from './iptables.js';
 import {
-  PROXY_CONTAINER,
-  appContainerNames,
   canonicalName,
   canonicalRevision,
   defaultContainerName,
   otelResourceAttributes,
   otelSemanticConventions,
-  ownerUri,
-  podPortsEnvValue,
-  workloadName,
 } from './metadata.js';
 import { ANNOTATION_MULTUS_NETWORKS, appendMultusNetwork } from './multus.js';
-import { proxyConfigEnvValue } from './proxy-config-json.js';
 import { hasKey, valueIsTrue, valueNumber, valueObject, valueSet, valueString } from './values.js';
 
 const GKE_CA_NAME = 'GkeWorkloadCertificate';
@@ -174,50 +176,24 @@ function proxyLifecycle(ctx: RenderContext, native: boolean, statusPort: string)
 
 function proxyEnv(ctx: RenderContext, mode: string, annotations: StringMap): EnvVar[] {
   const { values, pod } = ctx;
-  const labels = podLabels(ctx);
-  const containers = pod.spec?.containers ?? [];
   const env: EnvVar[] = [];
   if (ctx.mesh.inboundTrafficPolicy?.mode === 'LOCALHOST') {
     env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
   }
   env.push(
-    { name: 'PILOT_CERT_PROVIDER', value: valueString(values, 'global.pilotCertProvider') },
-    { name: 'CA_ADDR', value: caAddress(values) },
-    ...podIdentityEnv(),
+    ...caAndPodEnv(values),
     resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
-    { name: 'PROXY_CONFIG', value: proxyConfigEnvValue(ctx.proxyConfig) },
-    { name: 'ISTIO_META_POD_PORTS', value: podPortsEnvValue(containers) },
-  );
-  const appContainers = appContainerNames(containers);
-  env.push(
-    appContainers === ''
-      ? { name: 'ISTIO_META_APP_CONTAINERS' }
-      : { name: 'ISTIO_META_APP_CONTAINERS', value: appContainers },
-  );
-  env.push(resourceFieldEnv('GOMEMLIMIT', 'limits.memory'));
-  if (ctx.compliancePolicy !== '') {
-    env.push({ name: 'COMPLIANCE_POLICY', value: ctx.compliancePolicy });
-    if (ctx.compliancePolicy === 'fips-140-3') env.push({ name: 'GODEBUG', value: 'fips140=only' });
-  }
-  env.push(
-    { name: 'ISTIO_META_CLUSTER_ID', value: clusterId(values) },
-    fieldRefEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+    ...proxyConfigEnv(ctx),
+    appContainersEnv(ctx),
+    resourceFieldEnv('GOMEMLIMIT', 'limits.memory'),
+    ...complianceEnv(ctx),
+    ...clusterAndNodeEnv(values),
     { name: 'ISTIO_META_INTERCEPTION_MODE', value: mode },
+    ...workloadMetaEnv(ctx),
+    ...bootstrapOverrideEnv(annotations),
+    ...meshIdentityEnv(ctx),
+    ...datadogEnv(values, annotations),
   );
-  const network = valueString(values, 'global.network');
-  if (network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: network });
-  const workload = workloadName(labels, ctx.deploymentMeta.name);
-  if (workload !== '') env.push({ name: 'ISTIO_META_WORKLOAD_NAME', value: workload });
-  const owner = ownerUri(ctx);
-  if (owner !== undefined) env.push({ name: 'ISTIO_META_OWNER', value: owner });
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    env.push({
-      name: 'ISTIO_BOOTSTRAP_OVERRIDE',
-      value: `${CUSTOM_BOOTSTRAP_DIR}/custom_bootstrap.json`,
-    });
-  }
-  env.push(...meshIdentityEnv(ctx));
-  env.push(...datadogEnv(values, annotations));
   if (otelSemanticConventions(ctx.mesh)) {
     env.push({
       name: 'OTEL_RESOURCE_ATTRIBUTES',
@@ -244,35 +220,28 @@ function lightstepCaDirectory(ctx: RenderContext): string | undefined {
 
 function proxyVolumeMounts(ctx: RenderContext, annotations: StringMap): JsonObject[] {
   const { values } = ctx;
-  const mounts: JsonObject[] = [
-    volumeMount('workload-socket', '/var/run/secrets/workload-spiffe-uds'),
-    volumeMount('credential-socket', '/var/run/secrets/credential-uds'),
-    valueString(values, 'global.caName') === GKE_CA_NAME
-      ? volumeMount(
-          'gke-workload-certificate',
-          '/var/run/secrets/workload-spiffe-credentials',
-          true,
-        )
-      : volumeMount('workload-certs', '/var/run/secrets/workload-spiffe-credentials'),
-  ];
-  if (valueString(values, 'global.pilotCertProvider') === 'istiod') {
+  const gke = valueString(values, 'global.caName') === GKE_CA_NAME;
+  const istiod = istiodCertificates(values);
+  const mounts = agentMounts(['workload-socket', 'credential-socket', !gke && 'workload-certs']);
+  if (gke) {
     mounts.push(
-      volumeMount('istiod-ca-cert', '/var/run/secrets/istio'),
-      volumeMount('istio-ca-crl', '/var/run/secrets/istio/crl'),
+      volumeMount('gke-workload-certificate', '/var/run/secrets/workload-spiffe-credentials', true),
     );
   }
-  mounts.push(volumeMount('istio-data', '/var/lib/istio/data'));
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    mounts.push(volumeMount('custom-bootstrap-volume', CUSTOM_BOOTSTRAP_DIR));
-  }
   mounts.push(
-    volumeMount('istio-envoy', '/etc/istio/proxy'),
-    volumeMount('istio-token', '/var/run/secrets/tokens'),
+    ...agentMounts([
+      istiod && 'istiod-ca-cert',
+      istiod && 'istio-ca-crl',
+      'istio-data',
+      hasBootstrapOverride(annotations) && 'custom-bootstrap-volume',
+      'istio-envoy',
+      'istio-token',
+    ]),
   );
   if (valueSet(values, 'global.mountMtlsCerts')) {
     mounts.push(volumeMount('istio-certs', '/etc/certs/', true));
   }
-  mounts.push(volumeMount('istio-podinfo', '/etc/istio/pod'));
+  mounts.push(...agentMounts(['istio-podinfo']));
   const lightstep = lightstepCaDirectory(ctx);
   if (lightstep !== undefined) mounts.push(volumeMount('lightstep-certs', lightstep, true));
   mounts.push(...namedEntries(annotations, ANNOTATIONS.userVolumeMount));
@@ -293,19 +262,11 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
         }
       : { name: 'workload-certs', emptyDir: null },
   ];
-  if (hasKey(annotations, ANNOTATIONS.bootstrapOverride)) {
-    volumes.push({
-      name: 'custom-bootstrap-volume',
-      configMap: { name: annotations[ANNOTATIONS.bootstrapOverride] ?? '' },
-    });
-  }
   volumes.push(
-    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
-    { name: 'istio-data', emptyDir: {} },
-    podInfoVolume(),
-    tokenVolume(values),
+    ...bootstrapOverrideVolume(annotations),
+    ...agentStateVolumes(values, 'istio-envoy'),
   );
-  if (valueString(values, 'global.pilotCertProvider') === 'istiod') {
+  if (istiodCertificates(values)) {
     volumes.push(caCertVolume(values), crlVolume(values));
   }
   if (valueSet(values, 'global.mountMtlsCerts')) {
@@ -331,13 +292,7 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
 function proxyContainer(ctx: RenderContext, mode: string, native: boolean): Container {
   const annotations = podAnnotations(ctx);
   const statusPort = statusPortText(annotations, ctx.values);
-  const container: Container = {
-    name: PROXY_CONTAINER,
-    image: proxyImage({ values: ctx.values, proxyConfig: ctx.proxyConfig, annotations }),
-    ...imagePullPolicy(ctx.values),
-    ports: [{ containerPort: 15090, protocol: 'TCP', name: 'http-envoy-prom' }],
-    args: proxyAgentArgs('sidecar', ctx.values, annotations),
-  };
+  const container = agentContainer(ctx, 'sidecar', ENVOY_PROMETHEUS_PORT);
   const lifecycle = proxyLifecycle(ctx, native, statusPort);
   if (lifecycle !== undefined) container.lifecycle = lifecycle;
   container.env = proxyEnv(ctx, mode, annotations);
@@ -458,8 +413,7 @@ export function renderSidecar(ctx: RenderContext): RenderedTemplate {
   const spec: PodSpec = { initContainers };
   if (!native) spec.containers = [proxy];
   spec.volumes = podVolumes(ctx, annotations);
-  const secrets = imagePullSecrets(ctx.values);
-  if (secrets.length > 0) spec.imagePullSecrets = secrets;
+  setImagePullSecrets(spec, ctx.values);
 
   return {
     metadata: { labels: sidecarLabels(ctx), annotations: renderedAnnotations },
