@@ -3,9 +3,7 @@
  * Combines the webhook configuration's selectors (spec §2.1, with namespace labels from flags or
  * from the cluster) and the server's own decision (spec §2.2). See docs/offline.md.
  */
-import { InjectorError } from '../errors.js';
 import type { NamespaceInfo } from '../core/contracts.js';
-import { first, parseFlags, type FlagSpec } from '../offline/args.js';
 import {
   checkManifest,
   namespacesOf,
@@ -16,8 +14,9 @@ import {
 } from '../offline/check.js';
 import type { OfflineEngine } from '../offline/engine.js';
 import { realEngine } from '../offline/real-engine.js';
-import { CONFIG_FLAGS, configRequest, readInputs, requireFlag, runGuarded } from './inject.js';
+import { first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
+import { configRequest, offlineCommand } from './offline-command.js';
 
 export const CHECK_USAGE = `Usage: sidecar-injector check -f <file|dir|-> [flags]
 
@@ -40,41 +39,35 @@ Exit codes: 0 checked (whatever the verdicts), 1 failure, 2 usage.
 `;
 
 const FLAGS: readonly FlagSpec[] = [
-  { name: 'filename', short: 'f' },
-  { name: 'namespace', short: 'n' },
-  { name: 'namespace-labels' },
-  { name: 'output', values: ['text', 'json'] },
-  { name: 'help', short: 'h', boolean: true },
-  ...CONFIG_FLAGS,
+  { name: 'namespace', short: 'n', kind: 'string' },
+  {
+    name: 'namespace-labels',
+    kind: 'string',
+    // Empty: the namespace has no labels (besides its name).
+    allowEmpty: true,
+    conflicts: ['kubeconfig'],
+    check: (value) => {
+      const labels = parseLabelList(value);
+      return 'error' in labels ? labels.error : undefined;
+    },
+  },
+  { name: 'output', kind: 'enum', choices: ['text', 'json'] },
 ];
 
 /** The Kubernetes-maintained label every namespace carries (used by the `auto.` webhook entry). */
 const NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export function createCheckCommand(engine: OfflineEngine): CliCommand {
-  return (argv, io) =>
-    runGuarded(io, async () => {
-      const flags = parseFlags(argv, FLAGS);
-      if (flags.has('help')) {
-        io.stdout(CHECK_USAGE);
-        return EXIT.OK;
-      }
-      const inputs = await readInputs(requireFlag(flags, 'filename'), io);
+  return offlineCommand({
+    flags: FLAGS,
+    usage: CHECK_USAGE,
+    run: async ({ flags, inputs, io }) => {
       const request = configRequest(flags, io.cwd);
       const labelsFlag = first(flags, 'namespace-labels');
-      if (labelsFlag !== undefined && request.kubeconfig !== undefined) {
-        throw new InjectorError(
-          'INJ_ERR_CLI_USAGE',
-          'use either --namespace-labels or --kubeconfig for the namespace labels, not both',
-          { details: [{ field: '--namespace-labels', reason: 'conflicts with --kubeconfig' }] },
-        );
-      }
-      const flagLabels = labelsFlag === undefined ? undefined : parseLabelList(labelsFlag);
-      if (flagLabels !== undefined && 'error' in flagLabels) {
-        throw new InjectorError('INJ_ERR_CLI_USAGE', `--namespace-labels: ${flagLabels.error}`, {
-          details: [{ field: '--namespace-labels', value: labelsFlag, reason: flagLabels.error }],
-        });
-      }
+      const parsedLabels = labelsFlag === undefined ? undefined : parseLabelList(labelsFlag);
+      // A bad label list is a usage problem reported while parsing the flags.
+      const flagLabels =
+        parsedLabels === undefined || 'error' in parsedLabels ? undefined : parsedLabels;
       const defaultNamespace = first(flags, 'namespace') ?? 'default';
       const config = await engine.loadConfig(request);
 
@@ -106,7 +99,8 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
         first(flags, 'output') === 'json' ? renderCheckJson(results) : renderCheckText(results),
       );
       return EXIT.OK;
-    });
+    },
+  });
 }
 
 export const runCheck: CliCommand = createCheckCommand(realEngine);

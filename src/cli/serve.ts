@@ -3,7 +3,7 @@
  * Starting the server is the composition root's job (src/main.ts).
  */
 import { LOG_LEVELS } from '../logging/logger.js';
-import { formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
+import { first, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
 import type { LevelWithSilent } from 'pino';
 
 export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';
@@ -140,10 +140,7 @@ export function parseServeOptions(
   const parsed = parseFlags(argv, env, SERVE_FLAGS);
   if (parsed.help) return { ok: false, help: true };
   const problems = [...parsed.problems];
-  if (parsed.positional.length > 0) {
-    problems.push(`unexpected argument(s): ${parsed.positional.join(' ')}`);
-  }
-  const get = (name: string) => parsed.values.get(name);
+  const get = (name: string) => first(parsed, name);
   const tlsCert = get('tls-cert');
   const tlsKey = get('tls-key');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {

@@ -155,20 +155,27 @@ describe('inject command', () => {
 
   it.each([
     ['no -f', [], 'flag --filename is required'],
-    ['an unknown flag', ['-f', 'a.yml', '--frobnicate'], 'unknown argument "--frobnicate"'],
-    ['a bad --output', ['-f', 'a.yml', '--output', 'xml'], '"xml" is not one of yaml, json, patch'],
+    ['an unknown flag', ['-f', 'a.yml', '--frobnicate'], 'unknown flag --frobnicate'],
+    [
+      'a bad --output',
+      ['-f', 'a.yml', '--output', 'xml'],
+      '--output: expected one of yaml|json|patch, got "xml"',
+    ],
     [
       'a bad --native-sidecars',
       ['-f', 'a.yml', '--native-sidecars', 'yes'],
-      'not one of enabled, disabled',
+      'expected one of enabled|disabled, got "yes"',
     ],
+    ['an argument that is not a flag', ['-f', 'a.yml', 'b.yml'], 'unexpected argument(s): b.yml'],
+    ['a flag given twice', ['-f', 'a.yml', '-f', 'b.yml'], '--filename: given more than once'],
+    ['a value for --help', ['--help=yes'], '--help: takes no value'],
     [
       'both config sources',
       ['-f', 'a.yml', '--config-dir', 'x', '--kubeconfig', 'y'],
       'either --config-dir or --kubeconfig',
     ],
     ['a --set without =', ['-f', 'a.yml', '--set', 'values.a'], 'expected <path>=<value>'],
-    ['a flag without its value', ['-f'], 'flag --filename needs a value'],
+    ['a flag without its value', ['-f'], '--filename: missing value'],
     [
       'an invalid configuration',
       ['-f', 'a.yml', '--set', 'values.bad=1'],
@@ -178,6 +185,32 @@ describe('inject command', () => {
     const io = captureIO(dir);
     expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
     expect(io.err()).toContain(message);
+    expect(io.out()).toBe('');
+  });
+
+  it('lists every usage problem at once, before reading any input', async () => {
+    const io = captureIO(dir);
+    const argv = [
+      '--output',
+      'xml',
+      '--bogus',
+      '--set',
+      'novalue',
+      '--config-dir',
+      'x',
+      '--kubeconfig',
+      'y',
+    ];
+    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    for (const problem of [
+      'flag --filename is required',
+      '--output: expected one of yaml|json|patch, got "xml"',
+      'unknown flag --bogus',
+      '--set: expected <path>=<value>',
+      'use either --config-dir or --kubeconfig, not both',
+    ]) {
+      expect(io.err()).toContain(problem);
+    }
     expect(io.out()).toBe('');
   });
 
@@ -278,7 +311,7 @@ spec:
       'not both',
     ],
     ['a label without key', ['-f', '-', '--namespace-labels', '=x'], '"=x" has no label key'],
-    ['a bad --output', ['-f', '-', '--output', 'yaml'], 'not one of text, json'],
+    ['a bad --output', ['-f', '-', '--output', 'yaml'], 'expected one of text|json, got "yaml"'],
   ])('exits 2 on %s', async (_name, argv, message) => {
     const io = captureIO(dir, POD('p'));
     expect(await createCheckCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
