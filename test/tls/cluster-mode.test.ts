@@ -6,12 +6,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/main.js';
-import { createLogger } from '../../src/logging/logger.js';
+import type { RunningServer } from '../../src/main.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { FakeApiServer } from '../e2e/fake-apiserver.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
+import { startTestServer } from '../helpers/tls-server.js';
 import { eventually, h1Request } from './clients.js';
 
 let dir: string;
@@ -33,23 +33,14 @@ beforeAll(async () => {
     status: { nodeInfo: { kubeletVersion: 'v1.34.1' } },
   });
   // Development certificates are written below cwd (certs/dev): a temporary directory here.
-  server = await startServer(
+  server = await startTestServer(
     {
-      port: 0,
-      host: '127.0.0.1',
       clusterMode: 'kubeconfig',
       kubeconfig: await api.writeKubeconfig(dir),
-      istioNamespace: 'istio-system',
-      revision: 'default',
       nativeSidecars: 'auto',
-      logLevel: 'silent',
       drainSeconds: 0,
     },
-    {
-      logger: createLogger({ level: 'silent' }),
-      cwd: dir,
-      metrics,
-    },
+    { cwd: dir, metrics },
   );
   const caFile = server.devCaPath ?? '';
   certs = { ca: await readFile(caFile, 'utf8'), cert: '', key: '' };

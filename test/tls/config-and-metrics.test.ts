@@ -4,11 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/main.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { createMetrics } from '../../src/metrics/registry.js';
+import type { RunningServer } from '../../src/main.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
+import { startTestServer, writeServingPair } from '../helpers/tls-server.js';
 import { h1Request } from './clients.js';
 
 let dir: string;
@@ -31,30 +30,12 @@ function getPlain(port: number, path: string): Promise<{ status: number; body: s
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'injector-configdir-'));
   pair = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
-  await writeFile(join(dir, 'tls.crt'), pair.cert);
-  await writeFile(join(dir, 'tls.key'), pair.key);
+  const servingPair = await writeServingPair(dir, pair);
   await mkdir(join(dir, 'config'));
   await writeFile(join(dir, 'config', 'config'), 'policy: disabled\n');
-  server = await startServer(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      tlsCert: join(dir, 'tls.crt'),
-      tlsKey: join(dir, 'tls.key'),
-      clusterMode: 'offline',
-      configDir: join(dir, 'config'),
-      istioNamespace: 'istio-system',
-      revision: 'default',
-      nativeSidecars: 'disabled',
-      logLevel: 'silent',
-      metricsPort: 0,
-      drainSeconds: 0,
-    },
-    {
-      logger: createLogger({ level: 'silent' }),
-      cwd: dir,
-      metrics: createMetrics({ processMetrics: false }),
-    },
+  server = await startTestServer(
+    { ...servingPair, configDir: join(dir, 'config'), metricsPort: 0, drainSeconds: 0 },
+    { cwd: dir },
   );
 });
 

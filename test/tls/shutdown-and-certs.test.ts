@@ -8,9 +8,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/main.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { createMetrics } from '../../src/metrics/registry.js';
 import { createCertReloader } from '../../src/tls/cert-reloader.js';
 import {
   devCertHosts,
@@ -20,12 +17,14 @@ import {
 } from '../../src/tls/dev-cert.js';
 import type { InjectorError } from '../../src/errors.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
+import { startTestServer, writeServingPair } from '../helpers/tls-server.js';
 import { h1Request, h2Connect, h2Request } from './clients.js';
 
 const HOSTS = ['localhost', '127.0.0.1'];
 let dir: string;
 let pair: DevCertificates;
 let other: DevCertificates;
+let servingPair: Awaited<ReturnType<typeof writeServingPair>>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'injector-shutdown-'));
@@ -33,8 +32,7 @@ beforeAll(async () => {
     generateDevCertificates({ hosts: HOSTS }),
     generateDevCertificates({ hosts: HOSTS }),
   ]);
-  await writeFile(join(dir, 'tls.crt'), pair.cert);
-  await writeFile(join(dir, 'tls.key'), pair.key);
+  servingPair = await writeServingPair(dir, pair);
 });
 
 afterAll(async () => {
@@ -43,25 +41,7 @@ afterAll(async () => {
 
 describe('graceful shutdown', () => {
   it('keeps answering during the drain with readiness failing, then refuses connections', async () => {
-    const server = await startServer(
-      {
-        port: 0,
-        host: '127.0.0.1',
-        tlsCert: join(dir, 'tls.crt'),
-        tlsKey: join(dir, 'tls.key'),
-        clusterMode: 'offline',
-        istioNamespace: 'istio-system',
-        revision: 'default',
-        nativeSidecars: 'disabled',
-        logLevel: 'silent',
-        drainSeconds: 1,
-      },
-      {
-        logger: createLogger({ level: 'silent' }),
-        cwd: dir,
-        metrics: createMetrics({ processMetrics: false }),
-      },
-    );
+    const server = await startTestServer(servingPair, { cwd: dir });
     const review = await readFile(join(PAYLOADS_DIR, 'bookinfo-reviews-v2.json'), 'utf8');
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -101,25 +81,7 @@ describe('graceful shutdown', () => {
 
 describe('graceful shutdown with an idle HTTP/2 session', () => {
   it('the session keeps working during the drain, then gets GOAWAY and the server closes', async () => {
-    const server = await startServer(
-      {
-        port: 0,
-        host: '127.0.0.1',
-        tlsCert: join(dir, 'tls.crt'),
-        tlsKey: join(dir, 'tls.key'),
-        clusterMode: 'offline',
-        istioNamespace: 'istio-system',
-        revision: 'default',
-        nativeSidecars: 'disabled',
-        logLevel: 'silent',
-        drainSeconds: 1,
-      },
-      {
-        logger: createLogger({ level: 'silent' }),
-        cwd: dir,
-        metrics: createMetrics({ processMetrics: false }),
-      },
-    );
+    const server = await startTestServer(servingPair, { cwd: dir });
     const session = await h2Connect(server.port, pair.ca);
     session.on('error', () => undefined);
     try {

@@ -6,12 +6,11 @@ import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/main.js';
 import { MAX_CONCURRENT_STREAMS } from '../../src/http/app.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
+import { startTestServer } from '../helpers/tls-server.js';
 import {
   closeSession,
   eventually,
@@ -57,24 +56,9 @@ beforeAll(async () => {
   CAS.push(first.ca, second.ca);
   await writeSecretVolume(dir, first, 1);
   review = await readFile(join(PAYLOADS_DIR, 'bookinfo-ratings-v1.json'), 'utf8');
-  server = await startServer(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      tlsCert: join(dir, 'tls.crt'),
-      tlsKey: join(dir, 'tls.key'),
-      clusterMode: 'offline',
-      istioNamespace: 'istio-system',
-      revision: 'default',
-      nativeSidecars: 'disabled',
-      logLevel: 'silent',
-      drainSeconds: 1,
-    },
-    {
-      logger: createLogger({ level: 'silent' }),
-      cwd: dir,
-      metrics: createMetrics({ processMetrics: false }),
-    },
+  server = await startTestServer(
+    { tlsCert: join(dir, 'tls.crt'), tlsKey: join(dir, 'tls.key') },
+    { cwd: dir },
   );
 });
 
