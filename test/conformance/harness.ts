@@ -10,13 +10,10 @@
  * - expectedError cases: injection must fail with an error containing the expected text.
  * Both sides are normalised for Go's typed serialisation before comparing (see the corpus README).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { ClusterFacts, InjectionInput } from '../../src/core/contracts.js';
-import type { InjectionConfig, MeshConfig } from '../../src/core/config/types.js';
-import { loadInjectionConfig } from '../../src/core/config/load.js';
-import { deepFreeze, mergeMeshObjects } from '../../src/core/config/merge.js';
+import type { InjectionConfig } from '../../src/core/config/types.js';
+import { deepFreeze } from '../../src/core/config/merge.js';
 import { decide } from '../../src/core/decide.js';
 import { inject } from '../../src/core/inject.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
@@ -33,23 +30,10 @@ import {
   setPodTemplate,
   workloadIdentity,
 } from '../../src/core/workloads.js';
-import { CONFORMANCE_DIR, CORPUS_DIR } from '../helpers/shared.js';
+import { configFor, readCasesFile, readCorpusFile, type CorpusCase } from '../helpers/corpus.js';
 import { validatePod } from '../helpers/pod-schema.js';
 
-export interface ConformanceCase {
-  index: number;
-  testName: string;
-  in: string;
-  want: string | null;
-  setFlags: string[] | null;
-  inFilePath: string | null;
-  mesh: JsonObject | null;
-  setup: Record<string, string> | null;
-  skipWebhook: boolean;
-  skipInjection: boolean;
-  expectedError: string | null;
-  nativeSidecarsGlobal: boolean;
-}
+export type ConformanceCase = CorpusCase;
 
 export interface Difference {
   path: string;
@@ -65,11 +49,6 @@ export interface CaseResult {
   failures: string[];
 }
 
-interface CasesFile {
-  cases: ConformanceCase[];
-  olderVersionCases: { cases: { in: string; want: string; skipWebhook: boolean }[] };
-}
-
 const OPENSHIFT_NAMESPACE = 'test-ns';
 const OPENSHIFT_ANNOTATIONS = {
   'openshift.io/sa.scc.uid-range': '1000620000/10000',
@@ -77,19 +56,13 @@ const OPENSHIFT_ANNOTATIONS = {
 };
 const STATUS_ANNOTATION = 'sidecar.istio.io/status';
 
-let casesFile: CasesFile | undefined;
-function loadCasesFile(): CasesFile {
-  casesFile ??= JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'cases.json'), 'utf8')) as CasesFile;
-  return casesFile;
-}
-
 export function loadCases(): ConformanceCase[] {
-  return loadCasesFile().cases;
+  return readCasesFile().cases;
 }
 
 /** TestInjectionOlderVersion: native sidecars off, the `*-old-version` goldens. */
 export function loadOlderVersionCases(): ConformanceCase[] {
-  return loadCasesFile().olderVersionCases.cases.map((c, index) => ({
+  return readCasesFile().olderVersionCases.cases.map((c, index) => ({
     index,
     testName: `[older ${index}] ${c.want}`,
     in: c.in,
@@ -103,68 +76,6 @@ export function loadOlderVersionCases(): ConformanceCase[] {
     expectedError: null,
     nativeSidecarsGlobal: false,
   }));
-}
-
-function readCorpus(name: string): string {
-  return readFileSync(join(CORPUS_DIR, name), 'utf8');
-}
-
-/** The harness profile: the chart's test hub with tag `latest` (cases.json harness.defaults). */
-function harnessValues(): string {
-  const chart = parseAllDocuments(
-    readFileSync(join(CONFORMANCE_DIR, 'values.default.yaml'), 'utf8'),
-  )[0]?.toJS() as JsonObject;
-  const hub = (
-    (chart._internal_defaults_do_not_set as JsonObject | undefined)?.global as
-      JsonObject | undefined
-  )?.hub;
-  return JSON.stringify({
-    global: {
-      hub: typeof hub === 'string' && hub !== '' ? hub : 'registry.istio.io/testing',
-      tag: 'latest',
-    },
-  });
-}
-
-function withoutNotes(value: JsonValue): JsonValue {
-  if (Array.isArray(value)) return value.map(withoutNotes);
-  if (!isJsonObject(value)) return value;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value))
-    if (!k.startsWith('_') && v !== undefined) out[k] = withoutNotes(v);
-  return out;
-}
-
-/** Applies a case's mesh override (proto field names) over the loaded mesh. */
-function overrideMesh(mesh: MeshConfig, override: JsonObject): MeshConfig {
-  const extra = override.extensionProviders;
-  const rest: JsonObject = { ...override };
-  delete rest.extensionProviders;
-  let out = mergeMeshObjects(structuredClone(mesh), withoutNotes(rest) as JsonObject);
-  if (isJsonObject(extra) && isJsonObject(extra.provider)) {
-    const list = Array.isArray(out.extensionProviders) ? out.extensionProviders : [];
-    out = { ...out, extensionProviders: [...list, withoutNotes(extra.provider)] };
-  }
-  return out as MeshConfig;
-}
-
-const configCache = new Map<string, InjectionConfig>();
-
-export function configFor(c: ConformanceCase): InjectionConfig {
-  const key = JSON.stringify([c.setFlags, c.inFilePath, c.mesh]);
-  const cached = configCache.get(key);
-  if (cached) return cached;
-  const result = loadInjectionConfig({
-    values: harnessValues(),
-    set: c.setFlags ?? [],
-    ...(c.inFilePath ? { istioOperator: readCorpus(c.inFilePath) } : {}),
-  });
-  if (!result.ok)
-    throw new Error(`configuration of ${c.testName}: ${JSON.stringify(result.issues)}`);
-  let config = result.config;
-  if (c.mesh) config = { ...config, mesh: overrideMesh(config.mesh, c.mesh) };
-  configCache.set(key, config);
-  return config;
 }
 
 function clusterFor(c: ConformanceCase, namespace: string): ClusterFacts {
@@ -301,7 +212,7 @@ function kubeInjectDocument(
 }
 
 function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | undefined {
-  const inputs = parseDocuments(readCorpus(c.in));
+  const inputs = parseDocuments(readCorpusFile(c.in));
   if (c.expectedError !== null) {
     try {
       inputs.forEach((d) => kubeInjectDocument(d, c, config));
@@ -313,7 +224,7 @@ function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | un
     }
     return `kube-inject: expected an error containing ${JSON.stringify(c.expectedError)}, got success`;
   }
-  const golden = parseDocuments(readCorpus(c.want ?? ''));
+  const golden = parseDocuments(readCorpusFile(c.want ?? ''));
   const ours = inputs.map((d) => kubeInjectDocument(d, c, config));
   if (ours.length !== golden.length)
     return `kube-inject: ${ours.length} documents, golden has ${golden.length}`;
@@ -372,8 +283,8 @@ function forWebhookComparison(pod: Pod): JsonValue | undefined {
 }
 
 function runWebhook(c: ConformanceCase, config: InjectionConfig): string | undefined {
-  const inputDocs = parseDocuments(readCorpus(c.in));
-  const goldenDocs = parseDocuments(readCorpus(c.want ?? ''));
+  const inputDocs = parseDocuments(readCorpusFile(c.in));
+  const goldenDocs = parseDocuments(readCorpusFile(c.want ?? ''));
   const pairsIn = inputDocs.flatMap((d) =>
     listWorkloads(d).map((w) => ({ w, ns: topNamespace(d) })),
   );

@@ -4,7 +4,7 @@
  * `config` file under --config-dir, and the expected reason written down per case from the rules
  * of spec §2.2 (label before annotation, never before always, then the policy).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { runCheck } from '../../src/cli/check.js';
 import { EXIT } from '../../src/cli/io.js';
 import type { LabelSelector } from '../../src/core/config/types.js';
 import { parseSelectorString } from '../../src/core/selectors.js';
-import { CONFORMANCE_DIR } from '../helpers/shared.js';
+import { readCasesJson } from '../helpers/corpus.js';
 import { captureIO } from './cli-io.js';
 
 interface SelectorCase {
@@ -85,7 +85,7 @@ let cases: InjectRequiredCase[] = [];
 let dir: string;
 
 beforeAll(async () => {
-  const corpus = JSON.parse(await readFile(join(CONFORMANCE_DIR, 'cases.json'), 'utf8')) as {
+  const corpus = readCasesJson() as {
     webhookTests: { TestInjectRequired: { cases: InjectRequiredCase[] } };
   };
   cases = corpus.webhookTests.TestInjectRequired.cases;

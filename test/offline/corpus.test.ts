@@ -6,10 +6,7 @@
  * Cases needing an IstioOperator file, a mesh override or a platform setting are covered by the
  * core conformance harness instead.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { runInject } from '../../src/cli/inject.js';
 import { EXIT } from '../../src/cli/io.js';
 import type { JsonValue } from '../../src/core/json.js';
@@ -20,16 +17,13 @@ import {
   normalise,
   parseDocuments,
 } from '../conformance/harness.js';
-import { CONFORMANCE_DIR, CORPUS_DIR } from '../helpers/shared.js';
+import { chartHub, readCorpusFile } from '../helpers/corpus.js';
+import { CORPUS_DIR } from '../helpers/shared.js';
 import { captureIO } from './cli-io.js';
 
 /** The harness profile of cases.json: the chart's test hub with tag `latest`. */
 function profileFlags(): string[] {
-  const chart = parseAllDocuments(
-    readFileSync(join(CONFORMANCE_DIR, 'values.default.yaml'), 'utf8'),
-  )[0]?.toJS() as { _internal_defaults_do_not_set?: { global?: { hub?: string } } } | undefined;
-  const hub = chart?._internal_defaults_do_not_set?.global?.hub ?? 'registry.istio.io/testing';
-  return ['--set', `values.global.hub=${hub}`, '--set', 'values.global.tag=latest'];
+  return ['--set', `values.global.hub=${chartHub()}`, '--set', 'values.global.tag=latest'];
 }
 
 /** Custom Go templates are not rendered by this injector (test/conformance/excluded.txt). */
@@ -65,7 +59,7 @@ describe('inject matches the kube-inject goldens', () => {
     expect(io.err().includes('error:'), io.err()).toBe(false);
     expect(code).toBe(EXIT.OK);
     const ours = parseDocuments(io.out());
-    const golden = parseDocuments(readFileSync(join(CORPUS_DIR, c.want ?? ''), 'utf8'));
+    const golden = parseDocuments(readCorpusFile(c.want ?? ''));
     expect(ours.length).toBe(golden.length);
     ours.forEach((doc, i) => {
       const difference = firstDifference(
@@ -96,7 +90,7 @@ describe('inject matches the kube-inject goldens', () => {
       .filter((c) => !templateWinsOnReinjection.has(c.want ?? ''))
       .map((c) => [c.want, c] as const),
   )('re-injecting %s changes nothing', async (want, c) => {
-    const golden = readFileSync(join(CORPUS_DIR, want ?? ''), 'utf8');
+    const golden = readCorpusFile(want ?? '');
     const io = captureIO(CORPUS_DIR);
     expect(await runInject(['-f', want ?? '', ...settings(c)], io)).toBe(EXIT.OK);
     expect(io.out()).toBe(golden);

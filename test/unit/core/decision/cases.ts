@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CONFORMANCE_DIR } from '../../../helpers/shared.js';
+import { readCasesJson } from '../../../helpers/corpus.js';
 
 /** The transcribed Istio test tables (cases.json), read at run time. */
 export interface CasesFile {
@@ -37,9 +35,6 @@ export interface InjectRequiredCase {
   wantInject: boolean;
 }
 
-let cached: CasesFile | undefined;
-
 export function loadCases(): CasesFile {
-  cached ??= JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'cases.json'), 'utf8')) as CasesFile;
-  return cached;
+  return readCasesJson() as CasesFile;
 }

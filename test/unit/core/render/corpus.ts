@@ -3,79 +3,29 @@
  * settings (set flags, IstioOperator overlay, mesh override, setup) and the matching golden pods.
  * Everything is read from ../shared at run time.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { CONFORMANCE_DIR, CORPUS_DIR } from '../../../helpers/shared.js';
-import { loadInjectionConfigOrThrow } from '../../../../src/core/config/load.js';
-import { mergeMeshObjects } from '../../../../src/core/config/merge.js';
+import { parseAllDocuments } from 'yaml';
+import {
+  configFor,
+  readCasesFile,
+  readCorpusFile,
+  type CasesFile,
+  type CorpusCase,
+} from '../../../helpers/corpus.js';
 import { resolveProxyConfig } from '../../../../src/core/proxy-config.js';
-import type { InjectionConfig, MeshConfig } from '../../../../src/core/config/types.js';
 import type { RenderContext } from '../../../../src/core/contracts.js';
 import { isJsonObject, type JsonObject } from '../../../../src/core/json.js';
 import type { Pod } from '../../../../src/core/k8s.js';
 
-export interface CorpusCase {
-  index: number;
-  testName: string;
-  in: string;
-  want: string | null;
-  setFlags: string[] | null;
-  inFilePath: string | null;
-  mesh: JsonObject | null;
-  setup: Record<string, string> | null;
-  expectedError: string | null;
-  nativeSidecarsGlobal: boolean;
-}
-
-interface CasesFile {
-  cases: CorpusCase[];
-  webhookTests: Record<string, JsonObject>;
-}
-
-let casesFile: CasesFile | undefined;
+export type { CorpusCase };
 
 export function cases(): CasesFile {
-  casesFile ??= JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'cases.json'), 'utf8')) as CasesFile;
-  return casesFile;
+  return readCasesFile();
 }
 
 export function corpusCase(index: number): CorpusCase {
   const found = cases().cases.find((c) => c.index === index);
   if (found === undefined) throw new Error(`no corpus case ${index}`);
   return found;
-}
-
-/** Hub of the chart's default values (the harness' default profile sets the same). */
-function chartHub(): string {
-  const values = parseYaml(readFileSync(join(CONFORMANCE_DIR, 'values.default.yaml'), 'utf8')) as {
-    _internal_defaults_do_not_set: { global: { hub: string } };
-  };
-  return values._internal_defaults_do_not_set.global.hub;
-}
-
-/** Applies a case's mesh override the way cases.json describes it (`_how`). */
-function applyMeshOverride(mesh: MeshConfig, override: JsonObject | null): MeshConfig {
-  if (override === null) return mesh;
-  const providers = override.extensionProviders;
-  if (isJsonObject(providers) && isJsonObject(providers.provider)) {
-    return {
-      ...mesh,
-      extensionProviders: [...(mesh.extensionProviders ?? []), providers.provider],
-    };
-  }
-  const clean: JsonObject = { ...override };
-  delete clean._how;
-  return mergeMeshObjects(mesh, clean) as MeshConfig;
-}
-
-export function caseConfig(c: CorpusCase): InjectionConfig {
-  const config = loadInjectionConfigOrThrow({
-    set: [`hub=${chartHub()}`, 'tag=latest', ...(c.setFlags ?? [])],
-    istioOperator:
-      c.inFilePath === null ? undefined : readFileSync(join(CORPUS_DIR, c.inFilePath), 'utf8'),
-  });
-  return { ...config, mesh: applyMeshOverride(config.mesh, c.mesh) };
 }
 
 interface Workload {
@@ -110,7 +60,7 @@ export function workloads(file: string): Workload[] {
       pod,
     });
   };
-  for (const doc of parseAllDocuments(readFileSync(join(CORPUS_DIR, file), 'utf8'))) {
+  for (const doc of parseAllDocuments(readCorpusFile(file))) {
     const value: unknown = doc.toJS();
     if (isJsonObject(value)) visit(value);
   }
@@ -140,7 +90,7 @@ function identity(w: Workload): Pick<RenderContext, 'typeMeta' | 'deploymentMeta
 }
 
 export function renderContexts(c: CorpusCase): RenderContext[] {
-  const config = caseConfig(c);
+  const config = configFor(c);
   const openshift = c.setup?.PLATFORM === 'openshift';
   return workloads(c.in).map((w) => {
     const { proxyConfig } = resolveProxyConfig(config.mesh, w.pod.metadata?.annotations ?? {});
