@@ -5,6 +5,7 @@
 import { InjectorError } from '../../../../src/errors.js';
 import type { InjectionEngine } from '../../../../src/core/review.js';
 import type { Pod } from '../../../../src/core/k8s.js';
+import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
 import type { InjectionConfig } from '../../../../src/core/config/types.js';
 
 export const FAIL_ANNOTATION = 'test.example/fail';
@@ -92,28 +93,9 @@ export function createFakeEngine(
   return engine;
 }
 
-/** A minimal configuration object; the fake engine reads nothing from it. */
+/** The built-in default configuration (frozen); the fake engine reads nothing from it. */
 export function fakeConfig(): InjectionConfig {
-  return {
-    injector: {
-      policy: 'enabled',
-      defaultTemplates: ['sidecar'],
-      aliases: {},
-      neverInjectSelector: [],
-      alwaysInjectSelector: [],
-      injectedAnnotations: {},
-      customTemplates: {},
-    },
-    values: {},
-    mesh: {
-      trustDomain: 'cluster.local',
-      rootNamespace: 'istio-system',
-      proxyListenPort: 15001,
-      proxyInboundListenPort: 15006,
-      defaultConfig: {},
-    },
-    revision: 'default',
-  };
+  return defaultInjectionConfig();
 }
 
 /** A v1 (or v1beta1) AdmissionReview for a pod CREATE; `patch` tweaks the request. */
