@@ -6,6 +6,7 @@
  * Default-valued fields: https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { DEFAULT_PROXY_CONFIG } from '../config/defaults.js';
 import type { ProxyConfig } from '../config/types.js';
 
 type FieldKind = 'scalar' | 'wrapper' | 'enum' | 'message' | 'map' | 'list';
@@ -55,18 +56,7 @@ const FIELDS: readonly (readonly [string, FieldKind, string?])[] = [
 const KNOWN_FIELDS = new Set(FIELDS.map(([name]) => name));
 
 /** Istio's built-in ProxyConfig defaults: a field holding exactly this value is left out. */
-const BUILTIN_DEFAULTS: Readonly<Record<string, JsonValue>> = {
-  configPath: './etc/istio/proxy',
-  binaryPath: '/usr/local/bin/envoy',
-  serviceCluster: 'istio-proxy',
-  drainDuration: '45s',
-  terminationDrainDuration: '5s',
-  discoveryAddress: 'istiod.istio-system.svc:15012',
-  controlPlaneAuthPolicy: 'MUTUAL_TLS',
-  proxyAdminPort: 15000,
-  statNameLength: 189,
-  statusPort: 15020,
-};
+const BUILTIN_DEFAULTS: Readonly<Record<string, JsonValue | undefined>> = DEFAULT_PROXY_CONFIG;
 
 function isZero(value: JsonValue, kind: FieldKind, enumZero: string | undefined): boolean {
   switch (kind) {
