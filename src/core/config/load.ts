@@ -6,7 +6,7 @@
  */
 import { parseDocument } from 'yaml';
 import { InjectorError, type ErrorDetail } from '../../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
 import { cidrListError, portListError } from '../annotations/net.js';
 import { isQuantityError, parseQuantity } from '../quantity.js';
@@ -406,34 +406,25 @@ function str0(value: JsonValue | undefined): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }
 
-function getIn(root: JsonObject, path: string): JsonValue | undefined {
-  let current: JsonValue | undefined = root;
-  for (const segment of path.split('.')) {
-    if (!isJsonObject(current)) return undefined;
-    current = current[segment];
-  }
-  return current;
-}
-
 /** The mesh the chart's `istio` ConfigMap would hold for these values (spec §8.2). */
 function chartMesh(values: JsonObject): JsonObject {
-  const namespace = str0(getIn(values, 'global.istioNamespace')) || 'istio-system';
-  const revision = str0(getIn(values, 'revision'));
+  const namespace = str0(getPath(values, 'global.istioNamespace')) || 'istio-system';
+  const revision = str0(getPath(values, 'revision'));
   const istiod = revision === '' ? 'istiod' : `istiod-${revision}`;
   const defaultConfig: JsonObject = { discoveryAddress: `${istiod}.${namespace}.svc:15012` };
-  const meshID = str0(getIn(values, 'global.meshID'));
+  const meshID = str0(getPath(values, 'global.meshID'));
   if (meshID !== '') defaultConfig['meshId'] = meshID;
   const variant =
-    str0(getIn(values, 'global.proxy.variant')) || str0(getIn(values, 'global.variant'));
+    str0(getPath(values, 'global.proxy.variant')) || str0(getPath(values, 'global.variant'));
   if (variant !== '') defaultConfig['image'] = { imageType: variant };
-  const tracer = str0(getIn(values, 'global.proxy.tracer'));
+  const tracer = str0(getPath(values, 'global.proxy.tracer'));
   if (tracer === 'zipkin') {
     defaultConfig['tracing'] = { zipkin: { address: `zipkin.${namespace}:9411` } };
   }
   const mesh: JsonObject = { rootNamespace: namespace, defaultConfig };
-  const trustDomain = str0(getIn(values, 'global.trustDomain'));
+  const trustDomain = str0(getPath(values, 'global.trustDomain'));
   if (trustDomain !== '') mesh['trustDomain'] = trustDomain;
-  const meshConfig = getIn(values, 'meshConfig');
+  const meshConfig = getPath(values, 'meshConfig');
   return isJsonObject(meshConfig) ? mergeMeshObjects(mesh, meshConfig) : mesh;
 }
 
@@ -474,7 +465,7 @@ function buildInjectorConfig(
   if (configDoc === undefined) {
     const defaults = stringListOf(webhook['defaultTemplates']);
     return {
-      policy: str0(getIn(values, 'global.proxy.autoInject')) || DEFAULT_INJECTOR_CONFIG.policy,
+      policy: str0(getPath(values, 'global.proxy.autoInject')) || DEFAULT_INJECTOR_CONFIG.policy,
       defaultTemplates: defaults.length > 0 ? defaults : ['sidecar'],
       aliases: {},
       neverInjectSelector: selectorsOf(webhook['neverInjectSelector']),
