@@ -3,7 +3,6 @@
  * the pod's `proxy.istio.io/config` annotation (YAML or JSON). ProxyConfig custom resources are
  * resolved by the caller (they need the cluster) and are not part of this function.
  */
-import { parseDocument } from 'yaml';
 import type { ErrorDetail } from '../errors.js';
 import {
   checkFields,
@@ -25,6 +24,7 @@ import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.j
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
 import { getPath, isJsonObject, type JsonObject } from './json.js';
 import type { StringMap } from './k8s.js';
+import { parseYamlDocument } from './yaml.js';
 
 export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
 
@@ -111,18 +111,12 @@ export function parseProxyConfigOverlay(
   text: string,
   issues: ConfigIssue[],
 ): JsonObject | undefined {
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    issues.push({ path: '', message: doc.errors[0]?.message ?? 'invalid YAML' });
+  const result = parseYamlDocument(text);
+  if (!result.ok) {
+    issues.push({ path: '', message: result.errors[0] ?? 'invalid YAML' });
     return undefined;
   }
-  let parsed: unknown;
-  try {
-    parsed = doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    issues.push({ path: '', message: (error as Error).message });
-    return undefined;
-  }
+  const parsed = result.value;
   if (parsed === null || parsed === undefined) return {};
   if (!isJsonObject(parsed)) {
     issues.push({ path: '', message: 'expected a ProxyConfig map' });

@@ -5,6 +5,7 @@
 import { Document, LineCounter, parseAllDocuments } from 'yaml';
 import { InjectorError } from '../errors.js';
 import type { JsonValue } from '../core/json.js';
+import { MAX_YAML_ALIASES } from '../core/yaml.js';
 
 /** One document of an input stream. */
 export interface ManifestDocument {
@@ -42,7 +43,7 @@ export function splitDocuments(text: string, source: string): ManifestDocument[]
       );
     }
     const end = i === docs.length - 1 ? text.length : doc.range[2];
-    const value = doc.toJS({ maxAliasCount: 100 }) as JsonValue | undefined;
+    const value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as JsonValue | undefined;
     const root = doc.contents;
     result.push({
       index,

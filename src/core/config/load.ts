@@ -4,13 +4,13 @@
  * IstioOperator overlay and istioctl-style `--set` flags. Runs once per configuration change,
  * never per request. Every problem is collected and reported with its path.
  */
-import { parseDocument } from 'yaml';
 import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
 import { cidrListError, portListError } from '../annotations/net.js';
 import { isQuantityError, parseQuantity } from '../quantity.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
+import { parseYamlDocument } from '../yaml.js';
 import {
   bool,
   checkFields,
@@ -191,20 +191,13 @@ function parseYamlMap(
   issues: ConfigIssue[],
 ): JsonObject | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors)
-      issues.push({ path, message: `not valid YAML/JSON: ${error.message}` });
+  const result = parseYamlDocument(text, { uniqueKeys: false });
+  if (!result.ok) {
+    for (const error of result.errors)
+      issues.push({ path, message: `not valid YAML/JSON: ${error}` });
     return undefined;
   }
-  let parsed: unknown;
-  try {
-    // The alias cap defuses "billion laughs" documents; exceeding it throws.
-    parsed = doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    issues.push({ path, message: `not valid YAML/JSON: ${(error as Error).message}` });
-    return undefined;
-  }
+  const parsed = result.value;
   if (parsed === null || parsed === undefined) return undefined;
   if (!isJsonObject(parsed)) {
     issues.push({ path, message: 'expected a map at the top level' });
