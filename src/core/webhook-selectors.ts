@@ -4,8 +4,9 @@
  * The server uses it to honour namespace labels itself; the offline `check` command explains it.
  * Selector semantics: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-namespaceselector
  */
-import type { LabelSelector, LabelSelectorRequirement } from './config/types.js';
+import type { InjectionConfig, LabelSelector, LabelSelectorRequirement } from './config/types.js';
 import { IGNORED_NAMESPACES } from './config/defaults.js';
+import { getPath } from './json.js';
 import type { StringMap } from './k8s.js';
 import { matchesSelector } from './selectors.js';
 
@@ -32,6 +33,17 @@ export interface WebhookEntriesOptions {
   tags?: readonly string[];
   /** `sidecarInjectorWebhook.enableNamespacesByDefault`: adds the `auto.` entry. */
   enableNamespacesByDefault?: boolean;
+}
+
+/** The entry options the chart derives from an injection configuration (revision, tags, values). */
+export function webhookEntriesOptionsOf(config: InjectionConfig): WebhookEntriesOptions {
+  const tags = getPath(config.values, 'revisionTags');
+  return {
+    revision: config.revision === 'default' ? '' : config.revision,
+    tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+    enableNamespacesByDefault:
+      getPath(config.values, 'sidecarInjectorWebhook.enableNamespacesByDefault') === true,
+  };
 }
 
 const notFalse: LabelSelectorRequirement = {

@@ -9,8 +9,7 @@ import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import { decide } from '../core/decide.js';
 import { inject } from '../core/inject.js';
-import { getPath } from '../core/json.js';
-import { evaluateWebhookSelectors } from '../core/webhook-selectors.js';
+import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
 import type { CheckStep, ConfigRequest, OfflineEngine } from './engine.js';
 import type { PodInjector } from './manifest.js';
 
@@ -80,12 +79,8 @@ function explain(input: Parameters<OfflineEngine['explain']>[0]): CheckStep[] {
       message: `labels of namespace ${namespaceName} unknown (pass --namespace-labels or --kubeconfig): selectors not evaluated`,
     });
   } else {
-    const tags = getPath(config.values, 'revisionTags');
     const verdict = evaluateWebhookSelectors({
-      revision: config.revision === 'default' ? '' : config.revision,
-      tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
-      enableNamespacesByDefault:
-        getPath(config.values, 'sidecarInjectorWebhook.enableNamespacesByDefault') === true,
+      ...webhookEntriesOptionsOf(config),
       namespaceName,
       namespaceLabels: namespace.labels,
       podLabels: pod.metadata?.labels ?? {},

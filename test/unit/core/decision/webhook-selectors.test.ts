@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   evaluateWebhookSelectors,
   webhookEntries,
+  webhookEntriesOptionsOf,
   WEBHOOK_SELECTOR_REASONS,
   type WebhookEntryName,
   type WebhookSelectorReason,
 } from '../../../../src/core/webhook-selectors.js';
+import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
+import type { JsonObject } from '../../../../src/core/json.js';
 
 type Row = [
   name: string,
@@ -266,5 +269,37 @@ describe('webhookEntries', () => {
       ['rev.namespace', 'canary'],
       ['rev.object', 'canary'],
     ]);
+  });
+});
+
+describe('webhookEntriesOptionsOf', () => {
+  it.each<[string, string, JsonObject, ReturnType<typeof webhookEntriesOptionsOf>]>([
+    [
+      'the default revision',
+      'default',
+      {},
+      { revision: '', tags: [], enableNamespacesByDefault: false },
+    ],
+    [
+      'a revision with tags (non-strings ignored)',
+      'canary',
+      { revisionTags: ['prod', 7, 'default'] },
+      { revision: 'canary', tags: ['prod', 'default'], enableNamespacesByDefault: false },
+    ],
+    [
+      'namespaces injected by default',
+      'default',
+      { sidecarInjectorWebhook: { enableNamespacesByDefault: true } },
+      { revision: '', tags: [], enableNamespacesByDefault: true },
+    ],
+    [
+      'a string "true" is not the boolean',
+      'default',
+      { sidecarInjectorWebhook: { enableNamespacesByDefault: 'true' } },
+      { revision: '', tags: [], enableNamespacesByDefault: false },
+    ],
+  ])('%s', (_name, revision, values, want) => {
+    const config = { ...defaultInjectionConfig(), revision, values };
+    expect(webhookEntriesOptionsOf(config)).toEqual(want);
   });
 });
