@@ -37,7 +37,7 @@ import {
 import { interceptionModeOf, statusPortText } from './iptables.js';
 import { canonicalRevision, rawCanonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
-import { valueObject } from './values.js';
+import { valueSetObject } from './values.js';
 
 function gatewayEnv(ctx: RenderContext, annotations: StringMap): EnvVar[] {
   return [
@@ -60,13 +60,13 @@ function gatewayEnv(ctx: RenderContext, annotations: StringMap): EnvVar[] {
 }
 
 function gatewayPodSecurityContext(ctx: RenderContext): JsonObject {
-  const configured = valueObject(ctx.values, 'gateways.securityContext');
-  if (configured !== undefined && Object.keys(configured).length > 0) return configured;
+  const configured = valueSetObject(ctx.values, 'gateways.securityContext');
+  if (configured !== undefined) return configured;
   const context: JsonObject = {
     sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
   };
-  const seccomp = valueObject(ctx.values, 'gateways.seccompProfile');
-  if (seccomp !== undefined && Object.keys(seccomp).length > 0) context.seccompProfile = seccomp;
+  const seccomp = valueSetObject(ctx.values, 'gateways.seccompProfile');
+  if (seccomp !== undefined) context.seccompProfile = seccomp;
   return context;
 }
 
@@ -78,8 +78,8 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   const istiod = istiodCertificates(values);
 
   const proxy = agentContainer(ctx, 'router', ENVOY_PROMETHEUS_PORT);
-  const lifecycle = valueObject(values, 'global.proxy.lifecycle');
-  if (lifecycle !== undefined && Object.keys(lifecycle).length > 0) proxy.lifecycle = lifecycle;
+  const lifecycle = valueSetObject(values, 'global.proxy.lifecycle');
+  if (lifecycle !== undefined) proxy.lifecycle = lifecycle;
   proxy.securityContext = { runAsUser: ctx.proxyUID, runAsGroup: ctx.proxyGID };
   proxy.env = gatewayEnv(ctx, annotations);
   if (statusPortText(annotations, values) !== '0') {

@@ -58,7 +58,14 @@ import {
   otelSemanticConventions,
 } from './metadata.js';
 import { ANNOTATION_MULTUS_NETWORKS, appendMultusNetwork } from './multus.js';
-import { hasKey, valueIsTrue, valueNumber, valueObject, valueSet, valueString } from './values.js';
+import {
+  hasKey,
+  valueIsTrue,
+  valueNumber,
+  valueSet,
+  valueSetObject,
+  valueString,
+} from './values.js';
 
 const GKE_CA_NAME = 'GkeWorkloadCertificate';
 
@@ -86,10 +93,8 @@ function capNetBindService(ctx: RenderContext, annotations: StringMap): boolean 
 }
 
 function seccompProfile(ctx: RenderContext): JsonObject {
-  const profile = valueObject(ctx.values, 'global.proxy.seccompProfile');
-  return profile !== undefined && Object.keys(profile).length > 0
-    ? { seccompProfile: profile }
-    : {};
+  const profile = valueSetObject(ctx.values, 'global.proxy.seccompProfile');
+  return profile === undefined ? {} : { seccompProfile: profile };
 }
 
 function proxySecurityContext(
@@ -157,8 +162,8 @@ function initSecurityContext(ctx: RenderContext, mode: string, cni: boolean): Js
 }
 
 function proxyLifecycle(ctx: RenderContext, native: boolean, statusPort: string) {
-  const configured = valueObject(ctx.values, 'global.proxy.lifecycle');
-  if (configured !== undefined && Object.keys(configured).length > 0) return configured;
+  const configured = valueSetObject(ctx.values, 'global.proxy.lifecycle');
+  if (configured !== undefined) return configured;
   if (holdApplication(ctx) && !native) {
     return { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
   }

@@ -53,6 +53,12 @@ export function valueObject(values: JsonObject, path: string): JsonObject | unde
   return isJsonObject(value) ? value : undefined;
 }
 
+/** The map at `path` when it is set (non-empty), as `{{ if .Values.x }}` lets it through. */
+export function valueSetObject(values: JsonObject, path: string): JsonObject | undefined {
+  const value = valueObject(values, path);
+  return value !== undefined && Object.keys(value).length > 0 ? value : undefined;
+}
+
 /** `true` only for the boolean true or the string "true" (Helm `--set` may give either). */
 export function valueIsTrue(values: JsonObject, path: string): boolean {
   const value = getPath(values, path);
