@@ -18,3 +18,19 @@ export function getPath(root: JsonValue | undefined, path: string): JsonValue | 
   }
   return current;
 }
+
+/**
+ * A copy of a map with its keys in sorted order, as Go's JSON encoding prints a map; undefined
+ * entries are dropped and `mapValue` may convert each value.
+ */
+export function sortedObject(
+  value: JsonObject,
+  mapValue: (entry: JsonValue) => JsonValue = (entry) => entry,
+): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(value).sort()) {
+    const entry = value[key];
+    if (entry !== undefined) out[key] = mapValue(entry);
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
  * (`proxy.istio.io/overrides`, `ISTIO_KUBE_APP_PROBERS`).
  */
 import type { JsonObject, JsonValue } from '../json.js';
-import { isJsonObject } from '../json.js';
+import { isJsonObject, sortedObject } from '../json.js';
 import { canonicalQuantityValue } from '../quantity.js';
 
 /**
@@ -158,13 +158,7 @@ function isZero(value: JsonValue): boolean {
 
 function sortedMap(value: JsonValue, quantity: boolean): JsonValue {
   if (!isJsonObject(value)) return value;
-  const out: JsonObject = {};
-  for (const key of Object.keys(value).sort()) {
-    const v = value[key];
-    if (v === undefined) continue;
-    out[key] = quantity ? canonicalQuantityValue(v) : v;
-  }
-  return out;
+  return quantity ? sortedObject(value, canonicalQuantityValue) : sortedObject(value);
 }
 
 function convert(type: string | undefined, value: JsonValue): JsonValue {

@@ -5,7 +5,7 @@
  * Field order: https://github.com/istio/api/blob/master/mesh/v1alpha1/proxy.proto
  * Default-valued fields: https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig
  */
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, sortedObject, type JsonObject, type JsonValue } from '../json.js';
 import { DEFAULT_PROXY_CONFIG } from '../config/defaults.js';
 import type { ProxyConfig } from '../config/types.js';
 
@@ -74,16 +74,6 @@ function isZero(value: JsonValue, kind: FieldKind, enumZero: string | undefined)
   }
 }
 
-function sortedMap(value: JsonValue): JsonValue {
-  if (!isJsonObject(value)) return value;
-  const out: JsonObject = {};
-  for (const key of Object.keys(value).sort()) {
-    const entry = value[key];
-    if (entry !== undefined) out[key] = entry;
-  }
-  return out;
-}
-
 /** The ProxyConfig with default and zero-valued fields removed, in protobuf declaration order. */
 export function cleanProxyConfig(proxyConfig: ProxyConfig): JsonObject {
   const out: JsonObject = {};
@@ -92,7 +82,7 @@ export function cleanProxyConfig(proxyConfig: ProxyConfig): JsonObject {
     if (value === undefined || value === null) continue;
     if (isZero(value, kind, enumZero)) continue;
     if (Object.hasOwn(BUILTIN_DEFAULTS, name) && BUILTIN_DEFAULTS[name] === value) continue;
-    out[name] = kind === 'map' ? sortedMap(value) : value;
+    out[name] = kind === 'map' && isJsonObject(value) ? sortedObject(value) : value;
   }
   // Fields this table does not know yet are kept, after the known ones, in their own order.
   for (const [name, value] of Object.entries(proxyConfig)) {
