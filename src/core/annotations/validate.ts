@@ -3,7 +3,7 @@
  * Every invalid annotation is reported; any report refuses the injection. The reason texts carry
  * the wording Istio uses (e.g. `includeIPRanges invalid: failed parsing cidr 'bad': ...`).
  */
-import type { ErrorDetail } from '../../errors.js';
+import { InjectorError, type ErrorDetail } from '../../errors.js';
 import type { StringMap } from '../k8s.js';
 import { PROXY_CONFIG_ANNOTATION, resolveProxyConfig } from '../proxy-config.js';
 import { DEFAULT_MESH } from '../config/defaults.js';
@@ -102,6 +102,14 @@ export function validateAnnotations(annotations: StringMap): ErrorDetail[] {
 export function formatAnnotationError(detail: ErrorDetail): string {
   const name = FIELD_RE.exec(detail.field)?.[1] ?? detail.field;
   return `invalid value '${detail.value ?? ''}' for annotation '${name}': ${detail.reason}`;
+}
+
+/** One invalid annotation as an INJ_ERR_INVALID_ANNOTATION error, in the same wording. */
+export function invalidAnnotationError(name: string, value: string, reason: string): InjectorError {
+  const detail: ErrorDetail = { field: `metadata.annotations[${name}]`, value, reason };
+  return new InjectorError('INJ_ERR_INVALID_ANNOTATION', formatAnnotationError(detail), {
+    details: [detail],
+  });
 }
 
 /** Several details as one multi-error text (`2 errors occurred:\n\t* ...\n\t* ...\n\n`). */

@@ -5,7 +5,7 @@
  * container, user fields winning. The overrides are recorded in `proxy.istio.io/overrides` so a
  * later re-injection can re-apply them after the injected containers were stripped.
  */
-import { InjectorError } from '../../errors.js';
+import { invalidAnnotationError } from '../annotations/validate.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
 import type { Container, Pod } from '../k8s.js';
@@ -40,13 +40,7 @@ export function parseOverrides(text: string | undefined): ParsedContainers {
     parsed = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new InjectorError(
-      'INJ_ERR_INVALID_ANNOTATION',
-      `invalid value '${text}' for annotation '${OVERRIDES_ANNOTATION}': ${reason}`,
-      {
-        details: [{ field: `metadata.annotations[${OVERRIDES_ANNOTATION}]`, value: text, reason }],
-      },
-    );
+    throw invalidAnnotationError(OVERRIDES_ANNOTATION, text, reason);
   }
   const obj = isJsonObject(parsed) ? parsed : {};
   return {

@@ -2,7 +2,7 @@
  * Pieces shared by the built-in templates: proxy args, the common env block, resources, probes,
  * volumes and their mounts, and the pod-annotation JSON readers.
  */
-import { InjectorError } from '../../errors.js';
+import { invalidAnnotationError } from '../annotations/validate.js';
 import { canonicalQuantity, canonicalQuantityValue } from '../quantity.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { EnvVar, StringMap } from '../k8s.js';
@@ -132,14 +132,6 @@ export function proxyMetadataEnv(proxyMetadata: StringMap | undefined): EnvVar[]
     .map((name) => ({ name, value: proxyMetadata[name] ?? '' }));
 }
 
-function invalidAnnotation(key: string, value: string, reason: string): InjectorError {
-  return new InjectorError(
-    'INJ_ERR_INVALID_ANNOTATION',
-    `invalid value '${value}' for annotation '${key}': ${reason}`,
-    { details: [{ field: `metadata.annotations[${key}]`, value, reason }] },
-  );
-}
-
 /** Parses an annotation that must hold a JSON object; bad JSON is reported, never ignored. */
 export function jsonObjectAnnotation(annotations: StringMap, key: string): JsonObject | undefined {
   if (!hasKey(annotations, key)) return undefined;
@@ -148,9 +140,9 @@ export function jsonObjectAnnotation(annotations: StringMap, key: string): JsonO
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw invalidAnnotation(key, text, `not valid JSON: ${(error as Error).message}`);
+    throw invalidAnnotationError(key, text, `not valid JSON: ${(error as Error).message}`);
   }
-  if (!isJsonObject(parsed)) throw invalidAnnotation(key, text, 'expected a JSON object');
+  if (!isJsonObject(parsed)) throw invalidAnnotationError(key, text, 'expected a JSON object');
   return parsed;
 }
 
@@ -161,7 +153,11 @@ export function namedEntries(annotations: StringMap, key: string): JsonObject[] 
   const out: JsonObject[] = [];
   for (const [name, fields] of Object.entries(parsed)) {
     if (!isJsonObject(fields)) {
-      throw invalidAnnotation(key, annotations[key] ?? '', `entry '${name}' must be a JSON object`);
+      throw invalidAnnotationError(
+        key,
+        annotations[key] ?? '',
+        `entry '${name}' must be a JSON object`,
+      );
     }
     out.push({ name, ...fields });
   }
