@@ -5,6 +5,7 @@
  * and network env moved to the end, and probes of application containers.
  */
 import { describe, expect, it } from 'vitest';
+import type { RenderContext, RenderedTemplate } from '../../../../src/core/contracts.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';
 import type { Container, EnvVar, Pod } from '../../../../src/core/k8s.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../../src/core/json.js';
@@ -49,15 +50,32 @@ function statusVolumes(pod: Pod): string[] {
   return (JSON.parse(status) as { volumes: string[] | null }).volumes ?? [];
 }
 
-function checkSidecarCase(c: CorpusCase) {
+/** Each workload of a case rendered with `template`, beside its golden pod (one per workload). */
+function renderedWithGoldens(
+  template: string,
+  c: CorpusCase,
+): { ctx: RenderContext; golden: Pod; rendered: RenderedTemplate }[] {
   const contexts = renderContexts(c);
   const goldens = goldenPods(c);
   expect(contexts.length).toBeGreaterThan(0);
   expect(goldens).toHaveLength(contexts.length);
-  contexts.forEach((ctx, i) => {
-    const golden = goldens[i] as Pod;
-    const rendered = renderTemplate('sidecar', ctx);
+  return contexts.map((ctx, i) => ({
+    ctx,
+    golden: goldens[i] as Pod,
+    rendered: renderTemplate(template, ctx),
+  }));
+}
 
+/** The rendered volumes are the ones the golden's status annotation names, as the golden has them. */
+function expectVolumesAsGolden(rendered: RenderedTemplate, golden: Pod): void {
+  const renderedVolumes = (rendered.spec?.volumes ?? []).map((v) => withoutNulls(v));
+  const names = new Set(renderedVolumes.map((v) => (v as JsonObject).name));
+  expect([...names]).toEqual(statusVolumes(golden));
+  expect((golden.spec?.volumes ?? []).filter((v) => names.has(v.name))).toEqual(renderedVolumes);
+}
+
+function checkSidecarCase(c: CorpusCase) {
+  for (const { golden, rendered } of renderedWithGoldens('sidecar', c)) {
     for (const container of injectedContainers(rendered)) {
       const expected = injectedContainers(golden).find((g) => g.name === container.name);
       expect(expected, `golden has ${container.name}`).toBeDefined();
@@ -81,17 +99,14 @@ function checkSidecarCase(c: CorpusCase) {
         .sort(),
     );
 
-    const renderedVolumes = (rendered.spec?.volumes ?? []).map((v) => withoutNulls(v));
-    const names = new Set(renderedVolumes.map((v) => (v as JsonObject).name));
-    expect([...names]).toEqual(statusVolumes(golden));
-    expect((golden.spec?.volumes ?? []).filter((v) => names.has(v.name))).toEqual(renderedVolumes);
+    expectVolumesAsGolden(rendered, golden);
 
     expect(golden.metadata?.labels).toMatchObject(rendered.metadata?.labels ?? {});
     expect(golden.metadata?.annotations).toMatchObject(rendered.metadata?.annotations ?? {});
     expect(golden.spec?.imagePullSecrets ?? []).toEqual(
       expect.arrayContaining(rendered.spec?.imagePullSecrets ?? []),
     );
-  });
+  }
 }
 
 // Fresh-pod cases of the corpus (no earlier injection or user override of istio-proxy).
@@ -128,13 +143,7 @@ function withUserOverride(rendered: Container, user: Container | undefined): Con
 }
 
 function checkTemplateCase(template: string, c: CorpusCase) {
-  const contexts = renderContexts(c);
-  const goldens = goldenPods(c);
-  expect(contexts.length).toBeGreaterThan(0);
-  expect(goldens).toHaveLength(contexts.length);
-  contexts.forEach((ctx, i) => {
-    const golden = goldens[i] as Pod;
-    const rendered = renderTemplate(template, ctx);
+  for (const { ctx, golden, rendered } of renderedWithGoldens(template, c)) {
     const userContainers = ctx.pod.spec?.containers ?? [];
     for (const list of ['initContainers', 'containers'] as const) {
       for (const container of rendered.spec?.[list] ?? []) {
@@ -150,14 +159,11 @@ function checkTemplateCase(template: string, c: CorpusCase) {
         }
       }
     }
-    const renderedVolumes = (rendered.spec?.volumes ?? []).map((v) => withoutNulls(v));
-    const names = new Set(renderedVolumes.map((v) => (v as JsonObject).name));
-    expect([...names]).toEqual(statusVolumes(golden));
-    expect((golden.spec?.volumes ?? []).filter((v) => names.has(v.name))).toEqual(renderedVolumes);
+    expectVolumesAsGolden(rendered, golden);
     expect(golden.spec?.securityContext).toEqual(rendered.spec?.securityContext);
     expect(golden.metadata?.labels ?? {}).toMatchObject(rendered.metadata?.labels ?? {});
     expect(golden.metadata?.annotations).toMatchObject(rendered.metadata?.annotations ?? {});
-  });
+  }
 }
 
 describe('gateway and proxyless gRPC renderers against the corpus goldens', () => {
