@@ -9,7 +9,9 @@
  * - Merged list order: patch elements in patch order, original-only elements interleaved at their
  *   original relative positions; when in doubt a patch element goes first.
  *
- * Inputs are never mutated; the result shares untouched subtrees with `original`.
+ * Inputs are never mutated; the result shares untouched subtrees with `original`, and new
+ * subtrees with `patch` when there is nothing to apply inside them (no directive, no null, no
+ * duplicate merge key): copying those would only produce an equal tree.
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
@@ -110,11 +112,13 @@ function mergeValue(
   schema: SmpSchema | undefined,
 ): JsonValue | undefined {
   if (isJsonObject(patchValue)) {
+    if (isJsonObject(current)) return mergeMap(current, patchValue, schema);
     // A new subtree is merged into an empty map so nulls and directives inside it are applied too.
-    return mergeMap(isJsonObject(current) ? current : {}, patchValue, schema);
+    return isPlain(patchValue, schema) ? patchValue : mergeMap({}, patchValue, schema);
   }
   if (Array.isArray(patchValue)) {
     const base = Array.isArray(current) ? current : [];
+    if (base.length === 0 && isPlain(patchValue, schema)) return patchValue;
     return mergeList(base, patchValue, schema);
   }
   return patchValue;
@@ -157,7 +161,9 @@ function mergeList(
     }
     patchKeys.push(k);
     const base = at === undefined ? undefined : merged[at]?.item;
-    const result = mergeMap(isJsonObject(base) ? base : {}, item, schema) ?? {};
+    const result = isJsonObject(base)
+      ? (mergeMap(base, item, schema) ?? {})
+      : cleanNew(item, schema);
     // `$retainKeys` may drop the merge key itself, so the key is taken from the result.
     const entry = { item: result, key: keyOf(result, mergeKey) };
     if (at === undefined) {
@@ -253,8 +259,36 @@ function serverRank(order: Map<string, number>, key: string | undefined): number
 
 /** A value taken from the patch as is: nulls dropped and directives applied, recursively. */
 function cleanNew(item: JsonValue, schema: SmpSchema | undefined): JsonValue {
-  if (isJsonObject(item)) return mergeMap({}, item, schema) ?? {};
-  return item;
+  if (!isJsonObject(item) || isPlain(item, schema)) return item;
+  return mergeMap({}, item, schema) ?? {};
+}
+
+/**
+ * True when merging `value` into nothing gives an equal value, so it can be used as is: no
+ * directive or other `$` key, no null or undefined field, and in a merge-keyed list every element
+ * has its own, distinct key (elements sharing a key would be merged into one).
+ */
+function isPlain(value: JsonValue, schema: SmpSchema | undefined): boolean {
+  if (Array.isArray(value)) {
+    const mergeKey = schema?.mergeKey;
+    // Replaced lists keep their elements; only maps among them are cleaned.
+    if (mergeKey === undefined)
+      return value.every((item) => !isJsonObject(item) || isPlain(item, schema));
+    const keys = new Set<string>();
+    for (const item of value) {
+      const k = keyOf(item, mergeKey);
+      if (k === undefined || keys.has(k) || !isPlain(item, schema)) return false;
+      keys.add(k);
+    }
+    return true;
+  }
+  if (!isJsonObject(value)) return true;
+  for (const key of Object.keys(value)) {
+    const field = value[key];
+    if (field === undefined || field === null || key.startsWith('$')) return false;
+    if (typeof field === 'object' && !isPlain(field, schema?.fields?.[key])) return false;
+  }
+  return true;
 }
 
 function stripDirectives(patch: JsonObject): JsonObject {

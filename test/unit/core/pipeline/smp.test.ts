@@ -198,3 +198,84 @@ describe('strategicMerge for Pod', () => {
     });
   });
 });
+
+describe('strategicMerge of subtrees the original does not have', () => {
+  // Each patch adds a subtree to an empty pod; the result must be what applying every rule to it
+  // gives, whether or not the subtree is used as is.
+  it.each<[string, JsonObject, JsonObject]>([
+    [
+      'a plain subtree is taken as is',
+      { spec: { volumes: [{ name: 'v', emptyDir: { medium: 'Memory' } }], hostNetwork: false } },
+      { spec: { volumes: [{ name: 'v', emptyDir: { medium: 'Memory' } }], hostNetwork: false } },
+    ],
+    [
+      'a null deep inside a new subtree is dropped',
+      { spec: { volumes: [{ name: 'v', emptyDir: null }] } },
+      { spec: { volumes: [{ name: 'v' }] } },
+    ],
+    [
+      'new list elements sharing a merge key are merged into one',
+      {
+        spec: {
+          containers: [
+            { name: 'c', image: 'a' },
+            { name: 'c', args: ['x'] },
+          ],
+        },
+      },
+      { spec: { containers: [{ name: 'c', image: 'a', args: ['x'] }] } },
+    ],
+    [
+      'a $patch: delete element of a new list is dropped',
+      { spec: { volumes: [{ name: 'a' }, { name: 'b', $patch: 'delete' }] } },
+      { spec: { volumes: [{ name: 'a' }] } },
+    ],
+    [
+      '$retainKeys in a new map keeps only the listed keys',
+      { spec: { securityContext: { runAsUser: 1, fsGroup: 2, $retainKeys: ['fsGroup'] } } },
+      { spec: { securityContext: { fsGroup: 2 } } },
+    ],
+    [
+      '$setElementOrder in a new container is dropped',
+      {
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              env: [{ name: 'A', value: '1' }],
+              '$setElementOrder/env': [{ name: 'A' }],
+            },
+          ],
+        },
+      },
+      { spec: { containers: [{ name: 'c', env: [{ name: 'A', value: '1' }] }] } },
+    ],
+    [
+      'elements of a replaced (unkeyed) list are cleaned too',
+      { spec: { tolerations: [{ key: 'k', value: null, effect: 'NoSchedule' }, { key: 'j' }] } },
+      { spec: { tolerations: [{ key: 'k', effect: 'NoSchedule' }, { key: 'j' }] } },
+    ],
+    [
+      'a new element without its merge key is kept after the keyed ones',
+      { spec: { volumes: [{ emptyDir: {} }, { name: 'a' }] } },
+      { spec: { volumes: [{ name: 'a' }, { emptyDir: {} }] } },
+    ],
+  ])('%s', (_name, patch, expected) => {
+    const before = structuredClone(patch);
+    expect(strategicMerge({}, patch)).toEqual(expected);
+    expect(patch).toEqual(before);
+  });
+
+  it('shares a plain new subtree with the patch instead of copying it', () => {
+    const volume = { name: 'v', emptyDir: { medium: 'Memory' } };
+    const proxy = { name: 'istio-proxy', env: [{ name: 'A', value: '1' }] };
+    const merged = strategicMerge(
+      { spec: { containers: [{ name: 'app' }] } },
+      { spec: { volumes: [volume], containers: [proxy] } },
+    );
+    const spec = merged?.spec as { volumes: unknown[]; containers: unknown[] };
+    expect(spec.volumes[0]).toBe(volume);
+    // Patch elements come first: the new proxy, then the original app container.
+    expect(spec.containers[0]).toBe(proxy);
+  });
+});
