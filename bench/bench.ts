@@ -2,11 +2,19 @@
  * `npm run bench`: our webhook server against a "floor" server that only parses the JSON body and
  * returns a constant AdmissionReview, both over TLS with keep-alive, driven alternately with the
  * realistic AdmissionReviews of ../shared/perf/payloads at several concurrencies (HTTP/1.1 with
- * autocannon, HTTP/2 with h2load when installed). Then a core micro-benchmark: a pod with 2 000
- * env vars injected N times.
+ * autocannon, HTTP/2 with h2load when installed). Then core micro-benchmarks (no HTTP): each
+ * payload's pod injected, each payload reviewed end to end in-process, and a pod with 2 000 env
+ * vars injected N times.
  *
- * Servers run in child processes so the load generator does not share their event loop.
- * Flags: --duration <s> (per cell, default 5), --concurrency 1,8,64, --iterations <n> (micro).
+ * Latency percentiles come from every response's own duration (autocannon's per-response event,
+ * h2load's request log), at microsecond precision; autocannon's summary histogram has a 1 ms
+ * resolution, which would print sub-millisecond latencies as 0 or 1.
+ *
+ * Servers run in child processes so the load generator does not share their event loop. Our
+ * server runs with --expose-gc: its memory is reported after a forced collection (what is
+ * retained) next to the peak RSS of the whole run.
+ * Flags: --duration <s> (per cell, default 5), --concurrency 1,8,64, --iterations <n> (micro),
+ * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,24 +23,35 @@ import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { defaultInjectionConfig } from '../src/core/config/defaults.js';
 import type { Pod } from '../src/core/k8s.js';
 import { inject } from '../src/core/inject.js';
+import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
 import { createRealEngine, parsePathParams } from '../src/http/engine.js';
+import { createLogger } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
 
+interface MemoryReport {
+  /** After a forced full GC (when the child runs with --expose-gc). */
+  afterGc: NodeJS.MemoryUsage;
+  /** Whether a GC was actually forced. */
+  gcForced: boolean;
+  /** Peak resident set size of the process so far, in bytes. */
+  peakRss: number;
+}
+
 interface ChildMessage {
   port?: number;
-  memory?: NodeJS.MemoryUsage;
+  memory?: MemoryReport;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,8 +90,10 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   let close: () => Promise<void>;
   let port: number;
   if (kind === 'ours') {
-    // Logs go where production logs go (one line per review), but to /dev/null.
-    const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+    // The production logger (one line per review, asynchronous writes), but to /dev/null.
+    const logger = createLogger({
+      destination: pino.destination({ dest: '/dev/null', sync: false }),
+    });
     const app = buildApp({
       engine: createRealEngine(),
       parsePathParams,
@@ -101,10 +122,22 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   }
   process.send?.({ port } satisfies ChildMessage);
   process.on('message', (message: string) => {
-    if (message === 'memory')
-      process.send?.({ memory: process.memoryUsage() } satisfies ChildMessage);
+    if (message === 'memory') process.send?.({ memory: memoryReport() } satisfies ChildMessage);
     if (message === 'stop') void close().then(() => process.exit(0));
   });
+}
+
+function memoryReport(): MemoryReport {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  // Twice: the first pass can leave objects that only die once their finalizers ran.
+  gc?.();
+  gc?.();
+  return {
+    afterGc: process.memoryUsage(),
+    gcForced: gc !== undefined,
+    // resourceUsage reports kilobytes.
+    peakRss: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +145,7 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
 
 interface Cell {
   protocol: 'h1' | 'h2';
+  driver: 'autocannon' | 'h2load';
   payload: string;
   concurrency: number;
   server: 'ours' | 'floor';
@@ -128,9 +162,12 @@ interface Child {
   request(message: string): Promise<ChildMessage>;
 }
 
-function startChild(kind: ServerKind, certFile: string): Promise<Child> {
+function startChild(kind: ServerKind, certFile: string, profileDir?: string): Promise<Child> {
+  const execArgv = kind === 'ours' ? ['--expose-gc'] : [];
+  if (kind === 'ours' && profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child = fork(fileURLToPath(import.meta.url), ['--child', kind, '--certs', certFile], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv,
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -177,42 +214,58 @@ interface PayloadIndexEntry {
   expect: string;
 }
 
-async function loadPayloads(dir: string): Promise<Map<string, string[]>> {
+interface PayloadBody {
+  name: string;
+  text: string;
+}
+
+async function loadPayloads(dir: string): Promise<Map<string, PayloadBody[]>> {
   const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as PayloadIndexEntry[];
-  const sets = new Map<string, string[]>([
+  const sets = new Map<string, PayloadBody[]>([
     ['bookinfo', []],
     ['large', []],
   ]);
   for (const entry of index) {
-    const text = await readFile(join(dir, entry.file), 'utf8');
-    if (entry.name.startsWith('bookinfo-')) sets.get('bookinfo')?.push(text);
-    else if (entry.name.startsWith('large')) sets.get('large')?.push(text);
+    const body = { name: entry.name, text: await readFile(join(dir, entry.file), 'utf8') };
+    if (entry.name.startsWith('bookinfo-')) sets.get('bookinfo')?.push(body);
+    else if (entry.name.startsWith('large')) sets.get('large')?.push(body);
   }
   return new Map([...sets].filter(([, bodies]) => bodies.length > 0));
 }
 
 async function autocannonCell(
   port: number,
-  bodies: readonly string[],
+  bodies: readonly PayloadBody[],
   concurrency: number,
   duration: number,
 ) {
-  const result = await autocannon({
-    url: `https://127.0.0.1:${port}/inject?timeout=10s`,
-    connections: concurrency,
-    pipelining: 1,
-    duration,
-    requests: bodies.map((body) => ({
-      method: 'POST' as const,
-      path: '/inject?timeout=10s',
-      headers: { 'content-type': 'application/json' },
-      body,
-    })),
+  // Each response's duration in ms (float, from process.hrtime), 2xx only like autocannon's own.
+  const durations: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `https://127.0.0.1:${port}/inject?timeout=10s`,
+        connections: concurrency,
+        pipelining: 1,
+        duration,
+        requests: bodies.map((body) => ({
+          method: 'POST' as const,
+          path: '/inject?timeout=10s',
+          headers: { 'content-type': 'application/json' },
+          body: body.text,
+        })),
+      },
+      (error, done) => (error ? reject(error as Error) : resolve(done)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) durations.push(ms);
+    });
   });
+  durations.sort((a, b) => a - b);
   return {
     rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: percentile(durations, 50),
+    p99: percentile(durations, 99),
     errors: result.errors + result.timeouts + result.non2xx,
     requests: result.requests.total,
   };
@@ -230,7 +283,10 @@ async function h2loadCell(
   duration: number,
   workDir: string,
 ) {
-  const logFile = join(workDir, `h2load-${port}-${concurrency}.log`);
+  // h2load appends to an existing log file: each cell gets a fresh one, or a later cell would
+  // count (and take the latencies of) the requests of an earlier one.
+  const logFile = join(workDir, `h2load-${port}-${concurrency}-${basename(bodyFile)}.log`);
+  await rm(logFile, { force: true });
   const args = [
     '-c',
     String(concurrency),
@@ -301,6 +357,57 @@ function envPod(count: number): Pod {
   };
 }
 
+/** Average ms per call of `run` over at least `minMs` (after a short warm-up). */
+function timePerCall(run: () => unknown, minMs = 1000): number {
+  for (let i = 0; i < 50; i += 1) run();
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    for (let i = 0; i < 20; i += 1) run();
+    calls += 20;
+    elapsed = performance.now() - start;
+  }
+  return elapsed / calls;
+}
+
+/** Per payload: inject() alone, and the whole in-process review (JSON.parse to response JSON). */
+function payloadMicroBenchmarks(payloads: ReadonlyMap<string, readonly PayloadBody[]>): string[] {
+  const config = defaultInjectionConfig();
+  const engine = createRealEngine();
+  const lines = [
+    'payload                    inject ms   review ms (parse + review + response JSON)',
+  ];
+  for (const bodies of payloads.values()) {
+    for (const { name, text } of bodies) {
+      const review = JSON.parse(text) as { request?: { object?: Pod; namespace?: string } };
+      const pod = review.request?.object ?? {};
+      const injectMs = timePerCall(() =>
+        inject({
+          pod,
+          namespace: review.request?.namespace ?? 'default',
+          config,
+          cluster: { nativeSidecars: false },
+          mode: 'webhook',
+        }),
+      );
+      const reviewMs = timePerCall(() =>
+        JSON.stringify(
+          reviewParsed(parseAdmissionReview(JSON.parse(text)), {
+            engine,
+            config,
+            clusterFacts: () => ({ nativeSidecars: false }),
+          }).response,
+        ),
+      );
+      lines.push(
+        `${name.padEnd(26)} ${injectMs.toFixed(3).padStart(9)}   ${reviewMs.toFixed(3).padStart(9)}`,
+      );
+    }
+  }
+  return lines;
+}
+
 function microBenchmark(iterations: number): string[] {
   const pod = envPod(2000);
   const config = defaultInjectionConfig();
@@ -338,12 +445,14 @@ function parseArgs(argv: readonly string[]) {
     concurrency: (get('concurrency') ?? '1,8,64').split(',').map(Number),
     iterations: Number(get('iterations') ?? '200'),
     payloads: get('payloads'),
+    profile: get('profile'),
   };
 }
 
 function formatTable(cells: readonly Cell[]): string {
   const header = [
     'proto',
+    'driver',
     'payload',
     'conc',
     'server',
@@ -366,12 +475,13 @@ function formatTable(cells: readonly Cell[]): string {
       cell.server === 'ours' && floor && floor.rps > 0 ? (cell.rps / floor.rps).toFixed(2) : '';
     rows.push([
       cell.protocol,
+      cell.driver,
       cell.payload,
       String(cell.concurrency),
       cell.server,
       cell.rps.toFixed(0),
-      cell.p50.toFixed(2),
-      cell.p99.toFixed(2),
+      cell.p50.toFixed(3),
+      cell.p99.toFixed(3),
       String(cell.errors),
       ratio,
     ]);
@@ -405,30 +515,46 @@ async function main(): Promise<void> {
   );
 
   const [ours, floorH1, floorH2] = await Promise.all([
-    startChild('ours', certFile),
+    startChild('ours', certFile, args.profile),
     startChild('floor-h1', certFile),
     startChild('floor-h2', certFile),
   ]);
   const cells: Cell[] = [];
   try {
+    const idle = (await ours.request('memory')).memory;
+    let round = 0;
     for (const [payload, bodies] of sets) {
       const bodyFile = join(workDir, `${payload}.json`);
-      await writeFile(bodyFile, bodies[0] ?? '');
+      await writeFile(bodyFile, bodies[0]?.text ?? '');
       for (const concurrency of args.concurrency) {
         // Alternate which server goes first so warm-up and thermal effects do not favour one side.
-        const order: ('ours' | 'floor')[] =
-          cells.length % 4 === 0 ? ['floor', 'ours'] : ['ours', 'floor'];
+        const order: ('ours' | 'floor')[] = round % 2 === 0 ? ['floor', 'ours'] : ['ours', 'floor'];
+        round += 1;
         for (const server of order) {
           const port = server === 'ours' ? ours.port : floorH1.port;
           const result = await autocannonCell(port, bodies, concurrency, args.duration);
-          cells.push({ protocol: 'h1', payload, concurrency, server, ...result });
+          cells.push({
+            protocol: 'h1',
+            driver: 'autocannon',
+            payload,
+            concurrency,
+            server,
+            ...result,
+          });
           process.stderr.write('.');
         }
         if (h2) {
           for (const server of order) {
             const port = server === 'ours' ? ours.port : floorH2.port;
             const result = await h2loadCell(port, bodyFile, concurrency, args.duration, workDir);
-            cells.push({ protocol: 'h2', payload, concurrency, server, ...result });
+            cells.push({
+              protocol: 'h2',
+              driver: 'h2load',
+              payload,
+              concurrency,
+              server,
+              ...result,
+            });
             process.stderr.write('.');
           }
         }
@@ -438,10 +564,24 @@ async function main(): Promise<void> {
     const memory = (await ours.request('memory')).memory;
     console.log('\nServer benchmark (TLS, keep-alive; latency as seen by the load generator)\n');
     console.log(formatTable(cells));
-    if (memory) {
-      const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    console.log(
+      [
+        '',
+        'h1 rows: autocannon (in the bench process), requests rotate through every payload of the set.',
+        `h2 rows: h2load (one client thread), every request sends the set's first payload (${[...sets].map(([name, b]) => `${name}: ${b[0]?.name ?? '-'}`).join(', ')}).`,
+        'p50/p99: percentiles of the individual response times of 2xx answers, in ms with microsecond precision.',
+        'ours/floor: request rate of our server over the floor server for the same row.',
+      ].join('\n'),
+    );
+    if (idle && memory) {
+      const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+      const gc = memory.gcForced
+        ? 'after a forced full GC'
+        : 'without a forced GC (no --expose-gc)';
       console.log(
-        `\nour server after the run: rss ${mib(memory.rss)} MiB, heap used ${mib(memory.heapUsed)} MiB, heap total ${mib(memory.heapTotal)} MiB`,
+        `\nour server, ${gc}: before the load rss ${mib(idle.afterGc.rss)}, heap used ${mib(idle.afterGc.heapUsed)}; ` +
+          `after it rss ${mib(memory.afterGc.rss)}, heap used ${mib(memory.afterGc.heapUsed)}, heap total ${mib(memory.afterGc.heapTotal)}; ` +
+          `peak rss during the run ${mib(memory.peakRss)}`,
       );
     }
   } finally {
@@ -449,7 +589,9 @@ async function main(): Promise<void> {
     await rm(workDir, { recursive: true, force: true });
   }
 
-  console.log('\nCore micro-benchmark (inject() only, no HTTP)\n');
+  console.log('\nCore micro-benchmarks (in the bench process, no HTTP)\n');
+  for (const line of payloadMicroBenchmarks(sets)) console.log(line);
+  console.log('');
   for (const line of microBenchmark(args.iterations)) console.log(line);
 }
 
