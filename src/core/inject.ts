@@ -24,7 +24,7 @@ import { formatAnnotationErrors, validateAnnotations } from './annotations/valid
 import { BUILTIN_TEMPLATE_NAMES } from './config/defaults.js';
 import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
-import { getPath } from './json.js';
+import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import type { Container, Pod, StringMap } from './k8s.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
@@ -51,7 +51,7 @@ import {
 } from './pipeline/post-process.js';
 import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeline/probes.js';
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
-import { canonicalResources } from './quantity.js';
+import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
 import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
@@ -286,8 +286,42 @@ function canonicalInjectedResources(pod: Pod, templatePod: Pod): void {
     ...(templatePod.spec?.initContainers ?? []).map((c) => c.name),
   ]);
   for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-    if (!injected.has(c.name) || c.resources === undefined) continue;
-    c.resources = structuredClone(c.resources);
-    canonicalResources(c.resources);
+    // Anything but a map (bad input) has no quantities to canonicalise.
+    if (!injected.has(c.name) || !isJsonObject(c.resources)) continue;
+    c.resources = canonicalResourcesCopy(c.resources);
   }
+}
+
+/**
+ * The injected containers' quantities are the same few strings on every request (they come from
+ * the configuration and a handful of annotations), and canonicalising one is BigInt arithmetic:
+ * remember the answers. Bounded, since annotation values are user input.
+ */
+const canonicalQuantities = new Map<string, JsonValue>();
+const MAX_REMEMBERED_QUANTITIES = 512;
+
+function canonicalQuantityRemembered(value: JsonValue): JsonValue {
+  if (typeof value !== 'string') return canonicalQuantityValue(value);
+  let canonical = canonicalQuantities.get(value);
+  if (canonical === undefined) {
+    canonical = canonicalQuantityValue(value);
+    if (canonicalQuantities.size >= MAX_REMEMBERED_QUANTITIES) canonicalQuantities.clear();
+    canonicalQuantities.set(value, canonical);
+  }
+  return canonical;
+}
+
+/** A copy of a `resources` block with every `limits`/`requests` quantity in canonical form. */
+function canonicalResourcesCopy(resources: JsonObject): JsonObject {
+  const out: JsonObject = { ...resources };
+  for (const section of ['limits', 'requests']) {
+    const map = resources[section];
+    if (!isJsonObject(map)) continue;
+    const canonical: JsonObject = {};
+    for (const [name, value] of Object.entries(map)) {
+      canonical[name] = value === undefined ? value : canonicalQuantityRemembered(value);
+    }
+    out[section] = canonical;
+  }
+  return out;
 }

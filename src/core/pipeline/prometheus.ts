@@ -39,11 +39,16 @@ export function sanitizeKey(key: string): string {
   return key.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
+/** `sanitizeKey(key) === wanted`; sanitising keeps the length, so most keys are ruled out by it. */
+function sameSanitized(key: string, wanted: string): boolean {
+  return key.length === wanted.length && sanitizeKey(key) === wanted;
+}
+
 function findAnnotation(annotations: StringMap | undefined, canonical: string): string | undefined {
   if (!annotations) return undefined;
   const wanted = sanitizeKey(canonical);
   for (const [key, value] of Object.entries(annotations)) {
-    if (sanitizeKey(key) === wanted) return value;
+    if (sameSanitized(key, wanted)) return value;
   }
   return undefined;
 }
@@ -51,7 +56,7 @@ function findAnnotation(annotations: StringMap | undefined, canonical: string): 
 function deleteAnnotation(annotations: StringMap, canonical: string): void {
   const wanted = sanitizeKey(canonical);
   for (const key of Object.keys(annotations))
-    if (sanitizeKey(key) === wanted) delete annotations[key];
+    if (sameSanitized(key, wanted)) delete annotations[key];
 }
 
 export function prometheusPort(annotations: StringMap | undefined): string | undefined {

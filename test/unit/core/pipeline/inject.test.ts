@@ -226,3 +226,47 @@ describe('inject: results', () => {
     expect(inject(input(pod())).warnings).toEqual([]);
   });
 });
+
+describe('quantities of the injected proxy', () => {
+  const proxyResources = (annotations: StringMap) => {
+    const out = inject(input(pod(annotations), { cluster: { nativeSidecars: false } }));
+    const proxy = out.pod.spec?.containers?.find((c) => c.name === 'istio-proxy');
+    return proxy?.resources;
+  };
+
+  // Each row twice in a row: the second answer must not depend on what the first one computed.
+  it.each<[StringMap, Record<string, string>]>([
+    [
+      { 'sidecar.istio.io/proxyCPU': '1000m', 'sidecar.istio.io/proxyMemory': '1024Mi' },
+      { cpu: '1', memory: '1Gi' },
+    ],
+    [
+      { 'sidecar.istio.io/proxyCPU': '1500m', 'sidecar.istio.io/proxyMemory': '0.5Gi' },
+      { cpu: '1500m', memory: '512Mi' },
+    ],
+    [
+      { 'sidecar.istio.io/proxyCPU': '2', 'sidecar.istio.io/proxyMemory': '1000M' },
+      { cpu: '2', memory: '1G' },
+    ],
+    [
+      { 'sidecar.istio.io/proxyCPU': '1000m', 'sidecar.istio.io/proxyMemory': '1024Mi' },
+      { cpu: '1', memory: '1Gi' },
+    ],
+  ])('%j requests %j, canonical on every call', (annotations, requests) => {
+    expect(proxyResources(annotations)?.requests).toEqual(requests);
+    expect(proxyResources(annotations)?.requests).toEqual(requests);
+  });
+
+  it('the input pod keeps its own resources untouched', () => {
+    const p = pod({ 'sidecar.istio.io/proxyCPU': '1000m' });
+    p.spec?.containers?.push({
+      name: 'istio-proxy',
+      resources: { limits: { cpu: '2000m' }, claims: [{ name: 'gpu' }] },
+    });
+    const before = structuredClone(p);
+    const out = inject(input(p, { cluster: { nativeSidecars: false } }));
+    expect(p).toEqual(before);
+    const proxy = out.pod.spec?.containers?.find((c) => c.name === 'istio-proxy');
+    expect(proxy?.resources?.limits).toMatchObject({ cpu: '2' });
+  });
+});
