@@ -113,12 +113,12 @@ function mergeValue(
 ): JsonValue | undefined {
   if (isJsonObject(patchValue)) {
     if (isJsonObject(current)) return mergeMap(current, patchValue, schema);
-    // A new subtree is merged into an empty map so nulls and directives inside it are applied too.
-    return isPlain(patchValue, schema) ? patchValue : mergeMap({}, patchValue, schema);
+    return newMap(patchValue, schema);
   }
   if (Array.isArray(patchValue)) {
     const base = Array.isArray(current) ? current : [];
-    if (base.length === 0 && isPlain(patchValue, schema)) return patchValue;
+    // A replaced list, or a merged one with nothing to merge into, is made of the patch alone.
+    if (schema?.mergeKey === undefined || base.length === 0) return newList(patchValue, schema);
     return mergeList(base, patchValue, schema);
   }
   return patchValue;
@@ -130,7 +130,7 @@ function mergeList(
   schema: SmpSchema | undefined,
 ): JsonValue[] {
   const mergeKey = schema?.mergeKey;
-  if (mergeKey === undefined) return patch.map((item) => cleanNew(item, schema));
+  if (mergeKey === undefined) return newList(patch, schema);
   if (patch.some((item) => isJsonObject(item) && item[PATCH] === 'replace')) {
     return patch
       .filter((item) => !(isJsonObject(item) && item[PATCH] === 'replace'))
@@ -259,34 +259,61 @@ function serverRank(order: Map<string, number>, key: string | undefined): number
 
 /** A value taken from the patch as is: nulls dropped and directives applied, recursively. */
 function cleanNew(item: JsonValue, schema: SmpSchema | undefined): JsonValue {
-  if (!isJsonObject(item) || isPlain(item, schema)) return item;
-  return mergeMap({}, item, schema) ?? {};
+  return isJsonObject(item) ? (newMap(item, schema) ?? {}) : item;
 }
 
 /**
- * True when merging `value` into nothing gives an equal value, so it can be used as is: no
- * directive or other `$` key, no null or undefined field, and in a merge-keyed list every element
- * has its own, distinct key (elements sharing a key would be merged into one).
+ * A map the original does not have, i.e. `mergeMap({}, patch)`: the patch map itself when nothing
+ * inside it changes, else a copy with just the changed fields replaced. Directives and nulls at
+ * this level take the general path.
  */
-function isPlain(value: JsonValue, schema: SmpSchema | undefined): boolean {
-  if (Array.isArray(value)) {
-    const mergeKey = schema?.mergeKey;
-    // Replaced lists keep their elements; only maps among them are cleaned.
-    if (mergeKey === undefined)
-      return value.every((item) => !isJsonObject(item) || isPlain(item, schema));
-    const keys = new Set<string>();
-    for (const item of value) {
-      const k = keyOf(item, mergeKey);
-      if (k === undefined || keys.has(k) || !isPlain(item, schema)) return false;
-      keys.add(k);
+function newMap(patch: JsonObject, schema: SmpSchema | undefined): JsonObject | undefined {
+  for (const key of Object.keys(patch)) {
+    const value = patch[key];
+    if (value === undefined || value === null || key.startsWith('$')) {
+      return mergeMap({}, patch, schema);
     }
-    return true;
   }
-  if (!isJsonObject(value)) return true;
-  for (const key of Object.keys(value)) {
-    const field = value[key];
-    if (field === undefined || field === null || key.startsWith('$')) return false;
-    if (typeof field === 'object' && !isPlain(field, schema?.fields?.[key])) return false;
+  let out: JsonObject | undefined;
+  for (const key of Object.keys(patch)) {
+    const value = patch[key] as JsonValue;
+    if (typeof value !== 'object') continue;
+    const merged = mergeValue(undefined, value, schema?.fields?.[key]);
+    if (merged === value) continue;
+    out ??= { ...patch };
+    if (merged === undefined) delete out[key];
+    else out[key] = merged;
+  }
+  return out ?? patch;
+}
+
+/**
+ * A list made of the patch alone, i.e. `mergeList([], patch)`: the patch list itself when no
+ * element changes. A merge-keyed list qualifies only when every element is a map with its own
+ * scalar key and no directive (elements sharing a key would be merged into one).
+ */
+function newList(patch: JsonValue[], schema: SmpSchema | undefined): JsonValue[] {
+  const mergeKey = schema?.mergeKey;
+  if (mergeKey !== undefined && !distinctlyKeyed(patch, mergeKey)) {
+    return mergeList([], patch, schema);
+  }
+  let out: JsonValue[] | undefined;
+  patch.forEach((item, i) => {
+    const cleaned = cleanNew(item, schema);
+    if (cleaned !== item) (out ??= [...patch])[i] = cleaned;
+  });
+  return out ?? patch;
+}
+
+function distinctlyKeyed(list: readonly JsonValue[], mergeKey: string): boolean {
+  const keys = new Set<string>();
+  for (const item of list) {
+    if (!isJsonObject(item) || Object.keys(item).some((key) => key.startsWith('$'))) return false;
+    const k = item[mergeKey];
+    if (typeof k !== 'string' && typeof k !== 'number') return false;
+    const key = keyOf(item, mergeKey) as string;
+    if (keys.has(key)) return false;
+    keys.add(key);
   }
   return true;
 }
