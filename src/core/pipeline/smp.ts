@@ -290,7 +290,7 @@ function newMap(patch: JsonObject, schema: SmpSchema | undefined): JsonObject | 
 /**
  * A list made of the patch alone, i.e. `mergeList([], patch)`: the patch list itself when no
  * element changes. A merge-keyed list qualifies only when every element is a map with its own
- * scalar key and no directive (elements sharing a key would be merged into one).
+ * scalar key and no list directive (elements sharing a key would be merged into one).
  */
 function newList(patch: JsonValue[], schema: SmpSchema | undefined): JsonValue[] {
   const mergeKey = schema?.mergeKey;
@@ -308,7 +308,11 @@ function newList(patch: JsonValue[], schema: SmpSchema | undefined): JsonValue[]
 function distinctlyKeyed(list: readonly JsonValue[], mergeKey: string): boolean {
   const keys = new Set<string>();
   for (const item of list) {
-    if (!isJsonObject(item) || Object.keys(item).some((key) => key.startsWith('$'))) return false;
+    // The two element directives that change the list itself: `$patch` (delete, replace) and
+    // `$retainKeys` (which may drop the merge key). Other `$` keys are handled by `newMap`.
+    if (!isJsonObject(item) || item[PATCH] !== undefined || item[RETAIN_KEYS] !== undefined) {
+      return false;
+    }
     const k = item[mergeKey];
     if (typeof k !== 'string' && typeof k !== 'number') return false;
     const key = keyOf(item, mergeKey) as string;

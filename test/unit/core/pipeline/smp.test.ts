@@ -260,6 +260,13 @@ describe('strategicMerge of subtrees the original does not have', () => {
       { spec: { volumes: [{ emptyDir: {} }, { name: 'a' }] } },
       { spec: { volumes: [{ name: 'a' }, { emptyDir: {} }] } },
     ],
+    [
+      '$retainKeys dropping the merge key of a new element moves it after the keyed ones',
+      {
+        spec: { volumes: [{ name: 'a', emptyDir: {}, $retainKeys: ['emptyDir'] }, { name: 'b' }] },
+      },
+      { spec: { volumes: [{ name: 'b' }, { emptyDir: {} }] } },
+    ],
   ])('%s', (_name, patch, expected) => {
     const before = structuredClone(patch);
     expect(strategicMerge({}, patch)).toEqual(expected);
