@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { detectNativeSidecars } from '../core/native-sidecars.js';
 import { InjectorError } from '../errors.js';
 import type { OfflineEngine } from '../offline/engine.js';
 import { injectManifest, type ManifestResult } from '../offline/manifest.js';
@@ -27,8 +28,10 @@ ReplicaSet, ReplicationController, Job, CronJob, Pod, DeploymentConfig, List) an
       --revision <rev>          control-plane revision (default: the default revision)
       --set <path>=<value>      override a value (values.global.proxy.includeIPRanges=10.0.0.0/8)
                                 or a mesh setting (meshConfig.defaultConfig.holdApplicationUntilProxyStarts=true)
-      --native-sidecars enabled|disabled
-                                proxy as a native sidecar (Kubernetes >= 1.33; default enabled)
+      --native-sidecars auto|enabled|disabled
+                                proxy as a native sidecar (an init container; Kubernetes >= 1.33).
+                                auto (default): with --kubeconfig, when every node's kubelet is
+                                1.33 or newer; without a cluster, enabled
 
 Exit codes: 0 done, 1 failure (bad manifest, injection error, unreachable cluster), 2 usage.
 `;
@@ -36,7 +39,7 @@ Exit codes: 0 done, 1 failure (bad manifest, injection error, unreachable cluste
 const FLAGS: readonly FlagSpec[] = [
   { name: 'output-file', short: 'o', kind: 'string' },
   { name: 'output', kind: 'enum', choices: ['yaml', 'json', 'patch'] },
-  { name: 'native-sidecars', kind: 'enum', choices: ['enabled', 'disabled'] },
+  { name: 'native-sidecars', kind: 'enum', choices: ['auto', 'enabled', 'disabled'] },
 ];
 
 /** The `inject` command over a given engine (tests pass a fake one). */
@@ -45,8 +48,13 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
     flags: FLAGS,
     usage: INJECT_USAGE,
     run: async ({ flags, inputs, io }) => {
-      const config = await engine.loadConfig(configRequest(flags, io.cwd));
-      const nativeSidecars = first(flags, 'native-sidecars') !== 'disabled';
+      const request = configRequest(flags, io.cwd);
+      const config = await engine.loadConfig(request);
+      const nativeSidecars = await nativeSidecarsFor(
+        engine,
+        first(flags, 'native-sidecars') ?? 'auto',
+        request.kubeconfig,
+      );
       const injector = engine.injector(config, { nativeSidecars });
 
       const results: { result: ManifestResult; text: string }[] = [];
@@ -65,6 +73,21 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
 }
 
 export const runInject: CliCommand = createInjectCommand(realEngine);
+
+/**
+ * The global native-sidecar decision (spec §2.4): the flag when explicit; in `auto`, the cluster's
+ * nodes when a kubeconfig is given, else on (every supported Kubernetes release has native sidecars
+ * from 1.33).
+ */
+async function nativeSidecarsFor(
+  engine: OfflineEngine,
+  mode: string,
+  kubeconfig: string | undefined,
+): Promise<boolean> {
+  if (mode !== 'auto') return mode === 'enabled';
+  if (kubeconfig === undefined) return true;
+  return detectNativeSidecars('auto', await engine.fetchNodeVersions(kubeconfig));
+}
 
 function render(results: { result: ManifestResult; text: string }[], format: string): string {
   const manifests = results.map(({ result }) => result);

@@ -10,6 +10,8 @@ import type { ConfigSources } from '../ports.js';
 import { configMapNames, sourcesFromConfigMaps } from './configmap-provider.js';
 import { ACCEPT_PARTIAL_METADATA, loadKubeConfig, requestOptions } from './kubeconfig.js';
 import { statusCodeOf, toNamespaceInfo } from './namespace-cache.js';
+import { nodeVersion } from './node-facts.js';
+import type { NodeVersion } from '../core/native-sidecars.js';
 
 /** Bound on each one-shot request, so a CLI run against an unreachable cluster fails promptly. */
 export const FETCH_TIMEOUT_MS = 10_000;
@@ -67,4 +69,13 @@ export async function fetchNamespace(opts: {
     ),
   );
   return ns === undefined ? undefined : toNamespaceInfo(ns, opts.name);
+}
+
+/** Name and kubelet version of every node, for the native-sidecar decision of `inject --kubeconfig`. */
+export async function fetchNodeVersions(opts: { kubeconfigPath?: string }): Promise<NodeVersion[]> {
+  const api = loadKubeConfig(opts.kubeconfigPath).makeApiClient(CoreV1Api);
+  const list = await readOrMissing('the Node list', () =>
+    api.listNode({}, requestOptions({ signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })),
+  );
+  return (list?.items ?? []).map(nodeVersion);
 }

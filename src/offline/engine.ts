@@ -6,6 +6,7 @@
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { Pod } from '../core/k8s.js';
+import type { NodeVersion } from '../core/native-sidecars.js';
 import type { PodInjector } from './manifest.js';
 
 /** Where the configuration comes from, as given on the command line. */
@@ -37,6 +38,8 @@ export interface OfflineEngine {
   loadConfig(request: ConfigRequest): Promise<InjectionConfig>;
   /** The kube-inject injector: decision of spec §2.5, then the webhook's pipeline. */
   injector(config: InjectionConfig, cluster: ClusterFacts): PodInjector;
+  /** Name and kubelet version of every node, for `inject --kubeconfig --native-sidecars auto`. */
+  fetchNodeVersions(kubeconfig: string): Promise<NodeVersion[]>;
   /** Labels and annotations of a namespace from the cluster, for `check --kubeconfig`. */
   fetchNamespace(kubeconfig: string, name: string): Promise<NamespaceInfo | undefined>;
   /** The webhook-mode explanation of one pod: selectors first (when labels are known), then policy. */

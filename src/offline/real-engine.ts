@@ -8,6 +8,7 @@ import type { ConfigSourceTexts } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import { decide } from '../core/decide.js';
+import type { NodeVersion } from '../core/native-sidecars.js';
 import { inject } from '../core/inject.js';
 import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
 import type { CheckStep, ConfigRequest, OfflineEngine } from './engine.js';
@@ -34,6 +35,11 @@ async function fetchNamespace(
 ): Promise<NamespaceInfo | undefined> {
   const k8s = await import('../k8s/fetch-config.js');
   return k8s.fetchNamespace({ kubeconfigPath: kubeconfig, name });
+}
+
+async function fetchNodeVersions(kubeconfig: string): Promise<NodeVersion[]> {
+  const k8s = await import('../k8s/fetch-config.js');
+  return k8s.fetchNodeVersions({ kubeconfigPath: kubeconfig });
 }
 
 async function loadConfig(request: ConfigRequest): Promise<InjectionConfig> {
@@ -110,6 +116,7 @@ function explain(input: Parameters<OfflineEngine['explain']>[0]): CheckStep[] {
 export const realEngine: OfflineEngine = {
   loadConfig,
   injector,
+  fetchNodeVersions,
   fetchNamespace,
   explain,
 };

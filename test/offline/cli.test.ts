@@ -52,6 +52,7 @@ function fakeEngine(): FakeEngine {
       nativeSidecars.push(cluster.nativeSidecars);
       return fakeInjector();
     },
+    fetchNodeVersions: () => Promise.resolve([{ name: 'n1', kubeletVersion: 'v1.32.4' }]),
     fetchNamespace: (_kubeconfig, name) =>
       Promise.resolve({ name, labels: { 'istio-injection': 'enabled' }, annotations: {} }),
     explain: ({ pod, namespace, namespaceName }) => [
@@ -143,6 +144,23 @@ describe('inject command', () => {
     expect(engine.nativeSidecars).toEqual([true, false]);
   });
 
+  it.each([
+    [
+      'auto with --kubeconfig follows the nodes (a 1.32 kubelet: off)',
+      ['--kubeconfig', 'kc'],
+      false,
+    ],
+    ['auto without a cluster is on', [], true],
+    ['enabled wins over the nodes', ['--kubeconfig', 'kc', '--native-sidecars', 'enabled'], true],
+    ['disabled wins', ['--native-sidecars', 'disabled'], false],
+  ])('native sidecars: %s', async (_name, extra, expected) => {
+    const engine = fakeEngine();
+    expect(await createInjectCommand(engine)(['-f', 'a.yml', ...extra], captureIO(dir))).toBe(
+      EXIT.OK,
+    );
+    expect(engine.nativeSidecars).toEqual([expected]);
+  });
+
   it('prints JSON with --output json (a List for several documents)', async () => {
     const io = captureIO(dir);
     expect(await createInjectCommand(fakeEngine())(['-f', '.', '--output', 'json'], io)).toBe(
@@ -164,7 +182,7 @@ describe('inject command', () => {
     [
       'a bad --native-sidecars',
       ['-f', 'a.yml', '--native-sidecars', 'yes'],
-      'expected one of enabled|disabled, got "yes"',
+      'expected one of auto|enabled|disabled, got "yes"',
     ],
     ['an argument that is not a flag', ['-f', 'a.yml', 'b.yml'], 'unexpected argument(s): b.yml'],
     ['a flag given twice', ['-f', 'a.yml', '-f', 'b.yml'], '--filename: given more than once'],
@@ -236,7 +254,7 @@ describe('inject command', () => {
   it('prints the flags with --help', async () => {
     const io = captureIO(dir);
     expect(await createInjectCommand(fakeEngine())(['--help'], io)).toBe(EXIT.OK);
-    expect(io.out()).toContain('--native-sidecars enabled|disabled');
+    expect(io.out()).toContain('--native-sidecars auto|enabled|disabled');
   });
 });
 

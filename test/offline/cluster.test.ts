@@ -69,6 +69,32 @@ describe('--kubeconfig', () => {
     expect(args[args.indexOf('-i') + 1]).toBe('10.0.0.0/8');
   });
 
+  it.each([
+    ['every kubelet is 1.33 or newer: native sidecar', ['v1.33.2', 'v1.34.0'], 'initContainers'],
+    ['one kubelet is older: classic sidecar', ['v1.34.0', 'v1.31.7'], 'containers'],
+  ])('decides native sidecars from the nodes: %s', async (_name, versions, placement) => {
+    versions.forEach((kubeletVersion, i) =>
+      api.upsert('nodes', {
+        metadata: { name: `node-${i}` },
+        status: { nodeInfo: { kubeletVersion } },
+      }),
+    );
+    try {
+      const io = captureIO(dir, DEPLOYMENT);
+      expect(await runInject(['-f', '-', '--kubeconfig', kubeconfig], io)).toBe(EXIT.OK);
+      const spec = (parse(io.out()) as { spec: { template: Pod } }).spec.template.spec;
+      const proxyIn = spec?.initContainers?.some((c) => c.name === 'istio-proxy')
+        ? 'initContainers'
+        : 'containers';
+      expect(proxyIn).toBe(placement);
+      expect(spec?.[placement === 'containers' ? 'containers' : 'initContainers']).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'istio-proxy' })]),
+      );
+    } finally {
+      versions.forEach((_v, i) => api.remove('nodes', `node-${i}`));
+    }
+  });
+
   it('checks with the namespace labels and the policy of the cluster', async () => {
     const io = captureIO(dir, DEPLOYMENT);
     const argv = [
