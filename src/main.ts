@@ -77,6 +77,7 @@ async function startClusterWiring(
   options: ServeOptions,
   logger: Logger,
   metrics: InjectorMetrics,
+  configDir: ConfigProvider | undefined,
 ): Promise<ClusterWiring> {
   const { startClusterRuntime } = await import('./k8s/runtime.js');
   const runtime = await startClusterRuntime({
@@ -86,6 +87,8 @@ async function startClusterWiring(
     nativeSidecars: options.nativeSidecars,
     logger,
     registry: metrics.registry,
+    // `--config-dir` replaces the ConfigMaps: then no ConfigMap informer is started.
+    ...(configDir === undefined ? {} : { config: configDir }),
   });
   return {
     config: runtime.config,
@@ -183,14 +186,18 @@ export async function startServer(
     });
     cleanups.push(() => reloader.close());
 
+    const dirConfig =
+      options.configDir === undefined
+        ? undefined
+        : await configDirProvider(options.configDir, options, logger, metrics);
     let cluster: ClusterWiring | undefined;
     if (options.clusterMode !== 'offline') {
-      cluster = await startClusterWiring(options, logger, metrics);
+      cluster = await startClusterWiring(options, logger, metrics, dirConfig);
       cleanups.push(() => cluster?.stop());
     }
     let config: ConfigProvider;
-    if (options.configDir !== undefined) {
-      config = await configDirProvider(options.configDir, options, logger, metrics);
+    if (dirConfig !== undefined) {
+      config = dirConfig;
     } else if (cluster?.config) {
       config = cluster.config;
     } else {

@@ -15,7 +15,7 @@ import type {
   NamespaceResolver,
 } from '../ports.js';
 import type { ConfigLoader } from '../config-sources/reloading.js';
-import { createConfigMapProvider } from './configmap-provider.js';
+import { createConfigMapProvider, type ConfigMapProvider } from './configmap-provider.js';
 import type { BackoffOptions } from './informer.js';
 import { ACCEPT_PARTIAL_METADATA, AcceptingKubeConfig, loadKubeConfig } from './kubeconfig.js';
 import { createNamespaceCache } from './namespace-cache.js';
@@ -37,6 +37,11 @@ export interface ClusterRuntimeOptions {
   staticFacts?: Omit<ClusterFacts, 'nativeSidecars' | 'namespaceAnnotations'>;
   /** Restart backoff of the informers (tests shorten it). */
   backoff?: BackoffOptions;
+  /**
+   * A configuration provider to use instead of watching the ConfigMaps (`--config-dir`): no
+   * ConfigMap informer is started, and the caller keeps ownership of the provider.
+   */
+  config?: ConfigProvider;
   /** Overrides of the pure core functions (tests). */
   load?: ConfigLoader;
   detect?: NativeSidecarDetector;
@@ -97,16 +102,24 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     onRestart: () => restarts.inc({ informer: 'namespaces' }),
     onLookup: (source) => lookups.inc({ source }),
   });
-  const config = createConfigMapProvider({
-    kubeConfig,
-    istioNamespace: opts.istioNamespace,
-    revision: opts.revision,
-    load: opts.load ?? ((sources) => loadInjectionConfig(sources, { revision: opts.revision })),
-    logger,
-    registry: opts.registry,
-    ...backoff,
-    onRestart: () => restarts.inc({ informer: 'configmaps' }),
-  });
+  // With a caller-supplied provider (`--config-dir`) no ConfigMap informer runs at all.
+  let config: ConfigProvider;
+  let watched: ConfigMapProvider | undefined;
+  if (opts.config !== undefined) {
+    config = opts.config;
+  } else {
+    watched = createConfigMapProvider({
+      kubeConfig,
+      istioNamespace: opts.istioNamespace,
+      revision: opts.revision,
+      load: opts.load ?? ((sources) => loadInjectionConfig(sources, { revision: opts.revision })),
+      logger,
+      registry: opts.registry,
+      ...backoff,
+      onRestart: () => restarts.inc({ informer: 'configmaps' }),
+    });
+    config = watched;
+  }
   const facts = createNodeFacts({
     kubeConfig,
     mode: opts.nativeSidecars,
@@ -117,7 +130,8 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     onRestart: () => restarts.inc({ informer: 'nodes' }),
   });
 
-  const informers = [namespaces.informer, config.informer, facts.informer];
+  const informers = [namespaces.informer, facts.informer];
+  if (watched) informers.push(watched.informer);
   for (const informer of informers) informer.start();
   logger.info(
     {
@@ -138,7 +152,7 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
       while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     async stop(): Promise<void> {
-      await Promise.all([config.close(), namespaces.informer.stop(), facts.informer.stop()]);
+      await Promise.all([watched?.close(), namespaces.informer.stop(), facts.informer.stop()]);
       logger.info('cluster runtime stopped');
     },
   };

@@ -5,6 +5,8 @@ import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.
 import { trimNode } from '../../src/k8s/node-facts.js';
 import type { Pod } from '../../src/core/k8s.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from './helpers.js';
+import { createStaticConfigProvider } from '../../src/config-sources/static.js';
+import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
 
 function node(name: string, kubeletVersion: string): KObject {
   return { metadata: { name }, status: { nodeInfo: { kubeletVersion } } };
@@ -140,5 +142,28 @@ describe('cluster runtime', () => {
     const text = await registry.metrics();
     expect(text).toMatch(/sidecar_injector_namespace_lookups_total\{source="cache"\} 1/);
     expect(text).toContain('sidecar_injector_config_reload_errors_total 0');
+  });
+
+  it('uses a given config provider instead of watching the ConfigMaps, and leaves it open', async () => {
+    let closed = false;
+    const given = createStaticConfigProvider(defaultInjectionConfig());
+    runtime = await startClusterRuntime({
+      kubeconfigPath: await api.writeKubeconfig(dir.path),
+      istioNamespace: 'istio-system',
+      revision: 'default',
+      nativeSidecars: 'disabled',
+      logger: memoryLogger().logger,
+      registry,
+      backoff: FAST_BACKOFF,
+      config: { ...given, close: () => ((closed = true), Promise.resolve()) },
+    });
+    await runtime.whenSynced();
+    expect(runtime.readiness.synced()).toBe(true);
+    expect(runtime.config.current()).toBe(given.current());
+    expect(api.requests.some((r) => r.path.includes('/configmaps'))).toBe(false);
+    expect(api.requests.some((r) => r.path === '/api/v1/namespaces')).toBe(true);
+    await runtime.stop();
+    runtime = undefined;
+    expect(closed).toBe(false);
   });
 });
