@@ -52,6 +52,8 @@ interface MemoryReport {
 interface ChildMessage {
   port?: number;
   memory?: MemoryReport;
+  /** `process.cpuUsage()` (user + system), in microseconds. */
+  cpuMicros?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +125,10 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   process.send?.({ port } satisfies ChildMessage);
   process.on('message', (message: string) => {
     if (message === 'memory') process.send?.({ memory: memoryReport() } satisfies ChildMessage);
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ cpuMicros: user + system } satisfies ChildMessage);
+    }
     if (message === 'stop') void close().then(() => process.exit(0));
   });
 }
@@ -146,6 +152,8 @@ function memoryReport(): MemoryReport {
 interface Cell {
   protocol: 'h1' | 'h2';
   driver: 'autocannon' | 'h2load';
+  /** CPU time of the server process per answered request, in ms (its own counter). */
+  cpuMs: number;
   payload: string;
   concurrency: number;
   server: 'ours' | 'floor';
@@ -183,6 +191,17 @@ function startChild(kind: ServerKind, certFile: string, profileDir?: string): Pr
       });
     });
   });
+}
+
+/** Runs one cell and adds the server process's own CPU time per request to its result. */
+async function withServerCpu<T extends { requests: number }>(
+  child: Child,
+  run: () => Promise<T>,
+): Promise<T & { cpuMs: number }> {
+  const before = (await child.request('cpu')).cpuMicros ?? 0;
+  const result = await run();
+  const after = (await child.request('cpu')).cpuMicros ?? 0;
+  return { ...result, cpuMs: result.requests > 0 ? (after - before) / 1000 / result.requests : 0 };
 }
 
 function stopChild(child: Child): Promise<void> {
@@ -459,6 +478,7 @@ function formatTable(cells: readonly Cell[]): string {
     'req/s',
     'p50 ms',
     'p99 ms',
+    'server CPU ms/req',
     'errors',
     'ours/floor',
   ];
@@ -482,6 +502,7 @@ function formatTable(cells: readonly Cell[]): string {
       cell.rps.toFixed(0),
       cell.p50.toFixed(3),
       cell.p99.toFixed(3),
+      cell.cpuMs.toFixed(3),
       String(cell.errors),
       ratio,
     ]);
@@ -531,8 +552,10 @@ async function main(): Promise<void> {
         const order: ('ours' | 'floor')[] = round % 2 === 0 ? ['floor', 'ours'] : ['ours', 'floor'];
         round += 1;
         for (const server of order) {
-          const port = server === 'ours' ? ours.port : floorH1.port;
-          const result = await autocannonCell(port, bodies, concurrency, args.duration);
+          const child = server === 'ours' ? ours : floorH1;
+          const result = await withServerCpu(child, () =>
+            autocannonCell(child.port, bodies, concurrency, args.duration),
+          );
           cells.push({
             protocol: 'h1',
             driver: 'autocannon',
@@ -545,8 +568,10 @@ async function main(): Promise<void> {
         }
         if (h2) {
           for (const server of order) {
-            const port = server === 'ours' ? ours.port : floorH2.port;
-            const result = await h2loadCell(port, bodyFile, concurrency, args.duration, workDir);
+            const child = server === 'ours' ? ours : floorH2;
+            const result = await withServerCpu(child, () =>
+              h2loadCell(child.port, bodyFile, concurrency, args.duration, workDir),
+            );
             cells.push({
               protocol: 'h2',
               driver: 'h2load',
@@ -570,6 +595,8 @@ async function main(): Promise<void> {
         'h1 rows: autocannon (in the bench process), requests rotate through every payload of the set.',
         `h2 rows: h2load (one client thread), every request sends the set's first payload (${[...sets].map(([name, b]) => `${name}: ${b[0]?.name ?? '-'}`).join(', ')}).`,
         'p50/p99: percentiles of the individual response times of 2xx answers, in ms with microsecond precision.',
+        'server CPU ms/req: CPU time (user + system) the server process used during the cell, per request;',
+        '  unlike req/s it does not depend on how much CPU the load generator on the same machine takes.',
         'ours/floor: request rate of our server over the floor server for the same row.',
       ].join('\n'),
     );
