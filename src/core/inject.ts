@@ -57,6 +57,7 @@ import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.
 import { stripPod } from './pipeline/strip.js';
 import { checkTemplates, selectTemplates } from './pipeline/templates.js';
 import { resolveProxyConfig } from './proxy-config.js';
+import { annotationWarnings } from './annotations/warnings.js';
 import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
 
 const REWRITE_PROBERS_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
@@ -74,9 +75,10 @@ const ALWAYS_TOUCHED: readonly (readonly string[])[] = [
 
 export function inject(input: InjectionInput): InjectionOutput {
   const { config, cluster, mode } = input;
-  const warnings: string[] = [];
   const pod = workingCopy(input.pod);
   const annotations: StringMap = { ...(pod.metadata?.annotations ?? {}) };
+  // Values Istio silently falls back on are still reported (the pod is injected as Istio would).
+  const warnings: string[] = annotationWarnings(annotations);
   const namespace = pod.metadata?.namespace || input.namespace;
 
   const { proxyConfig, issues } = resolveProxyConfig(config.mesh, annotations);

@@ -28,6 +28,7 @@ interface ReviewBody {
     patch?: string;
     patchType?: string;
     status?: { message: string };
+    warnings?: string[];
   };
 }
 
@@ -108,6 +109,20 @@ describe('real engine over HTTP', () => {
     const env = Object.fromEntries((proxy?.env ?? []).map((e) => [e.name, e.value]));
     expect(env['ISTIO_META_CLUSTER_ID']).toBe('c1');
     expect(env['ISTIO_META_NETWORK']).toBe('n1');
+  });
+
+  it('an annotation value Istio falls back on is injected and reported as a warning', async () => {
+    const text = await readFile(join(PAYLOADS_DIR, 'bookinfo-details-v1.json'), 'utf8');
+    const review = JSON.parse(text) as { request: { object: Pod } };
+    const meta = review.request.object.metadata ?? {};
+    meta.annotations = { ...meta.annotations, 'sidecar.istio.io/rewriteAppHTTPProbers': 'maybe' };
+    review.request.object.metadata = meta;
+    const body = await send(JSON.stringify(review));
+    expect(body.response.allowed).toBe(true);
+    expect(body.response.patchType).toBe('JSONPatch');
+    expect(body.response.warnings).toEqual([
+      expect.stringContaining('sidecar.istio.io/rewriteAppHTTPProbers="maybe" not understood'),
+    ]);
   });
 
   it('an invalid annotation is denied with its code, naming the annotation and value', async () => {

@@ -213,6 +213,11 @@ describe('inject: results', () => {
       /ignored prometheus\.istio\.io\/scrape-targets/,
     ],
     [{}, { dnsPolicy: 'Default' }, /dnsPolicy "Default" is not ClusterFirst/],
+    [
+      { 'sidecar.istio.io/nativeSidecar': 'yes' },
+      {},
+      /sidecar\.istio\.io\/nativeSidecar="yes" not understood/,
+    ],
   ])('warns about %j %j', (annotations, spec, warning) => {
     const p = pod(annotations);
     p.spec = { ...p.spec, ...spec };
