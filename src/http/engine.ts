@@ -4,10 +4,9 @@
  */
 import { decide } from '../core/decide.js';
 import { inject } from '../core/inject.js';
-import { getPath } from '../core/json.js';
 import { parsePathParams } from '../core/path-params.js';
 import type { InjectionEngine } from '../core/review.js';
-import { evaluateWebhookSelectors } from '../core/webhook-selectors.js';
+import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
 
 export { parsePathParams };
 
@@ -16,12 +15,8 @@ export function createRealEngine(): InjectionEngine {
     decide,
     inject,
     evaluateWebhookSelectors({ namespace, pod, config }) {
-      const tags = getPath(config.values, 'revisionTags');
       return evaluateWebhookSelectors({
-        revision: config.revision === 'default' ? '' : config.revision,
-        tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
-        enableNamespacesByDefault:
-          getPath(config.values, 'sidecarInjectorWebhook.enableNamespacesByDefault') === true,
+        ...webhookEntriesOptionsOf(config),
         namespaceName: namespace.name,
         namespaceLabels: namespace.labels,
         podLabels: pod.metadata?.labels ?? {},
