@@ -4,7 +4,8 @@
  * Rules the API server's patch applier needs (https://datatracker.ietf.org/doc/html/rfc6902):
  * segments are escaped (`~0`, `~1`), a missing parent map or list is added whole (never an `add`
  * below a missing parent), arrays are compared by index with surplus elements removed from the
- * highest index down, and `add`/`replace` always carry a value.
+ * highest index down, and `add`/`replace` always carry a value. A list that only gained elements is
+ * patched with `add`s at their positions, so existing elements are not rewritten by index.
  */
 import type { Operation } from 'fast-json-patch';
 import type { JsonValue } from '../json.js';
@@ -55,19 +56,69 @@ function diffAt(
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {
-    const common = Math.min(before.length, after.length);
-    for (let i = 0; i < common; i++) {
-      if (before[i] !== after[i]) diffAt(before[i], after[i], childPointer(path, i), ops);
-    }
-    for (let i = before.length - 1; i >= after.length; i--) {
-      ops.push({ op: 'remove', path: childPointer(path, i) });
-    }
-    for (let i = before.length; i < after.length; i++) {
-      ops.push({ op: 'add', path: childPointer(path, i), value: after[i] as JsonValue });
-    }
+    if (!diffInsertions(before, after, path, ops)) diffByIndex(before, after, path, ops);
     return;
   }
   if (!sameScalar(before, after)) ops.push({ op: 'replace', path, value: after });
+}
+
+function diffByIndex(
+  before: JsonValue[],
+  after: JsonValue[],
+  path: string,
+  ops: Operation[],
+): void {
+  const common = Math.min(before.length, after.length);
+  for (let i = 0; i < common; i++) {
+    if (before[i] !== after[i]) diffAt(before[i], after[i], childPointer(path, i), ops);
+  }
+  for (let i = before.length - 1; i >= after.length; i--) {
+    ops.push({ op: 'remove', path: childPointer(path, i) });
+  }
+  for (let i = before.length; i < after.length; i++) {
+    ops.push({ op: 'add', path: childPointer(path, i), value: after[i] as JsonValue });
+  }
+}
+
+/** Same list element: the very same (untouched, shared) value, or objects with the same `name`. */
+function sameElement(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (!isJsonObject(a) || !isJsonObject(b)) return false;
+  return typeof a['name'] === 'string' && a['name'] === b['name'];
+}
+
+/**
+ * When `after` is `before` with new elements inserted (the injected init containers and volumes go
+ * in front of the pod's own), patch only the insertions plus the changes inside kept elements, so
+ * the pod's own entries are never rewritten by position ("patch only required fields", Kubernetes
+ * admission webhook good practices). Returns false, writing nothing, for any other change.
+ */
+function diffInsertions(
+  before: JsonValue[],
+  after: JsonValue[],
+  path: string,
+  ops: Operation[],
+): boolean {
+  if (after.length <= before.length) return false;
+  const keptFrom: (number | undefined)[] = new Array<number | undefined>(after.length);
+  let next = 0;
+  for (let j = 0; j < after.length; j++) {
+    if (next < before.length && sameElement(before[next], after[j])) keptFrom[j] = next++;
+  }
+  if (next !== before.length) return false;
+  // Insertions in ascending final index leave every kept element at its final index.
+  for (let j = 0; j < after.length; j++) {
+    if (keptFrom[j] === undefined) {
+      ops.push({ op: 'add', path: childPointer(path, j), value: after[j] as JsonValue });
+    }
+  }
+  for (let j = 0; j < after.length; j++) {
+    const from = keptFrom[j];
+    if (from !== undefined && before[from] !== after[j]) {
+      diffAt(before[from], after[j], childPointer(path, j), ops);
+    }
+  }
+  return true;
 }
 
 function sameScalar(a: JsonValue, b: JsonValue): boolean {

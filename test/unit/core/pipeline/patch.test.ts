@@ -108,6 +108,40 @@ describe('createSubtreePatch', () => {
       { op: 'add', path: '/x/2', value: 4 },
     ]);
   });
+
+  it('adds elements inserted in front of kept ones instead of rewriting by index', () => {
+    const user = { name: 'user-init', image: 'busybox', args: ['a'] };
+    const changedUser = { ...user, args: ['b'] };
+    const injected = [{ name: 'istio-init' }, { name: 'istio-proxy' }];
+    const before = { initContainers: [user] };
+    const after = { initContainers: [...injected, changedUser] };
+    const ops: Operation[] = [];
+    diffValues(before, after, ['spec'], ops);
+    expect(ops).toEqual([
+      { op: 'add', path: '/spec/initContainers/0', value: injected[0] },
+      { op: 'add', path: '/spec/initContainers/1', value: injected[1] },
+      { op: 'replace', path: '/spec/initContainers/2/args/0', value: 'b' },
+    ]);
+    expect(applyPatchStrict({ spec: before }, ops)).toEqual({ spec: after });
+  });
+
+  it.each<[string, JsonValue[], JsonValue[]]>([
+    [
+      'kept elements reordered',
+      [{ name: 'a' }, { name: 'b' }],
+      [{ name: 'c' }, { name: 'b' }, { name: 'a' }],
+    ],
+    ['an element removed', [{ name: 'a' }, { name: 'b' }], [{ name: 'c' }, { name: 'a' }]],
+    ['unnamed elements changed', [{ v: 1 }], [{ v: 0 }, { v: 2 }]],
+  ])(
+    'falls back to index order when the list did not only gain elements: %s',
+    (_n, before, after) => {
+      const ops: Operation[] = [];
+      diffValues({ l: before }, { l: after }, [], ops);
+      expect(ops.some((op) => op.op === 'replace' || op.op === 'remove')).toBe(true);
+      expect(applyPatchStrict({ l: before }, ops)).toEqual({ l: after });
+    },
+  );
 });
 
 describe('applyPatchStrict', () => {
