@@ -9,10 +9,26 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Split dotted paths, remembered: callers pass a small, fixed set of literal paths on every
+ * injection, so splitting once each keeps `getPath` off the hot path. Bounded all the same.
+ */
+const splitPaths = new Map<string, readonly string[]>();
+const MAX_SPLIT_PATHS = 1024;
+
+function segmentsOf(path: string): readonly string[] {
+  let segments = splitPaths.get(path);
+  if (segments === undefined) {
+    segments = path.split('.');
+    if (splitPaths.size < MAX_SPLIT_PATHS) splitPaths.set(path, segments);
+  }
+  return segments;
+}
+
 /** Reads a dotted path (`global.proxy.statusPort`) from a generic map; undefined when absent. */
 export function getPath(root: JsonValue | undefined, path: string): JsonValue | undefined {
   let current: JsonValue | undefined = root;
-  for (const segment of path.split('.')) {
+  for (const segment of segmentsOf(path)) {
     if (!isJsonObject(current)) return undefined;
     current = current[segment];
   }
