@@ -29,7 +29,7 @@ import type { Container, Pod, StringMap } from './k8s.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
-import { parseGoBool } from './pipeline/go-bool.js';
+import { parseGoBool } from './annotations/net.js';
 import {
   dropOpenshiftAssignedIds,
   proxyIds,

@@ -9,7 +9,7 @@ import { InjectorError } from '../../errors.js';
 import type { MeshConfig } from '../config/types.js';
 import type { Pod, StringMap } from '../k8s.js';
 import { findSidecar } from './containers.js';
-import { parseGoBool } from './go-bool.js';
+import { parseGoBool } from '../annotations/net.js';
 
 export const SCRAPE = 'prometheus.io/scrape';
 export const PORT = 'prometheus.io/port';
