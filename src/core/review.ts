@@ -12,6 +12,7 @@ import type { NamespaceLookupResult } from '../ports.js';
 import type { ClusterFacts, InjectionInput, InjectionOutput, NamespaceInfo } from './contracts.js';
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
+import { checkPodShape } from './pod-shape.js';
 import type { Pod, StringMap } from './k8s.js';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
@@ -339,7 +340,7 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
     );
   }
   const pod = parsed.object as Pod;
-  const podError = checkPodShape(pod);
+  const podError = checkPodShape(pod, 'request.object');
   if (podError) return denyReview(parsed, podError, extra);
 
   try {
@@ -417,36 +418,6 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
   } catch (error) {
     return denyReview(parsed, error, extra);
   }
-}
-
-/** Cheap structural check so the engine only ever sees something pod-shaped. */
-function checkPodShape(pod: Pod): InjectorError | undefined {
-  const problems: { field: string; value: unknown }[] = [];
-  if (pod.metadata !== undefined && !isJsonObject(pod.metadata)) {
-    problems.push({ field: 'request.object.metadata', value: pod.metadata });
-  }
-  if (pod.spec !== undefined && !isJsonObject(pod.spec)) {
-    problems.push({ field: 'request.object.spec', value: pod.spec });
-  } else if (isJsonObject(pod.spec)) {
-    for (const list of ['containers', 'initContainers'] as const) {
-      const value = pod.spec[list];
-      if (value !== undefined && !Array.isArray(value)) {
-        problems.push({ field: `request.object.spec.${list}`, value });
-      }
-    }
-  }
-  if (problems.length === 0) return undefined;
-  return new InjectorError(
-    'INJ_ERR_INVALID_POD',
-    problems.map((p) => `${p.field} has the wrong type (got ${describe(p.value)})`).join('; '),
-    {
-      details: problems.map((p) => ({
-        field: p.field,
-        value: describe(p.value),
-        reason: 'wrong type',
-      })),
-    },
-  );
 }
 
 /** Parses and answers one AdmissionReview body; throws only `INJ_ERR_REVIEW_MALFORMED`. */

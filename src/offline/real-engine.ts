@@ -8,6 +8,7 @@ import type { ConfigSourceTexts } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import { decide } from '../core/decide.js';
+import { checkPodShape } from '../core/pod-shape.js';
 import type { NodeVersion } from '../core/native-sidecars.js';
 import { inject } from '../core/inject.js';
 import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
@@ -54,6 +55,8 @@ async function loadConfig(request: ConfigRequest): Promise<InjectionConfig> {
 function injector(config: InjectionConfig, cluster: ClusterFacts): PodInjector {
   return (pod, ref) => {
     const namespace = ref.namespace === '' ? DEFAULT_NAMESPACE : ref.namespace;
+    const shapeError = checkPodShape(pod, '');
+    if (shapeError) throw shapeError;
     const decision = decide({ pod, namespace, injector: config.injector, mode: 'kube-inject' });
     if (!decision.inject) return { injected: false, reason: decision.message };
     const output = inject({

@@ -191,8 +191,25 @@ describe('logging', () => {
     expect(harness.logText()).not.toContain('s3cr3t-value');
   });
 
+  it('metadata that is null is read as absent, as the API server decodes it, and logged without pod names', async () => {
+    const harness = makeHarness();
+    const res = await harness.app.inject({
+      method: 'POST',
+      url: '/inject',
+      headers: JSON_HEADERS,
+      payload: JSON.stringify(makeReview({ pod: { metadata: null } as unknown as Pod })),
+    });
+    await harness.app.close();
+    expect(res.statusCode).toBe(200);
+    const { response } = res.json<ReviewBody>();
+    expect(response.allowed).toBe(true);
+    const lines = harness.logs().filter((line) => line.msg === 'admission review');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ uid: UID });
+    expect(lines[0]).not.toHaveProperty('podName');
+  });
+
   it.each<[string, unknown]>([
-    ['null', null],
     ['a string', 'web-1'],
     ['an array', ['web-1']],
   ])(

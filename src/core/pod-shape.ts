@@ -1,0 +1,204 @@
+/**
+ * The JSON types of the pod fields the injector reads, checked before deciding or injecting.
+ *
+ * A real API server only sends pods it has decoded into its typed structs, so this never fires
+ * there; it turns hand-written or generated input (offline manifests, direct calls) that has, say,
+ * a label with a number value or `ownerReferences` as a map into one INJ_ERR_INVALID_POD error
+ * listing every wrong field with its value, instead of an internal error deep in the pipeline.
+ */
+import { InjectorError, type ErrorDetail } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'string-map' | 'string-list';
+
+/** Field -> expected kind; list-valued fields are described by `LISTS` below. */
+type Shape = Readonly<Record<string, Kind>>;
+
+const OWNER_REFERENCE: Shape = {
+  apiVersion: 'string',
+  kind: 'string',
+  name: 'string',
+  uid: 'string',
+  controller: 'boolean',
+};
+
+const METADATA: Shape = {
+  name: 'string',
+  generateName: 'string',
+  namespace: 'string',
+  labels: 'string-map',
+  annotations: 'string-map',
+};
+
+const CONTAINER: Shape = {
+  name: 'string',
+  image: 'string',
+  imagePullPolicy: 'string',
+  args: 'string-list',
+  command: 'string-list',
+  resources: 'object',
+  securityContext: 'object',
+  readinessProbe: 'object',
+  livenessProbe: 'object',
+  startupProbe: 'object',
+  lifecycle: 'object',
+  restartPolicy: 'string',
+};
+
+const PORT: Shape = {
+  name: 'string',
+  containerPort: 'number',
+  hostPort: 'number',
+  protocol: 'string',
+  hostIP: 'string',
+};
+
+const ENV_VAR: Shape = { name: 'string', value: 'string', valueFrom: 'object' };
+const NAMED: Shape = { name: 'string' };
+const MOUNT: Shape = { name: 'string', mountPath: 'string' };
+
+const SPEC: Shape = {
+  hostNetwork: 'boolean',
+  nodeName: 'string',
+  serviceAccountName: 'string',
+  dnsPolicy: 'string',
+  securityContext: 'object',
+};
+
+/** `path.key`, or just `key` at the root of an unnamed pod. */
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function kindOf(value: JsonValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value).slice(0, 40)}`;
+}
+
+function matches(kind: Kind, value: JsonValue): boolean {
+  switch (kind) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return typeof value === kind;
+    case 'object':
+      return isJsonObject(value);
+    case 'string-map':
+      return isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string');
+    case 'string-list':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+  }
+}
+
+const EXPECTED: Readonly<Record<Kind, string>> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  object: 'an object',
+  'string-map': 'a map of strings',
+  'string-list': 'a list of strings',
+};
+
+class ShapeCheck {
+  readonly problems: ErrorDetail[] = [];
+
+  fields(object: JsonObject, shape: Shape, path: string): void {
+    for (const [key, kind] of Object.entries(shape)) {
+      const value = object[key];
+      // Absent and null fields are simply not set (Kubernetes `omitempty`).
+      if (value === undefined || value === null || matches(kind, value)) continue;
+      if (kind === 'string-map' && isJsonObject(value)) {
+        // Name the offending entries, not just the map.
+        for (const [entry, v] of Object.entries(value)) {
+          if (v !== undefined && typeof v !== 'string') {
+            this.wrong(`${join(path, key)}[${entry}]`, v, 'a string');
+          }
+        }
+        continue;
+      }
+      this.wrong(join(path, key), value, EXPECTED[kind]);
+    }
+  }
+
+  /** An optional list of objects, each checked against `shape` (and `each` for nested lists). */
+  list(
+    parent: JsonObject,
+    key: string,
+    path: string,
+    shape: Shape,
+    each?: (item: JsonObject, at: string) => void,
+  ): void {
+    const value = parent[key];
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value)) {
+      this.wrong(join(path, key), value, 'a list');
+      return;
+    }
+    value.forEach((item, index) => {
+      const at = `${join(path, key)}[${index}]`;
+      if (!isJsonObject(item)) {
+        this.wrong(at, item, 'an object');
+        return;
+      }
+      this.fields(item, shape, at);
+      each?.(item, at);
+    });
+  }
+
+  object(parent: JsonObject, key: string, path: string): JsonObject | undefined {
+    const value = parent[key];
+    if (value === undefined || value === null) return undefined;
+    if (isJsonObject(value)) return value;
+    this.wrong(join(path, key), value, 'an object');
+    return undefined;
+  }
+
+  private wrong(field: string, value: JsonValue, expected: string): void {
+    this.problems.push({ field, value: kindOf(value), reason: `expected ${expected}` });
+  }
+}
+
+function checkContainer(check: ShapeCheck, container: JsonObject, at: string): void {
+  if (typeof container['name'] !== 'string') {
+    check.problems.push({ field: `${at}.name`, reason: 'a container needs a name' });
+  }
+  check.list(container, 'ports', at, PORT);
+  check.list(container, 'env', at, ENV_VAR);
+  check.list(container, 'volumeMounts', at, MOUNT);
+}
+
+/**
+ * Every field of `pod` the injector reads that has the wrong JSON type, as one error, or
+ * undefined when the pod is well-formed. `path` names the pod in messages (`request.object`), or
+ * is empty when the caller prefixes the fields itself.
+ */
+export function checkPodShape(pod: unknown, path: string): InjectorError | undefined {
+  const check = new ShapeCheck();
+  if (!isJsonObject(pod)) {
+    check.problems.push({ field: path === '' ? '(pod)' : path, reason: 'expected a Pod object' });
+  } else {
+    const metadata = check.object(pod, 'metadata', path);
+    if (metadata) {
+      check.fields(metadata, METADATA, join(path, 'metadata'));
+      check.list(metadata, 'ownerReferences', join(path, 'metadata'), OWNER_REFERENCE);
+    }
+    const spec = check.object(pod, 'spec', path);
+    if (spec) {
+      const at = join(path, 'spec');
+      check.fields(spec, SPEC, at);
+      check.list(spec, 'containers', at, CONTAINER, (c, cAt) => checkContainer(check, c, cAt));
+      check.list(spec, 'initContainers', at, CONTAINER, (c, cAt) => checkContainer(check, c, cAt));
+      check.list(spec, 'volumes', at, NAMED);
+      check.list(spec, 'imagePullSecrets', at, NAMED);
+    }
+  }
+  if (check.problems.length === 0) return undefined;
+  const text = check.problems
+    .map((p) => `${p.field}: ${p.reason}${p.value === undefined ? '' : `, got ${p.value}`}`)
+    .join('; ');
+  return new InjectorError('INJ_ERR_INVALID_POD', `the pod is malformed: ${text}`, {
+    details: check.problems,
+  });
+}

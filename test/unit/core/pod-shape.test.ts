@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPodShape } from '../../../src/core/pod-shape.js';
+import { PAYLOADS_DIR } from '../../helpers/shared.js';
+
+const app = { name: 'app', image: 'app:1' };
+const pod = (metadata: unknown, spec: unknown = { containers: [app] }): unknown => ({
+  metadata,
+  spec,
+});
+
+describe('checkPodShape', () => {
+  it.each<[string, unknown, string, string]>([
+    ['not an object', 'pod', 'request.object', 'expected a Pod object'],
+    ['metadata a string', pod('web'), 'request.object.metadata', 'expected an object'],
+    [
+      'a label value a number',
+      pod({ labels: { app: 5 } }),
+      'request.object.metadata.labels[app]',
+      'expected a string',
+    ],
+    [
+      'annotations a list',
+      pod({ annotations: ['a'] }),
+      'request.object.metadata.annotations',
+      'expected a map of strings',
+    ],
+    [
+      'ownerReferences a map',
+      pod({ ownerReferences: { kind: 'ReplicaSet' } }),
+      'request.object.metadata.ownerReferences',
+      'expected a list',
+    ],
+    [
+      'an owner kind a number',
+      pod({ ownerReferences: [{ kind: 7 }] }),
+      'request.object.metadata.ownerReferences[0].kind',
+      'expected a string',
+    ],
+    ['spec a list', pod({}, []), 'request.object.spec', 'expected an object'],
+    [
+      'containers a map',
+      pod({}, { containers: { app } }),
+      'request.object.spec.containers',
+      'expected a list',
+    ],
+    [
+      'a container without a name',
+      pod({}, { containers: [{ image: 'x' }] }),
+      'request.object.spec.containers[0].name',
+      'a container needs a name',
+    ],
+    [
+      'args with a number',
+      pod({}, { containers: [{ ...app, args: ['a', 1] }] }),
+      'request.object.spec.containers[0].args',
+      'expected a list of strings',
+    ],
+    [
+      'a port number as text',
+      pod({}, { containers: [{ ...app, ports: [{ containerPort: '80' }] }] }),
+      'request.object.spec.containers[0].ports[0].containerPort',
+      'expected a number',
+    ],
+    [
+      'an env entry a string',
+      pod({}, { initContainers: [{ ...app, env: ['A=1'] }] }),
+      'request.object.spec.initContainers[0].env[0]',
+      'expected an object',
+    ],
+    [
+      'a probe a string',
+      pod({}, { containers: [{ ...app, readinessProbe: '/healthz' }] }),
+      'request.object.spec.containers[0].readinessProbe',
+      'expected an object',
+    ],
+    [
+      'hostNetwork a string',
+      pod({}, { containers: [app], hostNetwork: 'true' }),
+      'request.object.spec.hostNetwork',
+      'expected a boolean',
+    ],
+    [
+      'volumes a string',
+      pod({}, { containers: [app], volumes: 'data' }),
+      'request.object.spec.volumes',
+      'expected a list',
+    ],
+  ])('%s is reported by field', (_name, input, field, reason) => {
+    const error = checkPodShape(input, 'request.object');
+    expect(error?.code).toBe('INJ_ERR_INVALID_POD');
+    expect(error?.details).toContainEqual(expect.objectContaining({ field, reason }));
+    expect(error?.message).toContain(field);
+  });
+
+  it('reports every problem at once', () => {
+    const error = checkPodShape(
+      pod({ labels: { a: 1 } }, { containers: [{ image: 'x' }], hostNetwork: 1 }),
+      'pod',
+    );
+    expect(error?.details.map((d) => d.field)).toEqual([
+      'pod.metadata.labels[a]',
+      'pod.spec.hostNetwork',
+      'pod.spec.containers[0].name',
+    ]);
+  });
+
+  it.each<[string, unknown]>([
+    ['an empty pod', {}],
+    [
+      'null metadata and spec (absent, as the API server decodes them)',
+      { metadata: null, spec: null },
+    ],
+    [
+      'null optional fields',
+      pod({ labels: null }, { containers: [{ ...app, env: null, ports: null }] }),
+    ],
+  ])('accepts %s', (_name, input) => {
+    expect(checkPodShape(input, 'pod')).toBeUndefined();
+  });
+
+  it('accepts every realistic payload pod', async () => {
+    const index = JSON.parse(await readFile(join(PAYLOADS_DIR, 'index.json'), 'utf8')) as {
+      file: string;
+    }[];
+    expect(index.length).toBeGreaterThan(0);
+    for (const { file } of index) {
+      const review = JSON.parse(await readFile(join(PAYLOADS_DIR, file), 'utf8')) as {
+        request: { object: unknown };
+      };
+      expect(checkPodShape(review.request.object, file)).toBeUndefined();
+    }
+  });
+});
