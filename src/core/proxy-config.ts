@@ -106,11 +106,35 @@ export function validateProxyConfig(config: ProxyConfig): string[] {
   return problems;
 }
 
+/**
+ * Parsed annotations by text: validation, resolution and the hold check all read the same
+ * annotation, and the pods of one workload carry the same text, so each text is parsed once.
+ * Entries are frozen; the map is bounded and simply cleared when full.
+ */
+const overlayCache = new Map<string, { overlay: JsonObject | undefined; issues: ConfigIssue[] }>();
+const MAX_CACHED_OVERLAYS = 256;
+
 /** Parses the annotation text into a ProxyConfig overlay; problems are pushed to `issues`. */
 export function parseProxyConfigOverlay(
   text: string,
   issues: ConfigIssue[],
 ): JsonObject | undefined {
+  let cached = overlayCache.get(text);
+  if (cached === undefined) {
+    const found: ConfigIssue[] = [];
+    const overlay = parseOverlay(text, found);
+    cached = {
+      overlay: overlay === undefined ? undefined : deepFreeze(overlay),
+      issues: deepFreeze(found),
+    };
+    if (overlayCache.size >= MAX_CACHED_OVERLAYS) overlayCache.clear();
+    overlayCache.set(text, cached);
+  }
+  issues.push(...cached.issues);
+  return cached.overlay;
+}
+
+function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefined {
   const result = parseYamlDocument(text);
   if (!result.ok) {
     issues.push({ path: '', message: result.errors[0] ?? 'invalid YAML' });

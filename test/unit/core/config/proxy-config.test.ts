@@ -5,9 +5,10 @@ import {
   DEFAULT_VALUES,
 } from '../../../../src/core/config/defaults.js';
 import { loadInjectionConfigOrThrow } from '../../../../src/core/config/load.js';
-import type { MeshConfig, Values } from '../../../../src/core/config/types.js';
+import type { ConfigIssue, MeshConfig, Values } from '../../../../src/core/config/types.js';
 import {
   holdApplicationUntilProxyStarts,
+  parseProxyConfigOverlay,
   resolveProxyConfig,
 } from '../../../../src/core/proxy-config.js';
 
@@ -146,5 +147,27 @@ describe('holdApplicationUntilProxyStarts', () => {
     ],
   ] as const)('%s', (_name, mesh, annotations, values, want) => {
     expect(holdApplicationUntilProxyStarts(mesh, annotations, values)).toBe(want);
+  });
+});
+
+describe('parseProxyConfigOverlay', () => {
+  it('parses each annotation text once and hands out the same frozen overlay', () => {
+    const text = 'concurrency: 3\nproxyMetadata: {FOO: bar}\n';
+    const first: ConfigIssue[] = [];
+    const second: ConfigIssue[] = [];
+    const a = parseProxyConfigOverlay(text, first);
+    const b = parseProxyConfigOverlay(text, second);
+    expect(a).toEqual({ concurrency: 3, proxyMetadata: { FOO: 'bar' } });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect([first, second]).toEqual([[], []]);
+  });
+
+  it('reports the problems of a bad text every time it is read', () => {
+    for (let i = 0; i < 2; i++) {
+      const issues: ConfigIssue[] = [];
+      expect(parseProxyConfigOverlay('concurrency: [1', issues)).toBeUndefined();
+      expect(issues).toHaveLength(1);
+    }
   });
 });
