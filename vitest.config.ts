@@ -8,5 +8,12 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores in CI: keep worker count small so TLS/e2e tests do not starve each other.
     maxWorkers: 2,
+    coverage: {
+      // `npm run coverage`: the pure injection core is held to a floor; adapters are reported only.
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { 'src/core/**/*.ts': { lines: 90, branches: 80, functions: 90 } },
+    },
   },
 });
