@@ -87,6 +87,7 @@ async function startClusterWiring(
     nativeSidecars: options.nativeSidecars,
     logger,
     registry: metrics.registry,
+    staticFacts: platformFacts(options),
     // `--config-dir` replaces the ConfigMaps: then no ConfigMap informer is started.
     ...(configDir === undefined ? {} : { config: configDir }),
   });
@@ -96,6 +97,16 @@ async function startClusterWiring(
     facts: runtime.facts,
     readiness: runtime.readiness,
     stop: () => runtime.stop(),
+  };
+}
+
+/** Facts fixed for the process: istiod's PLATFORM and COMPLIANCE_POLICY equivalents. */
+function platformFacts(
+  options: ServeOptions,
+): Pick<ClusterFacts, 'openshift' | 'compliancePolicy'> {
+  return {
+    ...(options.platform === 'openshift' ? { openshift: true } : {}),
+    ...(options.compliancePolicy === '' ? {} : { compliancePolicy: options.compliancePolicy }),
   };
 }
 
@@ -209,7 +220,10 @@ export async function startServer(
     cleanups.push(() => config.close());
 
     // Offline there is no node informer: `auto` cannot prove every kubelet is new enough (spec §2.4).
-    const staticFacts: ClusterFacts = { nativeSidecars: options.nativeSidecars === 'enabled' };
+    const staticFacts: ClusterFacts = {
+      nativeSidecars: options.nativeSidecars === 'enabled',
+      ...platformFacts(options),
+    };
     let draining = false;
     const app = buildApp({
       engine: createRealEngine(),

@@ -22,6 +22,10 @@ export interface ServeOptions {
   istioNamespace: string;
   revision: string;
   nativeSidecars: NativeSidecarMode;
+  /** `openshift`: proxy UID/GID from the namespace's SCC annotations (istiod's PLATFORM). */
+  platform: 'kubernetes' | 'openshift';
+  /** istiod's COMPLIANCE_POLICY (e.g. `fips-140-3`); empty when unset. */
+  compliancePolicy: string;
   logLevel: LevelWithSilent;
   /** Optional plain-HTTP listener serving only /metrics. */
   metricsPort?: number;
@@ -91,6 +95,23 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     default: 'auto',
     metavar: 'MODE',
     description: 'native sidecar containers (auto: every node kubelet >= 1.33)',
+  },
+  {
+    name: 'platform',
+    env: 'INJECTOR_PLATFORM',
+    kind: 'enum',
+    choices: ['kubernetes', 'openshift'],
+    default: 'kubernetes',
+    metavar: 'NAME',
+    description: 'openshift: proxy UID/GID from the namespace uid-range annotations',
+  },
+  {
+    name: 'compliance-policy',
+    env: 'INJECTOR_COMPLIANCE_POLICY',
+    kind: 'enum',
+    choices: ['fips-140-2', 'fips-140-3', 'pqc'],
+    metavar: 'POLICY',
+    description: 'TLS compliance policy passed to the proxy (COMPLIANCE_POLICY); none by default',
   },
   {
     name: 'log-level',
@@ -163,6 +184,8 @@ export function parseServeOptions(
     istioNamespace: get('istio-namespace') ?? 'istio-system',
     revision: get('revision') ?? 'default',
     nativeSidecars: (get('native-sidecars') ?? 'auto') as NativeSidecarMode,
+    platform: get('platform') === 'openshift' ? 'openshift' : 'kubernetes',
+    compliancePolicy: get('compliance-policy') ?? '',
     logLevel: (get('log-level') ?? 'info') as LevelWithSilent,
     drainSeconds: Number(get('drain-seconds') ?? '5'),
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),

@@ -19,6 +19,8 @@ export const TEST_SERVE_OPTIONS: ServeOptions = {
   istioNamespace: 'istio-system',
   revision: 'default',
   nativeSidecars: 'disabled',
+  platform: 'kubernetes',
+  compliancePolicy: '',
   logLevel: 'silent',
   drainSeconds: 1,
 };

@@ -19,10 +19,28 @@ describe('serve flags', () => {
         istioNamespace: 'istio-system',
         revision: 'default',
         nativeSidecars: 'auto',
+        platform: 'kubernetes',
+        compliancePolicy: '',
         logLevel: 'info',
         drainSeconds: 5,
       },
     });
+  });
+
+  it('--platform and --compliance-policy (or their variables) set the process-wide facts', () => {
+    const parsed = parseServeOptions(['--platform', 'openshift'], {
+      INJECTOR_COMPLIANCE_POLICY: 'fips-140-3',
+    });
+    expect(parsed.ok && parsed.options).toMatchObject({
+      platform: 'openshift',
+      compliancePolicy: 'fips-140-3',
+    });
+    const bad = parseServeOptions(['--platform', 'mesos', '--compliance-policy', 'fips'], {});
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && !bad.help && bad.problems).toEqual([
+      '--platform: expected one of kubernetes|openshift, got "mesos"',
+      '--compliance-policy: expected one of fips-140-2|fips-140-3|pqc, got "fips"',
+    ]);
   });
 
   it('flags win over INJECTOR_* variables, which win over defaults', () => {
