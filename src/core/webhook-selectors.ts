@@ -6,6 +6,7 @@
  */
 import type { InjectionConfig, LabelSelector, LabelSelectorRequirement } from './config/types.js';
 import { IGNORED_NAMESPACES } from './config/defaults.js';
+import { deepFreeze } from './config/merge.js';
 import { getPath } from './json.js';
 import type { StringMap } from './k8s.js';
 import { matchesSelector } from './selectors.js';
@@ -37,6 +38,18 @@ export interface WebhookEntriesOptions {
 
 /** The entry options the chart derives from an injection configuration (revision, tags, values). */
 export function webhookEntriesOptionsOf(config: InjectionConfig): WebhookEntriesOptions {
+  // Configurations are immutable: derive once per configuration, not once per request.
+  let options = optionsByConfig.get(config);
+  if (options === undefined) {
+    options = deriveEntriesOptions(config);
+    optionsByConfig.set(config, options);
+  }
+  return options;
+}
+
+const optionsByConfig = new WeakMap<InjectionConfig, WebhookEntriesOptions>();
+
+function deriveEntriesOptions(config: InjectionConfig): WebhookEntriesOptions {
   const tags = getPath(config.values, 'revisionTags');
   return {
     revision: config.revision === 'default' ? '' : config.revision,
@@ -58,7 +71,26 @@ const noInjectionLabel: LabelSelectorRequirement = {
 const noRevisionLabel: LabelSelectorRequirement = { key: REVISION_LABEL, operator: 'DoesNotExist' };
 
 /** The entries the chart renders for a revision, in the chart's order. */
-export function webhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
+/** Entries by option set: the few option sets in use each build their selectors once. */
+const entriesByOptions = new Map<string, readonly WebhookEntry[]>();
+const MAX_ENTRY_SETS = 64;
+
+export function webhookEntries(options: WebhookEntriesOptions): readonly WebhookEntry[] {
+  const key = JSON.stringify([
+    options.revision,
+    options.tags ?? [],
+    options.enableNamespacesByDefault === true,
+  ]);
+  let entries = entriesByOptions.get(key);
+  if (entries === undefined) {
+    entries = deepFreeze(buildWebhookEntries(options));
+    if (entriesByOptions.size >= MAX_ENTRY_SETS) entriesByOptions.clear();
+    entriesByOptions.set(key, entries);
+  }
+  return entries;
+}
+
+function buildWebhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
   const revision = options.revision === '' ? 'default' : options.revision;
   const names = [revision, ...(options.tags ?? []).filter((t) => t !== revision)];
   const entries: WebhookEntry[] = [];

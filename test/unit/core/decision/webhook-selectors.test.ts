@@ -270,6 +270,17 @@ describe('webhookEntries', () => {
       ['rev.object', 'canary'],
     ]);
   });
+  it('builds each option set once and hands out the same frozen entries', () => {
+    const a = webhookEntries({ revision: 'canary', tags: ['prod'] });
+    const b = webhookEntries({ revision: 'canary', tags: ['prod'] });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a[0]?.namespaceSelector)).toBe(true);
+    expect(webhookEntries({ revision: 'canary' })).not.toBe(a);
+  });
+  it('derives the options once per configuration object', () => {
+    const config = defaultInjectionConfig();
+    expect(webhookEntriesOptionsOf(config)).toBe(webhookEntriesOptionsOf(config));
+  });
 });
 
 describe('webhookEntriesOptionsOf', () => {
