@@ -19,7 +19,7 @@ import {
 } from './config-sources/static.js';
 import { defaultInjectionConfig } from './core/config/defaults.js';
 import type { ClusterFacts } from './core/contracts.js';
-import { isInjectorError } from './errors.js';
+import { formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
@@ -331,12 +331,8 @@ async function runServe(argv: readonly string[], io: CliIO): Promise<number> {
     server = await startServer(options, { logger, cwd: io.cwd });
   } catch (error) {
     if (isInjectorError(error)) {
-      io.stderr(`${error.message}\n`);
-      const usage =
-        error.code === 'INJ_ERR_CONFIG_INVALID' ||
-        error.code === 'INJ_ERR_CLI_USAGE' ||
-        error.code === 'INJ_ERR_TLS';
-      return usage ? EXIT.USAGE : EXIT.FAILURE;
+      io.stderr(`${formatError(error)}\n`);
+      return error.exitCode;
     }
     io.stderr(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.FAILURE;

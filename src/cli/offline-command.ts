@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { InjectorError, isInjectorError } from '../errors.js';
+import { InjectorError, formatError, isInjectorError } from '../errors.js';
 import type { ConfigRequest } from '../offline/engine.js';
 import { all, first, parseFlags, usageError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { EXIT, type CliCommand, type CliIO } from './io.js';
@@ -88,10 +88,9 @@ export async function runGuarded(io: CliIO, body: () => Promise<number>): Promis
     return await body();
   } catch (error) {
     if (isInjectorError(error)) {
-      io.stderr(`error: ${error.message}\n`);
-      const usage = error.code === 'INJ_ERR_CLI_USAGE' || error.code === 'INJ_ERR_CONFIG_INVALID';
+      io.stderr(`error: ${formatError(error)}\n`);
       if (error.code === 'INJ_ERR_CLI_USAGE') io.stderr('Run with --help for the flags.\n');
-      return usage ? EXIT.USAGE : EXIT.FAILURE;
+      return error.exitCode;
     }
     const text = error instanceof Error ? error.message : String(error);
     io.stderr(`error: INJ_ERR_INTERNAL: ${text}\n`);

@@ -7,7 +7,7 @@
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
  */
 import type { Operation } from 'fast-json-patch';
-import { InjectorError, isInjectorError, type ErrorCode } from '../errors.js';
+import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
 import type { NamespaceLookupResult } from '../ports.js';
 import type { ClusterFacts, InjectionInput, InjectionOutput, NamespaceInfo } from './contracts.js';
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
@@ -222,12 +222,6 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
 }
 
 /** Kubernetes Status codes carried in a denial: 400 for a pod we refuse, 504 for a timeout. */
-function statusFor(code: ErrorCode): AdmissionStatus['code'] {
-  if (code === 'INJ_ERR_DEADLINE_EXCEEDED') return 504;
-  if (code === 'INJ_ERR_INTERNAL' || code === 'INJ_ERR_CONFIG_INVALID') return 500;
-  return 400;
-}
-
 function clampWarnings(warnings: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const warning of warnings) {
@@ -255,19 +249,13 @@ export function denyReview(
   error: unknown,
   extra: Pick<ReviewOutcome, 'namespaceSource'> = {},
 ): ReviewResult {
-  const injectorError = isInjectorError(error)
-    ? error
-    : new InjectorError(
-        'INJ_ERR_INTERNAL',
-        `injection failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-  const message = injectorError.message;
+  const injectorError = asInjectorError(error, 'injection failed unexpectedly');
+  const message = formatError(injectorError);
   return {
     response: envelope(parsed, {
       uid: parsed.uid,
       allowed: false,
-      status: { code: statusFor(injectorError.code), message },
+      status: { code: injectorError.admissionStatus, message },
     }),
     outcome: {
       decision: 'denied',
