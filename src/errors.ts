@@ -11,6 +11,8 @@
  * texts shown to users (`formatError`) start with them. Messages carry no code; never branch on
  * message text, branch on `code`.
  */
+import { KEY } from './core/annotations/keys.js';
+
 export const ERROR_CODES = {
   INJ_ERR_INVALID_ANNOTATION: {
     httpStatus: 400,
@@ -28,7 +30,7 @@ export const ERROR_CODES = {
     httpStatus: 400,
     admissionStatus: 400,
     exitCode: 1,
-    summary: 'inject.istio.io/templates names a template that does not exist',
+    summary: `${KEY.templates} names a template that does not exist`,
   },
   INJ_ERR_UNSUPPORTED_TEMPLATE: {
     httpStatus: 400,

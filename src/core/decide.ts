@@ -6,8 +6,7 @@ import type { InjectorConfig, LabelSelector } from './config/types.js';
 import { IGNORED_NAMESPACES } from './config/defaults.js';
 import type { Pod, StringMap } from './k8s.js';
 import { isEmptySelector, matchesSelector } from './selectors.js';
-
-export const INJECT_SWITCH = 'sidecar.istio.io/inject';
+import { KEY } from './annotations/keys.js';
 
 export type DecisionReason =
   | 'host-network'
@@ -26,10 +25,10 @@ export type DecisionReason =
 export const DECISION_REASONS: Readonly<Record<DecisionReason, string>> = Object.freeze({
   'host-network': 'the pod uses the host network (spec.hostNetwork: true)',
   'ignored-namespace': 'the namespace is a system namespace the injector never touches',
-  'pod-label-opt-out': `the pod label ${INJECT_SWITCH} is "false"`,
-  'pod-annotation-opt-out': `the pod annotation ${INJECT_SWITCH} is "false"`,
-  'pod-label-opt-in': `the pod label ${INJECT_SWITCH} is "true"`,
-  'pod-annotation-opt-in': `the pod annotation ${INJECT_SWITCH} is "true"`,
+  'pod-label-opt-out': `the pod label ${KEY.inject} is "false"`,
+  'pod-annotation-opt-out': `the pod annotation ${KEY.inject} is "false"`,
+  'pod-label-opt-in': `the pod label ${KEY.inject} is "true"`,
+  'pod-annotation-opt-in': `the pod annotation ${KEY.inject} is "true"`,
   'never-inject-selector': 'the pod labels match a neverInjectSelector of the injector config',
   'always-inject-selector': 'the pod labels match an alwaysInjectSelector of the injector config',
   'policy-enabled': 'the injector policy is "enabled" and nothing opts the pod out',
@@ -72,15 +71,15 @@ type Switch = { explicit: boolean; source: 'label' | 'annotation' } | undefined;
 
 /** The per-pod switch: the label if present (any value), else the annotation (spec §2.2 step 3). */
 function podSwitch(labels: StringMap, annotations: StringMap, warnings: string[]): Switch {
-  const fromLabel = Object.hasOwn(labels, INJECT_SWITCH);
+  const fromLabel = Object.hasOwn(labels, KEY.inject);
   const source = fromLabel ? 'label' : 'annotation';
-  const value = fromLabel ? labels[INJECT_SWITCH] : annotations[INJECT_SWITCH];
+  const value = fromLabel ? labels[KEY.inject] : annotations[KEY.inject];
   if (value === undefined || value === '') return undefined;
   if (value === 'true') return { explicit: true, source };
   if (value === 'false') return { explicit: false, source };
   warnings.push(
     warning(
-      `ignored ${source} ${INJECT_SWITCH}=${JSON.stringify(clip(value, 24))}: only "true" or "false" count; using the policy`,
+      `ignored ${source} ${KEY.inject}=${JSON.stringify(clip(value, 24))}: only "true" or "false" count; using the policy`,
     ),
   );
   return undefined;

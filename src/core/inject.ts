@@ -36,12 +36,7 @@ import {
   workloadMetaFromPod,
   type WorkloadMeta,
 } from './pipeline/meta.js';
-import {
-  adjustInitContainerUser,
-  OVERRIDES_ANNOTATION,
-  parseOverrides,
-  reapplyOverrides,
-} from './pipeline/overrides.js';
+import { adjustInitContainerUser, parseOverrides, reapplyOverrides } from './pipeline/overrides.js';
 import {
   CLUSTER_ENV,
   NETWORK_ENV,
@@ -53,16 +48,14 @@ import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeli
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
 import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
-import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
+import { formatStatus, parseStatus } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
 import { checkTemplates, selectTemplates } from './pipeline/templates.js';
 import { resolveProxyConfig } from './proxy-config.js';
 import { annotationWarnings } from './annotations/warnings.js';
 import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
+import { KEY } from './annotations/keys.js';
 
-const REWRITE_PROBERS_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
-const STATUS_PORT_ANNOTATION = 'status.sidecar.istio.io/port';
-const INTERCEPTION_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 const DEFAULT_STATUS_PORT = 15020;
 
 /** Subtrees the post-processing may change, besides what the templates touch. */
@@ -106,10 +99,10 @@ export function inject(input: InjectionInput): InjectionOutput {
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
   const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
-  const status = parseStatus(annotations[STATUS_ANNOTATION]);
-  if (status === undefined && (annotations[STATUS_ANNOTATION] ?? '') !== '') {
+  const status = parseStatus(annotations[KEY.status]);
+  if (status === undefined && (annotations[KEY.status] ?? '') !== '') {
     warnings.push(
-      `ignored ${STATUS_ANNOTATION}: not a JSON status object, so nothing previously injected is stripped`,
+      `ignored ${KEY.status}: not a JSON status object, so nothing previously injected is stripped`,
     );
   }
   const dnsPolicy = pod.spec?.dnsPolicy;
@@ -118,7 +111,7 @@ export function inject(input: InjectionInput): InjectionOutput {
       `dnsPolicy ${JSON.stringify(dnsPolicy.slice(0, 40))} is not ClusterFirst; proxy DNS capture may not apply`,
     );
   }
-  const existingOverrides = parseOverrides(annotations[OVERRIDES_ANNOTATION]);
+  const existingOverrides = parseOverrides(annotations[KEY.overrides]);
   const stripped = stripPod(pod, status, agentPort, existingOverrides);
 
   const names = selectTemplates(annotations, config.injector, mode);
@@ -169,7 +162,7 @@ export function inject(input: InjectionInput): InjectionOutput {
   merged = ownCopy(merged);
   const tproxy =
     proxyConfig.interceptionMode === 'TPROXY' ||
-    merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
+    merged.metadata?.annotations?.[KEY.interceptionMode] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
   postProcess(merged, templatePod, input, proxyConfig, agentPort, warnings);
@@ -214,12 +207,12 @@ function postProcess(
     const probers = dumpAppProbers(merged, agentPort);
     if (probers !== '') {
       sidecar.env = mergeOrAppendProbers(
-        current[STATUS_ANNOTATION] !== undefined,
+        current[KEY.status] !== undefined,
         sidecar.env ?? [],
         probers,
       );
     }
-    const portText = current[STATUS_PORT_ANNOTATION];
+    const portText = current[KEY.statusPort];
     const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
     if (Number.isInteger(rewritePort)) rewriteAppProbes(merged, rewritePort);
   }
@@ -228,7 +221,7 @@ function postProcess(
   if (network2 !== undefined) labels[NETWORK_LABEL] = network2;
   if (Object.keys(labels).length > 0) meta.labels = labels;
   const finalAnnotations: StringMap = { ...(merged.metadata?.annotations ?? {}) };
-  finalAnnotations[STATUS_ANNOTATION] = formatStatus(templatePod, config.revision);
+  finalAnnotations[KEY.status] = formatStatus(templatePod, config.revision);
   if (mode === 'webhook') Object.assign(finalAnnotations, config.injector.injectedAnnotations);
   meta.annotations = finalAnnotations;
 
@@ -243,7 +236,7 @@ function rewriteProbesEnabled(
   annotations: StringMap,
   values: InjectionInput['config']['values'],
 ): boolean {
-  const text = annotations[REWRITE_PROBERS_ANNOTATION];
+  const text = annotations[KEY.rewriteAppHTTPProbers];
   const parsed = text === undefined ? undefined : parseGoBool(text);
   if (parsed !== undefined) return parsed;
   return getPath(values, 'sidecarInjectorWebhook.rewriteAppHTTPProbe') !== false;

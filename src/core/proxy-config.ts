@@ -25,8 +25,7 @@ import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/type
 import { getPath, isJsonObject, type JsonObject } from './json.js';
 import type { StringMap } from './k8s.js';
 import { parseYamlDocument } from './yaml.js';
-
-export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+import { KEY } from './annotations/keys.js';
 
 const nullableInt: Checker = (value, path, issues) =>
   value === null ? undefined : int(0, 2147483647)(value, path, issues);
@@ -173,10 +172,10 @@ export function resolveProxyConfig(
   annotations: StringMap,
 ): { proxyConfig: ProxyConfig; issues: ErrorDetail[] } {
   const base = meshProxyConfig(mesh);
-  const text = annotations[PROXY_CONFIG_ANNOTATION];
+  const text = annotations[KEY.proxyConfig];
   if (text === undefined) return { proxyConfig: base, issues: [] };
 
-  const field = `metadata.annotations[${PROXY_CONFIG_ANNOTATION}]`;
+  const field = `metadata.annotations[${KEY.proxyConfig}]`;
   if (typeof text !== 'string') {
     const reason = 'failed to convert to apply proxy config: annotation values must be strings';
     return { proxyConfig: base, issues: [{ field, value: String(text), reason }] };
