@@ -165,7 +165,7 @@ export function inject(input: InjectionInput): InjectionOutput {
     merged.metadata?.annotations?.[KEY.interceptionMode] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
-  postProcess(merged, templatePod, input, proxyConfig, agentPort, warnings);
+  postProcess(merged, templatePod, { input, proxyConfig, agentPort, warnings });
   canonicalInjectedResources(merged, templatePod);
 
   const patch: Operation[] = createSubtreePatch(input.pod, merged, touched);
@@ -174,14 +174,16 @@ export function inject(input: InjectionInput): InjectionOutput {
   return { pod: merged, patch, warnings };
 }
 
-function postProcess(
-  merged: Pod,
-  templatePod: Pod,
-  input: InjectionInput,
-  proxyConfig: ProxyConfig,
-  agentPort: number,
-  warnings: string[],
-): void {
+/** What the post-processing of one injection reads besides the pods, and where it warns. */
+interface PostProcessContext {
+  input: InjectionInput;
+  proxyConfig: ProxyConfig;
+  agentPort: number;
+  warnings: string[];
+}
+
+function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext): void {
+  const { input, proxyConfig, agentPort, warnings } = context;
   const { config, mode } = input;
   const meta = (merged.metadata ??= {});
   meta.annotations ??= {};
