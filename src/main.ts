@@ -17,6 +17,7 @@ import {
   loadStaticConfig,
   readConfigDir,
 } from './config-sources/static.js';
+import { chooseConfigSource, type ConfigSourceKind } from './config-sources/choose.js';
 import { defaultInjectionConfig } from './core/config/defaults.js';
 import type { ClusterFacts } from './core/contracts.js';
 import { formatError, isInjectorError } from './errors.js';
@@ -108,6 +109,23 @@ function platformFacts(
     ...(options.platform === 'openshift' ? { openshift: true } : {}),
     ...(options.compliancePolicy === '' ? {} : { compliancePolicy: options.compliancePolicy }),
   };
+}
+
+/** The server's provider for the source chosen by src/config-sources/choose.ts. */
+function liveConfigProvider(
+  kind: ConfigSourceKind,
+  live: {
+    dir?: ConfigProvider | undefined;
+    cluster?: ConfigProvider | undefined;
+    revision: string;
+  },
+): ConfigProvider {
+  if (kind === 'config-dir' && live.dir !== undefined) return live.dir;
+  if (kind === 'cluster' && live.cluster !== undefined) return live.cluster;
+  const embedded = defaultInjectionConfig();
+  return createStaticConfigProvider(
+    live.revision === 'default' ? embedded : { ...embedded, revision: live.revision },
+  );
 }
 
 /** `--config-dir`, watched for changes (validated beforehand by `startServer`). */
@@ -206,17 +224,13 @@ export async function startServer(
       cluster = await startClusterWiring(options, logger, metrics, dirConfig);
       cleanups.push(() => cluster?.stop());
     }
-    let config: ConfigProvider;
-    if (dirConfig !== undefined) {
-      config = dirConfig;
-    } else if (cluster?.config) {
-      config = cluster.config;
-    } else {
-      const embedded = defaultInjectionConfig();
-      config = createStaticConfigProvider(
-        options.revision === 'default' ? embedded : { ...embedded, revision: options.revision },
-      );
-    }
+    const config = liveConfigProvider(
+      chooseConfigSource({
+        configDir: options.configDir,
+        cluster: options.clusterMode !== 'offline',
+      }),
+      { dir: dirConfig, cluster: cluster?.config, revision: options.revision },
+    );
     cleanups.push(() => config.close());
 
     // Offline there is no node informer: `auto` cannot prove every kubelet is new enough (spec §2.4).
