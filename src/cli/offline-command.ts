@@ -103,7 +103,13 @@ export interface OfflineCommandSpec {
   /** Printed for `-h`/`--help`. */
   usage: string;
   /** Runs once the flags are valid; `-f` has been read into `inputs`. */
-  run: (context: { flags: ParsedFlags; inputs: InputFile[]; io: CliIO }) => Promise<number>;
+  run: (context: {
+    flags: ParsedFlags;
+    inputs: InputFile[];
+    io: CliIO;
+    /** Where the configuration comes from, from the shared configuration flags. */
+    request: ConfigRequest;
+  }) => Promise<number>;
 }
 
 /**
@@ -122,6 +128,6 @@ export function offlineCommand(spec: OfflineCommandSpec): CliCommand {
       const filename = first(flags, FILENAME_FLAG.name);
       if (flags.problems.length > 0 || filename === undefined) throw usageError(flags.problems);
       const inputs = await readInputs(filename, io);
-      return spec.run({ flags, inputs, io });
+      return spec.run({ flags, inputs, io, request: configRequest(flags, io.cwd) });
     });
 }

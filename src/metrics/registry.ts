@@ -22,57 +22,54 @@ interface MetricDefinition {
   readonly labelNames: readonly string[];
 }
 
+function metric<const L extends readonly string[] = readonly []>(
+  name: string,
+  help: string,
+  labelNames: L = [] as unknown as L,
+): { name: string; help: string; labelNames: L } {
+  return { name, help, labelNames };
+}
+
 /** Prefix of the metrics istiod's injector also exports. */
 const ISTIO_PREFIX = 'sidecar_injection_';
 /** Prefix of the metrics only this injector exports. */
 const OWN_PREFIX = 'sidecar_injector_';
 
 export const METRIC_DEFINITIONS = {
-  requests: {
-    name: `${ISTIO_PREFIX}requests_total`,
-    help: 'Total number of sidecar injection requests',
-    labelNames: [],
-  },
-  success: {
-    name: `${ISTIO_PREFIX}success_total`,
-    help: 'Total number of successful sidecar injections',
-    labelNames: [],
-  },
-  skip: {
-    name: `${ISTIO_PREFIX}skip_total`,
-    help: 'Total number of requests answered without injection, by reason',
-    labelNames: ['reason'],
-  },
-  failure: {
-    name: `${ISTIO_PREFIX}failure_total`,
-    help: 'Total number of failed requests, by error code',
-    labelNames: ['code'],
-  },
-  duration: {
-    name: `${ISTIO_PREFIX}duration_seconds`,
-    help: 'Time taken to answer an injection request, in seconds',
-    labelNames: [],
-  },
-  configReloadErrors: {
-    name: `${OWN_PREFIX}config_reload_errors_total`,
-    help: 'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
-    labelNames: [],
-  },
-  configReloads: {
-    name: `${OWN_PREFIX}config_reloads_total`,
-    help: 'Configuration changes applied without a restart',
-    labelNames: [],
-  },
-  informerRestarts: {
-    name: `${OWN_PREFIX}informer_restarts_total`,
-    help: 'Informer restarts after a list or watch error',
-    labelNames: ['informer'],
-  },
-  namespaceLookups: {
-    name: `${OWN_PREFIX}namespace_lookups_total`,
-    help: 'Namespace lookups by where the answer came from (cache, api, unavailable)',
-    labelNames: ['source'],
-  },
+  requests: metric(`${ISTIO_PREFIX}requests_total`, 'Total number of sidecar injection requests'),
+  success: metric(`${ISTIO_PREFIX}success_total`, 'Total number of successful sidecar injections'),
+  skip: metric(
+    `${ISTIO_PREFIX}skip_total`,
+    'Total number of requests answered without injection, by reason',
+    ['reason'],
+  ),
+  failure: metric(
+    `${ISTIO_PREFIX}failure_total`,
+    'Total number of failed requests, by error code',
+    ['code'],
+  ),
+  duration: metric(
+    `${ISTIO_PREFIX}duration_seconds`,
+    'Time taken to answer an injection request, in seconds',
+  ),
+  configReloadErrors: metric(
+    `${OWN_PREFIX}config_reload_errors_total`,
+    'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
+  ),
+  configReloads: metric(
+    `${OWN_PREFIX}config_reloads_total`,
+    'Configuration changes applied without a restart',
+  ),
+  informerRestarts: metric(
+    `${OWN_PREFIX}informer_restarts_total`,
+    'Informer restarts after a list or watch error',
+    ['informer'],
+  ),
+  namespaceLookups: metric(
+    `${OWN_PREFIX}namespace_lookups_total`,
+    'Namespace lookups by where the answer came from (cache, api, unavailable)',
+    ['source'],
+  ),
 } as const satisfies Record<string, MetricDefinition>;
 
 type Definitions = typeof METRIC_DEFINITIONS;
