@@ -7,6 +7,7 @@ import { IGNORED_NAMESPACES } from './config/defaults.js';
 import type { Pod, StringMap } from './k8s.js';
 import { isEmptySelector, matchesSelector } from './selectors.js';
 import { KEY } from './annotations/keys.js';
+import { clip, clipWarning } from './text.js';
 
 export type DecisionReason =
   | 'host-network'
@@ -54,18 +55,7 @@ export interface DecideInput {
   mode: 'webhook' | 'kube-inject';
 }
 
-const MAX_WARNING = 120;
-
-function clip(text: unknown, max: number): string {
-  // Pod JSON is user input: a label value may not even be a string.
-  const str = typeof text === 'string' ? text : (JSON.stringify(text) ?? String(text));
-  return str.length <= max ? str : `${str.slice(0, max - 3)}...`;
-}
-
-/** One warning line, never longer than 120 characters. */
-function warning(text: string): string {
-  return clip(text, MAX_WARNING);
-}
+const warning = clipWarning;
 
 type Switch = { explicit: boolean; source: 'label' | 'annotation' } | undefined;
 

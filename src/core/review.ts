@@ -14,13 +14,12 @@ import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkPodShape } from './pod-shape.js';
 import type { Pod, StringMap } from './k8s.js';
+import { clipWarning } from './text.js';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 export const ADMISSION_V1BETA1 = 'admission.k8s.io/v1beta1';
 const SUPPORTED_VERSIONS: readonly string[] = [ADMISSION_V1, ADMISSION_V1BETA1];
 
-/** Kubernetes asks for warnings of at most 120 characters (admission/v1 `AdmissionResponse.warnings`). */
-export const MAX_WARNING_LENGTH = 120;
 /** Past a handful the apiserver starts truncating; a user never needs more than this from one pod. */
 const MAX_WARNINGS = 10;
 
@@ -225,10 +224,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
 function clampWarnings(warnings: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const warning of warnings) {
-    const text =
-      warning.length > MAX_WARNING_LENGTH
-        ? `${warning.slice(0, MAX_WARNING_LENGTH - 3)}...`
-        : warning;
+    const text = clipWarning(warning);
     if (text.length > 0) seen.add(text);
     if (seen.size >= MAX_WARNINGS) break;
   }

@@ -5,14 +5,9 @@
  */
 import type { StringMap } from '../k8s.js';
 import { ANNOTATION_FALLBACKS } from './registry.js';
+import { clip, clipWarning } from '../text.js';
 
-/** Kubernetes asks for warnings of at most 120 characters (admission/v1 `AdmissionResponse.warnings`). */
-const MAX_WARNING_LENGTH = 120;
 const MAX_VALUE_LENGTH = 24;
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
-}
 
 /** One warning per present annotation whose value is not understood, each <= 120 characters. */
 export function annotationWarnings(annotations: StringMap): string[] {
@@ -21,7 +16,7 @@ export function annotationWarnings(annotations: StringMap): string[] {
     const value = annotations[key];
     if (typeof value !== 'string' || accepts(value)) continue;
     const shown = JSON.stringify(clip(value, MAX_VALUE_LENGTH));
-    warnings.push(clip(`annotation ${key}=${shown} not understood: ${note}`, MAX_WARNING_LENGTH));
+    warnings.push(clipWarning(`annotation ${key}=${shown} not understood: ${note}`));
   }
   return warnings;
 }
