@@ -55,6 +55,7 @@ import { resolveProxyConfig } from './proxy-config.js';
 import { annotationWarnings } from './annotations/warnings.js';
 import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
 import { KEY } from './annotations/keys.js';
+import { boundedCache } from './bounded-cache.js';
 
 const DEFAULT_STATUS_PORT = 15020;
 
@@ -294,18 +295,11 @@ function canonicalInjectedResources(pod: Pod, templatePod: Pod): void {
  * the configuration and a handful of annotations), and canonicalising one is BigInt arithmetic:
  * remember the answers. Bounded, since annotation values are user input.
  */
-const canonicalQuantities = new Map<string, JsonValue>();
-const MAX_REMEMBERED_QUANTITIES = 512;
+const canonicalQuantities = boundedCache<JsonValue>(512);
 
 function canonicalQuantityRemembered(value: JsonValue): JsonValue {
   if (typeof value !== 'string') return canonicalQuantityValue(value);
-  let canonical = canonicalQuantities.get(value);
-  if (canonical === undefined) {
-    canonical = canonicalQuantityValue(value);
-    if (canonicalQuantities.size >= MAX_REMEMBERED_QUANTITIES) canonicalQuantities.clear();
-    canonicalQuantities.set(value, canonical);
-  }
-  return canonical;
+  return canonicalQuantities.get(value, canonicalQuantityValue);
 }
 
 /** A copy of a `resources` block with every `limits`/`requests` quantity in canonical form. */

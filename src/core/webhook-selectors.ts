@@ -11,6 +11,7 @@ import { getPath } from './json.js';
 import type { StringMap } from './k8s.js';
 import { matchesSelector } from './selectors.js';
 import { KEY } from './annotations/keys.js';
+import { boundedCache } from './bounded-cache.js';
 
 export const NAMESPACE_INJECTION_LABEL = 'istio-injection';
 /** Namespace and pod label selecting a revision (the same key as the pod annotation). */
@@ -73,8 +74,7 @@ const noRevisionLabel: LabelSelectorRequirement = { key: REVISION_LABEL, operato
 
 /** The entries the chart renders for a revision, in the chart's order. */
 /** Entries by option set: the few option sets in use each build their selectors once. */
-const entriesByOptions = new Map<string, readonly WebhookEntry[]>();
-const MAX_ENTRY_SETS = 64;
+const entriesByOptions = boundedCache<readonly WebhookEntry[]>(64);
 
 export function webhookEntries(options: WebhookEntriesOptions): readonly WebhookEntry[] {
   const key = JSON.stringify([
@@ -82,13 +82,7 @@ export function webhookEntries(options: WebhookEntriesOptions): readonly Webhook
     options.tags ?? [],
     options.enableNamespacesByDefault === true,
   ]);
-  let entries = entriesByOptions.get(key);
-  if (entries === undefined) {
-    entries = deepFreeze(buildWebhookEntries(options));
-    if (entriesByOptions.size >= MAX_ENTRY_SETS) entriesByOptions.clear();
-    entriesByOptions.set(key, entries);
-  }
-  return entries;
+  return entriesByOptions.get(key, () => deepFreeze(buildWebhookEntries(options)));
 }
 
 function buildWebhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
