@@ -18,6 +18,15 @@ export default tseslint.config(
     },
   },
   {
+    // Functions small enough to read at a glance. The thresholds are the level the code meets;
+    // lower them as hubs are split, never raise them.
+    files: ['src/**/*.ts'],
+    rules: {
+      complexity: ['error', 35],
+      'max-params': ['error', 5],
+    },
+  },
+  {
     // The injection core is pure: no I/O, no HTTP framework, no logger, no Kubernetes client at runtime.
     files: ['src/core/**/*.ts'],
     rules: {

@@ -17,9 +17,10 @@ import {
   loadStaticConfig,
   readConfigDir,
 } from './config-sources/static.js';
+import { chooseConfigSource, type ConfigSourceKind } from './config-sources/choose.js';
 import { defaultInjectionConfig } from './core/config/defaults.js';
 import type { ClusterFacts } from './core/contracts.js';
-import { isInjectorError } from './errors.js';
+import { formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
@@ -108,6 +109,23 @@ function platformFacts(
     ...(options.platform === 'openshift' ? { openshift: true } : {}),
     ...(options.compliancePolicy === '' ? {} : { compliancePolicy: options.compliancePolicy }),
   };
+}
+
+/** The server's provider for the source chosen by src/config-sources/choose.ts. */
+function liveConfigProvider(
+  kind: ConfigSourceKind,
+  live: {
+    dir?: ConfigProvider | undefined;
+    cluster?: ConfigProvider | undefined;
+    revision: string;
+  },
+): ConfigProvider {
+  if (kind === 'config-dir' && live.dir !== undefined) return live.dir;
+  if (kind === 'cluster' && live.cluster !== undefined) return live.cluster;
+  const embedded = defaultInjectionConfig();
+  return createStaticConfigProvider(
+    live.revision === 'default' ? embedded : { ...embedded, revision: live.revision },
+  );
 }
 
 /** `--config-dir`, watched for changes (validated beforehand by `startServer`). */
@@ -206,17 +224,13 @@ export async function startServer(
       cluster = await startClusterWiring(options, logger, metrics, dirConfig);
       cleanups.push(() => cluster?.stop());
     }
-    let config: ConfigProvider;
-    if (dirConfig !== undefined) {
-      config = dirConfig;
-    } else if (cluster?.config) {
-      config = cluster.config;
-    } else {
-      const embedded = defaultInjectionConfig();
-      config = createStaticConfigProvider(
-        options.revision === 'default' ? embedded : { ...embedded, revision: options.revision },
-      );
-    }
+    const config = liveConfigProvider(
+      chooseConfigSource({
+        configDir: options.configDir,
+        cluster: options.clusterMode !== 'offline',
+      }),
+      { dir: dirConfig, cluster: cluster?.config, revision: options.revision },
+    );
     cleanups.push(() => config.close());
 
     // Offline there is no node informer: `auto` cannot prove every kubelet is new enough (spec §2.4).
@@ -331,12 +345,8 @@ async function runServe(argv: readonly string[], io: CliIO): Promise<number> {
     server = await startServer(options, { logger, cwd: io.cwd });
   } catch (error) {
     if (isInjectorError(error)) {
-      io.stderr(`${error.message}\n`);
-      const usage =
-        error.code === 'INJ_ERR_CONFIG_INVALID' ||
-        error.code === 'INJ_ERR_CLI_USAGE' ||
-        error.code === 'INJ_ERR_TLS';
-      return usage ? EXIT.USAGE : EXIT.FAILURE;
+      io.stderr(`${formatError(error)}\n`);
+      return error.exitCode;
     }
     io.stderr(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.FAILURE;

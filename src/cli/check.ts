@@ -16,7 +16,7 @@ import type { OfflineEngine } from '../offline/engine.js';
 import { realEngine } from '../offline/real-engine.js';
 import { first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
-import { configRequest, offlineCommand } from './offline-command.js';
+import { offlineCommand } from './offline-command.js';
 
 export const CHECK_USAGE = `Usage: sidecar-injector check -f <file|dir|-> [flags]
 
@@ -61,8 +61,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
     flags: FLAGS,
     usage: CHECK_USAGE,
-    run: async ({ flags, inputs, io }) => {
-      const request = configRequest(flags, io.cwd);
+    run: async ({ flags, inputs, io, request }) => {
       const labelsFlag = first(flags, 'namespace-labels');
       const parsedLabels = labelsFlag === undefined ? undefined : parseLabelList(labelsFlag);
       // A bad label list is a usage problem reported while parsing the flags.

@@ -12,7 +12,7 @@ import { renderJson, renderPatches, renderYaml } from '../offline/output.js';
 import { realEngine } from '../offline/real-engine.js';
 import { first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
-import { configRequest, offlineCommand } from './offline-command.js';
+import { offlineCommand } from './offline-command.js';
 
 export const INJECT_USAGE = `Usage: sidecar-injector inject -f <file|dir|-> [flags]
 
@@ -47,8 +47,7 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
     flags: FLAGS,
     usage: INJECT_USAGE,
-    run: async ({ flags, inputs, io }) => {
-      const request = configRequest(flags, io.cwd);
+    run: async ({ flags, inputs, io, request }) => {
       const config = await engine.loadConfig(request);
       const nativeSidecars = await nativeSidecarsFor(
         engine,

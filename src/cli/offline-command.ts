@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { InjectorError, isInjectorError } from '../errors.js';
+import { InjectorError, formatError, isInjectorError } from '../errors.js';
 import type { ConfigRequest } from '../offline/engine.js';
 import { all, first, parseFlags, usageError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { EXIT, type CliCommand, type CliIO } from './io.js';
@@ -88,10 +88,9 @@ export async function runGuarded(io: CliIO, body: () => Promise<number>): Promis
     return await body();
   } catch (error) {
     if (isInjectorError(error)) {
-      io.stderr(`error: ${error.message}\n`);
-      const usage = error.code === 'INJ_ERR_CLI_USAGE' || error.code === 'INJ_ERR_CONFIG_INVALID';
+      io.stderr(`error: ${formatError(error)}\n`);
       if (error.code === 'INJ_ERR_CLI_USAGE') io.stderr('Run with --help for the flags.\n');
-      return usage ? EXIT.USAGE : EXIT.FAILURE;
+      return error.exitCode;
     }
     const text = error instanceof Error ? error.message : String(error);
     io.stderr(`error: INJ_ERR_INTERNAL: ${text}\n`);
@@ -104,7 +103,13 @@ export interface OfflineCommandSpec {
   /** Printed for `-h`/`--help`. */
   usage: string;
   /** Runs once the flags are valid; `-f` has been read into `inputs`. */
-  run: (context: { flags: ParsedFlags; inputs: InputFile[]; io: CliIO }) => Promise<number>;
+  run: (context: {
+    flags: ParsedFlags;
+    inputs: InputFile[];
+    io: CliIO;
+    /** Where the configuration comes from, from the shared configuration flags. */
+    request: ConfigRequest;
+  }) => Promise<number>;
 }
 
 /**
@@ -123,6 +128,6 @@ export function offlineCommand(spec: OfflineCommandSpec): CliCommand {
       const filename = first(flags, FILENAME_FLAG.name);
       if (flags.problems.length > 0 || filename === undefined) throw usageError(flags.problems);
       const inputs = await readInputs(filename, io);
-      return spec.run({ flags, inputs, io });
+      return spec.run({ flags, inputs, io, request: configRequest(flags, io.cwd) });
     });
 }

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadInjectionConfig } from '../core/config/load.js';
-import { InjectorError } from '../errors.js';
+import { InjectorError, errorReason } from '../errors.js';
 import type { ConfigProvider, ConfigSources } from '../ports.js';
 import { createReloadingConfig, type ConfigLoader } from './reloading.js';
 import { readConfigDir } from './static.js';
@@ -62,7 +62,7 @@ export async function createDirConfigProvider(
       return await readConfigDir(dir);
     } catch (err: unknown) {
       log.error({ err }, 'configuration directory could not be read');
-      reloading.reject([{ path: dir, message: err instanceof Error ? err.message : String(err) }]);
+      reloading.reject([{ path: dir, message: errorReason(err) }]);
       return undefined;
     }
   }

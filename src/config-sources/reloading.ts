@@ -3,16 +3,14 @@
  * parse once per change, swap atomically on success, and on failure keep the last good configuration,
  * log every issue with its path and count the failure. Requests only ever call `current()`.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ConfigIssue, ConfigResult, InjectionConfig } from '../core/config/types.js';
 import { InjectorError } from '../errors.js';
+import { configReloadMetrics } from '../metrics/registry.js';
 import type { ConfigProvider, ConfigSources } from '../ports.js';
 
 export type ConfigLoader = (sources: ConfigSources) => ConfigResult;
-
-export const RELOAD_ERRORS_METRIC = 'sidecar_injector_config_reload_errors_total';
-export const RELOADS_METRIC = 'sidecar_injector_config_reloads_total';
 
 export interface ReloadingConfigOptions {
   load: ConfigLoader;
@@ -32,24 +30,8 @@ export interface ReloadingConfig {
   reject(issues: readonly ConfigIssue[]): void;
 }
 
-/** Registers a counter once per Registry, so several providers can share it. */
-function counter(registry: Registry, name: string, help: string): Counter {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing;
-  return new Counter({ name, help, registers: [registry] });
-}
-
 export function createReloadingConfig(opts: ReloadingConfigOptions): ReloadingConfig {
-  const errors = counter(
-    opts.registry,
-    RELOAD_ERRORS_METRIC,
-    'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
-  );
-  const reloads = counter(
-    opts.registry,
-    RELOADS_METRIC,
-    'Configuration changes applied without a restart',
-  );
+  const { errors, reloads } = configReloadMetrics(opts.registry);
   const log = opts.logger.child({ component: 'config', origin: opts.origin });
 
   const embedded = opts.load({});

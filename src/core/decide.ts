@@ -6,8 +6,8 @@ import type { InjectorConfig, LabelSelector } from './config/types.js';
 import { IGNORED_NAMESPACES } from './config/defaults.js';
 import type { Pod, StringMap } from './k8s.js';
 import { isEmptySelector, matchesSelector } from './selectors.js';
-
-export const INJECT_SWITCH = 'sidecar.istio.io/inject';
+import { KEY } from './annotations/keys.js';
+import { clip, clipWarning } from './text.js';
 
 export type DecisionReason =
   | 'host-network'
@@ -26,10 +26,10 @@ export type DecisionReason =
 export const DECISION_REASONS: Readonly<Record<DecisionReason, string>> = Object.freeze({
   'host-network': 'the pod uses the host network (spec.hostNetwork: true)',
   'ignored-namespace': 'the namespace is a system namespace the injector never touches',
-  'pod-label-opt-out': `the pod label ${INJECT_SWITCH} is "false"`,
-  'pod-annotation-opt-out': `the pod annotation ${INJECT_SWITCH} is "false"`,
-  'pod-label-opt-in': `the pod label ${INJECT_SWITCH} is "true"`,
-  'pod-annotation-opt-in': `the pod annotation ${INJECT_SWITCH} is "true"`,
+  'pod-label-opt-out': `the pod label ${KEY.inject} is "false"`,
+  'pod-annotation-opt-out': `the pod annotation ${KEY.inject} is "false"`,
+  'pod-label-opt-in': `the pod label ${KEY.inject} is "true"`,
+  'pod-annotation-opt-in': `the pod annotation ${KEY.inject} is "true"`,
   'never-inject-selector': 'the pod labels match a neverInjectSelector of the injector config',
   'always-inject-selector': 'the pod labels match an alwaysInjectSelector of the injector config',
   'policy-enabled': 'the injector policy is "enabled" and nothing opts the pod out',
@@ -55,32 +55,21 @@ export interface DecideInput {
   mode: 'webhook' | 'kube-inject';
 }
 
-const MAX_WARNING = 120;
-
-function clip(text: unknown, max: number): string {
-  // Pod JSON is user input: a label value may not even be a string.
-  const str = typeof text === 'string' ? text : (JSON.stringify(text) ?? String(text));
-  return str.length <= max ? str : `${str.slice(0, max - 3)}...`;
-}
-
-/** One warning line, never longer than 120 characters. */
-function warning(text: string): string {
-  return clip(text, MAX_WARNING);
-}
+const warning = clipWarning;
 
 type Switch = { explicit: boolean; source: 'label' | 'annotation' } | undefined;
 
 /** The per-pod switch: the label if present (any value), else the annotation (spec §2.2 step 3). */
 function podSwitch(labels: StringMap, annotations: StringMap, warnings: string[]): Switch {
-  const fromLabel = Object.hasOwn(labels, INJECT_SWITCH);
+  const fromLabel = Object.hasOwn(labels, KEY.inject);
   const source = fromLabel ? 'label' : 'annotation';
-  const value = fromLabel ? labels[INJECT_SWITCH] : annotations[INJECT_SWITCH];
+  const value = fromLabel ? labels[KEY.inject] : annotations[KEY.inject];
   if (value === undefined || value === '') return undefined;
   if (value === 'true') return { explicit: true, source };
   if (value === 'false') return { explicit: false, source };
   warnings.push(
     warning(
-      `ignored ${source} ${INJECT_SWITCH}=${JSON.stringify(clip(value, 24))}: only "true" or "false" count; using the policy`,
+      `ignored ${source} ${KEY.inject}=${JSON.stringify(clip(value, 24))}: only "true" or "false" count; using the policy`,
     ),
   );
   return undefined;

@@ -36,12 +36,7 @@ import {
   workloadMetaFromPod,
   type WorkloadMeta,
 } from './pipeline/meta.js';
-import {
-  adjustInitContainerUser,
-  OVERRIDES_ANNOTATION,
-  parseOverrides,
-  reapplyOverrides,
-} from './pipeline/overrides.js';
+import { adjustInitContainerUser, parseOverrides, reapplyOverrides } from './pipeline/overrides.js';
 import {
   CLUSTER_ENV,
   NETWORK_ENV,
@@ -53,16 +48,15 @@ import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeli
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
 import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
-import { formatStatus, parseStatus, STATUS_ANNOTATION } from './pipeline/status.js';
+import { formatStatus, parseStatus } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
 import { checkTemplates, selectTemplates } from './pipeline/templates.js';
 import { resolveProxyConfig } from './proxy-config.js';
 import { annotationWarnings } from './annotations/warnings.js';
 import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
+import { KEY } from './annotations/keys.js';
+import { boundedCache } from './bounded-cache.js';
 
-const REWRITE_PROBERS_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
-const STATUS_PORT_ANNOTATION = 'status.sidecar.istio.io/port';
-const INTERCEPTION_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 const DEFAULT_STATUS_PORT = 15020;
 
 /** Subtrees the post-processing may change, besides what the templates touch. */
@@ -106,10 +100,10 @@ export function inject(input: InjectionInput): InjectionOutput {
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
   const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
-  const status = parseStatus(annotations[STATUS_ANNOTATION]);
-  if (status === undefined && (annotations[STATUS_ANNOTATION] ?? '') !== '') {
+  const status = parseStatus(annotations[KEY.status]);
+  if (status === undefined && (annotations[KEY.status] ?? '') !== '') {
     warnings.push(
-      `ignored ${STATUS_ANNOTATION}: not a JSON status object, so nothing previously injected is stripped`,
+      `ignored ${KEY.status}: not a JSON status object, so nothing previously injected is stripped`,
     );
   }
   const dnsPolicy = pod.spec?.dnsPolicy;
@@ -118,7 +112,7 @@ export function inject(input: InjectionInput): InjectionOutput {
       `dnsPolicy ${JSON.stringify(dnsPolicy.slice(0, 40))} is not ClusterFirst; proxy DNS capture may not apply`,
     );
   }
-  const existingOverrides = parseOverrides(annotations[OVERRIDES_ANNOTATION]);
+  const existingOverrides = parseOverrides(annotations[KEY.overrides]);
   const stripped = stripPod(pod, status, agentPort, existingOverrides);
 
   const names = selectTemplates(annotations, config.injector, mode);
@@ -169,10 +163,10 @@ export function inject(input: InjectionInput): InjectionOutput {
   merged = ownCopy(merged);
   const tproxy =
     proxyConfig.interceptionMode === 'TPROXY' ||
-    merged.metadata?.annotations?.[INTERCEPTION_ANNOTATION] === 'TPROXY';
+    merged.metadata?.annotations?.[KEY.interceptionMode] === 'TPROXY';
   adjustInitContainerUser(merged, pod, tproxy);
 
-  postProcess(merged, templatePod, input, proxyConfig, agentPort, warnings);
+  postProcess(merged, templatePod, { input, proxyConfig, agentPort, warnings });
   canonicalInjectedResources(merged, templatePod);
 
   const patch: Operation[] = createSubtreePatch(input.pod, merged, touched);
@@ -181,14 +175,16 @@ export function inject(input: InjectionInput): InjectionOutput {
   return { pod: merged, patch, warnings };
 }
 
-function postProcess(
-  merged: Pod,
-  templatePod: Pod,
-  input: InjectionInput,
-  proxyConfig: ProxyConfig,
-  agentPort: number,
-  warnings: string[],
-): void {
+/** What the post-processing of one injection reads besides the pods, and where it warns. */
+interface PostProcessContext {
+  input: InjectionInput;
+  proxyConfig: ProxyConfig;
+  agentPort: number;
+  warnings: string[];
+}
+
+function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext): void {
+  const { input, proxyConfig, agentPort, warnings } = context;
   const { config, mode } = input;
   const meta = (merged.metadata ??= {});
   meta.annotations ??= {};
@@ -214,12 +210,12 @@ function postProcess(
     const probers = dumpAppProbers(merged, agentPort);
     if (probers !== '') {
       sidecar.env = mergeOrAppendProbers(
-        current[STATUS_ANNOTATION] !== undefined,
+        current[KEY.status] !== undefined,
         sidecar.env ?? [],
         probers,
       );
     }
-    const portText = current[STATUS_PORT_ANNOTATION];
+    const portText = current[KEY.statusPort];
     const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
     if (Number.isInteger(rewritePort)) rewriteAppProbes(merged, rewritePort);
   }
@@ -228,7 +224,7 @@ function postProcess(
   if (network2 !== undefined) labels[NETWORK_LABEL] = network2;
   if (Object.keys(labels).length > 0) meta.labels = labels;
   const finalAnnotations: StringMap = { ...(merged.metadata?.annotations ?? {}) };
-  finalAnnotations[STATUS_ANNOTATION] = formatStatus(templatePod, config.revision);
+  finalAnnotations[KEY.status] = formatStatus(templatePod, config.revision);
   if (mode === 'webhook') Object.assign(finalAnnotations, config.injector.injectedAnnotations);
   meta.annotations = finalAnnotations;
 
@@ -243,7 +239,7 @@ function rewriteProbesEnabled(
   annotations: StringMap,
   values: InjectionInput['config']['values'],
 ): boolean {
-  const text = annotations[REWRITE_PROBERS_ANNOTATION];
+  const text = annotations[KEY.rewriteAppHTTPProbers];
   const parsed = text === undefined ? undefined : parseGoBool(text);
   if (parsed !== undefined) return parsed;
   return getPath(values, 'sidecarInjectorWebhook.rewriteAppHTTPProbe') !== false;
@@ -299,18 +295,11 @@ function canonicalInjectedResources(pod: Pod, templatePod: Pod): void {
  * the configuration and a handful of annotations), and canonicalising one is BigInt arithmetic:
  * remember the answers. Bounded, since annotation values are user input.
  */
-const canonicalQuantities = new Map<string, JsonValue>();
-const MAX_REMEMBERED_QUANTITIES = 512;
+const canonicalQuantities = boundedCache<JsonValue>(512);
 
 function canonicalQuantityRemembered(value: JsonValue): JsonValue {
   if (typeof value !== 'string') return canonicalQuantityValue(value);
-  let canonical = canonicalQuantities.get(value);
-  if (canonical === undefined) {
-    canonical = canonicalQuantityValue(value);
-    if (canonicalQuantities.size >= MAX_REMEMBERED_QUANTITIES) canonicalQuantities.clear();
-    canonicalQuantities.set(value, canonical);
-  }
-  return canonical;
+  return canonicalQuantities.get(value, canonicalQuantityValue);
 }
 
 /** A copy of a `resources` block with every `limits`/`requests` quantity in canonical form. */

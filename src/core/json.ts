@@ -13,16 +13,11 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * Split dotted paths, remembered: callers pass a small, fixed set of literal paths on every
  * injection, so splitting once each keeps `getPath` off the hot path. Bounded all the same.
  */
-const splitPaths = new Map<string, readonly string[]>();
-const MAX_SPLIT_PATHS = 1024;
+import { boundedCache } from './bounded-cache.js';
+const splitPaths = boundedCache<readonly string[]>(1024);
 
 function segmentsOf(path: string): readonly string[] {
-  let segments = splitPaths.get(path);
-  if (segments === undefined) {
-    segments = path.split('.');
-    if (splitPaths.size < MAX_SPLIT_PATHS) splitPaths.set(path, segments);
-  }
-  return segments;
+  return splitPaths.get(path, (p) => p.split('.'));
 }
 
 /** Reads a dotted path (`global.proxy.statusPort`) from a generic map; undefined when absent. */

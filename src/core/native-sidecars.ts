@@ -4,10 +4,9 @@
  * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
  */
 import type { StringMap } from './k8s.js';
+import { KEY } from './annotations/keys.js';
 
 export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';
-
-export const NATIVE_SIDECAR_ANNOTATION = 'sidecar.istio.io/nativeSidecar';
 
 /** First Kubernetes minor release whose kubelets run native sidecars as Istio requires. */
 const MIN_KUBELET_MINOR = 33;
@@ -66,7 +65,7 @@ export function detectNativeSidecars(
 
 /** Per-pod override: annotation `"true"` forces native, `"false"` forces classic, else the global decision. */
 export function nativeSidecarsForPod(global: boolean, annotations: StringMap | undefined): boolean {
-  const value = annotations?.[NATIVE_SIDECAR_ANNOTATION];
+  const value = annotations?.[KEY.nativeSidecar];
   if (value === 'true') return true;
   if (value === 'false') return false;
   return global;

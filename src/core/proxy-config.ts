@@ -25,8 +25,8 @@ import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/type
 import { getPath, isJsonObject, type JsonObject } from './json.js';
 import type { StringMap } from './k8s.js';
 import { parseYamlDocument } from './yaml.js';
-
-export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+import { KEY } from './annotations/keys.js';
+import { boundedCache } from './bounded-cache.js';
 
 const nullableInt: Checker = (value, path, issues) =>
   value === null ? undefined : int(0, 2147483647)(value, path, issues);
@@ -111,25 +111,21 @@ export function validateProxyConfig(config: ProxyConfig): string[] {
  * annotation, and the pods of one workload carry the same text, so each text is parsed once.
  * Entries are frozen; the map is bounded and simply cleared when full.
  */
-const overlayCache = new Map<string, { overlay: JsonObject | undefined; issues: ConfigIssue[] }>();
-const MAX_CACHED_OVERLAYS = 256;
+const overlayCache = boundedCache<{ overlay: JsonObject | undefined; issues: ConfigIssue[] }>(256);
 
 /** Parses the annotation text into a ProxyConfig overlay; problems are pushed to `issues`. */
 export function parseProxyConfigOverlay(
   text: string,
   issues: ConfigIssue[],
 ): JsonObject | undefined {
-  let cached = overlayCache.get(text);
-  if (cached === undefined) {
+  const cached = overlayCache.get(text, () => {
     const found: ConfigIssue[] = [];
     const overlay = parseOverlay(text, found);
-    cached = {
+    return {
       overlay: overlay === undefined ? undefined : deepFreeze(overlay),
       issues: deepFreeze(found),
     };
-    if (overlayCache.size >= MAX_CACHED_OVERLAYS) overlayCache.clear();
-    overlayCache.set(text, cached);
-  }
+  });
   issues.push(...cached.issues);
   return cached.overlay;
 }
@@ -173,10 +169,10 @@ export function resolveProxyConfig(
   annotations: StringMap,
 ): { proxyConfig: ProxyConfig; issues: ErrorDetail[] } {
   const base = meshProxyConfig(mesh);
-  const text = annotations[PROXY_CONFIG_ANNOTATION];
+  const text = annotations[KEY.proxyConfig];
   if (text === undefined) return { proxyConfig: base, issues: [] };
 
-  const field = `metadata.annotations[${PROXY_CONFIG_ANNOTATION}]`;
+  const field = `metadata.annotations[${KEY.proxyConfig}]`;
   if (typeof text !== 'string') {
     const reason = 'failed to convert to apply proxy config: annotation values must be strings';
     return { proxyConfig: base, issues: [{ field, value: String(text), reason }] };

@@ -7,20 +7,19 @@
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
  */
 import type { Operation } from 'fast-json-patch';
-import { InjectorError, isInjectorError, type ErrorCode } from '../errors.js';
+import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
 import type { NamespaceLookupResult } from '../ports.js';
 import type { ClusterFacts, InjectionInput, InjectionOutput, NamespaceInfo } from './contracts.js';
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkPodShape } from './pod-shape.js';
 import type { Pod, StringMap } from './k8s.js';
+import { clipWarning } from './text.js';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 export const ADMISSION_V1BETA1 = 'admission.k8s.io/v1beta1';
 const SUPPORTED_VERSIONS: readonly string[] = [ADMISSION_V1, ADMISSION_V1BETA1];
 
-/** Kubernetes asks for warnings of at most 120 characters (admission/v1 `AdmissionResponse.warnings`). */
-export const MAX_WARNING_LENGTH = 120;
 /** Past a handful the apiserver starts truncating; a user never needs more than this from one pod. */
 const MAX_WARNINGS = 10;
 
@@ -222,19 +221,10 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
 }
 
 /** Kubernetes Status codes carried in a denial: 400 for a pod we refuse, 504 for a timeout. */
-function statusFor(code: ErrorCode): AdmissionStatus['code'] {
-  if (code === 'INJ_ERR_DEADLINE_EXCEEDED') return 504;
-  if (code === 'INJ_ERR_INTERNAL' || code === 'INJ_ERR_CONFIG_INVALID') return 500;
-  return 400;
-}
-
 function clampWarnings(warnings: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const warning of warnings) {
-    const text =
-      warning.length > MAX_WARNING_LENGTH
-        ? `${warning.slice(0, MAX_WARNING_LENGTH - 3)}...`
-        : warning;
+    const text = clipWarning(warning);
     if (text.length > 0) seen.add(text);
     if (seen.size >= MAX_WARNINGS) break;
   }
@@ -255,19 +245,13 @@ export function denyReview(
   error: unknown,
   extra: Pick<ReviewOutcome, 'namespaceSource'> = {},
 ): ReviewResult {
-  const injectorError = isInjectorError(error)
-    ? error
-    : new InjectorError(
-        'INJ_ERR_INTERNAL',
-        `injection failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-  const message = injectorError.message;
+  const injectorError = asInjectorError(error, 'injection failed unexpectedly');
+  const message = formatError(injectorError);
   return {
     response: envelope(parsed, {
       uid: parsed.uid,
       allowed: false,
-      status: { code: statusFor(injectorError.code), message },
+      status: { code: injectorError.admissionStatus, message },
     }),
     outcome: {
       decision: 'denied',

@@ -10,10 +10,12 @@ import { deepFreeze } from './config/merge.js';
 import { getPath } from './json.js';
 import type { StringMap } from './k8s.js';
 import { matchesSelector } from './selectors.js';
+import { KEY } from './annotations/keys.js';
+import { boundedCache } from './bounded-cache.js';
 
 export const NAMESPACE_INJECTION_LABEL = 'istio-injection';
-export const REVISION_LABEL = 'istio.io/rev';
-export const POD_INJECT_LABEL = 'sidecar.istio.io/inject';
+/** Namespace and pod label selecting a revision (the same key as the pod annotation). */
+export const REVISION_LABEL = KEY.rev;
 /** Set by Kubernetes on every namespace (1.21+). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -60,7 +62,7 @@ function deriveEntriesOptions(config: InjectionConfig): WebhookEntriesOptions {
 }
 
 const notFalse: LabelSelectorRequirement = {
-  key: POD_INJECT_LABEL,
+  key: KEY.inject,
   operator: 'NotIn',
   values: ['false'],
 };
@@ -72,8 +74,7 @@ const noRevisionLabel: LabelSelectorRequirement = { key: REVISION_LABEL, operato
 
 /** The entries the chart renders for a revision, in the chart's order. */
 /** Entries by option set: the few option sets in use each build their selectors once. */
-const entriesByOptions = new Map<string, readonly WebhookEntry[]>();
-const MAX_ENTRY_SETS = 64;
+const entriesByOptions = boundedCache<readonly WebhookEntry[]>(64);
 
 export function webhookEntries(options: WebhookEntriesOptions): readonly WebhookEntry[] {
   const key = JSON.stringify([
@@ -81,13 +82,7 @@ export function webhookEntries(options: WebhookEntriesOptions): readonly Webhook
     options.tags ?? [],
     options.enableNamespacesByDefault === true,
   ]);
-  let entries = entriesByOptions.get(key);
-  if (entries === undefined) {
-    entries = deepFreeze(buildWebhookEntries(options));
-    if (entriesByOptions.size >= MAX_ENTRY_SETS) entriesByOptions.clear();
-    entriesByOptions.set(key, entries);
-  }
-  return entries;
+  return entriesByOptions.get(key, () => deepFreeze(buildWebhookEntries(options)));
 }
 
 function buildWebhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
@@ -135,7 +130,7 @@ function buildWebhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
         namespaceSelector: { matchExpressions: [noInjectionLabel, noRevisionLabel] },
         objectSelector: {
           matchExpressions: [
-            { key: POD_INJECT_LABEL, operator: 'In', values: ['true'] },
+            { key: KEY.inject, operator: 'In', values: ['true'] },
             noRevisionLabel,
           ],
         },
@@ -153,7 +148,7 @@ function buildWebhookEntries(options: WebhookEntriesOptions): WebhookEntry[] {
           ],
         },
         objectSelector: {
-          matchExpressions: [{ key: POD_INJECT_LABEL, operator: 'DoesNotExist' }, noRevisionLabel],
+          matchExpressions: [{ key: KEY.inject, operator: 'DoesNotExist' }, noRevisionLabel],
         },
       });
     }
@@ -180,10 +175,10 @@ export const WEBHOOK_SELECTOR_REASONS: Readonly<Record<WebhookSelectorReason, st
     'namespace-revision-label': 'Namespace label istio.io/rev matches',
     'pod-revision-label': 'Pod label istio.io/rev matches',
     'namespace-injection-label': 'Namespace label istio-injection=enabled matches',
-    'pod-inject-label': 'Pod label sidecar.istio.io/inject=true matches',
+    'pod-inject-label': `Pod label ${KEY.inject}=true matches`,
     'namespaces-by-default': 'Namespaces are injected by default (enableNamespacesByDefault)',
     'namespace-injection-disabled': 'Namespace label istio-injection disables injection',
-    'pod-label-opt-out': 'Pod label sidecar.istio.io/inject=false opts the pod out',
+    'pod-label-opt-out': `Pod label ${KEY.inject}=false opts the pod out`,
     'not-default-revision': 'The injection label selects the default revision, not this one',
     'revision-mismatch': 'The istio.io/rev label selects another revision',
     'ignored-namespace': 'System namespaces are never injected by default',
@@ -268,7 +263,7 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
   const nsInjection = nsLabels[NAMESPACE_INJECTION_LABEL];
   const nsRevision = nsLabels[REVISION_LABEL];
   const podRevision = podLabels[REVISION_LABEL];
-  const podInject = podLabels[POD_INJECT_LABEL];
+  const podInject = podLabels[KEY.inject];
 
   if (nsInjection !== undefined && nsInjection !== 'enabled') {
     return miss(
@@ -302,7 +297,7 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
   if (podInject === 'true' && !ours.has('default')) {
     return miss(
       'not-default-revision',
-      `Pod label ${POD_INJECT_LABEL}=true selects the default revision, not ${self}`,
+      `Pod label ${KEY.inject}=true selects the default revision, not ${self}`,
     );
   }
   if (
@@ -313,10 +308,10 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
   }
   const unknownPodValue =
     podInject !== undefined && podInject !== 'true'
-      ? `; pod label ${POD_INJECT_LABEL}=${podInject} is neither "true" nor "false"`
+      ? `; pod label ${KEY.inject}=${podInject} is neither "true" nor "false"`
       : '';
   return miss(
     'no-injection-label',
-    `No injection label: label the namespace ${NAMESPACE_INJECTION_LABEL}=enabled or ${REVISION_LABEL}=${self}, or the pod ${POD_INJECT_LABEL}=true${unknownPodValue}`,
+    `No injection label: label the namespace ${NAMESPACE_INJECTION_LABEL}=enabled or ${REVISION_LABEL}=${self}, or the pod ${KEY.inject}=true${unknownPodValue}`,
   );
 }

@@ -15,7 +15,13 @@ import Fastify, {
   type RouteGenericInterface,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { ERROR_CODES, InjectorError, isInjectorError, type ErrorCode } from '../errors.js';
+import {
+  ERROR_CODES,
+  InjectorError,
+  formatError,
+  isInjectorError,
+  type ErrorCode,
+} from '../errors.js';
 import {
   deadlineError,
   denyReview,
@@ -115,7 +121,7 @@ function toInjectorError(error: FastifyError | InjectorError | Error): InjectorE
 }
 
 function sendError(reply: AppReply, error: InjectorError, status = error.httpStatus): void {
-  const body: ErrorBody = { code: error.code, message: error.message };
+  const body: ErrorBody = { code: error.code, message: formatError(error) };
   void reply.code(status).type('application/json').send(body);
 }
 

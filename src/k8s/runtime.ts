@@ -3,7 +3,8 @@
  * Node facts, each on its own self-restarting informer. Nothing here is called on the request path
  * except the caches' reads and the namespace resolver's bounded GET on a miss.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { clusterMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
 import { loadInjectionConfig } from '../core/config/load.js';
 import { detectNativeSidecars } from '../core/native-sidecars.js';
@@ -57,17 +58,6 @@ export interface ClusterRuntime {
   stop(): Promise<void>;
 }
 
-function labelledCounter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing;
-  return new Counter<L>({ name, help, labelNames, registers: [registry] });
-}
-
 /**
  * Starts the informers and returns at once: readiness reports when they have synced. Rejects with
  * INJ_ERR_CLI_USAGE when the kubeconfig cannot be loaded.
@@ -80,18 +70,7 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     opts.kubeconfigPath,
     ACCEPT_PARTIAL_METADATA,
   );
-  const restarts = labelledCounter(
-    opts.registry,
-    'sidecar_injector_informer_restarts_total',
-    'Informer restarts after a list or watch error',
-    ['informer'],
-  );
-  const lookups = labelledCounter(
-    opts.registry,
-    'sidecar_injector_namespace_lookups_total',
-    'Namespace lookups by where the answer came from (cache, api, unavailable)',
-    ['source'],
-  );
+  const { informerRestarts: restarts, namespaceLookups: lookups } = clusterMetrics(opts.registry);
   const backoff = opts.backoff === undefined ? {} : { backoff: opts.backoff };
 
   const namespaces = createNamespaceCache({

@@ -1,6 +1,13 @@
 /**
- * Prometheus metrics of the injector, on a Registry owned by the composition root and passed
- * around (never prom-client's global registry), so tests and the cluster adapters can add their own.
+ * Every Prometheus metric of the injector is defined and created here, and nowhere else, on a
+ * Registry owned by the composition root and passed around (never prom-client's global registry).
+ * README.md "Endpoints and metrics" lists every name; test/unit/metrics/registry.test.ts keeps the
+ * two in step.
+ *
+ * Names: `sidecar_injection_*` for what istiod's own injector exports under the same name (so
+ * existing dashboards keep working), `sidecar_injector_*` for what only this process exports.
+ * To add a metric: add its definition to METRIC_DEFINITIONS, create it in the group that owns it
+ * (or a new group function below), and name it in the README.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -8,6 +15,81 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export const DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
+
+interface MetricDefinition {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+}
+
+function metric<const L extends readonly string[] = readonly []>(
+  name: string,
+  help: string,
+  labelNames: L = [] as unknown as L,
+): { name: string; help: string; labelNames: L } {
+  return { name, help, labelNames };
+}
+
+/** Prefix of the metrics istiod's injector also exports. */
+const ISTIO_PREFIX = 'sidecar_injection_';
+/** Prefix of the metrics only this injector exports. */
+const OWN_PREFIX = 'sidecar_injector_';
+
+export const METRIC_DEFINITIONS = {
+  requests: metric(`${ISTIO_PREFIX}requests_total`, 'Total number of sidecar injection requests'),
+  success: metric(`${ISTIO_PREFIX}success_total`, 'Total number of successful sidecar injections'),
+  skip: metric(
+    `${ISTIO_PREFIX}skip_total`,
+    'Total number of requests answered without injection, by reason',
+    ['reason'],
+  ),
+  failure: metric(
+    `${ISTIO_PREFIX}failure_total`,
+    'Total number of failed requests, by error code',
+    ['code'],
+  ),
+  duration: metric(
+    `${ISTIO_PREFIX}duration_seconds`,
+    'Time taken to answer an injection request, in seconds',
+  ),
+  configReloadErrors: metric(
+    `${OWN_PREFIX}config_reload_errors_total`,
+    'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
+  ),
+  configReloads: metric(
+    `${OWN_PREFIX}config_reloads_total`,
+    'Configuration changes applied without a restart',
+  ),
+  informerRestarts: metric(
+    `${OWN_PREFIX}informer_restarts_total`,
+    'Informer restarts after a list or watch error',
+    ['informer'],
+  ),
+  namespaceLookups: metric(
+    `${OWN_PREFIX}namespace_lookups_total`,
+    'Namespace lookups by where the answer came from (cache, api, unavailable)',
+    ['source'],
+  ),
+} as const satisfies Record<string, MetricDefinition>;
+
+type Definitions = typeof METRIC_DEFINITIONS;
+type LabelOf<K extends keyof Definitions> = Definitions[K]['labelNames'][number];
+
+/**
+ * The counter `key` on `registry`, created on first use: several sources (two config providers,
+ * the runtime) may share one Registry, and a metric exists once per Registry.
+ */
+function counter<K extends keyof Definitions>(registry: Registry, key: K): Counter<LabelOf<K>> {
+  const { name, help, labelNames } = METRIC_DEFINITIONS[key];
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing;
+  return new Counter<LabelOf<K>>({
+    name,
+    help,
+    labelNames: [...labelNames] as LabelOf<K>[],
+    registers: [registry],
+  });
+}
 
 export interface InjectorMetrics {
   registry: Registry;
@@ -29,38 +111,39 @@ export interface MetricsOptions {
   registry?: Registry;
 }
 
+/** The request metrics of the webhook server. */
 export function createMetrics(options: MetricsOptions = {}): InjectorMetrics {
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const { name, help } = METRIC_DEFINITIONS.duration;
   return {
     registry,
-    requests: new Counter({
-      name: 'sidecar_injection_requests_total',
-      help: 'Total number of sidecar injection requests',
-      registers: [registry],
-    }),
-    success: new Counter({
-      name: 'sidecar_injection_success_total',
-      help: 'Total number of successful sidecar injections',
-      registers: [registry],
-    }),
-    skip: new Counter({
-      name: 'sidecar_injection_skip_total',
-      help: 'Total number of requests answered without injection, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-    }),
-    failure: new Counter({
-      name: 'sidecar_injection_failure_total',
-      help: 'Total number of failed requests, by error code',
-      labelNames: ['code'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'sidecar_injection_duration_seconds',
-      help: 'Time taken to answer an injection request, in seconds',
-      buckets: [...DURATION_BUCKETS],
-      registers: [registry],
-    }),
+    requests: counter(registry, 'requests'),
+    success: counter(registry, 'success'),
+    skip: counter(registry, 'skip'),
+    failure: counter(registry, 'failure'),
+    duration: new Histogram({ name, help, buckets: [...DURATION_BUCKETS], registers: [registry] }),
+  };
+}
+
+/** Counters of a live configuration source (ConfigMap informer, mounted directory). */
+export function configReloadMetrics(registry: Registry): {
+  reloads: Counter;
+  errors: Counter;
+} {
+  return {
+    reloads: counter(registry, 'configReloads'),
+    errors: counter(registry, 'configReloadErrors'),
+  };
+}
+
+/** Counters of the cluster runtime (informers and namespace lookups). */
+export function clusterMetrics(registry: Registry): {
+  informerRestarts: Counter<'informer'>;
+  namespaceLookups: Counter<'source'>;
+} {
+  return {
+    informerRestarts: counter(registry, 'informerRestarts'),
+    namespaceLookups: counter(registry, 'namespaceLookups'),
   };
 }

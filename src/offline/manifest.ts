@@ -128,11 +128,8 @@ function withLocation(error: unknown, where: string, kind: string): InjectorErro
       ...d,
       field: objectField(kind, d.field),
     }));
-    const message = error.message.startsWith(`${error.code}: `)
-      ? error.message.slice(error.code.length + 2)
-      : error.message;
     const fields = details.length === 0 ? '' : ` [${details.map((d) => d.field).join(', ')}]`;
-    return new InjectorError(error.code, `${where}${fields}: ${message}`, {
+    return new InjectorError(error.code, `${where}${fields}: ${error.message}`, {
       details,
       cause: error,
     });

@@ -2,9 +2,8 @@
  * The offline commands wired to the webhook's own core: the same configuration loader, decision
  * and injection pipeline, so `inject` prints exactly what the webhook would patch in.
  */
-import { readConfigDir } from '../config-sources/static.js';
+import { readConfigOnce } from '../config-sources/choose.js';
 import { loadInjectionConfigOrThrow } from '../core/config/load.js';
-import type { ConfigSourceTexts } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
 import { decide } from '../core/decide.js';
@@ -17,18 +16,6 @@ import type { PodInjector } from './manifest.js';
 
 /** Namespace kube-inject assumes for objects that do not set one (their pods land there). */
 const DEFAULT_NAMESPACE = 'default';
-
-async function configSources(request: ConfigRequest): Promise<ConfigSourceTexts> {
-  if (request.configDir !== undefined) return readConfigDir(request.configDir);
-  if (request.kubeconfig === undefined) return {};
-  // Loaded on demand: the Kubernetes client is only needed when a cluster is asked.
-  const { fetchConfigSources } = await import('../k8s/fetch-config.js');
-  return fetchConfigSources({
-    kubeconfigPath: request.kubeconfig,
-    istioNamespace: request.istioNamespace,
-    revision: request.revision,
-  });
-}
 
 async function fetchNamespace(
   kubeconfig: string,
@@ -44,7 +31,7 @@ async function fetchNodeVersions(kubeconfig: string): Promise<NodeVersion[]> {
 }
 
 async function loadConfig(request: ConfigRequest): Promise<InjectionConfig> {
-  const sources = await configSources(request);
+  const sources = await readConfigOnce(request);
   return loadInjectionConfigOrThrow(
     { ...sources, set: request.set },
     request.revision === '' ? {} : { revision: request.revision },

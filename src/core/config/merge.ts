@@ -45,44 +45,66 @@ export function mergeValues(base: JsonObject, overlay: JsonObject): JsonObject {
   return out;
 }
 
+/** How one overlay field combines with the base field; undefined: the overlay value replaces it. */
+type FieldMerge = (current: JsonValue | undefined, value: JsonValue) => JsonValue | undefined;
+
+/** Every field set in `overlay` replaces the base field, except those `special` merges itself. */
+function overlayObject(
+  base: JsonObject,
+  overlay: JsonObject,
+  special: ReadonlyMap<string, FieldMerge>,
+): JsonObject {
+  const out = cloneJson(base);
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === undefined) continue;
+    out[key] = special.get(key)?.(out[key], value) ?? cloneJson(value);
+  }
+  return out;
+}
+
+const PROXY_CONFIG_FIELDS: ReadonlyMap<string, FieldMerge> = new Map([
+  [
+    'proxyMetadata',
+    (current, value) =>
+      isJsonObject(current) && isJsonObject(value)
+        ? { ...current, ...cloneJson(value) }
+        : undefined,
+  ],
+]);
+
 /**
  * ProxyConfig overlay: every field set in the overlay replaces the base field, except
  * `proxyMetadata`, whose entries are merged key by key (Istio's MergeProxyConfig behaviour).
  */
 export function mergeProxyConfigObjects(base: JsonObject, overlay: JsonObject): JsonObject {
-  const out = cloneJson(base);
-  for (const [key, value] of Object.entries(overlay)) {
-    if (value === undefined) continue;
-    const current = out[key];
-    if (key === 'proxyMetadata' && isJsonObject(current) && isJsonObject(value)) {
-      out[key] = { ...current, ...cloneJson(value) };
-    } else {
-      out[key] = cloneJson(value);
-    }
-  }
-  return out;
+  return overlayObject(base, overlay, PROXY_CONFIG_FIELDS);
 }
+
+const MESH_FIELDS: ReadonlyMap<string, FieldMerge> = new Map<string, FieldMerge>([
+  [
+    'defaultConfig',
+    (current, value) =>
+      isJsonObject(current) && isJsonObject(value)
+        ? mergeProxyConfigObjects(current, value)
+        : undefined,
+  ],
+  [
+    'extensionProviders',
+    (current, value) => {
+      if (!Array.isArray(current) || !Array.isArray(value)) return undefined;
+      const names = new Set(value.map((p) => (isJsonObject(p) ? p['name'] : undefined)));
+      const kept = current.filter((p) => !(isJsonObject(p) && names.has(p['name'])));
+      return [...kept, ...cloneJson(value)];
+    },
+  ],
+]);
 
 /**
  * MeshConfig overlay: top-level fields replace, `defaultConfig` is merged as a ProxyConfig and
  * `extensionProviders` are appended, a provider with an existing name replacing the old one.
  */
 export function mergeMeshObjects(base: JsonObject, overlay: JsonObject): JsonObject {
-  const out = cloneJson(base);
-  for (const [key, value] of Object.entries(overlay)) {
-    if (value === undefined) continue;
-    const current = out[key];
-    if (key === 'defaultConfig' && isJsonObject(current) && isJsonObject(value)) {
-      out[key] = mergeProxyConfigObjects(current, value);
-    } else if (key === 'extensionProviders' && Array.isArray(current) && Array.isArray(value)) {
-      const names = new Set(value.map((p) => (isJsonObject(p) ? p['name'] : undefined)));
-      const kept = current.filter((p) => !(isJsonObject(p) && names.has(p['name'])));
-      out[key] = [...kept, ...cloneJson(value)];
-    } else {
-      out[key] = cloneJson(value);
-    }
-  }
-  return out;
+  return overlayObject(base, overlay, MESH_FIELDS);
 }
 
 /** Sets `segments` in `root`, creating intermediate maps (replacing non-map intermediates). */

@@ -18,8 +18,8 @@ import {
 import { containerJson } from './container-json.js';
 import { POD_SCHEMA, strategicMerge } from './smp.js';
 import type { InjectionStatus } from './status.js';
+import { KEY } from '../annotations/keys.js';
 
-export const OVERRIDES_ANNOTATION = 'proxy.istio.io/overrides';
 const AUTO_IMAGE = 'auto';
 
 export interface ParsedContainers {
@@ -40,7 +40,7 @@ export function parseOverrides(text: string | undefined): ParsedContainers {
     parsed = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw invalidAnnotationError(OVERRIDES_ANNOTATION, text, reason);
+    throw invalidAnnotationError(KEY.overrides, text, reason);
   }
   const obj = isJsonObject(parsed) ? parsed : {};
   return {
@@ -121,7 +121,7 @@ export function reapplyOverrides(inputs: OverrideInputs): Pod {
     const meta = { ...(merged.metadata ?? {}) };
     meta.annotations = {
       ...(meta.annotations ?? {}),
-      [OVERRIDES_ANNOTATION]: JSON.stringify(record),
+      [KEY.overrides]: JSON.stringify(record),
     };
     merged = { ...merged, metadata: meta };
   }

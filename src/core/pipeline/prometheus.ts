@@ -10,13 +10,8 @@ import type { MeshConfig } from '../config/types.js';
 import type { Pod, StringMap } from '../k8s.js';
 import { findSidecar } from './containers.js';
 import { parseGoBool } from '../annotations/net.js';
+import { KEY } from '../annotations/keys.js';
 
-export const SCRAPE = 'prometheus.io/scrape';
-export const PORT = 'prometheus.io/port';
-export const PATH = 'prometheus.io/path';
-export const SCRAPE_TARGETS = 'prometheus.istio.io/scrape-targets';
-export const MERGE_METRICS = 'prometheus.istio.io/merge-metrics';
-export const SECURE_PORT = 'prometheus.istio.io/secure-port';
 export const SCRAPE_ENV = 'ISTIO_PROMETHEUS_ANNOTATIONS';
 const SECURE_MERGED_PORT_ENV = 'ENVOY_SECURE_MERGED_METRICS_PORT';
 const AGENT_PATH = '/stats/prometheus';
@@ -60,12 +55,13 @@ function deleteAnnotation(annotations: StringMap, canonical: string): void {
 }
 
 export function prometheusPort(annotations: StringMap | undefined): string | undefined {
-  return findAnnotation(annotations, PORT);
+  return findAnnotation(annotations, KEY.prometheusPort);
 }
 
 /** Removes every spelling of the scrape, port and path annotations. */
 export function clearPrometheusAnnotations(annotations: StringMap): void {
-  for (const key of [SCRAPE, PORT, PATH]) deleteAnnotation(annotations, key);
+  for (const key of [KEY.prometheusScrape, KEY.prometheusPort, KEY.prometheusPath])
+    deleteAnnotation(annotations, key);
 }
 
 /** Whether the merge applies: annotation `prometheus.istio.io/merge-metrics`, else mesh, else true. */
@@ -73,7 +69,7 @@ export function prometheusMergeEnabled(
   mesh: Pick<MeshConfig, 'enablePrometheusMerge'>,
   annotations: StringMap | undefined,
 ): boolean {
-  const value = annotations?.[MERGE_METRICS];
+  const value = annotations?.[KEY.mergeMetrics];
   if (value !== undefined) {
     const parsed = parseGoBool(value);
     if (parsed !== undefined) return parsed;
@@ -82,7 +78,7 @@ export function prometheusMergeEnabled(
 }
 
 function scrapeWanted(annotations: StringMap | undefined): boolean {
-  const value = findAnnotation(annotations, SCRAPE);
+  const value = findAnnotation(annotations, KEY.prometheusScrape);
   if (value === undefined) return true;
   return parseGoBool(value) ?? true;
 }
@@ -118,11 +114,11 @@ export function parseScrapeTargets(value: string | undefined): ScrapeTarget[] | 
 /** The scrape settings found on the pod: legacy scrape/path/port plus multi-target entries. */
 export function scrapeConfiguration(annotations: StringMap | undefined): ScrapeConfiguration {
   const config: ScrapeConfiguration = {
-    scrape: findAnnotation(annotations, SCRAPE) ?? '',
-    path: findAnnotation(annotations, PATH) ?? '',
-    port: findAnnotation(annotations, PORT) ?? '',
+    scrape: findAnnotation(annotations, KEY.prometheusScrape) ?? '',
+    path: findAnnotation(annotations, KEY.prometheusPath) ?? '',
+    port: findAnnotation(annotations, KEY.prometheusPort) ?? '',
   };
-  const targets = parseScrapeTargets(annotations?.[SCRAPE_TARGETS]);
+  const targets = parseScrapeTargets(annotations?.[KEY.scrapeTargets]);
   if (targets) {
     config.targets = targets;
   }
@@ -166,9 +162,9 @@ export function applyPrometheusMerge(
   if (prometheusPort(annotations) === target) return;
 
   const scrape = scrapeConfiguration(annotations);
-  const rawTargets = annotations[SCRAPE_TARGETS];
+  const rawTargets = annotations[KEY.scrapeTargets];
   if (rawTargets !== undefined && rawTargets.trim() !== '' && !scrape.targets) {
-    warnings.push(`ignored ${SCRAPE_TARGETS}: every entry needs a port (port:path,...)`);
+    warnings.push(`ignored ${KEY.scrapeTargets}: every entry needs a port (port:path,...)`);
   }
   if (scrape.targets) {
     const first = scrape.targets[0] as ScrapeTarget;
@@ -191,21 +187,27 @@ export function applyPrometheusMerge(
     sidecar.env = [...(sidecar.env ?? []), { name: SCRAPE_ENV, value: JSON.stringify(value) }];
   }
   const out: StringMap = { ...annotations };
-  for (const key of [SCRAPE, PORT, PATH, SCRAPE_TARGETS]) deleteAnnotation(out, key);
-  out[PORT] = target;
-  out[PATH] = AGENT_PATH;
-  out[SCRAPE] = 'true';
+  for (const key of [
+    KEY.prometheusScrape,
+    KEY.prometheusPort,
+    KEY.prometheusPath,
+    KEY.scrapeTargets,
+  ])
+    deleteAnnotation(out, key);
+  out[KEY.prometheusPort] = target;
+  out[KEY.prometheusPath] = AGENT_PATH;
+  out[KEY.prometheusScrape] = 'true';
   pod.metadata.annotations = out;
 }
 
 /** Sets `prometheus.istio.io/secure-port` from the proxy env unless the user set one (any spelling). */
 export function applySecurePrometheusAnnotation(pod: Pod): void {
   const annotations = pod.metadata?.annotations;
-  if (findAnnotation(annotations, SECURE_PORT) !== undefined) return;
+  if (findAnnotation(annotations, KEY.securePort) !== undefined) return;
   const sidecar = findSidecar(pod);
   const env = sidecar?.env?.find((e) => e.name === SECURE_MERGED_PORT_ENV);
   const value = env?.value;
   if (value === undefined || value === '' || value === '0') return;
   const meta = (pod.metadata ??= {});
-  meta.annotations = { ...(meta.annotations ?? {}), [SECURE_PORT]: value };
+  meta.annotations = { ...(meta.annotations ?? {}), [KEY.securePort]: value };
 }

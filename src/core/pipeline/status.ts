@@ -6,8 +6,6 @@ import type { JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
 import type { Pod } from '../k8s.js';
 
-export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
-
 export interface InjectionStatus {
   initContainers: string[];
   containers: string[];

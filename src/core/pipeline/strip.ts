@@ -6,7 +6,8 @@
 import type { Pod } from '../k8s.js';
 import { clearPrometheusAnnotations, prometheusPort } from './prometheus.js';
 import { reinsertOverrides, type ParsedContainers } from './overrides.js';
-import { STATUS_ANNOTATION, type InjectionStatus } from './status.js';
+import { type InjectionStatus } from './status.js';
+import { KEY } from '../annotations/keys.js';
 
 export function stripPod(
   pod: Pod,
@@ -26,7 +27,7 @@ export function stripPod(
     }
     const annotations = { ...(pod.metadata?.annotations ?? {}) };
     if (prometheusPort(annotations) === String(agentPort)) clearPrometheusAnnotations(annotations);
-    delete annotations[STATUS_ANNOTATION];
+    delete annotations[KEY.status];
     stripped = { ...pod, metadata: { ...(pod.metadata ?? {}), annotations }, spec };
   }
   return reinsertOverrides(stripped, overrides);

@@ -5,15 +5,14 @@
 import { InjectorError } from '../../errors.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { StringMap } from '../k8s.js';
-
-export const TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
+import { KEY } from '../annotations/keys.js';
 
 export function selectTemplates(
   annotations: StringMap | undefined,
   injector: Pick<InjectorConfig, 'defaultTemplates' | 'aliases'>,
   mode: 'webhook' | 'kube-inject',
 ): string[] {
-  const requested = annotations?.[TEMPLATES_ANNOTATION];
+  const requested = annotations?.[KEY.templates];
   const names =
     requested !== undefined
       ? requested.split(',').map((n) => n.trim())
@@ -38,7 +37,7 @@ export function checkTemplates(
   custom: Readonly<Record<string, string>>,
 ): void {
   const known = [...new Set([...renderable, ...chart, ...Object.keys(custom)])].sort();
-  const field = `metadata.annotations[${TEMPLATES_ANNOTATION}]`;
+  const field = `metadata.annotations[${KEY.templates}]`;
   for (const name of names) {
     if (Object.hasOwn(custom, name)) {
       throw new InjectorError(

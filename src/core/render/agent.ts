@@ -9,7 +9,6 @@ import type { JsonObject } from '../json.js';
 import type { Container, ContainerPort, EnvVar, PodSpec, StringMap } from '../k8s.js';
 import type { Values } from '../config/types.js';
 import {
-  ANNOTATIONS,
   CUSTOM_BOOTSTRAP_DIR,
   caAddress,
   clusterId,
@@ -34,6 +33,7 @@ import {
 } from './metadata.js';
 import { proxyConfigEnvValue } from './proxy-config-json.js';
 import { hasKey, valueString } from './values.js';
+import { KEY } from '../annotations/keys.js';
 
 /** Envoy's Prometheus port, published by the sidecar and gateway proxies. */
 export const ENVOY_PROMETHEUS_PORT: ContainerPort = {
@@ -150,7 +150,7 @@ export function agentMounts(names: readonly (AgentVolumeName | false)[]): JsonOb
 
 /** Whether the pod names a custom bootstrap ConfigMap (`sidecar.istio.io/bootstrapOverride`). */
 export function hasBootstrapOverride(annotations: StringMap): boolean {
-  return hasKey(annotations, ANNOTATIONS.bootstrapOverride);
+  return hasKey(annotations, KEY.bootstrapOverride);
 }
 
 /** The custom bootstrap ConfigMap volume, when the pod names one. */
@@ -159,7 +159,7 @@ export function bootstrapOverrideVolume(annotations: StringMap): JsonObject[] {
     ? [
         {
           name: 'custom-bootstrap-volume',
-          configMap: { name: annotations[ANNOTATIONS.bootstrapOverride] ?? '' },
+          configMap: { name: annotations[KEY.bootstrapOverride] ?? '' },
         },
       ]
     : [];

@@ -8,7 +8,6 @@ import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.
 import type { EnvVar, StringMap } from '../k8s.js';
 import type { RenderContext } from '../contracts.js';
 import type { Values } from '../config/types.js';
-import { A } from './iptables.js';
 import {
   annotationOr,
   hasKey,
@@ -19,27 +18,7 @@ import {
   valueSet,
   valueString,
 } from './values.js';
-
-export const ANNOTATIONS = {
-  logLevel: 'sidecar.istio.io/logLevel',
-  componentLogLevel: 'sidecar.istio.io/componentLogLevel',
-  proxyCPU: 'sidecar.istio.io/proxyCPU',
-  proxyMemory: 'sidecar.istio.io/proxyMemory',
-  proxyCPULimit: 'sidecar.istio.io/proxyCPULimit',
-  proxyMemoryLimit: 'sidecar.istio.io/proxyMemoryLimit',
-  readinessInitialDelay: 'readiness.status.sidecar.istio.io/initialDelaySeconds',
-  readinessPeriod: 'readiness.status.sidecar.istio.io/periodSeconds',
-  readinessFailureThreshold: 'readiness.status.sidecar.istio.io/failureThreshold',
-  userVolume: 'sidecar.istio.io/userVolume',
-  userVolumeMount: 'sidecar.istio.io/userVolumeMount',
-  bootstrapOverride: 'sidecar.istio.io/bootstrapOverride',
-  capNetBindService: 'sidecar.istio.io/capNetBindService',
-  nativeSidecar: 'sidecar.istio.io/nativeSidecar',
-  datadogEnv: 'apm.datadoghq.com/env',
-  rev: 'istio.io/rev',
-  defaultContainer: 'kubectl.kubernetes.io/default-container',
-  defaultLogsContainer: 'kubectl.kubernetes.io/default-logs-container',
-} as const;
+import { KEY } from '../annotations/keys.js';
 
 export const PROXY_HEALTH_PORT = 15021;
 export const CUSTOM_BOOTSTRAP_DIR = '/etc/istio/custom-bootstrap';
@@ -59,9 +38,9 @@ export function proxyAgentArgs(mode: 'sidecar' | 'router', values: Values, annot
     mode,
     '--domain',
     `$(POD_NAMESPACE).svc.${valueString(values, 'global.proxy.clusterDomain')}`,
-    `--proxyLogLevel=${annotationOr(annotations, ANNOTATIONS.logLevel, valueString(values, 'global.proxy.logLevel'))}`,
-    `--proxyComponentLogLevel=${annotationOr(annotations, ANNOTATIONS.componentLogLevel, valueString(values, 'global.proxy.componentLogLevel'))}`,
-    `--log_output_level=${annotationOr(annotations, A.agentLogLevel, valueString(values, 'global.logging.level'))}`,
+    `--proxyLogLevel=${annotationOr(annotations, KEY.logLevel, valueString(values, 'global.proxy.logLevel'))}`,
+    `--proxyComponentLogLevel=${annotationOr(annotations, KEY.componentLogLevel, valueString(values, 'global.proxy.componentLogLevel'))}`,
+    `--log_output_level=${annotationOr(annotations, KEY.agentLogLevel, valueString(values, 'global.logging.level'))}`,
   ];
   if (valueSet(values, 'global.sts.servicePort')) {
     args.push(`--stsPort=${valueString(values, 'global.sts.servicePort')}`);
@@ -167,7 +146,7 @@ export function namedEntries(annotations: StringMap, key: string): JsonObject[] 
 /** Datadog APM env (`apm.datadoghq.com/env`), keys sorted, when the tracer is datadog. */
 export function datadogEnv(values: Values, annotations: StringMap): EnvVar[] {
   if (valueString(values, 'global.proxy.tracer') !== 'datadog') return [];
-  const parsed = jsonObjectAnnotation(annotations, ANNOTATIONS.datadogEnv);
+  const parsed = jsonObjectAnnotation(annotations, KEY.datadogEnv);
   if (parsed === undefined) return [];
   return Object.keys(parsed)
     .sort()
@@ -192,10 +171,10 @@ function quantityMap(source: JsonObject): JsonObject {
 export function annotationResources(annotations: StringMap): JsonObject | undefined {
   const has = (key: string) => hasKey(annotations, key);
   if (
-    !has(ANNOTATIONS.proxyCPU) &&
-    !has(ANNOTATIONS.proxyMemory) &&
-    !has(ANNOTATIONS.proxyCPULimit) &&
-    !has(ANNOTATIONS.proxyMemoryLimit)
+    !has(KEY.proxyCPU) &&
+    !has(KEY.proxyMemory) &&
+    !has(KEY.proxyCPULimit) &&
+    !has(KEY.proxyMemoryLimit)
   ) {
     return undefined;
   }
@@ -207,8 +186,8 @@ export function annotationResources(annotations: StringMap): JsonObject | undefi
     return out;
   };
   const resources: JsonObject = {};
-  const requests = pick(ANNOTATIONS.proxyCPU, ANNOTATIONS.proxyMemory);
-  const limits = pick(ANNOTATIONS.proxyCPULimit, ANNOTATIONS.proxyMemoryLimit);
+  const requests = pick(KEY.proxyCPU, KEY.proxyMemory);
+  const limits = pick(KEY.proxyCPULimit, KEY.proxyMemoryLimit);
   if (requests !== undefined) resources.requests = requests;
   if (limits !== undefined) resources.limits = limits;
   return resources;
@@ -241,13 +220,13 @@ export function proxyReadinessProbe(values: Values, annotations: StringMap): Jso
     httpGet: { path: '/healthz/ready', port: PROXY_HEALTH_PORT },
   };
   const initialDelay = timing(
-    ANNOTATIONS.readinessInitialDelay,
+    KEY.readinessInitialDelay,
     'global.proxy.readinessInitialDelaySeconds',
     0,
   );
-  const period = timing(ANNOTATIONS.readinessPeriod, 'global.proxy.readinessPeriodSeconds', 15);
+  const period = timing(KEY.readinessPeriod, 'global.proxy.readinessPeriodSeconds', 15);
   const failures = timing(
-    ANNOTATIONS.readinessFailureThreshold,
+    KEY.readinessFailureThreshold,
     'global.proxy.readinessFailureThreshold',
     4,
   );

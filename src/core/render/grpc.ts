@@ -36,8 +36,7 @@ import { statusPortText } from './iptables.js';
 import { PROXY_CONTAINER, canonicalName, canonicalRevision } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueString } from './values.js';
-
-const REWRITE_PROBES_ANNOTATION = 'sidecar.istio.io/rewriteAppHTTPProbers';
+import { KEY } from '../annotations/keys.js';
 
 const GRPC_BOOTSTRAP_VOLUME = 'grpc-io-proxyless-bootstrap';
 const GRPC_BOOTSTRAP_DIR = '/var/lib/grpc/data/';
@@ -93,7 +92,7 @@ export function renderGrpcSimple(ctx: RenderContext): RenderedTemplate {
     volumeMounts: [bootstrapMount],
   }));
   return {
-    metadata: { annotations: { [REWRITE_PROBES_ANNOTATION]: 'false' } },
+    metadata: { annotations: { [KEY.rewriteAppHTTPProbers]: 'false' } },
     spec: {
       initContainers: [init],
       containers,
@@ -184,7 +183,7 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
         'service.istio.io/canonical-name': canonicalName(labels, ctx.deploymentMeta.name),
         'service.istio.io/canonical-revision': canonicalRevision(labels),
       },
-      annotations: { [REWRITE_PROBES_ANNOTATION]: 'false', ...revisionAndDefaultContainer(ctx) },
+      annotations: { [KEY.rewriteAppHTTPProbers]: 'false', ...revisionAndDefaultContainer(ctx) },
     },
     spec,
   };

@@ -6,9 +6,7 @@
 import type { ProxyConfig, Values } from '../config/types.js';
 import type { StringMap } from '../k8s.js';
 import { valueOr, valueString } from './values.js';
-
-export const ANNOTATION_PROXY_IMAGE = 'sidecar.istio.io/proxyImage';
-export const ANNOTATION_PROXY_IMAGE_TYPE = 'sidecar.istio.io/proxyImageType';
+import { KEY } from '../annotations/keys.js';
 
 const TYPED_TAG_SUFFIXES = ['-distroless', '-debug'] as const;
 
@@ -43,8 +41,8 @@ function compose(values: Values, name: string, imageType: string): string {
 
 /** A full image reference from the annotation or values, when it contains a registry path. */
 function verbatimImage(annotations: StringMap, configured: string): string | undefined {
-  const candidate = Object.hasOwn(annotations, ANNOTATION_PROXY_IMAGE)
-    ? (annotations[ANNOTATION_PROXY_IMAGE] ?? '')
+  const candidate = Object.hasOwn(annotations, KEY.proxyImage)
+    ? (annotations[KEY.proxyImage] ?? '')
     : configured;
   return candidate.includes('/') ? candidate : undefined;
 }
@@ -59,7 +57,7 @@ export function proxyImage({ values, proxyConfig, annotations = {} }: ImageInput
   if (proxyConfig?.image !== undefined && proxyConfig.image !== null) {
     imageType = proxyConfig.image.imageType ?? '';
   }
-  const fromAnnotation = annotations[ANNOTATION_PROXY_IMAGE_TYPE];
+  const fromAnnotation = annotations[KEY.proxyImageType];
   if (fromAnnotation !== undefined) imageType = fromAnnotation;
   return compose(values, name, imageType);
 }
@@ -69,7 +67,7 @@ export function proxyInitImage({ values, annotations = {} }: ImageInputs): strin
   const name = valueOr(values, 'global.proxy_init.image', 'proxyv2');
   const verbatim = verbatimImage(annotations, name);
   if (verbatim !== undefined) return verbatim;
-  const fromAnnotation = annotations[ANNOTATION_PROXY_IMAGE_TYPE];
+  const fromAnnotation = annotations[KEY.proxyImageType];
   const imageType = fromAnnotation ?? valueString(values, 'global.variant');
   return compose(values, name, imageType);
 }

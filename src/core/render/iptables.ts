@@ -6,21 +6,7 @@
 import type { MeshConfig, Values } from '../config/types.js';
 import type { StringMap } from '../k8s.js';
 import { annotationOr, hasKey, valueIsTrue, valueString } from './values.js';
-
-export const A = {
-  interceptionMode: 'sidecar.istio.io/interceptionMode',
-  includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
-  excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
-  includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',
-  excludeInboundPorts: 'traffic.sidecar.istio.io/excludeInboundPorts',
-  includeOutboundPorts: 'traffic.sidecar.istio.io/includeOutboundPorts',
-  excludeOutboundPorts: 'traffic.sidecar.istio.io/excludeOutboundPorts',
-  kubevirtInterfaces: 'traffic.sidecar.istio.io/kubevirtInterfaces',
-  rerouteVirtualInterfaces: 'istio.io/reroute-virtual-interfaces',
-  excludeInterfaces: 'traffic.sidecar.istio.io/excludeInterfaces',
-  statusPort: 'status.sidecar.istio.io/port',
-  agentLogLevel: 'sidecar.istio.io/agentLogLevel',
-} as const;
+import { KEY } from '../annotations/keys.js';
 
 /** Ports always excluded from inbound capture: Envoy Prometheus (15090) and health (15021). */
 const ALWAYS_EXCLUDED_INBOUND = '15090,15021';
@@ -45,7 +31,7 @@ export function excludeInboundPort(port: string, excludedPorts: string): string 
 
 /** Status port text: annotation `status.sidecar.istio.io/port`, else `global.proxy.statusPort`. */
 export function statusPortText(annotations: StringMap, values: Values): string {
-  return annotationOr(annotations, A.statusPort, valueString(values, 'global.proxy.statusPort'));
+  return annotationOr(annotations, KEY.statusPort, valueString(values, 'global.proxy.statusPort'));
 }
 
 /** Effective interception mode: the pod annotation, else the proxy config (REDIRECT when unset). */
@@ -53,7 +39,7 @@ export function interceptionModeOf(
   annotations: StringMap,
   proxyConfigMode: string | undefined,
 ): string {
-  return annotationOr(annotations, A.interceptionMode, proxyConfigMode ?? 'REDIRECT');
+  return annotationOr(annotations, KEY.interceptionMode, proxyConfigMode ?? 'REDIRECT');
 }
 
 export interface TrafficSettings {
@@ -79,47 +65,47 @@ function optionalPorts(annotations: StringMap, key: string, values: Values, path
 export function trafficSettings(annotations: StringMap, values: Values): TrafficSettings {
   const excludeList = annotationOr(
     annotations,
-    A.excludeInboundPorts,
+    KEY.excludeInboundPorts,
     valueString(values, 'global.proxy.excludeInboundPorts'),
   );
   let virtualInterfaces: string | undefined;
-  if (hasKey(annotations, A.rerouteVirtualInterfaces)) {
-    virtualInterfaces = annotations[A.rerouteVirtualInterfaces];
-  } else if (hasKey(annotations, A.kubevirtInterfaces)) {
-    virtualInterfaces = annotations[A.kubevirtInterfaces];
+  if (hasKey(annotations, KEY.rerouteVirtualInterfaces)) {
+    virtualInterfaces = annotations[KEY.rerouteVirtualInterfaces];
+  } else if (hasKey(annotations, KEY.kubevirtInterfaces)) {
+    virtualInterfaces = annotations[KEY.kubevirtInterfaces];
   }
   return {
     includeIPRanges: annotationOr(
       annotations,
-      A.includeOutboundIPRanges,
+      KEY.includeOutboundIPRanges,
       valueString(values, 'global.proxy.includeIPRanges'),
     ),
     excludeIPRanges: annotationOr(
       annotations,
-      A.excludeOutboundIPRanges,
+      KEY.excludeOutboundIPRanges,
       valueString(values, 'global.proxy.excludeIPRanges'),
     ),
     includeInboundPorts: annotationOr(
       annotations,
-      A.includeInboundPorts,
+      KEY.includeInboundPorts,
       valueString(values, 'global.proxy.includeInboundPorts'),
     ),
     excludeInboundPorts: excludeInboundPort(statusPortText(annotations, values), excludeList),
     includeOutboundPorts: optionalPorts(
       annotations,
-      A.includeOutboundPorts,
+      KEY.includeOutboundPorts,
       values,
       'global.proxy.includeOutboundPorts',
     ),
     excludeOutboundPorts: optionalPorts(
       annotations,
-      A.excludeOutboundPorts,
+      KEY.excludeOutboundPorts,
       values,
       'global.proxy.excludeOutboundPorts',
     ),
     virtualInterfaces,
-    excludeInterfaces: hasKey(annotations, A.excludeInterfaces)
-      ? annotations[A.excludeInterfaces]
+    excludeInterfaces: hasKey(annotations, KEY.excludeInterfaces)
+      ? annotations[KEY.excludeInterfaces]
       : undefined,
   };
 }
@@ -166,7 +152,7 @@ export function iptablesArgs(input: IptablesInputs): string[] {
   if (traffic.virtualInterfaces !== undefined) args.push('-k', traffic.virtualInterfaces);
   if (traffic.excludeInterfaces !== undefined) args.push('-c', traffic.excludeInterfaces);
   args.push(
-    `--log_output_level=${annotationOr(annotations, A.agentLogLevel, valueString(values, 'global.logging.level'))}`,
+    `--log_output_level=${annotationOr(annotations, KEY.agentLogLevel, valueString(values, 'global.logging.level'))}`,
   );
   if (valueIsTrue(values, 'global.logAsJson')) args.push('--log_as_json');
   if (cni) {

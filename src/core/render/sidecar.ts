@@ -26,7 +26,6 @@ import {
   workloadMetaEnv,
 } from './agent.js';
 import {
-  ANNOTATIONS,
   PROXY_HEALTH_PORT,
   caCertVolume,
   crlVolume,
@@ -43,13 +42,7 @@ import {
   volumeMount,
 } from './common.js';
 import { proxyInitImage } from './images.js';
-import {
-  A,
-  interceptionModeOf,
-  iptablesArgs,
-  statusPortText,
-  trafficSettings,
-} from './iptables.js';
+import { interceptionModeOf, iptablesArgs, statusPortText, trafficSettings } from './iptables.js';
 import {
   canonicalName,
   canonicalRevision,
@@ -66,12 +59,13 @@ import {
   valueSetObject,
   valueString,
 } from './values.js';
+import { KEY } from '../annotations/keys.js';
 
 const GKE_CA_NAME = 'GkeWorkloadCertificate';
 
 /** Per-pod native-sidecar decision: the annotation wins over the global decision. */
 export function nativeSidecarFor(ctx: RenderContext): boolean {
-  const value = podAnnotations(ctx)[ANNOTATIONS.nativeSidecar];
+  const value = podAnnotations(ctx)[KEY.nativeSidecar];
   if (value === 'true') return true;
   if (value === 'false') return false;
   return ctx.nativeSidecars;
@@ -86,8 +80,8 @@ function holdApplication(ctx: RenderContext): boolean {
 }
 
 function capNetBindService(ctx: RenderContext, annotations: StringMap): boolean {
-  if (hasKey(annotations, ANNOTATIONS.capNetBindService)) {
-    return annotations[ANNOTATIONS.capNetBindService] === 'true';
+  if (hasKey(annotations, KEY.capNetBindService)) {
+    return annotations[KEY.capNetBindService] === 'true';
   }
   return valueIsTrue(ctx.values, 'global.proxy.capNetBindService');
 }
@@ -249,7 +243,7 @@ function proxyVolumeMounts(ctx: RenderContext, annotations: StringMap): JsonObje
   mounts.push(...agentMounts(['istio-podinfo']));
   const lightstep = lightstepCaDirectory(ctx);
   if (lightstep !== undefined) mounts.push(volumeMount('lightstep-certs', lightstep, true));
-  mounts.push(...namedEntries(annotations, ANNOTATIONS.userVolumeMount));
+  mounts.push(...namedEntries(annotations, KEY.userVolumeMount));
   return mounts;
 }
 
@@ -284,7 +278,7 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
       },
     });
   }
-  volumes.push(...namedEntries(annotations, ANNOTATIONS.userVolume));
+  volumes.push(...namedEntries(annotations, KEY.userVolume));
   if (lightstepCaDirectory(ctx) !== undefined) {
     volumes.push({
       name: 'lightstep-certs',
@@ -355,18 +349,18 @@ function cniAnnotations(ctx: RenderContext, mode: string, annotations: StringMap
       'default/istio-cni',
     );
   }
-  out[A.interceptionMode] = mode;
-  if (traffic.includeIPRanges !== '') out[A.includeOutboundIPRanges] = traffic.includeIPRanges;
-  if (traffic.excludeIPRanges !== '') out[A.excludeOutboundIPRanges] = traffic.excludeIPRanges;
-  out[A.includeInboundPorts] = traffic.includeInboundPorts;
-  out[A.excludeInboundPorts] = traffic.excludeInboundPorts;
+  out[KEY.interceptionMode] = mode;
+  if (traffic.includeIPRanges !== '') out[KEY.includeOutboundIPRanges] = traffic.includeIPRanges;
+  if (traffic.excludeIPRanges !== '') out[KEY.excludeOutboundIPRanges] = traffic.excludeIPRanges;
+  out[KEY.includeInboundPorts] = traffic.includeInboundPorts;
+  out[KEY.excludeInboundPorts] = traffic.excludeInboundPorts;
   if (traffic.includeOutboundPorts !== undefined) {
-    out[A.includeOutboundPorts] = traffic.includeOutboundPorts;
+    out[KEY.includeOutboundPorts] = traffic.includeOutboundPorts;
   }
   if (traffic.excludeOutboundPorts !== undefined) {
-    out[A.excludeOutboundPorts] = traffic.excludeOutboundPorts;
+    out[KEY.excludeOutboundPorts] = traffic.excludeOutboundPorts;
   }
-  for (const key of [A.kubevirtInterfaces, A.rerouteVirtualInterfaces, A.excludeInterfaces]) {
+  for (const key of [KEY.kubevirtInterfaces, KEY.rerouteVirtualInterfaces, KEY.excludeInterfaces]) {
     if (hasKey(annotations, key)) out[key] = annotations[key] ?? '';
   }
   return out;
@@ -388,14 +382,13 @@ function sidecarLabels(ctx: RenderContext): StringMap {
 /** `istio.io/rev` and the kubectl default-container annotations (only when absent). */
 export function revisionAndDefaultContainer(ctx: RenderContext): StringMap {
   const annotations = podAnnotations(ctx);
-  const out: StringMap = { [ANNOTATIONS.rev]: ctx.revision === '' ? 'default' : ctx.revision };
+  const out: StringMap = { [KEY.rev]: ctx.revision === '' ? 'default' : ctx.revision };
   const first = defaultContainerName(ctx.pod.spec?.containers ?? []);
   if (first !== undefined) {
-    if (!hasKey(annotations, ANNOTATIONS.defaultLogsContainer)) {
-      out[ANNOTATIONS.defaultLogsContainer] = first;
+    if (!hasKey(annotations, KEY.defaultLogsContainer)) {
+      out[KEY.defaultLogsContainer] = first;
     }
-    if (!hasKey(annotations, ANNOTATIONS.defaultContainer))
-      out[ANNOTATIONS.defaultContainer] = first;
+    if (!hasKey(annotations, KEY.defaultContainer)) out[KEY.defaultContainer] = first;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /** The flag parser shared by `serve`, `inject` and `check`. */
 import { describe, expect, it } from 'vitest';
 import { all, first, parseFlags, usageError, type FlagSpec } from '../../../src/cli/flags.js';
+import { formatError } from '../../../src/errors.js';
 
 const SPECS: readonly FlagSpec[] = [
   { name: 'filename', short: 'f', kind: 'string', required: true },
@@ -120,7 +121,8 @@ describe('problems', () => {
   it('usageError carries every problem, coded INJ_ERR_CLI_USAGE', () => {
     const error = usageError(['a', 'b']);
     expect(error.code).toBe('INJ_ERR_CLI_USAGE');
-    expect(error.message).toBe('INJ_ERR_CLI_USAGE: a; b');
+    expect(error.message).toBe('a; b');
+    expect(formatError(error)).toBe('INJ_ERR_CLI_USAGE: a; b');
     expect(error.details.map((d) => d.reason)).toEqual(['a', 'b']);
   });
 });

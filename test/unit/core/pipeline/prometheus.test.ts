@@ -9,6 +9,7 @@ import {
   scrapeConfiguration,
 } from '../../../../src/core/pipeline/prometheus.js';
 import { CONFORMANCE_DIR } from '../../../helpers/shared.js';
+import { thrownText } from '../../../helpers/errors.js';
 
 interface Tables {
   TestEnablePrometheusAggregation: {
@@ -68,7 +69,7 @@ describe('applyPrometheusMerge (TestApplyPrometheusMergeScrapeTargets)', () => {
     const pod = podWith(c.annotations);
     const run = (): void => applyPrometheusMerge(pod, { enablePrometheusMerge: true }, 15020);
     if (c.wantError !== null) {
-      expect(run).toThrow(/INJ_ERR_PROMETHEUS_CONFIG/);
+      expect(thrownText(run)).toMatch(/INJ_ERR_PROMETHEUS_CONFIG/);
       if (c.wantError.includes('15000')) expect(run).toThrow(/15000 is reserved for Istio/);
       return;
     }
@@ -109,9 +110,9 @@ describe('applyPrometheusMerge (TestApplyPrometheusMergeScrapeTargets)', () => {
   });
 
   it.each([['abc'], ['0'], ['70000'], ['15090']])('rejects prometheus.io/port %s', (port) => {
-    expect(() => applyPrometheusMerge(podWith({ 'prometheus.io/port': port }), {}, 15020)).toThrow(
-      /INJ_ERR_PROMETHEUS_CONFIG/,
-    );
+    expect(
+      thrownText(() => applyPrometheusMerge(podWith({ 'prometheus.io/port': port }), {}, 15020)),
+    ).toMatch(/INJ_ERR_PROMETHEUS_CONFIG/);
   });
 });
 

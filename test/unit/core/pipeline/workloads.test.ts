@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../../src/core/json.js';
+import { thrownText } from '../../../helpers/errors.js';
 import {
   getPodTemplate,
   listWorkloads,
@@ -70,9 +71,11 @@ describe('pod template location per kind', () => {
   });
 
   it('a missing template is an INJ_ERR_MANIFEST_INVALID error naming the field', () => {
-    expect(() =>
-      getPodTemplate({ kind: 'ReplicationController', metadata: { name: 'rc' }, spec: {} }),
-    ).toThrow(
+    expect(
+      thrownText(() =>
+        getPodTemplate({ kind: 'ReplicationController', metadata: { name: 'rc' }, spec: {} }),
+      ),
+    ).toMatch(
       /INJ_ERR_MANIFEST_INVALID: ReplicationController "rc": spec.template is required value/,
     );
   });

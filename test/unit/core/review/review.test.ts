@@ -5,9 +5,10 @@ import {
   reviewAdmission,
   type ReviewDeps,
 } from '../../../../src/core/review.js';
-import { InjectorError } from '../../../../src/errors.js';
+import { InjectorError, formatError } from '../../../../src/errors.js';
 import type { NamespaceLookupResult } from '../../../../src/ports.js';
 import { FAIL_ANNOTATION, createFakeEngine, fakeConfig, makeReview } from './fake-engine.js';
+import { thrownText } from '../../../helpers/errors.js';
 
 const UID = '0df28fbd-5f5f-11e8-bc74-36e6bb280816';
 
@@ -58,12 +59,12 @@ describe('parseAdmissionReview: malformed envelopes are typed errors', () => {
     const error = caught as InjectorError;
     expect(error.code).toBe('INJ_ERR_REVIEW_MALFORMED');
     expect(error.httpStatus).toBe(400);
-    expect(error.message.startsWith('INJ_ERR_REVIEW_MALFORMED: ')).toBe(true);
+    expect(formatError(error).startsWith('INJ_ERR_REVIEW_MALFORMED: ')).toBe(true);
     expect(error.details[0]?.field).toBe(field);
   });
 
   it('reviewAdmission throws the same typed error', () => {
-    expect(() => reviewAdmission({ kind: 'AdmissionReview' }, deps())).toThrow(
+    expect(thrownText(() => reviewAdmission({ kind: 'AdmissionReview' }, deps()))).toMatch(
       /INJ_ERR_REVIEW_MALFORMED/,
     );
   });
