@@ -119,4 +119,14 @@ describe('metrics used by the dashboard and the alerts', async () => {
       );
     }
   });
+
+  it('every alert has its runbook section in docs/runbooks.md', async () => {
+    const rules = await readFile(join(CHART, 'templates/prometheusrule.yaml'), 'utf8');
+    const alerts = [...rules.matchAll(/- alert: (\w+)/g)].map((m) => m[1] ?? '');
+    expect(alerts.length).toBeGreaterThanOrEqual(5);
+    const runbooks = await readFile(join(ROOT, 'docs/runbooks.md'), 'utf8');
+    const sections = new Set([...runbooks.matchAll(/^## (\w+)$/gm)].map((m) => m[1]));
+    for (const alert of alerts) expect(sections.has(alert), alert).toBe(true);
+    expect(rules).toContain('runbook_url: {{ $runbook }}#');
+  });
 });
