@@ -189,6 +189,15 @@ describe.skipIf(helm === undefined)('helm chart', () => {
     );
   });
 
+  it.each([
+    ['webhook.failurePolicy=Never', '/webhook/failurePolicy'],
+    ['webhook.timeoutSeconds=31', '/webhook/timeoutSeconds'],
+    ['revision=1.32', '/revision'],
+    ['server.nativeSidecars=always', '/server/nativeSidecars'],
+  ])('values.schema.json refuses %s, naming the field', async (set, field) => {
+    await expect(template('mesh', [set])).rejects.toThrow(field);
+  });
+
   it('revision canary: 1-31 and 1-32 side by side share no object name', async () => {
     const a = await template('istio-system', ['revision=1-31'], 'injector-1-31');
     const b = await template('istio-system', ['revision=1-32'], 'injector-1-32');
