@@ -110,7 +110,7 @@ reused (lookup), so upgrades do not rotate the CA under running pods.
 {{- if eq .Values.certificates.mode "certManager" -}}
 {{- $_ := set $ann "cert-manager.io/inject-ca-from" (printf "%s/%s-serving" .Release.Namespace (include "sidecar-injector.fullname" .)) -}}
 {{- end -}}
-{{- if $ann }}
+{{- if $ann -}}
 annotations:
   {{- toYaml $ann | nindent 2 }}
 {{- end -}}
