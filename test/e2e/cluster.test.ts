@@ -166,7 +166,7 @@ describe('webhook behind a (fake) API server', () => {
 
     await label('shop', { 'istio-injection': 'enabled' });
     const after = await chain.createPod('shop', workload());
-    expect(after.calls.map((c) => c.webhook)).toEqual(['namespace.sidecar-injector.istio.io']);
+    expect(after.calls.map((c) => c.webhook)).toEqual(['namespace.inject.sidecar-injector.io']);
     expect(injected(after.pod)).toBe(true);
     expect(after.pod.metadata?.annotations?.['sidecar.istio.io/status']).toBeDefined();
 

@@ -1,68 +1,38 @@
 /**
- * Renders manifests/ with `kubectl kustomize` (no cluster needed), validates every object against
- * the Kubernetes OpenAPI schemas (kubernetes-models) and checks what the installation promises:
- * webhook rules and exclusions, least-privilege RBAC, HA and hardening of the Deployment.
+ * Renders manifests/ with kustomize (built by test/helm/build.sh, or `kubectl kustomize`; no
+ * cluster needed), validates every object against the Kubernetes OpenAPI schemas
+ * (kubernetes-models) and checks what the installation promises: webhook rules and exclusions,
+ * least-privilege RBAC, HA and hardening of the Deployment, and a working `namespace:` override.
  */
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { Namespace, ServiceAccount, ConfigMap, Service } from 'kubernetes-models/v1';
+import { Service, ConfigMap } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import {
-  ClusterRole,
-  ClusterRoleBinding,
-  Role,
-  RoleBinding,
-} from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ClusterRole, Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { findKustomize, ROOT, runTool } from '../helpers/tools.js';
+import {
+  parseObjects,
+  selectingEntries,
+  validateObject,
+  webhookConfigurations,
+  type Obj,
+} from '../helpers/k8s-objects.js';
+import { tempDir } from '../k8s/helpers.js';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-const kubectl = await run('kubectl', ['version', '--client'])
-  .then(() => true)
-  .catch(() => false);
-if (!kubectl) console.warn('kubectl not found on PATH: manifest rendering tests are skipped');
-
-type Obj = {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  [key: string]: unknown;
-};
+const kustomize = await findKustomize();
+if (kustomize === undefined)
+  console.warn(
+    'neither kustomize (test/helm/build.sh) nor kubectl found: manifest rendering tests are skipped',
+  );
+const haveKustomize = kustomize !== undefined;
 
 async function render(dir: string): Promise<Obj[]> {
-  const { stdout } = await run('kubectl', ['kustomize', join(ROOT, dir)], { maxBuffer: 8 << 20 });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as Obj);
+  if (kustomize === undefined) return [];
+  return parseObjects(await runTool(kustomize, [join(ROOT, dir)]));
 }
-
-interface Validatable {
-  validate(): void;
-}
-const MODELS: Record<string, new (data: never) => Validatable> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
-  'rbac.authorization.k8s.io/v1/Role': Role,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
-  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
-};
-/** CRDs the schema package does not ship; checked semantically below. */
-const CRD_KINDS = new Set(['cert-manager.io/v1/Issuer', 'cert-manager.io/v1/Certificate']);
 
 const find = (objs: Obj[], kind: string, name?: string): Obj => {
   const found = objs.find(
@@ -79,18 +49,11 @@ const DIRS = [
   'manifests/overlays/cert-manager',
 ];
 
-describe.skipIf(!kubectl)('kustomize manifests', () => {
+describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
   it.each(DIRS)('%s renders and every object passes the Kubernetes schema', async (dir) => {
     const objs = await render(dir);
     expect(objs.length).toBeGreaterThan(5);
-    for (const obj of objs) {
-      const key = `${obj.apiVersion}/${obj.kind}`;
-      if (CRD_KINDS.has(key)) continue;
-      const Model = MODELS[key];
-      expect(Model, `a schema for ${key}`).toBeDefined();
-      if (Model === undefined) continue;
-      expect(() => new Model(obj as never).validate(), `${key} ${obj.metadata.name}`).not.toThrow();
-    }
+    for (const obj of objs) expect(() => validateObject(obj)).not.toThrow();
   });
 
   it('the schema check catches an invalid object (the validator is live)', () => {
@@ -104,35 +67,16 @@ describe.skipIf(!kubectl)('kustomize manifests', () => {
   });
 
   describe('webhook configuration', async () => {
-    const objs = kubectl ? await render('manifests/base') : [];
-    const mwc = kubectl ? find(objs, 'MutatingWebhookConfiguration') : ({} as Obj);
-    type Webhook = {
-      name: string;
-      rules: {
-        operations: string[];
-        resources: string[];
-        apiGroups: string[];
-        apiVersions: string[];
-      }[];
-      sideEffects: string;
-      admissionReviewVersions: string[];
-      failurePolicy: string;
-      timeoutSeconds: number;
-      reinvocationPolicy: string;
-      clientConfig: { service: { name: string; namespace: string; port: number; path: string } };
-      namespaceSelector: {
-        matchExpressions: { key: string; operator: string; values?: string[] }[];
-      };
-      objectSelector: { matchExpressions: { key: string; operator: string; values?: string[] }[] };
-    };
-    const webhooks = (mwc['webhooks'] ?? []) as Webhook[];
+    const objs = haveKustomize ? await render('manifests/base') : [];
+    const mwc = haveKustomize ? find(objs, 'MutatingWebhookConfiguration') : ({} as Obj);
+    const webhooks = webhookConfigurations(haveKustomize ? [mwc] : []).flatMap((c) => c.webhooks);
 
     it('carries Istio default-revision entries', () => {
       expect(webhooks.map((w) => w.name)).toEqual([
-        'rev.namespace.sidecar-injector.istio.io',
-        'rev.object.sidecar-injector.istio.io',
-        'namespace.sidecar-injector.istio.io',
-        'object.sidecar-injector.istio.io',
+        'rev.namespace.inject.sidecar-injector.io',
+        'rev.object.inject.sidecar-injector.io',
+        'namespace.inject.sidecar-injector.io',
+        'object.inject.sidecar-injector.io',
       ]);
     });
 
@@ -191,7 +135,7 @@ describe.skipIf(!kubectl)('kustomize manifests', () => {
   });
 
   describe('deployment, RBAC and certificates', async () => {
-    const objs = kubectl ? await render('manifests/overlays/self-signed') : [];
+    const objs = haveKustomize ? await render('manifests/overlays/self-signed') : [];
     const typed = <T>(Model: new (data: never) => T, kind: string, name?: string): T =>
       new Model(find(objs, kind, name) as never);
 
@@ -284,5 +228,104 @@ describe.skipIf(!kubectl)('kustomize manifests', () => {
       expect(ca.spec.isCA).toBe(true);
       expect(issuer.spec.ca?.secretName).toBe(ca.spec.secretName);
     });
+  });
+});
+
+describe.skipIf(kustomize === undefined)('kustomize namespace override', () => {
+  /** An overlay in a copy of the tree (kustomize only loads files below its root). */
+  async function renderOverlay(kustomization: string): Promise<Obj[]> {
+    const dir = await tempDir();
+    try {
+      await cp(join(ROOT, 'manifests'), join(dir.path, 'manifests'), { recursive: true });
+      await cp(join(ROOT, 'certs'), join(dir.path, 'certs'), { recursive: true });
+      await writeFile(join(dir.path, 'kustomization.yaml'), kustomization);
+      if (kustomize === undefined) return [];
+      return parseObjects(await runTool(kustomize, [dir.path]));
+    } finally {
+      await dir.cleanup();
+    }
+  }
+
+  /** Everything that names the namespace follows the override; nothing says the old one. */
+  function expectNamespace(objs: Obj[], ns: string): void {
+    expect(objs.length).toBeGreaterThan(5);
+    for (const obj of objs) expect(() => validateObject(obj)).not.toThrow();
+    expect(JSON.stringify(objs)).not.toMatch(
+      /sidecar-injector\.sidecar-injector|"sidecar-injector\//,
+    );
+    for (const o of objs)
+      if (o.metadata.namespace !== undefined) expect(o.metadata.namespace, o.kind).toBe(ns);
+    expect(find(objs, 'Namespace').metadata.name).toBe(ns);
+    const [mwc] = webhookConfigurations(objs);
+    if (mwc === undefined) throw new Error('no webhook configuration');
+    for (const w of mwc.webhooks) {
+      expect(w.clientConfig.service.namespace).toBe(ns);
+      const exclusion = w.namespaceSelector.matchExpressions.find(
+        (e) => e.key === 'kubernetes.io/metadata.name',
+      );
+      expect(exclusion?.values).toEqual(['kube-system', 'kube-public', 'kube-node-lease', ns]);
+    }
+    // Its own namespace is never sent to it, whichever injection label someone adds.
+    const own = { 'kubernetes.io/metadata.name': ns, ...find(objs, 'Namespace').metadata.labels };
+    for (const extra of [
+      {},
+      { 'istio-injection': 'enabled' },
+      { 'istio.io/rev': 'default' },
+    ] as Record<string, string>[])
+      expect(
+        selectingEntries(mwc, { ...own, ...extra }, { 'sidecar.istio.io/inject': 'true' }),
+      ).toEqual([]);
+  }
+
+  it('cert-manager: an overlay with namespace: and the fixups moves DNS names, CA reference and exclusion', async () => {
+    const objs = await renderOverlay(
+      'namespace: mesh\nresources: [manifests/overlays/cert-manager]\ntransformers: [manifests/namespace-fixups/cert-manager]\n',
+    );
+    expectNamespace(objs, 'mesh');
+    const serving = find(objs, 'Certificate', 'sidecar-injector-serving') as Obj & {
+      spec: { dnsNames: string[] };
+    };
+    expect(serving.spec.dnsNames).toEqual([
+      'sidecar-injector.mesh.svc',
+      'sidecar-injector.mesh.svc.cluster.local',
+    ]);
+    const [mwc] = webhookConfigurations(objs);
+    expect(mwc?.metadata.annotations?.['cert-manager.io/inject-ca-from']).toBe(
+      'mesh/sidecar-injector-serving',
+    );
+  });
+
+  it('cert-manager: `namespace:` edited in the overlay itself works the same way', async () => {
+    const dir = await tempDir();
+    try {
+      await cp(join(ROOT, 'manifests'), join(dir.path, 'manifests'), { recursive: true });
+      const overlay = join(dir.path, 'manifests/overlays/cert-manager');
+      const text = await readFile(join(overlay, 'kustomization.yaml'), 'utf8');
+      expect(text).toContain('namespace: sidecar-injector\n');
+      await writeFile(
+        join(overlay, 'kustomization.yaml'),
+        text.replace('namespace: sidecar-injector\n', 'namespace: mesh-2\n'),
+      );
+      if (kustomize === undefined) return;
+      expectNamespace(parseObjects(await runTool(kustomize, [overlay])), 'mesh-2');
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('self-signed: an overlay with namespace: and the fixups moves the exclusion', async () => {
+    expectNamespace(
+      await renderOverlay(
+        'namespace: mesh\nresources: [manifests]\ntransformers: [manifests/namespace-fixups/self-signed]\n',
+      ),
+      'mesh',
+    );
+  });
+
+  it('without the fixups the override leaves the old namespace behind (what they repair)', async () => {
+    const objs = await renderOverlay(
+      'namespace: mesh\nresources: [manifests/overlays/cert-manager]\n',
+    );
+    expect(JSON.stringify(objs)).toMatch(/sidecar-injector\.sidecar-injector\.svc/);
   });
 });
