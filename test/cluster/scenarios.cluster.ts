@@ -168,10 +168,21 @@ async function auditFor(predicate: (e: AuditEvent) => boolean, what: string): Pr
   return eventually(async () => (await readAudit(cp.info.auditLog)).find(predicate), what, 10_000);
 }
 
+/**
+ * A ServiceAccount for the prediction namespace. Token automounting is off there: the
+ * ServiceAccount admission plugin would otherwise mount the token into the containers we added
+ * (in the real request it ran before our webhook, when those containers did not exist yet).
+ */
 async function ensureServiceAccount(ns: string, name: string): Promise<void> {
-  if ((await cp.kubectl(['-n', ns, 'get', 'serviceaccount', name])).code !== 0) {
-    await kc(['-n', ns, 'create', 'serviceaccount', name]);
-  }
+  await kc(
+    ['-n', ns, 'apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name },
+      automountServiceAccountToken: false,
+    }),
+  );
 }
 
 /**
@@ -448,6 +459,8 @@ describe('a platform team day against a real kube-apiserver', () => {
     const setPolicy = async (policy: string): Promise<void> => {
       const config = parseYaml(original) as Record<string, unknown>;
       config.policy = policy;
+      // Back to the shipped text itself (comments included) when restoring.
+      const text = policy === 'enabled' ? original : toYaml(config);
       await kc([
         '-n',
         INJECTOR_NS,
@@ -456,7 +469,7 @@ describe('a platform team day against a real kube-apiserver', () => {
         'istio-sidecar-injector',
         '--type=merge',
         '-p',
-        JSON.stringify({ data: { config: toYaml(config) } }),
+        JSON.stringify({ data: { config: text } }),
       ]);
     };
     await setPolicy('disabled');
