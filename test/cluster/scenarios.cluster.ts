@@ -169,9 +169,9 @@ async function auditFor(predicate: (e: AuditEvent) => boolean, what: string): Pr
 }
 
 /**
- * A ServiceAccount for the prediction namespace. Token automounting is off there: the
- * ServiceAccount admission plugin would otherwise mount the token into the containers we added
- * (in the real request it ran before our webhook, when those containers did not exist yet).
+ * A ServiceAccount for the prediction namespace. Its token automounting stays on: after our patch
+ * the API server re-runs its built-in mutating plugins (admission reinvocation), and the
+ * ServiceAccount plugin mounts the token into the containers we added; the dry run does the same.
  */
 async function ensureServiceAccount(ns: string, name: string): Promise<void> {
   await kc(
@@ -180,7 +180,6 @@ async function ensureServiceAccount(ns: string, name: string): Promise<void> {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name },
-      automountServiceAccountToken: false,
     }),
   );
 }
@@ -191,26 +190,6 @@ async function ensureServiceAccount(ns: string, name: string): Promise<void> {
  * once the API server's defaulting has run over it (a server-side dry run of the prediction in a
  * namespace without injection). Returns the fields the API server defaulted into our output.
  */
-/**
- * The ServiceAccount admission plugin ran before our webhook in the real request, when the
- * containers we add did not exist; re-run in the dry run it mounts the token into them too (even
- * with automounting off, once the pod has the token volume). Those mounts only are taken out.
- */
-function withoutDryRunTokenMounts(pod: Pod, input: Pod): Pod {
-  const before = new Set(allNames(input));
-  const copy = structuredClone(pod);
-  for (const list of ['containers', 'initContainers'] as const) {
-    for (const c of copy.spec?.[list] ?? []) {
-      if (before.has(c.name) || c.volumeMounts === undefined) continue;
-      c.volumeMounts = c.volumeMounts.filter(
-        (m) => m.mountPath !== '/var/run/secrets/kubernetes.io/serviceaccount',
-      );
-      if (c.volumeMounts.length === 0) delete c.volumeMounts;
-    }
-  }
-  return copy;
-}
-
 async function expectStoredAsPredicted(stored: Pod): Promise<string[]> {
   const id = stored.metadata?.annotations?.[TRACE_ANNOTATION];
   expect(id, 'the recorder saw this pod').toBeDefined();
@@ -247,7 +226,7 @@ async function expectStoredAsPredicted(stored: Pod): Promise<string[]> {
     return c;
   };
   expect(
-    differences(strip(withoutDryRunTokenMounts(defaulted, input!)), strip(stored)),
+    differences(strip(defaulted), strip(stored)),
     `stored pod ${ns}/${stored.metadata?.name}`,
   ).toEqual([]);
   return raw;
