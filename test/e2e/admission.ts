@@ -6,6 +6,13 @@
  * response as the API server does (uid echo, GVK, patch/patchType pairing), apply the JSON patch with
  * strict RFC 6902 semantics and finally validate the Pod against the Kubernetes schema.
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/)
+ *
+ * What the real API server does beyond this (seen by test/cluster against kube-apiserver v1.37.2):
+ * the pod sent to webhooks is already defaulted and mutated by the built-in plugins (ServiceAccount's
+ * kube-api-access volume, DefaultTolerationSeconds); after a webhook's patch it re-runs the built-in
+ * mutating plugins (the ServiceAccount plugin mounts the token into the containers we added) and
+ * re-applies defaults (imagePullPolicy, terminationMessagePath/Policy, ...); the query is
+ * `?timeout=<timeoutSeconds>s`. Fast tests here compare our patch only, so they stay as they are.
  */
 import { request } from 'node:https';
 import { connect, constants as h2, type ClientHttp2Session } from 'node:http2';

@@ -1,0 +1,1094 @@
+/**
+ * A platform team's day against a real control plane: kube-apiserver and kube-controller-manager
+ * built from k8s.io/kubernetes (test/control-plane), an embedded etcd, and `sidecar-injector serve`
+ * as a separate process installed from manifests/ with only its client configuration pointed at
+ * 127.0.0.1. The API server chooses the webhook entries, calls us over TLS against the caBundle,
+ * applies our patch, defaults, validates and stores; every assertion reads what it stored.
+ *
+ * Run with `npm run test:cluster` (vitest.cluster.config.ts); `npm test` does not run it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import * as k8s from '@kubernetes/client-node';
+import {
+  buildControlPlane,
+  ROOT,
+  startControlPlane,
+  startInjector,
+  type ControlPlane,
+  type Injector,
+} from './control-plane.js';
+import { TestWebhook, TRACE_ANNOTATION } from './test-webhook.js';
+import {
+  counter,
+  differences,
+  freePort,
+  histogram,
+  patchesOf,
+  pointWebhooksAt,
+  predict,
+  quantile,
+  readAudit,
+  withoutServerFields,
+  type AuditEvent,
+  type KObject,
+} from './cluster-helpers.js';
+import { parseGoDuration } from '../../src/http/timeout.js';
+import { SAMPLES_DIR } from '../helpers/shared.js';
+import type { Container, Pod } from '../../src/core/k8s.js';
+
+const CONFIG = 'sidecar-injector';
+const INJECTOR_NS = 'sidecar-injector';
+const RECORD_LABEL = 'suite.sidecar-injector.io/record';
+const OUR_WEBHOOKS = [
+  'rev.namespace.sidecar-injector.istio.io',
+  'rev.object.sidecar-injector.istio.io',
+  'namespace.sidecar-injector.istio.io',
+  'object.sidecar-injector.istio.io',
+];
+
+let dir: string;
+let cp: ControlPlane;
+let injector: Injector | undefined;
+let hook: TestWebhook;
+let injectorPort: number;
+let injectorKubeconfig: string;
+let ca: string;
+let core: k8s.CoreV1Api;
+const findings: string[] = [];
+
+async function kc(args: readonly string[], input?: string): Promise<string> {
+  const r = await cp.kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function kcJson<T>(args: readonly string[], input?: string): Promise<T> {
+  return JSON.parse(await kc([...args, '-o', 'json'], input)) as T;
+}
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
+}
+
+const names = (pod: Pod, list: 'containers' | 'initContainers'): string[] =>
+  (pod.spec?.[list] ?? []).map((c) => c.name);
+const allNames = (pod: Pod): string[] => [
+  ...names(pod, 'initContainers'),
+  ...names(pod, 'containers'),
+];
+const injected = (pod: Pod): boolean => allNames(pod).includes('istio-proxy');
+
+function podManifest(
+  name: string,
+  opts: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  spec: Partial<NonNullable<Pod['spec']>> = {},
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      labels: { app: name, ...opts.labels },
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          image: 'nginx:1.27',
+          ports: [{ containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
+        },
+      ],
+      ...spec,
+    },
+  };
+}
+
+/** Creates a namespace the way an operator would, and waits for its default ServiceAccount. */
+async function namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await kc(['create', 'namespace', name]);
+  const all = { [RECORD_LABEL]: 'true', ...labels };
+  await kc(['label', 'namespace', name, '--overwrite', ...labelArgs(all)]);
+  await eventually(
+    async () => (await cp.kubectl(['-n', name, 'get', 'serviceaccount', 'default'])).code === 0,
+    `default ServiceAccount in ${name}`,
+  );
+}
+
+const labelArgs = (labels: Record<string, string>): string[] =>
+  Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * The injector learns namespace labels through its informer, the API server through its own:
+ * wait until a server-side dry run in `ns` gives the expected answer before the real request.
+ */
+async function settle(ns: string, expectInjected: boolean, pod?: Pod): Promise<void> {
+  const probe = structuredClone(pod ?? podManifest('probe'));
+  probe.metadata = { ...probe.metadata, name: `probe-${Date.now()}` };
+  await eventually(async () => {
+    const r = await cp.kubectl(
+      ['-n', ns, 'create', '--dry-run=server', '-o', 'json', '-f', '-'],
+      JSON.stringify(probe),
+    );
+    return r.code === 0 && injected(JSON.parse(r.stdout) as Pod) === expectInjected;
+  }, `namespace ${ns} settled (injected: ${expectInjected})`);
+}
+
+async function createPod(ns: string, pod: Pod): Promise<Pod> {
+  return kcJson<Pod>(['-n', ns, 'create', '-f', '-'], JSON.stringify(pod));
+}
+
+async function getPod(ns: string, name: string): Promise<Pod> {
+  return kcJson<Pod>(['-n', ns, 'get', 'pod', name]);
+}
+
+async function auditFor(predicate: (e: AuditEvent) => boolean, what: string): Promise<AuditEvent> {
+  return eventually(async () => (await readAudit(cp.info.auditLog)).find(predicate), what, 10_000);
+}
+
+/**
+ * A ServiceAccount for the prediction namespace. Its token automounting stays on: after our patch
+ * the API server re-runs its built-in mutating plugins (admission reinvocation), and the
+ * ServiceAccount plugin mounts the token into the containers we added; the dry run does the same.
+ */
+async function ensureServiceAccount(ns: string, name: string): Promise<void> {
+  await kc(
+    ['-n', ns, 'apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name },
+    }),
+  );
+}
+
+/**
+ * The stored Pod must be what our own strict applier makes of the pod our webhook received (kept
+ * by the recorder) and the patch the API server received from us (from its audit annotation),
+ * once the API server's defaulting has run over it (a server-side dry run of the prediction in a
+ * namespace without injection). Returns the fields the API server defaulted into our output.
+ */
+async function expectStoredAsPredicted(stored: Pod): Promise<string[]> {
+  const id = stored.metadata?.annotations?.[TRACE_ANNOTATION];
+  expect(id, 'the recorder saw this pod').toBeDefined();
+  const input = hook.recorded.get(id ?? '');
+  expect(input).toBeDefined();
+  const event = await auditFor(
+    (e) =>
+      e.verb === 'create' &&
+      e.objectRef?.resource === 'pods' &&
+      e.objectRef.subresource === undefined &&
+      (e.responseObject?.metadata as Pod['metadata'])?.annotations?.[TRACE_ANNOTATION] === id,
+    `audit event of pod ${stored.metadata?.name}`,
+  );
+  const ours = patchesOf(event).filter((p) => p.configuration === CONFIG);
+  expect(ours.map((p) => p.round)).toEqual([0]);
+  const predicted = predict(input!, ours[0]!.patch);
+  const raw = differences(withoutServerFields(predicted), withoutServerFields(stored));
+
+  const ns = stored.metadata?.namespace ?? '';
+  const candidate = structuredClone(predicted);
+  candidate.metadata = { ...candidate.metadata, name: stored.metadata?.name, namespace: 'predict' };
+  delete candidate.metadata.generateName;
+  await ensureServiceAccount('predict', stored.spec?.serviceAccountName ?? 'default');
+  const defaulted = await kcJson<Pod>(
+    ['-n', 'predict', 'create', '--dry-run=server', '-f', '-'],
+    JSON.stringify(candidate),
+  );
+  const strip = (p: Pod): Pod => {
+    const c = withoutServerFields(p);
+
+    delete c.metadata?.namespace;
+    delete c.metadata?.generateName;
+    delete c.metadata?.name;
+    return c;
+  };
+  expect(
+    differences(strip(defaulted), strip(stored)),
+    `stored pod ${ns}/${stored.metadata?.name}`,
+  ).toEqual([]);
+  return raw;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'injector-cluster-'));
+  const started = Date.now();
+  const kcp = await buildControlPlane();
+  cp = await startControlPlane(kcp, join(dir, 'cp'));
+  console.log(
+    `control plane healthy in ${((Date.now() - started) / 1000).toFixed(1)} s (${cp.info.server})`,
+  );
+  ca = await readFile(cp.info.caFile, 'utf8');
+  const kubeconfig = new k8s.KubeConfig();
+  kubeconfig.loadFromFile(cp.info.kubeconfig);
+  core = kubeconfig.makeApiClient(k8s.CoreV1Api);
+
+  // One node, so the native-sidecar decision (every kubelet >= 1.33) has something to read.
+  await kc(
+    ['create', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } }),
+  );
+  await kc([
+    'patch',
+    'node',
+    'node-a',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { nodeInfo: { kubeletVersion: 'v1.37.2' } } }),
+  ]);
+
+  // Our manifests, as shipped, pointing at the local injector.
+  injectorPort = await freePort();
+  const rendered = await kc(['kustomize', join(ROOT, 'manifests')]);
+  const objects = pointWebhooksAt(rendered, `https://127.0.0.1:${injectorPort}`, ca);
+  await kc(['apply', '-f', '-'], objects.map((o) => toYaml(o)).join('---\n'));
+
+  // The injector runs as its ServiceAccount, with the shipped RBAC, like a replica in the cluster.
+  const token = (
+    await kc(['-n', INJECTOR_NS, 'create', 'token', 'sidecar-injector', '--duration=2h'])
+  ).trim();
+  injectorKubeconfig = join(dir, 'injector.kubeconfig');
+  await writeFile(
+    injectorKubeconfig,
+    toYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: cp.info.server,
+            'certificate-authority-data': Buffer.from(ca).toString('base64'),
+          },
+        },
+      ],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
+      'current-context': 'c',
+    }),
+  );
+
+  hook = new TestWebhook({
+    cert: await readFile(cp.info.webhookCertFile, 'utf8'),
+    key: await readFile(cp.info.webhookKeyFile, 'utf8'),
+  });
+  const hookPort = await hook.start();
+  const caBundle = Buffer.from(ca).toString('base64');
+  // Named to sort before ours: the API server calls configurations in name order, so the
+  // recorder's output is exactly our input.
+  await kc(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: '00-suite-recorder' },
+      webhooks: [
+        {
+          name: 'record.suite.sidecar-injector.io',
+          clientConfig: { url: `https://127.0.0.1:${hookPort}/record`, caBundle },
+          rules: [
+            {
+              operations: ['CREATE'],
+              apiGroups: [''],
+              apiVersions: ['v1'],
+              resources: ['pods'],
+              scope: 'Namespaced',
+            },
+          ],
+          namespaceSelector: { matchLabels: { [RECORD_LABEL]: 'true' } },
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          reinvocationPolicy: 'Never',
+        },
+      ],
+    }),
+  );
+  await kc(['create', 'namespace', 'predict']);
+  await kc(['label', 'namespace', 'predict', 'istio-injection=disabled']);
+
+  injector = await startInjector({
+    port: injectorPort,
+    certFile: cp.info.webhookCertFile,
+    keyFile: cp.info.webhookKeyFile,
+    kubeconfig: injectorKubeconfig,
+    caFile: cp.info.caFile,
+  });
+}, 15 * 60_000);
+
+afterAll(async () => {
+  if (findings.length > 0) console.log(`What the real API server did:\n- ${findings.join('\n- ')}`);
+  await injector?.stop();
+  await hook?.close();
+  await cp?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('a platform team day against a real kube-apiserver', () => {
+  it('Bookinfo: every Pod the controllers create is stored with istio-proxy and istio-init, as predicted', async () => {
+    await kc(['create', 'namespace', 'bookinfo']);
+    await kc(['label', 'namespace', 'bookinfo', `${RECORD_LABEL}=true`]);
+    await kc(['label', 'namespace', 'bookinfo', 'istio-injection=enabled']);
+    await eventually(
+      async () => (await cp.kubectl(['-n', 'bookinfo', 'get', 'sa', 'default'])).code === 0,
+      'bookinfo default ServiceAccount',
+    );
+    await settle('bookinfo', true);
+    await kc(['-n', 'bookinfo', 'apply', '-f', join(SAMPLES_DIR, 'bookinfo.yaml')]);
+    const deployments = await kcJson<{ items: { spec: { replicas?: number } }[] }>([
+      '-n',
+      'bookinfo',
+      'get',
+      'deployments',
+    ]);
+    const want = deployments.items.reduce((n, d) => n + (d.spec.replicas ?? 1), 0);
+    expect(want).toBeGreaterThanOrEqual(6);
+    const pods = await eventually(
+      async () => {
+        const list = await kcJson<{ items: Pod[] }>(['-n', 'bookinfo', 'get', 'pods']);
+        return list.items.length >= want ? list.items : undefined;
+      },
+      `${want} Bookinfo pods`,
+      120_000,
+    );
+    expect(pods).toHaveLength(want);
+    const defaultedPaths = new Set<string>();
+    for (const pod of pods) {
+      expect(allNames(pod), pod.metadata?.name).toEqual(
+        expect.arrayContaining(['istio-init', 'istio-proxy']),
+      );
+      expect(pod.metadata?.annotations?.['sidecar.istio.io/status']).toBeDefined();
+      expect(pod.metadata?.ownerReferences?.[0]?.kind).toBe('ReplicaSet');
+      for (const d of await expectStoredAsPredicted(pod)) defaultedPaths.add(d.replace(/: .*/, ''));
+    }
+    if (defaultedPaths.size > 0) {
+      findings.push(
+        `the API server defaults fields our patch leaves out (${defaultedPaths.size} paths over Bookinfo, e.g. ${[...defaultedPaths].slice(0, 4).join(', ')})`,
+      );
+    }
+  });
+
+  it('a pod label sidecar.istio.io/inject=false keeps the API server from calling us', async () => {
+    const pod = await createPod(
+      'bookinfo',
+      podManifest('opt-out-label', { labels: { 'sidecar.istio.io/inject': 'false' } }),
+    );
+    expect(injected(pod)).toBe(false);
+    const event = await auditFor(
+      (e) => e.verb === 'create' && e.responseObject?.metadata?.name === 'opt-out-label',
+      'audit of opt-out-label',
+    );
+    expect(Object.values(event.annotations ?? {}).filter((v) => v.includes(`"${CONFIG}"`))).toEqual(
+      [],
+    );
+  });
+
+  it('a pod annotation sidecar.istio.io/inject=false is honoured by the injector', async () => {
+    const pod = await createPod(
+      'bookinfo',
+      podManifest('opt-out-annotation', { annotations: { 'sidecar.istio.io/inject': 'false' } }),
+    );
+    expect(injected(pod)).toBe(false);
+    expect(pod.metadata?.annotations?.['sidecar.istio.io/status']).toBeUndefined();
+  });
+
+  it('istio-injection=disabled wins over a pod that asks for injection', async () => {
+    await namespace('no-mesh', { 'istio-injection': 'disabled' });
+    const pod = await createPod(
+      'no-mesh',
+      podManifest('asks', { labels: { 'sidecar.istio.io/inject': 'true' } }),
+    );
+    expect(injected(pod)).toBe(false);
+  });
+
+  it.each([
+    ['namespace istio.io/rev=default', { 'istio.io/rev': 'default' }, {}, true],
+    ['namespace istio.io/rev=canary (another revision)', { 'istio.io/rev': 'canary' }, {}, false],
+    ['pod istio.io/rev=default, namespace unlabelled', {}, { 'istio.io/rev': 'default' }, true],
+    ['pod istio.io/rev=canary, namespace unlabelled', {}, { 'istio.io/rev': 'canary' }, false],
+    [
+      'pod sidecar.istio.io/inject=true, namespace unlabelled',
+      {},
+      { 'sidecar.istio.io/inject': 'true' },
+      true,
+    ],
+  ])('revision labels: %s', async (_case, nsLabels, podLabels, expected) => {
+    const ns = `rev-${Math.random().toString(36).slice(2, 8)}`;
+    await namespace(ns, nsLabels);
+    const probe = podManifest('x', { labels: podLabels });
+    await settle(ns, expected, probe);
+    const pod = await createPod(ns, podManifest('workload', { labels: podLabels }));
+    expect(injected(pod)).toBe(expected);
+    if (expected) await expectStoredAsPredicted(pod);
+  });
+
+  it('policy: disabled in the ConfigMap injects only pods that opt in, and flips back', async () => {
+    await namespace('policy', { 'istio-injection': 'enabled' });
+    const cm = await kcJson<KObject & { data: { config: string } }>([
+      '-n',
+      INJECTOR_NS,
+      'get',
+      'configmap',
+      'istio-sidecar-injector',
+    ]);
+    const original = cm.data.config;
+    const setPolicy = async (policy: string): Promise<void> => {
+      const config = parseYaml(original) as Record<string, unknown>;
+      config.policy = policy;
+      // Back to the shipped text itself (comments included) when restoring.
+      const text = policy === 'enabled' ? original : toYaml(config);
+      await kc([
+        '-n',
+        INJECTOR_NS,
+        'patch',
+        'configmap',
+        'istio-sidecar-injector',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ data: { config: text } }),
+      ]);
+    };
+    await setPolicy('disabled');
+    try {
+      await settle('policy', false);
+      expect(injected(await createPod('policy', podManifest('plain')))).toBe(false);
+      const optIn = await createPod(
+        'policy',
+        podManifest('opt-in', { labels: { 'sidecar.istio.io/inject': 'true' } }),
+      );
+      expect(injected(optIn)).toBe(true);
+    } finally {
+      await setPolicy('enabled');
+    }
+    await settle('policy', true);
+    expect(injected(await createPod('policy', podManifest('plain-again')))).toBe(true);
+  });
+
+  it.each(['kube-system', 'kube-public', 'kube-node-lease', INJECTOR_NS])(
+    'never injects in the system namespace %s, whatever its labels',
+    async (ns) => {
+      const before = (
+        await kcJson<KObject & { metadata: { labels?: Record<string, string> } }>([
+          'get',
+          'namespace',
+          ns,
+        ])
+      ).metadata.labels?.['istio-injection'];
+      await kc(['label', 'namespace', ns, '--overwrite', 'istio-injection=enabled']);
+      try {
+        await eventually(
+          async () => (await cp.kubectl(['-n', ns, 'get', 'sa', 'default'])).code === 0,
+          `${ns} default SA`,
+        );
+        const pod = await createPod(
+          ns,
+          podManifest(`sys-${Date.now()}`, { labels: { 'sidecar.istio.io/inject': 'true' } }),
+        );
+        expect(injected(pod)).toBe(false);
+        await kc(['-n', ns, 'delete', 'pod', pod.metadata?.name ?? '', '--wait=false']);
+      } finally {
+        await kc([
+          'label',
+          'namespace',
+          ns,
+          '--overwrite',
+          before === undefined ? 'istio-injection-' : `istio-injection=${before}`,
+        ]);
+      }
+    },
+  );
+
+  it('does not inject hostNetwork pods', async () => {
+    const pod = await createPod('bookinfo', podManifest('host-net', {}, { hostNetwork: true }));
+    expect(injected(pod)).toBe(false);
+  });
+
+  it('injects the pods a Job creates', async () => {
+    await kc(['-n', 'bookinfo', 'create', 'job', 'migrate', '--image=busybox:1.36', '--', 'true']);
+    const pod = await eventually(
+      async () => {
+        const list = await kcJson<{ items: Pod[] }>([
+          '-n',
+          'bookinfo',
+          'get',
+          'pods',
+          '-l',
+          'job-name=migrate',
+        ]);
+        return list.items[0];
+      },
+      'the Job pod',
+      60_000,
+    );
+    expect(allNames(pod)).toEqual(expect.arrayContaining(['istio-init', 'istio-proxy', 'migrate']));
+    // A Job must be able to finish: the proxy is a native sidecar (restartPolicy Always init container).
+    const proxy: Container | undefined = (pod.spec?.initContainers ?? []).find(
+      (c) => c.name === 'istio-proxy',
+    );
+    expect(proxy?.restartPolicy).toBe('Always');
+    await expectStoredAsPredicted(pod);
+  });
+});
+
+describe('revision tags (as istioctl tag set creates them)', () => {
+  const tagConfig = async (tag: string, entries: 'revision' | 'default'): Promise<KObject> => {
+    const ours = await kcJson<KObject & { webhooks: Record<string, unknown>[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      CONFIG,
+    ]);
+    const byName = new Map(ours.webhooks.map((w) => [w.name as string, w]));
+    const revEntry = (
+      name: string,
+      tagSelector: 'namespace' | 'object',
+    ): Record<string, unknown> => {
+      const base = structuredClone(byName.get(name)!);
+      const ns = base.namespaceSelector as {
+        matchExpressions: { key: string; operator: string; values?: string[] }[];
+      };
+      const obj = base.objectSelector as {
+        matchExpressions: { key: string; operator: string; values?: string[] }[];
+      };
+      for (const e of tagSelector === 'namespace' ? ns.matchExpressions : obj.matchExpressions) {
+        if (e.key === 'istio.io/rev') e.values = [tag];
+      }
+      return base;
+    };
+    const webhooks = [
+      revEntry('rev.namespace.sidecar-injector.istio.io', 'namespace'),
+      revEntry('rev.object.sidecar-injector.istio.io', 'object'),
+      ...(entries === 'default'
+        ? [
+            structuredClone(byName.get('namespace.sidecar-injector.istio.io')!),
+            structuredClone(byName.get('object.sidecar-injector.istio.io')!),
+          ]
+        : []),
+    ];
+    return {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: {
+        name: `istio-revision-tag-${tag}`,
+        labels: { 'istio.io/tag': tag, 'istio.io/rev': 'default', app: 'sidecar-injector' },
+      },
+      webhooks,
+    };
+  };
+
+  // The injector re-checks the webhook selectors itself and knows tags only from
+  // values.revisionTags; `istioctl tag set` writes only the webhook configuration, so a pod that
+  // arrives through the tag's entries is skipped (revision-mismatch) instead of injected.
+  it.fails(
+    'a pod in a namespace labelled with a tag is injected by the revision the tag points to',
+    async () => {
+      await kc(['apply', '-f', '-'], JSON.stringify(await tagConfig('prod', 'revision')));
+      try {
+        await namespace('tagged', { 'istio.io/rev': 'prod' });
+        const pod = await createPod('tagged', podManifest('tagged-app'));
+        const event = await auditFor(
+          (e) => e.verb === 'create' && e.responseObject?.metadata?.name === 'tagged-app',
+          'audit of tagged-app',
+        );
+        // The API server did call us through the tag's entry...
+        expect(JSON.stringify(event.annotations)).toContain('istio-revision-tag-prod');
+        findings.push(
+          `tag prod -> default: the API server called us through istio-revision-tag-prod; stored pod injected: ${injected(pod)}`,
+        );
+        // ...and the pod must come back injected.
+        expect(injected(pod)).toBe(true);
+      } finally {
+        await kc([
+          'delete',
+          'mutatingwebhookconfiguration',
+          'istio-revision-tag-prod',
+          '--ignore-not-found',
+        ]);
+      }
+    },
+  );
+
+  it('the default tag: with the revision entries deactivated, pods are injected through the tag, once', async () => {
+    // istioctl tag set default also neutralises the default entries of the untagged
+    // configuration (they would otherwise match the same pods a second time).
+    const ours = await kcJson<KObject & { webhooks: Record<string, unknown>[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      CONFIG,
+    ]);
+    const original = structuredClone(ours.webhooks);
+    const never = {
+      matchExpressions: [{ key: 'istio.io/deactivated', operator: 'In', values: ['never-match'] }],
+    };
+    const tag = await tagConfig('default', 'default');
+    await kc([
+      'patch',
+      'mutatingwebhookconfiguration',
+      CONFIG,
+      '--type=json',
+      '-p',
+      JSON.stringify(
+        ours.webhooks.flatMap((_w, i) => [
+          { op: 'replace', path: `/webhooks/${i}/namespaceSelector`, value: never },
+          { op: 'replace', path: `/webhooks/${i}/objectSelector`, value: never },
+        ]),
+      ),
+    ]);
+    await kc(['apply', '-f', '-'], JSON.stringify(tag));
+    try {
+      await namespace('default-tag', { 'istio-injection': 'enabled' });
+      await settle('default-tag', true);
+      const pod = await createPod('default-tag', podManifest('via-default-tag'));
+      expect(injected(pod)).toBe(true);
+      expect(allNames(pod).filter((n) => n === 'istio-proxy')).toHaveLength(1);
+      const event = await auditFor(
+        (e) => e.verb === 'create' && e.responseObject?.metadata?.name === 'via-default-tag',
+        'audit',
+      );
+      const patches = patchesOf(event).filter((p) => p.configuration !== '00-suite-recorder');
+      expect(patches.map((p) => p.configuration)).toEqual(['istio-revision-tag-default']);
+      await expectStoredAsPredictedFor(pod, 'istio-revision-tag-default');
+    } finally {
+      await kc([
+        'delete',
+        'mutatingwebhookconfiguration',
+        'istio-revision-tag-default',
+        '--ignore-not-found',
+      ]);
+      await kc([
+        'patch',
+        'mutatingwebhookconfiguration',
+        CONFIG,
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/webhooks', value: original }]),
+      ]);
+    }
+  });
+});
+
+async function expectStoredAsPredictedFor(stored: Pod, configuration: string): Promise<void> {
+  const id = stored.metadata?.annotations?.[TRACE_ANNOTATION] ?? '';
+  const event = await auditFor(
+    (e) =>
+      e.verb === 'create' &&
+      (e.responseObject?.metadata as Pod['metadata'])?.annotations?.[TRACE_ANNOTATION] === id,
+    'audit',
+  );
+  const patch = patchesOf(event).find((p) => p.configuration === configuration);
+  expect(patch).toBeDefined();
+  const predicted = predict(hook.recorded.get(id)!, patch!.patch);
+  // Same containers, in the same order, as our applier predicts.
+  expect(allNames(stored)).toEqual(allNames(predicted));
+}
+
+describe('when the injector is down or slow', () => {
+  it('failurePolicy Fail: pod creation is refused with a clear error and nothing is stored', async () => {
+    await namespace('outage', { 'istio-injection': 'enabled' });
+    await settle('outage', true);
+    await injector?.stop();
+    injector = undefined;
+    const r = await cp.kubectl(
+      ['-n', 'outage', 'create', '-f', '-'],
+      JSON.stringify(podManifest('refused')),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/failed calling webhook "namespace\.sidecar-injector\.istio\.io"/);
+    expect(r.stderr).toContain(`https://127.0.0.1:${injectorPort}/inject`);
+    findings.push(
+      `webhook down, failurePolicy Fail: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`,
+    );
+    expect((await cp.kubectl(['-n', 'outage', 'get', 'pod', 'refused'])).code).not.toBe(0);
+
+    // A Deployment: the ReplicaSet exists, its pods do not, and the controller reports why.
+    await kc(['-n', 'outage', 'create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2']);
+    const rs = await eventually(
+      async () => {
+        const list = await kcJson<{
+          items: {
+            metadata: { name: string };
+            status?: { conditions?: { type: string; message?: string }[] };
+          }[];
+        }>(['-n', 'outage', 'get', 'replicasets']);
+        const failure = list.items[0]?.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
+        return failure ? failure : undefined;
+      },
+      'ReplicaFailure condition',
+      60_000,
+    );
+    expect(rs.message).toContain('failed calling webhook');
+    const pods = await kcJson<{ items: Pod[] }>(['-n', 'outage', 'get', 'pods']);
+    expect(pods.items).toEqual([]);
+  });
+
+  it('failurePolicy Ignore: pods are created without a sidecar while the injector is down', async () => {
+    const ours = await kcJson<KObject & { webhooks: unknown[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      CONFIG,
+    ]);
+    const setPolicy = (p: string): Promise<string> =>
+      kc([
+        'patch',
+        'mutatingwebhookconfiguration',
+        CONFIG,
+        '--type=json',
+        '-p',
+        JSON.stringify(
+          ours.webhooks.map((_w, i) => ({
+            op: 'replace',
+            path: `/webhooks/${i}/failurePolicy`,
+            value: p,
+          })),
+        ),
+      ]);
+    await setPolicy('Ignore');
+    try {
+      const pod = await eventually(async () => {
+        const r = await cp.kubectl(
+          ['-n', 'outage', 'create', '-o', 'json', '-f', '-'],
+          JSON.stringify(podManifest(`ignored-${Date.now()}`)),
+        );
+        return r.code === 0 ? (JSON.parse(r.stdout) as Pod) : undefined;
+      }, 'pod admitted under Ignore');
+      expect(injected(pod)).toBe(false);
+      const event = await auditFor(
+        (e) => e.verb === 'create' && e.responseObject?.metadata?.name === pod.metadata?.name,
+        'audit',
+      );
+      expect(
+        Object.keys(event.annotations ?? {}).some((k) =>
+          k.startsWith('failed-open.mutation.webhook.admission.k8s.io/'),
+        ),
+      ).toBe(true);
+    } finally {
+      await setPolicy('Fail');
+    }
+  });
+
+  it('a frozen injector: the API server gives up after timeoutSeconds and applies failurePolicy', async () => {
+    injector = await startInjector({
+      port: injectorPort,
+      certFile: cp.info.webhookCertFile,
+      keyFile: cp.info.webhookKeyFile,
+      kubeconfig: injectorKubeconfig,
+      caFile: cp.info.caFile,
+    });
+    await settle('outage', true);
+    // The API server told every webhook its deadline in the query: our parser must read it.
+    const query = hook.calls.at(-1)?.query ?? '';
+    const timeout = new URLSearchParams(query).get('timeout') ?? '';
+    expect(parseGoDuration(timeout)).toBe(5_000);
+    const pid = injector.pid;
+    process.kill(pid, 'SIGSTOP');
+    const start = Date.now();
+    let r: Awaited<ReturnType<ControlPlane['kubectl']>>;
+    try {
+      r = await cp.kubectl(
+        ['-n', 'outage', 'create', '-f', '-'],
+        JSON.stringify(podManifest('too-slow')),
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const elapsed = (Date.now() - start) / 1000;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/context deadline exceeded|timeout|Timeout/);
+    // timeoutSeconds is 10 as shipped.
+    expect(elapsed).toBeGreaterThanOrEqual(9.5);
+    expect(elapsed).toBeLessThan(30);
+    findings.push(
+      `frozen injector: refused after ${elapsed.toFixed(1)} s: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`,
+    );
+    await settle('outage', true);
+  });
+});
+
+describe('API paths beyond a plain create', () => {
+  it('kubectl create --dry-run=server returns the injected pod and stores nothing', async () => {
+    const out = await kcJson<Pod>(
+      ['-n', 'bookinfo', 'create', '--dry-run=server', '-f', '-'],
+      JSON.stringify(podManifest('dry')),
+    );
+    expect(injected(out)).toBe(true);
+    expect((await cp.kubectl(['-n', 'bookinfo', 'get', 'pod', 'dry'])).code).not.toBe(0);
+    expect(hook.calls.some((c) => c.dryRun && c.pod.metadata?.name === 'dry')).toBe(true);
+  });
+
+  it('server-side apply of a Deployment, then a change, injects every generation of pods', async () => {
+    await namespace('ssa', { 'istio-injection': 'enabled' });
+    await settle('ssa', true);
+    const deployment = (image: string): string =>
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image, ports: [{ containerPort: 8080 }] }] },
+          },
+        },
+      });
+    await kc(
+      ['-n', 'ssa', 'apply', '--server-side', '--field-manager=platform', '-f', '-'],
+      deployment('nginx:1.27'),
+    );
+    const first = await eventually(
+      async () => {
+        const l = await kcJson<{ items: Pod[] }>(['-n', 'ssa', 'get', 'pods']);
+        return l.items.length === 2 ? l.items : undefined;
+      },
+      'two pods',
+      60_000,
+    );
+    for (const p of first) expect(injected(p)).toBe(true);
+    await kc(
+      ['-n', 'ssa', 'apply', '--server-side', '--field-manager=platform', '-f', '-'],
+      deployment('nginx:1.28'),
+    );
+    const second = await eventually(
+      async () => {
+        const l = await kcJson<{ items: Pod[] }>(['-n', 'ssa', 'get', 'pods']);
+        const fresh = l.items.filter((p) =>
+          (p.spec?.containers ?? []).some((c) => c.image === 'nginx:1.28'),
+        );
+        return fresh.length >= 1 ? fresh : undefined;
+      },
+      'a pod of the new ReplicaSet',
+      60_000,
+    );
+    for (const p of second) {
+      expect(injected(p)).toBe(true);
+      await expectStoredAsPredicted(p);
+    }
+  });
+
+  it('an UPDATE of an injected pod is not sent to us and keeps exactly one sidecar', async () => {
+    const list = await kcJson<{ items: Pod[] }>([
+      '-n',
+      'bookinfo',
+      'get',
+      'pods',
+      '-l',
+      'app=productpage',
+    ]);
+    const name = list.items[0]?.metadata?.name ?? '';
+    const callsBefore = hook.calls.length;
+    await kc(['-n', 'bookinfo', 'label', 'pod', name, 'tier=frontend']);
+    await kc(['-n', 'bookinfo', 'annotate', 'pod', name, 'owner=platform']);
+    const after = await getPod('bookinfo', name);
+    expect(after.metadata?.labels?.tier).toBe('frontend');
+    expect(allNames(after)).toEqual(allNames(list.items[0]!));
+    expect(allNames(after).filter((n) => n === 'istio-proxy')).toHaveLength(1);
+    expect(hook.calls.length).toBe(callsBefore);
+  });
+
+  it('kubectl debug adds an ephemeral container to an injected pod', async () => {
+    const list = await kcJson<{ items: Pod[] }>([
+      '-n',
+      'bookinfo',
+      'get',
+      'pods',
+      '-l',
+      'app=details',
+    ]);
+    const name = list.items[0]?.metadata?.name ?? '';
+    await kc([
+      '-n',
+      'bookinfo',
+      'debug',
+      name,
+      '--image=busybox:1.36',
+      '--container=debugger',
+      '--',
+      'sleep',
+      '1',
+    ]);
+    const after = await getPod('bookinfo', name);
+    expect(
+      (after.spec?.ephemeralContainers as { name: string }[] | undefined)?.map((c) => c.name),
+    ).toEqual(['debugger']);
+    expect(allNames(after)).toEqual(allNames(list.items[0]!));
+  });
+
+  it('a second mutating webhook with reinvocationPolicy IfNeeded: both mutations survive', async () => {
+    const hookPort = Number(
+      new URL(
+        (
+          await kcJson<{ webhooks: { clientConfig: { url: string } }[] }>([
+            'get',
+            'mutatingwebhookconfiguration',
+            '00-suite-recorder',
+          ])
+        ).webhooks[0]!.clientConfig.url,
+      ).port,
+    );
+    await kc(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingWebhookConfiguration',
+        metadata: { name: '00-metrics-agent' },
+        webhooks: [
+          {
+            name: 'agent.suite.sidecar-injector.io',
+            clientConfig: {
+              url: `https://127.0.0.1:${hookPort}/second`,
+              caBundle: Buffer.from(ca).toString('base64'),
+            },
+            rules: [
+              { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] },
+            ],
+            namespaceSelector: { matchLabels: { 'suite.sidecar-injector.io/agent': 'true' } },
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+            failurePolicy: 'Fail',
+            timeoutSeconds: 5,
+            reinvocationPolicy: 'IfNeeded',
+          },
+        ],
+      }),
+    );
+    try {
+      await namespace('agents', {
+        'istio-injection': 'enabled',
+        'suite.sidecar-injector.io/agent': 'true',
+      });
+      await settle('agents', true);
+      const pod = await createPod('agents', podManifest('with-agent'));
+      const calls = hook.calls.filter(
+        (c) => c.path === '/second' && c.pod.metadata?.name === 'with-agent' && !c.dryRun,
+      );
+      // Called first (name order), then again because we changed the pod after it.
+      expect(calls.map((c) => injected(c.pod))).toEqual([false, true]);
+      expect(names(pod, 'containers')).toEqual(expect.arrayContaining(['app', 'metrics-agent']));
+      expect(allNames(pod).filter((n) => n === 'istio-proxy')).toHaveLength(1);
+      // We saw the agent's container, so its HTTP probe was rewritten to the proxy's agent port.
+      const agent = (pod.spec?.containers ?? []).find((c) => c.name === 'metrics-agent');
+      expect(JSON.stringify(agent?.readinessProbe)).toContain('15020');
+      await expectStoredAsPredicted(pod);
+    } finally {
+      await kc(['delete', 'mutatingwebhookconfiguration', '00-metrics-agent']);
+    }
+  });
+
+  it('a pod with 2 000 environment variables goes through (client-node)', async () => {
+    const env = Array.from({ length: 2000 }, (_v, i) => ({
+      name: `VAR_${i}`,
+      value: `value-${i}`,
+    }));
+    const manifest = podManifest('env-heavy');
+    manifest.spec!.containers![0]!.env = env;
+    const created = await core.createNamespacedPod({
+      namespace: 'bookinfo',
+      body: manifest as k8s.V1Pod,
+    });
+    expect(created.spec?.containers.find((c) => c.name === 'app')?.env).toHaveLength(2000);
+    const stored = await getPod('bookinfo', 'env-heavy');
+    expect(injected(stored)).toBe(true);
+    await expectStoredAsPredicted(stored);
+  });
+
+  it('a pod with 10 containers goes through (client-node)', async () => {
+    const manifest = podManifest('ten');
+    manifest.spec!.containers = Array.from({ length: 10 }, (_v, i) => ({
+      name: `c${i}`,
+      image: 'nginx:1.27',
+      ports: [{ containerPort: 8000 + i }],
+      readinessProbe: { httpGet: { path: `/ready/${i}`, port: 8000 + i } },
+    }));
+    await core.createNamespacedPod({ namespace: 'bookinfo', body: manifest as k8s.V1Pod });
+    const stored = await getPod('bookinfo', 'ten');
+    expect(names(stored, 'containers').filter((n) => /^c\d$/.test(n))).toHaveLength(10);
+    expect(injected(stored)).toBe(true);
+    await expectStoredAsPredicted(stored);
+  });
+});
+
+describe("the API server's view of us", () => {
+  it('reports admission latency and rejections for our webhooks from its /metrics', async () => {
+    const text = await kc(['get', '--raw', '/metrics']);
+    const lines: string[] = [];
+    let total = 0;
+    for (const name of OUR_WEBHOOKS) {
+      const h = histogram(text, 'apiserver_admission_webhook_admission_duration_seconds', {
+        name,
+        type: 'admit',
+        operation: 'CREATE',
+      });
+      total += h.count;
+      if (h.count === 0) continue;
+      lines.push(
+        `${name}: ${h.count} calls, p50 ${(quantile(h, 0.5) * 1000).toFixed(1)} ms, p99 ${(quantile(h, 0.99) * 1000).toFixed(1)} ms, mean ${((h.sum / h.count) * 1000).toFixed(1)} ms`,
+      );
+    }
+    const all = histogram(text, 'apiserver_admission_webhook_admission_duration_seconds', {
+      type: 'admit',
+      operation: 'CREATE',
+    });
+    const oursOnly = { buckets: [] as { le: number; count: number }[], count: 0, sum: 0 };
+    for (const name of OUR_WEBHOOKS) {
+      const h = histogram(text, 'apiserver_admission_webhook_admission_duration_seconds', {
+        name,
+        type: 'admit',
+        operation: 'CREATE',
+        rejected: 'false',
+      });
+      oursOnly.count += h.count;
+      oursOnly.sum += h.sum;
+      h.buckets.forEach((b, i) => {
+        oursOnly.buckets[i] = { le: b.le, count: (oursOnly.buckets[i]?.count ?? 0) + b.count };
+      });
+    }
+    const rejections = new Map<string, number>();
+    for (const name of OUR_WEBHOOKS) {
+      for (const [k, v] of counter(
+        text,
+        'apiserver_admission_webhook_rejection_count',
+        { name, type: 'admit' },
+        'error_type',
+      )) {
+        rejections.set(k, (rejections.get(k) ?? 0) + v);
+      }
+    }
+    console.log(
+      [
+        'kube-apiserver admission metrics for our webhooks:',
+        ...lines,
+        `all of ours, admitted (rejected="false"): ${oursOnly.count} calls, p50 ${(quantile(oursOnly, 0.5) * 1000).toFixed(1)} ms, p99 ${(quantile(oursOnly, 0.99) * 1000).toFixed(1)} ms`,
+        `rejections: ${[...rejections].map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
+        `(every mutating webhook in the run: ${all.count} calls)`,
+      ].join('\n  '),
+    );
+    expect(total).toBeGreaterThan(0);
+    expect(quantile(oursOnly, 0.99)).toBeGreaterThanOrEqual(quantile(oursOnly, 0.5));
+    // The outage and the frozen injector above were refused by the API server, and counted.
+    expect(rejections.get('calling_webhook_error') ?? 0).toBeGreaterThan(0);
+  });
+});
