@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Set-up hooks build whole corpora and start servers; on a loaded 2-core machine they need more than 30 s.
+    hookTimeout: 120_000,
     // Two cores in CI: keep worker count small so TLS/e2e tests do not starve each other.
     maxWorkers: 2,
     coverage: {
