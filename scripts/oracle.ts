@@ -111,7 +111,7 @@ async function main(): Promise<number> {
             signature: g.signature,
             reason: 'TODO: one-line reason',
             istio: rev.name,
-            case: shown.case,
+            case: compact(shown.case) as never,
           });
         }
       }

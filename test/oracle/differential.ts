@@ -190,7 +190,8 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function ours(c: OracleCase, texts: BaseTexts): Result {
+/** Our answer; `object` is request.object exactly as Istio's webhook received it. */
+export function ours(c: OracleCase, texts: BaseTexts, object?: Pod): Result {
   const config = ourConfig(texts);
   if (typeof config === 'string') return { inject: false, error: config };
   if (c.mode === 'kube-inject') {
@@ -204,7 +205,7 @@ export function ours(c: OracleCase, texts: BaseTexts): Result {
       return { inject: false, error: message(err) };
     }
   }
-  const pod = podOf(c);
+  const pod = object ?? podOf(c);
   const review = {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -236,12 +237,17 @@ export function ours(c: OracleCase, texts: BaseTexts): Result {
 
 // ----- Istio's side ----------------------------------------------------------------------
 
+/** The cluster istiod runs in: the one the webhook path names, else the default. */
+export function clusterIdOf(path: string): string {
+  return parsePathParams(path).ISTIO_META_CLUSTER_ID ?? '';
+}
+
 export async function istio(
   oracle: OracleProcess,
   c: OracleCase,
   texts: BaseTexts,
   id: string,
-): Promise<Result> {
+): Promise<Result & { object?: Pod }> {
   const question: Record<string, unknown> = {
     id,
     mode: c.mode,
@@ -258,14 +264,43 @@ export async function istio(
     question.pod = podOf(c);
     question.namespace = c.requestNamespace;
     question.path = c.path;
+    question.clusterId = clusterIdOf(c.path);
     question.revision = 'default';
   }
   const a: OracleAnswer = await oracle.ask(question);
-  if (a.error) return { inject: false, error: a.error };
-  if (a.patchError) return { inject: true, error: `Istio's patch does not apply: ${a.patchError}` };
+  const object = a.object as Pod | undefined;
+  const withObject = object ? { object } : {};
+  if (a.error) return { inject: false, error: a.error, ...withObject };
+  if (a.patchError)
+    return { inject: true, error: `Istio's patch does not apply: ${a.patchError}`, ...withObject };
   if (c.mode === 'kube-inject') return { inject: true, output: parseDocuments(a.manifest ?? '') };
-  if (!a.inject) return { inject: false, output: podOf(c) };
-  return { inject: true, output: a.pod as JsonValue };
+  if (!a.inject) return { inject: false, output: object ?? podOf(c), ...withObject };
+  return { inject: true, output: a.pod as JsonValue, ...withObject };
+}
+
+/**
+ * Both results as the API server would hold them: each pod (or manifest) decoded into its typed
+ * Go form and encoded again by the oracle, so that representation-only differences vanish.
+ */
+export async function canonicalise(
+  oracle: OracleProcess,
+  c: OracleCase,
+  r: Result,
+  id: string,
+): Promise<Result> {
+  if (r.error !== undefined || r.output === undefined) return r;
+  if (c.mode === 'webhook') {
+    const a = await oracle.canon({ id, pod: r.output });
+    return a.error
+      ? { ...r, error: `not a valid Pod: ${a.error}` }
+      : { ...r, output: a.pod as JsonValue };
+  }
+  const docs = Array.isArray(r.output) ? r.output : [r.output];
+  const manifest = docs.map((d) => stringifyYaml(d)).join('---\n');
+  const a = await oracle.canon({ id, manifest });
+  return a.error
+    ? { ...r, error: `not valid objects: ${a.error}` }
+    : { ...r, output: parseDocuments(a.manifest ?? '') };
 }
 
 // ----- comparison ------------------------------------------------------------------------
@@ -312,8 +347,14 @@ export interface Comparison {
 }
 
 export function compare(c: OracleCase, a: Result, b: Result): Comparison {
+  // Indices generalised; kube-inject paths made pod-relative (the same difference shows in every
+  // kind of workload and in Lists).
+  const general = (path: string): string =>
+    path
+      .replace(/\[\d+\]/g, '[*]')
+      .replace(/^(\[\*\])?(\.items\[\*\])?(\.spec\.jobTemplate)?(\.spec\.template)?/, '');
   const sig = (kind: string, path = ''): string =>
-    `${c.mode} ${kind}${path ? ` ${path.replace(/\[\d+\]/g, '[*]')}` : ''}`;
+    `${c.mode} ${kind}${path ? ` ${general(path)}` : ''}`;
   if ((a.error !== undefined) !== (b.error !== undefined)) {
     return {
       identical: false,

@@ -569,7 +569,7 @@ const settings: fc.Arbitrary<Settings> = fc.record({
   config: injectorConfig,
 });
 
-const namespaceFacts = fc.constant<NamespaceFact[]>([
+export const NAMESPACES: NamespaceFact[] = [
   {
     name: 'test-ns',
     labels: {},
@@ -579,7 +579,8 @@ const namespaceFacts = fc.constant<NamespaceFact[]>([
     },
   },
   { name: 'bookinfo', labels: { 'istio-injection': 'enabled' }, annotations: {} },
-]);
+];
+const namespaceFacts = fc.constant(NAMESPACES);
 
 const injectPath = fc.constantFrom(
   '/inject',
@@ -602,4 +603,32 @@ export function caseArbitrary(mode: Mode): fc.Arbitrary<OracleCase> {
     extraDocument: mode === 'kube-inject' ? fc.boolean() : fc.constant(false),
     asList: mode === 'kube-inject' ? fc.boolean() : fc.constant(false),
   });
+}
+
+/** A case written with its default-valued parts left out (as printed and committed), completed. */
+export function expandCase(compact: Partial<OracleCase> & { mode: Mode }): OracleCase {
+  const s: Partial<Settings> = compact.settings ?? {};
+  const w: Partial<Workload> = compact.workload ?? {};
+  return {
+    mode: compact.mode,
+    settings: {
+      nativeSidecars: s.nativeSidecars ?? false,
+      nullInjectedAnnotations: s.nullInjectedAnnotations ?? false,
+      platform: s.platform ?? '',
+      values: s.values ?? {},
+      mesh: s.mesh ?? {},
+      config: s.config ?? {},
+    },
+    workload: {
+      kind: w.kind ?? 'Pod',
+      name: w.name ?? 'hello',
+      namespace: w.namespace ?? '',
+      template: w.template ?? { spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+    },
+    requestNamespace: compact.requestNamespace ?? 'default',
+    path: compact.path ?? '/inject',
+    namespaces: NAMESPACES,
+    extraDocument: compact.extraDocument ?? false,
+    asList: compact.asList ?? false,
+  };
 }

@@ -54,6 +54,13 @@ func answerLines() error {
 				if werr := enc.Encode(answer{Error: "oracle: bad input line: " + jerr.Error()}); werr != nil {
 					return werr
 				}
+			} else if msg.Canon != nil {
+				if werr := enc.Encode(canonical(msg.Canon)); werr != nil {
+					return werr
+				}
+				if ferr := out.Flush(); ferr != nil {
+					return ferr
+				}
 			} else if msg.Text != nil {
 				o.texts[msg.Text.ID] = msg.Text.Value
 			} else if msg.Case != nil {

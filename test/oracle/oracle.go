@@ -19,6 +19,7 @@ import (
 
 	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pkg/cluster"
 	"istio.io/istio/pkg/config/constants"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/mesh/meshwatcher"
@@ -34,8 +35,9 @@ type textDef struct {
 }
 
 type message struct {
-	Text *textDef `json:"text,omitempty"`
-	Case *ocase   `json:"case,omitempty"`
+	Text  *textDef      `json:"text,omitempty"`
+	Case  *ocase        `json:"case,omitempty"`
+	Canon *canonRequest `json:"canon,omitempty"`
 }
 
 type namespace struct {
@@ -64,6 +66,9 @@ type ocase struct {
 	Pod       json.RawMessage `json:"pod,omitempty"`
 	Namespace string          `json:"namespace,omitempty"`
 	Path      string          `json:"path,omitempty"`
+	// ClusterID is istiod's own cluster: the cluster the case's namespaces live in (a webhook
+	// path names it as /inject/cluster/<id>/...).
+	ClusterID string `json:"clusterId,omitempty"`
 	// Namespaces the cluster holds (read on OpenShift for the proxy UID/GID).
 	Namespaces []namespace `json:"namespaces,omitempty"`
 	// Kube-inject mode: the manifest (YAML, possibly several documents).
@@ -73,10 +78,13 @@ type ocase struct {
 type answer struct {
 	ID string `json:"id"`
 	// Inject is whether Istio injected (webhook: a patch came back; kube-inject: no skip warning).
-	Inject   bool            `json:"inject"`
-	Allowed  bool            `json:"allowed,omitempty"`
-	Patch    json.RawMessage `json:"patch,omitempty"`
-	Pod      json.RawMessage `json:"pod,omitempty"`
+	Inject  bool            `json:"inject"`
+	Allowed bool            `json:"allowed,omitempty"`
+	Patch   json.RawMessage `json:"patch,omitempty"`
+	Pod     json.RawMessage `json:"pod,omitempty"`
+	// Object is request.object as sent: the case's pod after a round trip through corev1.Pod,
+	// as the API server encodes it.
+	Object   json.RawMessage `json:"object,omitempty"`
 	Manifest string          `json:"manifest,omitempty"`
 	Warnings []string        `json:"warnings,omitempty"`
 	Error    string          `json:"error,omitempty"`
@@ -230,13 +238,13 @@ type staticWatcher struct {
 }
 
 func (w *staticWatcher) SetHandler(func(*inject.Config, string) error) {}
-func (w *staticWatcher) Run(<-chan struct{})                          {}
-func (w *staticWatcher) Get() (*inject.Config, string, error)         { return w.config, w.values, nil }
+func (w *staticWatcher) Run(<-chan struct{})                           {}
+func (w *staticWatcher) Get() (*inject.Config, string, error)          { return w.config, w.values, nil }
 
 // newWebhook builds Istio's webhook with NewWebhook, as its webhook tests do: a static mesh
 // watcher, an empty ProxyConfig set, a fake multicluster controller holding a fake cluster with
 // the case's namespaces.
-func newWebhook(p *parsedConfig, valuesText, revision string, namespaces []namespace) (*webhook, error) {
+func newWebhook(p *parsedConfig, valuesText, revision, clusterID string, namespaces []namespace) (*webhook, error) {
 	env := &model.Environment{Watcher: meshwatcher.NewTestWatcher(p.mesh)}
 	env.SetPushContext(&model.PushContext{ProxyConfigs: &model.ProxyConfigs{}})
 	var objects []runtime.Object
@@ -264,7 +272,10 @@ func newWebhook(p *parsedConfig, valuesText, revision string, namespaces []names
 		close(stop)
 		return nil, err
 	}
-	multi.Add(constants.DefaultClusterName, client, stop)
+	if clusterID == "" {
+		clusterID = constants.DefaultClusterName
+	}
+	multi.Add(cluster.ID(clusterID), client, stop)
 	client.RunAndWait(stop)
 	return &webhook{mux: mux, stop: stop}, nil
 }
@@ -275,11 +286,11 @@ func (o *oracle) webhook(c *ocase, p *parsedConfig, key string, a answer) answer
 	if revision == "" {
 		revision = "default"
 	}
-	whKey := hash(key, c.Platform, revision, string(nsJSON))
+	whKey := hash(key, c.Platform, revision, c.ClusterID, string(nsJSON))
 	wh, ok := o.webhooks[whKey]
 	if !ok {
 		var err error
-		wh, err = newWebhook(p, o.texts["\x00val:"+key], revision, c.Namespaces)
+		wh, err = newWebhook(p, o.texts["\x00val:"+key], revision, c.ClusterID, c.Namespaces)
 		if err != nil {
 			a.Error = err.Error()
 			return a
@@ -293,6 +304,12 @@ func (o *oracle) webhook(c *ocase, p *parsedConfig, key string, a answer) answer
 		}
 		o.webhooks[whKey] = wh
 	}
+	object, err := typedPod(c.Pod)
+	if err != nil {
+		a.Error = "oracle: the case's pod does not decode as a Pod: " + err.Error()
+		return a
+	}
+	a.Object = object
 	review := map[string]any{
 		"apiVersion": "admission.k8s.io/v1",
 		"kind":       "AdmissionReview",
@@ -302,7 +319,7 @@ func (o *oracle) webhook(c *ocase, p *parsedConfig, key string, a answer) answer
 			"resource":  map[string]string{"group": "", "version": "v1", "resource": "pods"},
 			"operation": "CREATE",
 			"namespace": c.Namespace,
-			"object":    c.Pod,
+			"object":    json.RawMessage(object),
 		},
 	}
 	body, err := json.Marshal(review)
@@ -354,7 +371,7 @@ func (o *oracle) webhook(c *ocase, p *parsedConfig, key string, a answer) answer
 		a.PatchError = err.Error()
 		return a
 	}
-	pod, err := decoded.Apply(c.Pod)
+	pod, err := decoded.Apply(object)
 	if err != nil {
 		a.PatchError = err.Error()
 		return a

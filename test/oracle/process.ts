@@ -104,6 +104,8 @@ export interface OracleAnswer {
   allowed?: boolean;
   patch?: unknown;
   pod?: unknown;
+  /** Webhook: request.object as sent (the case's pod after a typed round trip). */
+  object?: unknown;
   manifest?: string;
   warnings?: string[];
   error?: string;
@@ -151,6 +153,18 @@ export class OracleProcess {
         else resolveAnswer(JSON.parse(line) as OracleAnswer);
       });
       this.child.stdin.write(`${JSON.stringify({ case: question })}\n`);
+    });
+  }
+
+  /** The typed round trip of a pod or of a manifest's documents (oracle.go `canonical`). */
+  canon(question: { id: string; pod?: unknown; manifest?: string }): Promise<OracleAnswer> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise((resolveAnswer, reject) => {
+      this.waiting.push((line) => {
+        if (line === '') reject(new Error(this.exited ?? 'oracle closed its output'));
+        else resolveAnswer(JSON.parse(line) as OracleAnswer);
+      });
+      this.child.stdin.write(`${JSON.stringify({ canon: question })}\n`);
     });
   }
 

@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { JsonValue } from '../../src/core/json.js';
-import { caseArbitrary, type Mode, type OracleCase } from './generate.js';
+import { caseArbitrary, expandCase, type Mode, type OracleCase } from './generate.js';
 import {
+  canonicalise,
   compare,
   configTexts,
   istio,
@@ -31,9 +32,10 @@ export interface Regression {
 
 export const REGRESSIONS_FILE = join(ORACLE_DIR, 'regressions.json');
 
+/** The committed list; its cases are stored compact (see `compact`) and completed here. */
 export function readRegressions(): Regression[] {
-  return (JSON.parse(readFileSync(REGRESSIONS_FILE, 'utf8')) as { regressions: Regression[] })
-    .regressions;
+  const file = JSON.parse(readFileSync(REGRESSIONS_FILE, 'utf8')) as { regressions: Regression[] };
+  return file.regressions.map((r) => ({ ...r, case: expandCase(r.case) }));
 }
 
 export interface CheckedCase {
@@ -49,9 +51,14 @@ export async function checkCase(
   c: OracleCase,
 ): Promise<Comparison> {
   const texts = configTexts(base, c);
-  const mine = ours(c, texts);
-  const theirs = await istio(oracle, c, texts, String(nextId++));
-  return compare(c, mine, theirs);
+  const id = String(nextId++);
+  const theirs = await istio(oracle, c, texts, id);
+  const mine = ours(c, texts, theirs.object);
+  return compare(
+    c,
+    await canonicalise(oracle, c, mine, id),
+    await canonicalise(oracle, c, theirs, id),
+  );
 }
 
 export interface Group {
@@ -142,27 +149,28 @@ export async function runDifferential(oracle: OracleProcess, o: RunOptions): Pro
   return { mode: o.mode, runs, identical, groups: [...groups.values()] };
 }
 
-/** A case with its default-valued parts left out, for printing. */
+/**
+ * A case with the parts `expandCase` fills in left out, for printing and for the committed list.
+ * Only top-level defaults go: inside the workload an empty object (`resources: {requests: {}}`)
+ * can be what makes the difference.
+ */
 export function compact(c: OracleCase): JsonValue {
-  const prune = (v: JsonValue): JsonValue | undefined => {
-    if (Array.isArray(v)) {
-      const a = v.map(prune).filter((x) => x !== undefined);
-      return a.length ? a : undefined;
-    }
-    if (v !== null && typeof v === 'object') {
-      const o: Record<string, JsonValue> = {};
-      for (const [k, x] of Object.entries(v)) {
-        const p = x === undefined ? undefined : prune(x);
-        if (p !== undefined) o[k] = p;
-      }
-      return Object.keys(o).length ? o : undefined;
-    }
-    return v;
-  };
-  // The namespaces are the same fixed cluster in every case.
-  const rest: Partial<OracleCase> = { ...c };
-  delete rest.namespaces;
-  return prune(rest as unknown as JsonValue) ?? {};
+  const settings: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(c.settings) as [string, JsonValue][]) {
+    const isDefault =
+      v === false ||
+      v === '' ||
+      (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+    if (!isDefault) settings[k] = v;
+  }
+  const out: Record<string, JsonValue> = { mode: c.mode };
+  if (Object.keys(settings).length > 0) out.settings = settings;
+  out.workload = c.workload as unknown as JsonValue;
+  if (c.requestNamespace !== 'default') out.requestNamespace = c.requestNamespace;
+  if (c.path !== '/inject') out.path = c.path;
+  if (c.extraDocument) out.extraDocument = true;
+  if (c.asList) out.asList = true;
+  return out;
 }
 
 export function describeComparison(cmp: Comparison): string {

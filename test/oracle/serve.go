@@ -50,7 +50,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	wh, err := newWebhook(p, o.texts["\x00val:"+k], "default", nil)
+	wh, err := newWebhook(p, o.texts["\x00val:"+k], "default", "", nil)
 	if err != nil {
 		return err
 	}
