@@ -15,13 +15,14 @@ const ROOT = resolve(ORACLE_DIR, '../..');
 const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'istio-oracle');
 
 /**
- * Istio revisions the oracle builds for: each has its own go.mod/go.sum under test/oracle/revisions/
- * (the default one is test/oracle/go.mod) and the chart ConfigMaps of its release in
- * ../shared/conformance/istio-configmaps/<configmaps>.
+ * Istio releases the oracle answers for. The Go code is always the pinned module (test/oracle/go.mod):
+ * the module proxy this project reaches refuses the release tags and the dependency versions the
+ * release branches pin (see test/oracle/README.md). What changes is the chart: each release's
+ * Helm-rendered ConfigMaps (templates, values, mesh) in ../shared/conformance/istio-configmaps/.
  */
 export interface Revision {
   name: string;
-  /** Directory holding the go.mod/go.sum this revision builds with. */
+  /** Directory holding the go.mod/go.sum the oracle builds with. */
   modDir: string;
   /** Folder name under ../shared/conformance/istio-configmaps. */
   configmaps: string;
@@ -29,8 +30,8 @@ export interface Revision {
 
 export const REVISIONS: readonly Revision[] = [
   { name: 'master', modDir: ORACLE_DIR, configmaps: 'master' },
-  { name: '1.30.3', modDir: join(ORACLE_DIR, 'revisions', '1.30'), configmaps: '1.30.3' },
-  { name: '1.29.6', modDir: join(ORACLE_DIR, 'revisions', '1.29'), configmaps: '1.29.6' },
+  { name: '1.30.3', modDir: ORACLE_DIR, configmaps: '1.30.3' },
+  { name: '1.29.6', modDir: ORACLE_DIR, configmaps: '1.29.6' },
 ];
 
 export function revisionNamed(name: string): Revision {
@@ -72,7 +73,7 @@ export interface BuildResult {
  */
 /** Where the oracle binary for the current sources of a revision is (or will be) cached. */
 export function cachedOracleBinary(rev: Revision): string {
-  return join(CACHE_DIR, `oracle-${rev.name}-${sourceHash(rev)}`);
+  return join(CACHE_DIR, `oracle-${sourceHash(rev)}`);
 }
 
 export function buildOracle(rev: Revision, log: (line: string) => void = () => {}): BuildResult {

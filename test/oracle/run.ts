@@ -23,10 +23,11 @@ import { ORACLE_DIR, type OracleProcess } from './process.js';
 /** A difference we know of: committed in test/oracle/regressions.json with its reason. */
 export interface Regression {
   signature: string;
+  /** One line: what differs and the suspected cause in our core. */
   reason: string;
   /** The Istio revision it was found on (`master` is the pinned one). */
   istio: string;
-  /** The minimal case fast-check shrank it to; replayed on every run. */
+  /** The case that shows it (shrunk where fast-check had the time); replayed on every run. */
   case: OracleCase;
 }
 
