@@ -13,10 +13,16 @@
  * Servers run in child processes so the load generator does not share their event loop. Our
  * server runs with --expose-gc: its memory is reported after a forced collection (what is
  * retained) next to the peak RSS of the whole run.
+ * The third server is Istio's own: its real webhook handler (NewWebhook) built from the pinned Go
+ * module by test/oracle/ (`oracle serve`), with the pinned chart's ConfigMaps, over TLS on
+ * 127.0.0.1 like istiod; it is driven exactly like ours and the floor, in rotating order. Istio's
+ * `BenchmarkInjection` (one pod with 2 000 env vars, in process) runs beside ours at the end. Both
+ * are skipped, with a note, when Go is not installed (or with --no-istio).
  * Flags: --duration <s> (per cell, default 5), --concurrency 1,8,64, --iterations <n> (micro),
- * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary).
+ * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary),
+ * --no-istio.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
@@ -39,6 +45,7 @@ import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
+type BenchServer = 'ours' | 'floor' | 'istio';
 
 interface MemoryReport {
   /** After a forced full GC (when the child runs with --expose-gc). */
@@ -156,7 +163,7 @@ interface Cell {
   cpuMs: number;
   payload: string;
   concurrency: number;
-  server: 'ours' | 'floor';
+  server: BenchServer;
   rps: number;
   p50: number;
   p99: number;
@@ -204,10 +211,122 @@ async function withServerCpu<T extends { requests: number }>(
   return { ...result, cpuMs: result.requests > 0 ? (after - before) / 1000 / result.requests : 0 };
 }
 
+/** The oracle binary (built by `scripts/oracle.ts --build-only`, which caches it), or why not. */
+function istioOracleBinary(root: string): { binary?: string; note?: string } {
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.error || go.status !== 0) return { note: 'Go is not installed' };
+  const r = spawnSync(
+    join(root, 'node_modules', '.bin', 'tsx'),
+    [join(root, 'scripts', 'oracle.ts'), '--build-only'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  const binary = /binary ready: (\S+)/.exec(r.stdout)?.[1];
+  if (r.status !== 0 || !binary)
+    return { note: `the oracle build failed: ${r.stderr.slice(-300)}` };
+  return { binary };
+}
+
+/** CPU time (user + system) of a process from /proc, in microseconds. */
+async function procCpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  // USER_HZ is 100 on Linux (sysconf(_SC_CLK_TCK)).
+  return ticks * 10_000;
+}
+
+/** Istio's webhook server (`oracle serve`), stopping by itself after maxSeconds. */
+function startIstio(
+  binary: string,
+  root: string,
+  tls: DevCertificates,
+  workDir: string,
+  maxSeconds: number,
+): Promise<Child> {
+  return (async () => {
+    const certPath = join(workDir, 'istio-cert.pem');
+    const keyPath = join(workDir, 'istio-key.pem');
+    await writeFile(certPath, tls.cert);
+    await writeFile(keyPath, tls.key, { mode: 0o600 });
+    const configDir = join(root, '..', 'shared', 'conformance', 'istio-configmaps', 'master');
+    const child = spawn(
+      binary,
+      [
+        'serve',
+        '--config-dir',
+        configDir,
+        '--cert',
+        certPath,
+        '--key',
+        keyPath,
+        '--max-seconds',
+        String(maxSeconds),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`oracle serve exited (${code})`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    child.removeAllListeners('exit');
+    const pid = child.pid ?? 0;
+    return {
+      process: child,
+      port,
+      request: async (message: string): Promise<ChildMessage> => {
+        if (message === 'cpu') return { cpuMicros: await procCpuMicros(pid) };
+        if (message === 'stop') child.kill('SIGTERM');
+        return {};
+      },
+    };
+  })();
+}
+
+/** Istio's own BenchmarkInjection (pkg/kube/inject, a pod with 2 000 env vars), via go test. */
+function istioBenchmarkInjection(root: string, iterations: number): string[] {
+  const r = spawnSync(
+    'go',
+    [
+      'test',
+      '-run',
+      '^$',
+      '-bench',
+      '^BenchmarkInjection$',
+      '-benchmem',
+      '-benchtime',
+      `${iterations}x`,
+      'istio.io/istio/pkg/kube/inject',
+    ],
+    { cwd: join(root, 'test', 'oracle'), encoding: 'utf8', timeout: 15 * 60_000 },
+  );
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('Benchmark'));
+  if (r.status !== 0 || lines.length === 0)
+    return [
+      `Istio BenchmarkInjection: not run (${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')})`,
+    ];
+  return lines.map((l) => {
+    const nsPerOp = /([\d.]+) ns\/op/.exec(l)?.[1];
+    const ms = nsPerOp ? ` = ${(Number(nsPerOp) / 1e6).toFixed(3)} ms/pod` : '';
+    return `Istio ${l.trim()}${ms}`;
+  });
+}
+
 function stopChild(child: Child): Promise<void> {
   return new Promise((resolve) => {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      resolve();
+      return;
+    }
     child.process.once('exit', () => resolve());
-    child.process.send('stop');
+    if (child.process.send) child.process.send('stop');
+    else void child.request('stop');
   });
 }
 
@@ -465,6 +584,7 @@ function parseArgs(argv: readonly string[]) {
     iterations: Number(get('iterations') ?? '200'),
     payloads: get('payloads'),
     profile: get('profile'),
+    noIstio: argv.includes('--no-istio'),
   };
 }
 
@@ -481,18 +601,29 @@ function formatTable(cells: readonly Cell[]): string {
     'server CPU ms/req',
     'errors',
     'ours/floor',
+    'ours/istio',
+    'cpu ours/istio',
   ];
   const rows: string[][] = [];
   for (const cell of cells) {
-    const floor = cells.find(
-      (c) =>
-        c.server === 'floor' &&
-        c.protocol === cell.protocol &&
-        c.payload === cell.payload &&
-        c.concurrency === cell.concurrency,
-    );
+    const peer = (server: BenchServer) =>
+      cells.find(
+        (c) =>
+          c.server === server &&
+          c.protocol === cell.protocol &&
+          c.payload === cell.payload &&
+          c.concurrency === cell.concurrency,
+      );
+    const floor = peer('floor');
+    const istio = peer('istio');
     const ratio =
       cell.server === 'ours' && floor && floor.rps > 0 ? (cell.rps / floor.rps).toFixed(2) : '';
+    const istioRatio =
+      cell.server === 'ours' && istio && istio.rps > 0 ? (cell.rps / istio.rps).toFixed(2) : '';
+    const cpuRatio =
+      cell.server === 'ours' && istio && istio.cpuMs > 0
+        ? (cell.cpuMs / istio.cpuMs).toFixed(2)
+        : '';
     rows.push([
       cell.protocol,
       cell.driver,
@@ -505,6 +636,8 @@ function formatTable(cells: readonly Cell[]): string {
       cell.cpuMs.toFixed(3),
       String(cell.errors),
       ratio,
+      istioRatio,
+      cpuRatio,
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -540,6 +673,24 @@ async function main(): Promise<void> {
     startChild('floor-h1', certFile),
     startChild('floor-h2', certFile),
   ]);
+  let istio: Child | undefined;
+  let istioNote = args.noIstio ? '--no-istio' : undefined;
+  if (!args.noIstio) {
+    const found = istioOracleBinary(root);
+    istioNote = found.note;
+    if (found.binary) {
+      // Bounded: the server stops by itself well after the last cell could have ended.
+      const cellsCount = sets.size * args.concurrency.length * (h2 ? 2 : 1);
+      const budget = Math.ceil(cellsCount * (args.duration + 5) * 2 + 120);
+      istio = await startIstio(found.binary, root, tls, workDir, budget);
+    }
+  }
+  console.log(
+    istio
+      ? "Istio peer: its webhook handler (NewWebhook) from test/oracle, the pinned chart's ConfigMaps"
+      : `Istio peer: skipped (${istioNote ?? 'unavailable'})`,
+  );
+  const servers: BenchServer[] = istio ? ['floor', 'istio', 'ours'] : ['floor', 'ours'];
   const cells: Cell[] = [];
   try {
     const idle = (await ours.request('memory')).memory;
@@ -548,11 +699,13 @@ async function main(): Promise<void> {
       const bodyFile = join(workDir, `${payload}.json`);
       await writeFile(bodyFile, bodies[0]?.text ?? '');
       for (const concurrency of args.concurrency) {
-        // Alternate which server goes first so warm-up and thermal effects do not favour one side.
-        const order: ('ours' | 'floor')[] = round % 2 === 0 ? ['floor', 'ours'] : ['ours', 'floor'];
+        // Rotate which server goes first so warm-up and thermal effects do not favour one side.
+        const order = servers.map((_, i) => servers[(i + round) % servers.length] as BenchServer);
         round += 1;
+        const serverFor = (server: BenchServer, floor: Child): Child =>
+          server === 'ours' ? ours : server === 'istio' && istio ? istio : floor;
         for (const server of order) {
-          const child = server === 'ours' ? ours : floorH1;
+          const child = serverFor(server, floorH1);
           const result = await withServerCpu(child, () =>
             autocannonCell(child.port, bodies, concurrency, args.duration),
           );
@@ -568,7 +721,7 @@ async function main(): Promise<void> {
         }
         if (h2) {
           for (const server of order) {
-            const child = server === 'ours' ? ours : floorH2;
+            const child = serverFor(server, floorH2);
             const result = await withServerCpu(child, () =>
               h2loadCell(child.port, bodyFile, concurrency, args.duration, workDir),
             );
@@ -597,7 +750,8 @@ async function main(): Promise<void> {
         'p50/p99: percentiles of the individual response times of 2xx answers, in ms with microsecond precision.',
         'server CPU ms/req: CPU time (user + system) the server process used during the cell, per request;',
         '  unlike req/s it does not depend on how much CPU the load generator on the same machine takes.',
-        'ours/floor: request rate of our server over the floor server for the same row.',
+        'ours/floor, ours/istio: request rate of our server over the floor (or Istio) server for the same row;',
+        "  cpu ours/istio: our server CPU per request over Istio's. Istio's server CPU comes from /proc (10 ms ticks).",
       ].join('\n'),
     );
     if (idle && memory) {
@@ -612,7 +766,12 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await Promise.all([stopChild(ours), stopChild(floorH1), stopChild(floorH2)]);
+    await Promise.all([
+      stopChild(ours),
+      stopChild(floorH1),
+      stopChild(floorH2),
+      ...(istio ? [stopChild(istio)] : []),
+    ]);
     await rm(workDir, { recursive: true, force: true });
   }
 
@@ -620,6 +779,8 @@ async function main(): Promise<void> {
   for (const line of payloadMicroBenchmarks(sets)) console.log(line);
   console.log('');
   for (const line of microBenchmark(args.iterations)) console.log(line);
+  if (istio) for (const line of istioBenchmarkInjection(root, args.iterations)) console.log(line);
+  else console.log(`Istio BenchmarkInjection: skipped (${istioNote ?? 'unavailable'})`);
 }
 
 await main();

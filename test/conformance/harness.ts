@@ -188,6 +188,15 @@ function kubeInjectDocument(
   c: ConformanceCase,
   config: InjectionConfig,
 ): JsonValue {
+  return kubeInjectWith(doc, config, (namespace) => clusterFor(c, namespace));
+}
+
+/** kube-inject of one document (Lists expanded) with the cluster facts of each workload's namespace. */
+export function kubeInjectWith(
+  doc: JsonValue,
+  config: InjectionConfig,
+  cluster: (namespace: string) => ClusterFacts,
+): JsonValue {
   return mapWorkloads(doc, (workload) => {
     const identity = workloadIdentity(workload);
     const template = getPodTemplate(workload);
@@ -203,7 +212,7 @@ function kubeInjectDocument(
       pod: template,
       namespace: identity.namespace,
       config,
-      cluster: clusterFor(c, identity.namespace),
+      cluster: cluster(identity.namespace),
       mode: 'kube-inject',
       ...(workload.kind === 'Pod' ? {} : { workload: identity }),
     });
