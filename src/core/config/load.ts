@@ -16,7 +16,7 @@ import { parseYamlDocument } from '../yaml.js';
 import { chartMesh, str0 } from './chart-mesh.js';
 import { checkFields, checkMaps, stringList } from './checks.js';
 import {
-  BUILTIN_TEMPLATE_NAMES,
+  CHART_TEMPLATE_NAMES,
   DEFAULT_INJECTOR_CONFIG,
   DEFAULT_MESH,
   DEFAULT_VALUES,
@@ -127,7 +127,7 @@ function buildInjectorConfig(
   // The chart writes the built-in templates' Go text into `templates`; those names stay built-in.
   const customTemplates: Record<string, string> = {};
   for (const [name, text] of Object.entries(stringMapOf(configDoc['templates']))) {
-    if (!BUILTIN_TEMPLATE_NAMES.includes(name)) customTemplates[name] = text;
+    if (!CHART_TEMPLATE_NAMES.includes(name)) customTemplates[name] = text;
   }
   const defaults = stringListOf(configDoc['defaultTemplates']);
   const policy = configDoc['policy'];
