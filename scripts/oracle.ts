@@ -9,6 +9,8 @@
  * --shrink all|unlisted|none (default all), --max-shrink K (default 20), --write FILE writes the
  * minimal case of every unlisted difference as regression entries to FILE, for review.
  * --build-only builds (or finds cached) the oracle binary and exits.
+ * --report prints every difference but exits 0 unless the run itself fails (CI uses it while the
+ * listed classes are still open, so that a new random seed reports instead of blocking).
  */
 import { writeFileSync } from 'node:fs';
 import type { Mode } from '../test/oracle/generate.js';
@@ -131,6 +133,11 @@ async function main(): Promise<number> {
     console.log(`oracle: ${unlisted} difference(s) not listed in test/oracle/regressions.json`);
   if (stale > 0) console.log(`oracle: ${stale} listed regression case(s) changed`);
   for (const line of summary) console.log(line);
+  if (process.argv.includes('--report')) {
+    if (unlisted > 0 || stale > 0)
+      console.log('oracle: --report: differences reported, not failing the run');
+    return 0;
+  }
   return unlisted > 0 || stale > 0 ? 1 : 0;
 }
 
