@@ -110,13 +110,14 @@ export function checkScenario(scenario: Scenario): Violation[] {
     if (message.startsWith('INJ_ERR_INTERNAL')) {
       violations.push({ class: 'internal-error', detail: message.slice(0, 300) });
     }
-    if (scenario.pristine && message.startsWith('INJ_ERR_INVALID_POD')) {
+    // A schema-valid pod is refused only when one of its container names clashes with an
+    // injected one (the patched pod would be invalid).
+    const clash = message.includes('is used by a container the injector adds');
+    if (scenario.pristine && message.startsWith('INJ_ERR_INVALID_POD') && !clash) {
       violations.push({ class: 'valid-pod-refused', detail: message.slice(0, 300) });
     }
     if (message.startsWith('INJ_ERR_INVALID_ANNOTATION')) {
-      const bogus = PROTOTYPE_KEYS.find(
-        (key) => message.includes(`[${key}]`) || message.includes(`"${key}"`),
-      );
+      const bogus = PROTOTYPE_KEYS.find((key) => message.includes(`for annotation '${key}'`));
       if (bogus)
         violations.push({ class: 'prototype-key-as-annotation', detail: message.slice(0, 300) });
     }

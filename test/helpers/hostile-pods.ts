@@ -398,7 +398,7 @@ export function mutate(pod: JsonObject, mutations: readonly Mutation[]): JsonObj
       (parent as Record<string | number, JsonValue>)[key] = structuredClone(m.value);
     } else if (m.kind === 'delete') {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
-      else delete (parent)[key as string];
+      else delete parent[key as string];
     } else {
       const target = (parent as Record<string | number, JsonValue>)[key];
       if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
@@ -447,7 +447,9 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     ),
     envelope: envelopeBreak,
     nativeSidecars: fc.boolean(),
-    timeoutMs: fc.constantFrom(10_000, 10_000, 30_000, 1_000, 50),
+    // Short deadlines with huge pods are tested on their own (test/http/timeout.test.ts): on a
+    // shared 2-core machine a scheduling pause alone can exceed a few tens of milliseconds.
+    timeoutMs: fc.constantFrom(10_000, 10_000, 30_000, 1_000),
     uid: fc.uuid(),
     namespace: fc.constantFrom('default', 'prod', ''),
   })
