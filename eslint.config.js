@@ -62,6 +62,25 @@ export default tseslint.config(
         'error',
         { name: 'process', message: 'src/core does not read the process environment.' },
       ],
+      // The core reads pods, annotations, labels, values and env names: keys a user chooses. The
+      // `in` operator, for...in and hasOwnProperty see Object.prototype members (`valueOf`,
+      // `constructor`, ...) or can be shadowed: use Map, null-prototype objects, Object.hasOwn
+      // or own() from src/core/json.ts.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "BinaryExpression[operator='in']",
+          message: 'Use Object.hasOwn (or a Map): `in` also sees Object.prototype members.',
+        },
+        {
+          selector: 'ForInStatement',
+          message: 'Use Object.keys/entries: for...in walks the prototype chain.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='hasOwnProperty']",
+          message: 'Use Object.hasOwn: hasOwnProperty can be shadowed by a key of the same name.',
+        },
+      ],
     },
   },
   {

@@ -324,6 +324,9 @@ async function loadCommand(name: 'inject' | 'check'): Promise<CliCommand | undef
   }
 }
 
+/** After a completed shutdown, the longest the process lingers on sockets it no longer uses. */
+const EXIT_LINGER_MS = 500;
+
 async function runServe(argv: readonly string[], io: CliIO): Promise<number> {
   const parsed = parseServeOptions(argv, io.env);
   if (!parsed.ok) {
@@ -365,11 +368,19 @@ async function runServe(argv: readonly string[], io: CliIO): Promise<number> {
         return;
       }
       logger.info({ signal }, 'shutdown requested');
+      const exit = (code: number) => {
+        resolve(code);
+        // Everything of ours is closed by now; what can remain are the Kubernetes client's
+        // keep-alive sockets to the API server, which would hold the process for their idle
+        // timeout (~30 s, close to Kubernetes' default 30 s grace period). Exit once the
+        // returned code is set; the timer does not itself keep the process alive.
+        setTimeout(() => process.exit(code), EXIT_LINGER_MS).unref();
+      };
       server.shutdown().then(
-        () => resolve(EXIT.OK),
+        () => exit(EXIT.OK),
         (error: unknown) => {
           logger.error({ err: error }, 'error during shutdown');
-          resolve(EXIT.FAILURE);
+          exit(EXIT.FAILURE);
         },
       );
     };

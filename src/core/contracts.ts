@@ -130,6 +130,8 @@ export interface ClusterFactsProvider {
 /** Readiness of the Kubernetes side: true once every informer has synced at least once. */
 export interface ClusterReadiness {
   synced(): boolean;
+  /** False while an informer cannot reach the API server (answers then come from its cache). */
+  apiServerReachable?(): boolean;
 }
 
 export type { InjectionConfig };

@@ -10,6 +10,14 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * `obj[key]` for a key that may come from user input: only the object's own entry, never a member
+ * of Object.prototype (`valueOf`, `constructor`, ...) that a plain object also answers for.
+ */
+export function own<T>(obj: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/**
  * Split dotted paths, remembered: callers pass a small, fixed set of literal paths on every
  * injection, so splitting once each keeps `getPath` off the hot path. Bounded all the same.
  */
@@ -25,7 +33,7 @@ export function getPath(root: JsonValue | undefined, path: string): JsonValue | 
   let current: JsonValue | undefined = root;
   for (const segment of segmentsOf(path)) {
     if (!isJsonObject(current)) return undefined;
-    current = current[segment];
+    current = own(current, segment);
   }
   return current;
 }

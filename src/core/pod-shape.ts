@@ -107,13 +107,15 @@ class ShapeCheck {
   fields(object: JsonObject, shape: Shape, path: string): void {
     for (const [key, kind] of Object.entries(shape)) {
       const value = object[key];
-      // Absent and null fields are simply not set (Kubernetes `omitempty`).
-      if (value === undefined || value === null || matches(kind, value)) continue;
+      // Absent fields are simply not set (Kubernetes `omitempty`). null is refused: the API
+      // server never sends it (it encodes from typed structs), and a patch written under a null
+      // parent would not apply.
+      if (value === undefined || (value !== null && matches(kind, value))) continue;
       if (kind === 'string-map' && isJsonObject(value)) {
         // Name the offending entries, not just the map.
         for (const [entry, v] of Object.entries(value)) {
-          if (v !== undefined && typeof v !== 'string') {
-            this.wrong(`${join(path, key)}[${entry}]`, v, 'a string');
+          if (typeof v !== 'string') {
+            this.wrong(`${join(path, key)}[${entry}]`, v ?? null, 'a string');
           }
         }
         continue;
@@ -131,7 +133,7 @@ class ShapeCheck {
     each?: (item: JsonObject, at: string) => void,
   ): void {
     const value = parent[key];
-    if (value === undefined || value === null) return;
+    if (value === undefined) return;
     if (!Array.isArray(value)) {
       this.wrong(join(path, key), value, 'a list');
       return;
@@ -149,7 +151,7 @@ class ShapeCheck {
 
   object(parent: JsonObject, key: string, path: string): JsonObject | undefined {
     const value = parent[key];
-    if (value === undefined || value === null) return undefined;
+    if (value === undefined) return undefined;
     if (isJsonObject(value)) return value;
     this.wrong(join(path, key), value, 'an object');
     return undefined;
@@ -201,4 +203,20 @@ export function checkPodShape(pod: unknown, path: string): InjectorError | undef
   return new InjectorError('INJ_ERR_INVALID_POD', `the pod is malformed: ${text}`, {
     details: check.problems,
   });
+}
+
+/**
+ * What injection needs beyond well-typed fields: a spec with at least one container (the API
+ * server refuses a pod without, and a sidecar alone is not the user's pod). Checked only when the
+ * pod is about to be injected, so skipped pods keep their answer.
+ */
+export function checkInjectable(pod: JsonObject, path: string): InjectorError | undefined {
+  const containers = isJsonObject(pod['spec']) ? pod['spec']['containers'] : undefined;
+  if (Array.isArray(containers) && containers.length > 0) return undefined;
+  const field = join(path, isJsonObject(pod['spec']) ? 'spec.containers' : 'spec');
+  return new InjectorError(
+    'INJ_ERR_INVALID_POD',
+    `the pod is malformed: ${field}: a Pod needs at least one container to be injected`,
+    { details: [{ field, reason: 'a Pod needs at least one container' }] },
+  );
 }

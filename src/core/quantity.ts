@@ -49,10 +49,10 @@ export function parseQuantity(text: string): Quantity | { error: string } {
   let format: QuantityFormat;
   let exponent10 = 0;
   let power1024 = 0;
-  if (suffix in BINARY_SUFFIXES) {
+  if (Object.hasOwn(BINARY_SUFFIXES, suffix)) {
     format = 'BinarySI';
     power1024 = BINARY_SUFFIXES[suffix] ?? 0;
-  } else if (suffix in DECIMAL_SUFFIXES) {
+  } else if (Object.hasOwn(DECIMAL_SUFFIXES, suffix)) {
     format = 'DecimalSI';
     exponent10 = DECIMAL_SUFFIXES[suffix] ?? 0;
   } else if (/^[eE][+-]?\d+$/.test(suffix)) {
@@ -82,7 +82,7 @@ export function parseQuantity(text: string): Quantity | { error: string } {
 }
 
 export function isQuantityError(q: Quantity | { error: string }): q is { error: string } {
-  return 'error' in q;
+  return Object.hasOwn(q, 'error');
 }
 
 /** The canonical text of a parsed quantity. */

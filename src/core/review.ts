@@ -17,7 +17,7 @@ import type {
 } from './contracts.js';
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
-import { checkPodShape } from './pod-shape.js';
+import { checkInjectable, checkPodShape } from './pod-shape.js';
 import type { Pod, StringMap } from './k8s.js';
 import { clipWarning } from './text.js';
 
@@ -373,6 +373,8 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
     }
     if (deps.deadlineExceeded?.())
       return denyReview(parsed, deadlineError('before injection'), extra);
+    const notInjectable = checkInjectable(pod, 'request.object');
+    if (notInjectable) return denyReview(parsed, notInjectable, extra);
 
     const output = deps.engine.inject({
       pod,
@@ -384,6 +386,8 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
     });
     if (deps.deadlineExceeded?.())
       return denyReview(parsed, deadlineError('during injection'), extra);
+    const clash = duplicateContainerName(pod, output.pod);
+    if (clash) return denyReview(parsed, clash, extra);
 
     const warnings = clampWarnings([...decision.warnings, ...output.warnings]);
     const response: AdmissionResponse = { uid: parsed.uid, allowed: true };
@@ -407,6 +411,45 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
   } catch (error) {
     return denyReview(parsed, error, extra);
   }
+}
+
+function containerNames(pod: Pod): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const list of [pod.spec?.initContainers, pod.spec?.containers]) {
+    for (const container of list ?? []) {
+      const name = container.name;
+      if (typeof name === 'string') counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
+ * Container names are unique across `containers` and `initContainers` (Kubernetes pod
+ * validation): a user container named like an injected one (`istio-init` in `containers`, or
+ * `istio-proxy` while native sidecars put the proxy in `initContainers`) would make the patched
+ * pod invalid, so the pod is refused, naming the container, instead.
+ */
+function duplicateContainerName(before: Pod, after: Pod): InjectorError | undefined {
+  const original = containerNames(before);
+  for (const [name, count] of containerNames(after)) {
+    if (count <= Math.max(1, original.get(name) ?? 0)) continue;
+    const field = 'request.object.spec.containers[].name';
+    return new InjectorError(
+      'INJ_ERR_INVALID_POD',
+      `the pod is malformed: the container name "${name}" is used by a container the injector adds; rename the pod's container "${name}"`,
+      {
+        details: [
+          {
+            field,
+            value: name,
+            reason: 'container names must be unique across containers and initContainers',
+          },
+        ],
+      },
+    );
+  }
+  return undefined;
 }
 
 /** Parses and answers one AdmissionReview body; throws only `INJ_ERR_REVIEW_MALFORMED`. */

@@ -3,8 +3,6 @@
  * metrics around the pure review (src/core/review.ts). `buildApp` never listens: src/main.ts does,
  * and tests use `app.inject()`.
  */
-import type * as http from 'node:http';
-import type * as http2 from 'node:http2';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -43,16 +41,23 @@ import type {
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { StringMap } from '../core/k8s.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
+import { parseJsonBody } from '../core/json-parse.js';
+import {
+  BODY_LIMIT_BYTES,
+  HEADERS_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+} from './limits.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
+import { guardServer, secureServerOptions } from './transport-guard.js';
 
-/** Istio's limit (spec §3.2); pods stored in etcd stay well below ~1.5 MiB. */
-export const BODY_LIMIT_BYTES = 6 * 1024 * 1024;
-/** Above the API server's 90 s idle-connection timeout, so it never reuses a socket we are closing. */
-export const IDLE_TIMEOUT_MS = 95_000;
-/** Time allowed to receive request headers (slowloris bound), shorter than the idle timeout. */
-export const HEADERS_TIMEOUT_MS = 32_000;
-/** Bound on concurrent HTTP/2 streams per session (rapid-reset hardening, CVE-2023-44487). */
-export const MAX_CONCURRENT_STREAMS = 128;
+export {
+  BODY_LIMIT_BYTES,
+  HEADERS_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  MAX_CONCURRENT_STREAMS,
+  REQUEST_TIMEOUT_MS,
+} from './limits.js';
 
 export type InjectorApp = FastifyInstance<RawServerBase>;
 type AppRequest = FastifyRequest<RouteGenericInterface, RawServerBase>;
@@ -165,6 +170,19 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
   }
 }
 
+/** fastify's own 4xx before routing (a URL it cannot decode): the documented error body too. */
+function frameworkError(error: FastifyError, _request: unknown, reply: AppReply): void {
+  const code = typeof error.code === 'string' ? error.code : 'FST_ERR';
+  sendError(
+    reply,
+    new InjectorError(
+      'INJ_ERR_REVIEW_MALFORMED',
+      `the request cannot be read: ${error.message} (${code})`,
+    ),
+    typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 400,
+  );
+}
+
 function createInstance(opts: AppOptions): InjectorApp {
   const common = {
     loggerInstance: opts.logger,
@@ -173,11 +191,11 @@ function createInstance(opts: AppOptions): InjectorApp {
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: IDLE_TIMEOUT_MS,
     http2SessionTimeout: IDLE_TIMEOUT_MS,
-    // Above the 30 s maximum webhook timeout: a request slower than that is abandoned anyway.
-    requestTimeout: 35_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // kubernetes/kubernetes#127335: the API server keeps sending to a terminating pod; keep
     // answering during the drain instead of replying 503.
     return503OnClosing: false,
+    frameworkErrors: frameworkError,
   };
   if (opts.tls) {
     const app = Fastify({
@@ -188,17 +206,55 @@ function createInstance(opts: AppOptions): InjectorApp {
         key: opts.tls.key,
         cert: opts.tls.cert,
         minVersion: 'TLSv1.2',
-        settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+        // Timeouts, HTTP/2 session memory and reset limits (src/http/limits.ts): Node applies
+        // them only when given at construction.
+        ...secureServerOptions(),
       },
     });
-    const server = app.server as http2.Http2SecureServer & Partial<http.Server>;
-    // HTTP/1.1 connections accepted through allowHTTP1 honour the http.Server timeouts.
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    guardServer(app.server, {
+      onRapidReset: (source, resets) =>
+        opts.logger.warn(
+          { source, resets },
+          'HTTP/2 session cut: too many streams reset by the client',
+        ),
+    });
     return app as unknown as InjectorApp;
   }
   const app = Fastify(common);
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   return app as unknown as InjectorApp;
+}
+
+/**
+ * A request body we would read wrongly: any Content-Encoding but identity (the API server sends
+ * none), or a Transfer-Encoding other than chunked (`gzip, chunked` would be read as plain).
+ */
+function encodingError(
+  headers: Record<string, string | string[] | undefined>,
+): InjectorError | undefined {
+  const content = headers['content-encoding'];
+  const contentText = Array.isArray(content) ? content.join(',') : (content ?? '');
+  for (const coding of contentText.split(',')) {
+    const name = coding.trim().toLowerCase();
+    if (name !== '' && name !== 'identity') {
+      return new InjectorError(
+        'INJ_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `Content-Encoding "${contentText}" is not supported; send the JSON body unencoded`,
+      );
+    }
+  }
+  const transfer = headers['transfer-encoding'];
+  const transferText = Array.isArray(transfer) ? transfer.join(',') : (transfer ?? '');
+  for (const coding of transferText.split(',')) {
+    const name = coding.trim().toLowerCase();
+    if (name !== '' && name !== 'chunked' && name !== 'identity') {
+      return new InjectorError(
+        'INJ_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `Transfer-Encoding "${transferText}" is not supported; only chunked is`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** Builds the fastify instance with every route. Never listens. */
@@ -210,7 +266,6 @@ export function buildApp(opts: AppOptions): InjectorApp {
   // Only JSON is accepted. `application/json` with a `charset=utf-8` parameter is accepted too
   // (RFC 8259 JSON is UTF-8 anyway); any other charset is refused with 415.
   app.removeAllContentTypeParsers();
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
@@ -227,14 +282,26 @@ export function buildApp(opts: AppOptions): InjectorApp {
         );
         return;
       }
-      // The default parser is typed for the HTTP/1 request; it only reads the body string.
       const text = typeof body === 'string' ? body : body.toString('utf8');
-      void parseJson(request as unknown as Parameters<typeof parseJson>[0], text, done);
+      // Depth- and size-bounded, prototype-poisoning-safe (src/core/json-parse.ts).
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(text);
+      } catch (error) {
+        done(error as InjectorError, undefined);
+        return;
+      }
+      done(null, parsed);
     },
   );
 
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (request.method === 'POST' && isInjectPath(request.url)) metrics.requests.inc();
+    const refused = encodingError(request.headers);
+    if (refused) {
+      sendError(reply, refused);
+      return;
+    }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -267,8 +334,13 @@ export function buildApp(opts: AppOptions): InjectorApp {
     );
   });
 
-  const handleInject = async (request: AppRequest): Promise<ReviewResult['response']> => {
-    const started = now();
+  const handleInject = async (
+    request: AppRequest,
+    reply: AppReply,
+  ): Promise<ReviewResult['response']> => {
+    // The deadline counts from the request's arrival (fastify's clock starts at onRequest), so
+    // receiving and parsing a huge body is charged to it too.
+    const started = now() - reply.elapsedTime;
     const parsed = parseAdmissionReview(request.body);
     const query = request.query as Record<string, string | undefined>;
     const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
@@ -354,7 +426,17 @@ export function buildApp(opts: AppOptions): InjectorApp {
       draining: opts.draining?.() ?? false,
     };
     const ready = checks.config && checks.certificate && checks.cluster && !checks.draining;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    // An API-server outage after the first sync does not fail readiness: answers come from the
+    // informers' caches, and failing every replica at once would turn the outage into a webhook
+    // outage. The detail says so.
+    const reachable = opts.clusterReadiness?.apiServerReachable?.();
+    const detail =
+      reachable === false
+        ? { apiServer: 'unreachable: answering from the informer caches, reconnecting' }
+        : {};
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks, ...detail });
   });
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();

@@ -125,7 +125,10 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     config,
     namespaces,
     facts,
-    readiness: { synced: () => informers.every((i) => i.synced()) },
+    readiness: {
+      synced: () => informers.every((i) => i.synced()),
+      apiServerReachable: () => informers.every((i) => i.connected()),
+    },
     async whenSynced(): Promise<void> {
       await Promise.all(informers.map((i) => i.whenSynced()));
       while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));

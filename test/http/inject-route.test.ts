@@ -133,7 +133,7 @@ describe('POST /inject', () => {
   it('injection error: 200 with allowed:false, code first, field and value named', async () => {
     const pod = {
       metadata: { annotations: { [FAIL_ANNOTATION]: 'nope' } },
-      spec: { containers: [] },
+      spec: { containers: [{ name: 'app', image: 'app' }] },
     };
     const res = await post(makeReview({ pod }));
     expect(res.statusCode).toBe(200);
@@ -191,7 +191,7 @@ describe('logging', () => {
     expect(harness.logText()).not.toContain('s3cr3t-value');
   });
 
-  it('metadata that is null is read as absent, as the API server decodes it, and logged without pod names', async () => {
+  it('metadata that is null is denied as an invalid pod naming the field, and logged without pod names', async () => {
     const harness = makeHarness();
     const res = await harness.app.inject({
       method: 'POST',
@@ -202,10 +202,14 @@ describe('logging', () => {
     await harness.app.close();
     expect(res.statusCode).toBe(200);
     const { response } = res.json<ReviewBody>();
-    expect(response.allowed).toBe(true);
+    // A patch under a null parent would not apply; the API server never sends null anyway.
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(
+      /^INJ_ERR_INVALID_POD: .*request\.object\.metadata: expected an object, got null/,
+    );
     const lines = harness.logs().filter((line) => line.msg === 'admission review');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ uid: UID });
+    expect(lines[0]).toMatchObject({ uid: UID, code: 'INJ_ERR_INVALID_POD' });
     expect(lines[0]).not.toHaveProperty('podName');
   });
 
@@ -307,7 +311,10 @@ describe('metrics', () => {
     const send = (payload: string, headers = JSON_HEADERS) =>
       harness.app.inject({ method: 'POST', url: '/inject', headers, payload });
     const optOut = { metadata: { annotations: { 'sidecar.istio.io/inject': 'false' } }, spec: {} };
-    const failing = { metadata: { annotations: { [FAIL_ANNOTATION]: 'x' } }, spec: {} };
+    const failing = {
+      metadata: { annotations: { [FAIL_ANNOTATION]: 'x' } },
+      spec: { containers: [{ name: 'app', image: 'app' }] },
+    };
     await send(JSON.stringify(makeReview()));
     await send(JSON.stringify(makeReview()));
     await send(JSON.stringify(makeReview({ pod: optOut })));

@@ -16,7 +16,7 @@ import {
   parseGoBool,
   portError,
   portListError,
-  uint32Error,
+  int32FieldError,
 } from './value-formats.js';
 
 /** A problem text for an invalid value, or undefined when the value is accepted. */
@@ -164,13 +164,17 @@ export const REGISTRY: Readonly<Record<KeyName, KeyEntry>> = Object.freeze({
   readinessInitialDelay: {
     on: 'annotation',
     doc: 'proxy readiness probe initial delay',
-    validate: uint32Error,
+    validate: int32FieldError,
   },
-  readinessPeriod: { on: 'annotation', doc: 'proxy readiness probe period', validate: uint32Error },
+  readinessPeriod: {
+    on: 'annotation',
+    doc: 'proxy readiness probe period',
+    validate: int32FieldError,
+  },
   readinessFailureThreshold: {
     on: 'annotation',
     doc: 'proxy readiness probe failure threshold',
-    validate: uint32Error,
+    validate: int32FieldError,
   },
   interceptionMode: {
     on: 'annotation',

@@ -31,6 +31,20 @@ export function uint32Error(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * An unsigned decimal that also fits the int32 field it is written to: the readiness probe's
+ * `initialDelaySeconds`, `periodSeconds` and `failureThreshold` are int32 in the Pod API
+ * (k8s.io/api/core/v1 Probe), so 2147483648 would make the patched pod invalid.
+ */
+export function int32FieldError(text: string): string | undefined {
+  const problem = uint32Error(text);
+  if (problem !== undefined) return problem;
+  if (Number(text) > 2147483647) {
+    return `value '${text}' out of range: the probe field is an int32 (at most 2147483647)`;
+  }
+  return undefined;
+}
+
 function ipv4Error(text: string): string | undefined {
   const octets = text.split('.');
   if (octets.length !== 4) return 'IPv4 address must have four fields';

@@ -79,7 +79,8 @@ function applyOne(root: JsonValue, op: Operation, index: number): JsonValue {
   };
   const segments = parsePointer(op.path);
   const valueOf = (): JsonValue => {
-    if (!('value' in op) || op.value === undefined) fail('missing value');
+    if (!Object.hasOwn(op, 'value') || (op as { value?: JsonValue }).value === undefined)
+      fail('missing value');
     return structuredClone((op as { value: JsonValue }).value);
   };
   switch (op.op) {

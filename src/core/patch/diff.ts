@@ -9,7 +9,7 @@
  */
 import type { Operation } from 'fast-json-patch';
 import type { JsonValue } from '../json.js';
-import { isJsonObject } from '../json.js';
+import { isJsonObject, own } from '../json.js';
 import { childPointer, toPointer } from './pointer.js';
 
 type Segments = readonly (string | number)[];
@@ -42,14 +42,14 @@ function diffAt(
   }
   if (isJsonObject(before) && isJsonObject(after)) {
     for (const key of Object.keys(before)) {
-      if (before[key] !== undefined && after[key] === undefined) {
+      if (before[key] !== undefined && own(after, key) === undefined) {
         ops.push({ op: 'remove', path: childPointer(path, key) });
       }
     }
     for (const key of Object.keys(after)) {
       const value = after[key];
       if (value === undefined) continue;
-      const old = before[key];
+      const old = own(before, key);
       // Shared (untouched) subtrees are skipped before building their pointer.
       if (old !== value) diffAt(old, value, childPointer(path, key), ops);
     }

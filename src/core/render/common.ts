@@ -138,6 +138,15 @@ export function namedEntries(annotations: StringMap, key: string): JsonObject[] 
         `entry '${name}' must be a JSON object`,
       );
     }
+    // A VolumeMount needs its path (k8s.io/api/core/v1 VolumeMount.mountPath): without it the
+    // patched pod fails validation.
+    if (key === KEY.userVolumeMount && typeof fields['mountPath'] !== 'string') {
+      throw invalidAnnotationError(
+        key,
+        annotations[key] ?? '',
+        `entry '${name}' needs a string mountPath`,
+      );
+    }
     out.push({ name, ...fields });
   }
   return out;

@@ -106,18 +106,34 @@ describe('checkPodShape', () => {
     ]);
   });
 
-  it.each<[string, unknown]>([
-    ['an empty pod', {}],
-    [
-      'null metadata and spec (absent, as the API server decodes them)',
-      { metadata: null, spec: null },
-    ],
-    [
-      'null optional fields',
-      pod({ labels: null }, { containers: [{ ...app, env: null, ports: null }] }),
-    ],
-  ])('accepts %s', (_name, input) => {
+  it.each<[string, unknown]>([['an empty pod', {}]])('accepts %s', (_name, input) => {
     expect(checkPodShape(input, 'pod')).toBeUndefined();
+  });
+
+  it('refuses null anywhere it checks, naming each field (the API server never sends null)', () => {
+    const error = checkPodShape(
+      pod(
+        { labels: null, annotations: { a: null } },
+        {
+          dnsPolicy: null,
+          containers: [{ ...app, env: null, ports: [null] }],
+          initContainers: null,
+        },
+      ),
+      'pod',
+    );
+    expect(error?.code).toBe('INJ_ERR_INVALID_POD');
+    expect(error?.details.map((d) => d.field)).toEqual([
+      'pod.metadata.labels',
+      'pod.metadata.annotations[a]',
+      'pod.spec.dnsPolicy',
+      'pod.spec.containers[0].ports[0]',
+      'pod.spec.containers[0].env',
+      'pod.spec.initContainers',
+    ]);
+    for (const whole of [{ metadata: null }, { spec: null }]) {
+      expect(checkPodShape(whole, 'pod')?.details[0]?.value).toBe('null');
+    }
   });
 
   it('accepts every realistic payload pod', async () => {

@@ -33,7 +33,15 @@ const rows: Row[] = [
   ['status.sidecar.istio.io/port', '-1', 'excludeInboundPorts invalid'],
   // readiness settings
   ['readiness.status.sidecar.istio.io/initialDelaySeconds', '0', null],
-  ['readiness.status.sidecar.istio.io/periodSeconds', '4294967295', null],
+  // Istio parses uint32 but the probe fields are int32: past 2147483647 the pod would be invalid.
+  ['readiness.status.sidecar.istio.io/periodSeconds', '2147483647', null],
+  ['readiness.status.sidecar.istio.io/periodSeconds', '2147483648', 'the probe field is an int32'],
+  [
+    'readiness.status.sidecar.istio.io/failureThreshold',
+    '4294967295',
+    'the probe field is an int32',
+  ],
+  ['readiness.status.sidecar.istio.io/initialDelaySeconds', '9007199254740993', 'out of range'],
   ['readiness.status.sidecar.istio.io/periodSeconds', '4294967296', 'out of range'],
   ['readiness.status.sidecar.istio.io/failureThreshold', ' 3', 'invalid syntax'],
   ['readiness.status.sidecar.istio.io/failureThreshold', '', 'invalid syntax'],
