@@ -108,6 +108,8 @@ export interface PodAuditOptions {
   events?: PodEventsOptions;
   backoff?: BackoffOptions;
   onRestart?: () => void;
+  /** A ready-made pod cache instead of the API informer (the memory benchmark feeds its own). */
+  informer?: ResilientInformer<V1Pod>;
 }
 
 export interface PodAudit {
@@ -137,23 +139,25 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
   const log = opts.logger.child({ component: 'pod-audit' });
   const api = opts.kubeConfig.makeApiClient(CoreV1Api);
   const trim = createV1PodTrimmer();
-  const informer = createInformer<V1Pod>({
-    name: 'pods',
-    path: '/api/v1/pods',
-    kubeConfig: opts.kubeConfig,
-    list: pagedPodList(
-      (token) =>
-        api.listPodForAllNamespaces(
-          { limit: PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }) },
-          requestOptions({}),
-        ),
-      trim,
-    ),
-    transform: trim,
-    logger: opts.logger,
-    ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
-    ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
-  });
+  const informer =
+    opts.informer ??
+    createInformer<V1Pod>({
+      name: 'pods',
+      path: '/api/v1/pods',
+      kubeConfig: opts.kubeConfig,
+      list: pagedPodList(
+        (token) =>
+          api.listPodForAllNamespaces(
+            { limit: PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }) },
+            requestOptions({}),
+          ),
+        trim,
+      ),
+      transform: trim,
+      logger: opts.logger,
+      ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
+      ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
+    });
 
   const missing = gauge(
     opts.registry,
@@ -190,6 +194,8 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
   let lastRunAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
+  /** Set by stop(): a run in progress ends at its next slice. */
+  let closed = false;
 
   async function run(): Promise<PodFinding[]> {
     if (!informer.synced() || !opts.namespacesSynced()) return [...current.values()];
@@ -199,7 +205,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
     const found: PodFinding[] = [];
     for (let i = 0; i < pods.length; i += batchSize) {
       if (i > 0) await yieldToLoop();
-      if (stopped) return [...current.values()];
+      if (closed) return [...current.values()];
       for (const pod of pods.slice(i, i + batchSize)) {
         const p = pod as unknown as Pod;
         const finding = evaluatePod(p, opts.namespace(p.metadata?.namespace ?? ''), config);
@@ -270,6 +276,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
     },
     async stop(): Promise<void> {
       stopped = true;
+      closed = true;
       clearTimeout(timer);
       events.stop();
       await informer.stop();
