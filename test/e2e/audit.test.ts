@@ -5,7 +5,7 @@
  * informers come back after an API outage, and every report clears once fixed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { createNamespaceCache, toNamespaceInfo } from '../../src/k8s/namespace-c
 import { createPodAudit, type PodAudit } from '../../src/k8s/pod-audit.js';
 import { createWebhookAudit, type WebhookAudit } from '../../src/k8s/webhook-audit.js';
 import { AcceptingKubeConfig, ACCEPT_PARTIAL_METADATA } from '../../src/k8s/kubeconfig.js';
+import { runClusterCheck } from '../../src/cli/check-cluster.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../k8s/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,6 +77,8 @@ describe('cluster audit against a (fake) API server', () => {
   let upChain: AdmissionChain;
   let ourConfiguration: KObject;
   let caBase64: string;
+  let kubeconfigPath: string;
+  let certPath: string;
 
   beforeAll(async () => {
     dir = await tempDir();
@@ -98,7 +101,9 @@ describe('cluster audit against a (fake) API server', () => {
     };
     api.upsert('mutatingwebhookconfigurations', ourConfiguration);
 
-    const kubeconfigPath = await api.writeKubeconfig(dir.path);
+    kubeconfigPath = await api.writeKubeconfig(dir.path);
+    certPath = join(dir.path, 'serving.pem');
+    await writeFile(certPath, certs.cert);
     const kubeConfig = loadKubeConfig(kubeconfigPath);
     const config = createStaticConfigProvider(defaultInjectionConfig());
     const namespaces = createNamespaceCache({
@@ -263,5 +268,52 @@ describe('cluster audit against a (fake) API server', () => {
       'pod created during the outage reported',
       15_000,
     );
+  });
+
+  it('check --cluster lists the same findings with the restart command, and nothing once fixed', async () => {
+    api.upsert('mutatingwebhookconfigurations', {
+      ...structuredClone(ourConfiguration),
+      metadata: { name: 'sidecar-injector-copy' },
+    });
+    const run = async (): Promise<{ code: number; out: string; err: string }> => {
+      let out = '';
+      let err = '';
+      const code = await runClusterCheck(
+        [
+          '--cluster',
+          '-n',
+          'shop',
+          '--kubeconfig',
+          kubeconfigPath,
+          '--istio-namespace',
+          NS,
+          '--tls-cert',
+          certPath,
+        ],
+        {
+          stdout: (t) => (out += t),
+          stderr: (t) => (err += t),
+          readStdin: () => Promise.resolve(''),
+          env: {},
+          cwd: dir.path,
+        },
+      );
+      return { code, out, err };
+    };
+    const found = await run();
+    expect(found.err).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.out).toContain(
+      'shop/Deployment/web: missing-sidecar (1 pod(s): web-7d9f8b-down2)',
+    );
+    expect(found.out).toContain('fix:    kubectl rollout restart deployment/web -n shop');
+    expect(found.out).toMatch(/warning overlap sidecar-injector-copy\//);
+    expect(found.out).not.toContain('note: caBundles not checked');
+
+    api.remove('mutatingwebhookconfigurations', 'sidecar-injector-copy');
+    api.remove('pods', 'web-7d9f8b-down2', 'shop');
+    const clean = await run();
+    expect(clean.out).toContain('Pods: every running pod matches the current configuration.');
+    expect(clean.out).toContain('Webhooks: no overlap, caBundle or policy problem found.');
   });
 });
