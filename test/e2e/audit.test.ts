@@ -316,4 +316,59 @@ describe('cluster audit against a (fake) API server', () => {
     expect(clean.out).toContain('Pods: every running pod matches the current configuration.');
     expect(clean.out).toContain('Webhooks: no overlap, caBundle or policy problem found.');
   });
+
+  it('creates one Event per workload when enabled, rate-limited', async () => {
+    const kubeConfig = loadKubeConfig(kubeconfigPath);
+    const withEvents = createPodAudit({
+      kubeConfig,
+      logger,
+      registry: new Registry(),
+      config: createStaticConfigProvider(defaultInjectionConfig()),
+      namespace: (name) =>
+        name === 'shop'
+          ? { name, labels: { 'istio-injection': 'enabled' }, annotations: {} }
+          : undefined,
+      namespacesSynced: () => true,
+      intervalMs: 60_000,
+      events: { enabled: true, perMinute: 1 },
+      backoff: FAST_BACKOFF,
+    });
+    for (const name of ['web-7d9f8b-e1', 'web-7d9f8b-e2']) await admit(downChain, name);
+    const other = deploymentPod('api-5c4b3a-e1');
+    other.metadata = {
+      ...other.metadata,
+      labels: { app: 'api', 'pod-template-hash': '5c4b3a' },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'api-5c4b3a',
+          uid: 'u2',
+          controller: true,
+        },
+      ],
+    };
+    api.upsert('pods', (await downChain.createPod('shop', other)).pod as KObject);
+    withEvents.start();
+    try {
+      await eventually(() => withEvents.findings().length === 3, 'three pods reported');
+      await eventually(() => api.events.length === 1, 'one Event');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Two workloads, a budget of one Event per minute: the second is dropped, not queued.
+      expect(api.events).toHaveLength(1);
+      const event = api.events[0] as KObject & {
+        involvedObject: object;
+        reason: string;
+        message: string;
+      };
+      expect(event.reason).toBe('SidecarMissing');
+      expect(event.involvedObject).toMatchObject({ namespace: 'shop', apiVersion: 'apps/v1' });
+      expect(event.message).toMatch(/kubectl rollout restart deployment\/(web|api) -n shop/);
+      expect(lines().some((l) => l.msg === 'pod audit Events rate-limited')).toBe(true);
+    } finally {
+      await withEvents.stop();
+      for (const name of ['web-7d9f8b-e1', 'web-7d9f8b-e2', 'api-5c4b3a-e1'])
+        api.remove('pods', name, 'shop');
+    }
+  });
 });

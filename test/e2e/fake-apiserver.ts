@@ -85,6 +85,8 @@ export class FakeApiServer {
   private rv = 100;
   port = 0;
   readonly requests: RecordedRequest[] = [];
+  /** Bodies of Event creations (`POST /api/v1/namespaces/<ns>/events`), answered 201. */
+  readonly events: KObject[] = [];
   /** When set, every request is answered with this HTTP status (simulates an overloaded server). */
   failWith: number | undefined;
   /** Namespace GETs wait this long before answering (simulates a slow server). */
@@ -246,6 +248,16 @@ export class FakeApiServer {
     }
     if (this.failWith !== undefined) {
       sendStatus(res, this.failWith, 'InternalError', 'injected failure');
+      return;
+    }
+    if (req.method === 'POST' && /^\/api\/v1\/namespaces\/[^/]+\/events$/.test(url.pathname)) {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const event = JSON.parse(body) as KObject;
+        this.events.push(event);
+        sendJson(res, 201, event);
+      });
       return;
     }
     const route = parsePath(url.pathname);
