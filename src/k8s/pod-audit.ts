@@ -21,7 +21,8 @@ import {
   type V1ListMeta,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { podAuditMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
 import type { NamespaceInfo } from '../core/contracts.js';
 import type { Pod } from '../core/k8s.js';
@@ -122,17 +123,6 @@ export interface PodAudit {
   stop(): Promise<void>;
 }
 
-function gauge<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Gauge<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Gauge) return existing;
-  return new Gauge<L>({ name, help, labelNames, registers: [registry] });
-}
-
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function createPodAudit(opts: PodAuditOptions): PodAudit {
@@ -159,30 +149,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
       ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
     });
 
-  const missing = gauge(
-    opts.registry,
-    'sidecar_injector_pods_missing_sidecar',
-    'Running pods the current configuration would inject but that have no istio-proxy (namespaces beyond the cap are summed under "_other")',
-    ['namespace', 'owner_kind'],
-  );
-  const stale = gauge(
-    opts.registry,
-    'sidecar_injector_pods_stale_proxy',
-    'Injected pods whose proxy differs from what the configuration injects now, by reason (revision, image)',
-    ['namespace', 'owner_kind', 'reason'],
-  );
-  const evaluated = gauge(
-    opts.registry,
-    'sidecar_injector_pod_audit_pods',
-    'Pods judged by the last audit run',
-    [],
-  );
-  const duration = gauge(
-    opts.registry,
-    'sidecar_injector_pod_audit_duration_seconds',
-    'Duration of the last audit run (it yields to requests between slices)',
-    [],
-  );
+  const { missing, stale, pods: evaluated, duration } = podAuditMetrics(opts.registry);
 
   const intervalMs = opts.intervalMs ?? DEFAULT_AUDIT_INTERVAL_MS;
   const minIntervalMs = opts.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;

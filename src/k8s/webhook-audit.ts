@@ -9,7 +9,8 @@ import {
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { webhookAuditMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
 import {
   auditWebhooks,
@@ -129,15 +130,7 @@ export function createWebhookAudit(opts: WebhookAuditRuntimeOptions): WebhookAud
     ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
     ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
   });
-  const gauge =
-    (opts.registry.getSingleMetric('sidecar_injector_webhook_findings') as
-      Gauge<'code'> | undefined) ??
-    new Gauge({
-      name: 'sidecar_injector_webhook_findings',
-      help: 'Findings of the webhook self-check by code (overlap, ca-bundle-mismatch, ...)',
-      labelNames: ['code'],
-      registers: [opts.registry],
-    });
+  const gauge = webhookAuditMetrics(opts.registry).findings;
   let current = new Map<string, WebhookFinding>();
 
   function refresh(): WebhookFinding[] {

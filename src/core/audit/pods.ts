@@ -9,13 +9,10 @@ import type { NamespaceInfo } from '../contracts.js';
 import type { InjectionConfig } from '../config/types.js';
 import { decide } from '../decide.js';
 import type { Container, OwnerReference, Pod, StringMap } from '../k8s.js';
-import { PROXY_CONFIG_ANNOTATION, resolveProxyConfig } from '../proxy-config.js';
-import { parseStatus, STATUS_ANNOTATION } from '../pipeline/status.js';
-import {
-  ANNOTATION_PROXY_IMAGE,
-  ANNOTATION_PROXY_IMAGE_TYPE,
-  proxyImage,
-} from '../render/images.js';
+import { resolveProxyConfig } from '../proxy-config.js';
+import { parseStatus } from '../pipeline/status.js';
+import { KEY } from '../annotations/keys.js';
+import { proxyImage } from '../render/images.js';
 import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../webhook-selectors.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
@@ -58,11 +55,11 @@ export interface PodFinding {
 
 /** The pod annotations the audit reads; every other annotation is dropped by the trimmer. */
 export const AUDIT_ANNOTATIONS: readonly string[] = [
-  STATUS_ANNOTATION,
-  'sidecar.istio.io/inject',
-  ANNOTATION_PROXY_IMAGE,
-  ANNOTATION_PROXY_IMAGE_TYPE,
-  PROXY_CONFIG_ANNOTATION,
+  KEY.status,
+  KEY.inject,
+  KEY.proxyImage,
+  KEY.proxyImageType,
+  KEY.proxyConfig,
 ];
 
 /** Set by the Deployment controller on its ReplicaSets and their pods; the RS is `<deploy>-<hash>`. */
@@ -167,7 +164,7 @@ export function evaluatePod(
     mode: 'webhook',
   });
   const wouldInject = selector.matched && decision.inject;
-  const status = parseStatus(annotations[STATUS_ANNOTATION]);
+  const status = parseStatus(annotations[KEY.status]);
   const proxy = proxyContainer(pod);
   const ours = normRevision(config.revision);
 

@@ -250,7 +250,7 @@ export function auditWebhooks(
         configuration: configuration.name,
         webhook: webhook.name,
         message: `can inject the same pods as ${with_.join(', ')}${copy}: a pod matching both is injected twice${cel}`,
-        fix: `delete the stale configuration (kubectl delete mutatingwebhookconfiguration ${configuration.name}) or make the selectors exclusive (different istio.io/rev values)`,
+        fix: `delete the stale configuration (kubectl delete mutatingwebhookconfiguration ${configuration.name}) or make the selectors exclusive (different ${REVISION_LABEL} values)`,
       });
     }
   }
