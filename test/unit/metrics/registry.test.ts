@@ -17,7 +17,9 @@ async function documentedMetrics(): Promise<Map<string, string[]>> {
   const text = await readFile(README, 'utf8');
   const section = text.split(/^## Endpoints and metrics$/m)[1]?.split(/^## /m)[0] ?? '';
   const found = new Map<string, string[]>();
-  for (const match of section.matchAll(/`(sidecar_inject(?:ion|or)_[a-z_]+)(?:\{([a-z_,]+)\})?`/g)) {
+  for (const match of section.matchAll(
+    /`(sidecar_inject(?:ion|or)_[a-z_]+)(?:\{([a-z_,]+)\})?`/g,
+  )) {
     found.set(match[1] ?? '', match[2] === undefined ? [] : match[2].split(','));
   }
   return found;
