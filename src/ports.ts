@@ -49,4 +49,6 @@ export interface ClusterFactsProvider {
 /** Readiness of the Kubernetes side: true once every informer has synced at least once. */
 export interface ClusterReadiness {
   synced(): boolean;
+  /** Informational details for /readyz (the webhook self-check); never a readiness failure. */
+  details?(): Record<string, unknown>;
 }

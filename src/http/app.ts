@@ -354,7 +354,10 @@ export function buildApp(opts: AppOptions): InjectorApp {
       draining: opts.draining?.() ?? false,
     };
     const ready = checks.config && checks.certificate && checks.cluster && !checks.draining;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const details = opts.clusterReadiness?.details?.();
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks, ...(details ? { details } : {}) });
   });
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();
