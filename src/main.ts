@@ -79,6 +79,7 @@ async function startClusterWiring(
   logger: Logger,
   metrics: InjectorMetrics,
   configDir: ConfigProvider | undefined,
+  servedCertificate: () => string,
 ): Promise<ClusterWiring> {
   const { startClusterRuntime } = await import('./k8s/runtime.js');
   const runtime = await startClusterRuntime({
@@ -91,6 +92,17 @@ async function startClusterWiring(
     staticFacts: platformFacts(options),
     // `--config-dir` replaces the ConfigMaps: then no ConfigMap informer is started.
     ...(configDir === undefined ? {} : { config: configDir }),
+    ...(options.audit
+      ? {
+          audit: {
+            intervalMs: options.auditIntervalSeconds * 1000,
+            events: options.auditEvents,
+            webhookConfiguration: options.webhookConfig,
+            service: options.service,
+            servedCertificate,
+          },
+        }
+      : {}),
   });
   return {
     config: runtime.config,
@@ -221,7 +233,13 @@ export async function startServer(
         : await configDirProvider(options.configDir, options, logger, metrics);
     let cluster: ClusterWiring | undefined;
     if (options.clusterMode !== 'offline') {
-      cluster = await startClusterWiring(options, logger, metrics, dirConfig);
+      cluster = await startClusterWiring(
+        options,
+        logger,
+        metrics,
+        dirConfig,
+        () => reloader.current().cert,
+      );
       cleanups.push(() => cluster?.stop());
     }
     const config = liveConfigProvider(

@@ -35,6 +35,8 @@ annotation, never/always selectors, policy, host network, system namespaces).
       --set <path>=<value>        override a value or mesh setting
       --output text|json          one line per workload (default), or JSON for scripts
 
+With --cluster (no -f): audits the running cluster instead; see \`check --cluster --help\`.
+
 Exit codes: 0 checked (whatever the verdicts), 1 failure, 2 usage.
 `;
 
@@ -102,4 +104,11 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
   });
 }
 
-export const runCheck: CliCommand = createCheckCommand(realEngine);
+const checkManifests: CliCommand = createCheckCommand(realEngine);
+
+/** `check --cluster` audits the running cluster (src/cli/check-cluster.ts); else manifests. */
+export const runCheck: CliCommand = async (argv, io) => {
+  if (!argv.includes('--cluster')) return checkManifests(argv, io);
+  const { runClusterCheck } = await import('./check-cluster.js');
+  return runClusterCheck(argv, io);
+};

@@ -30,6 +30,13 @@ export interface ServeOptions {
   /** Optional plain-HTTP listener serving only /metrics. */
   metricsPort?: number;
   drainSeconds: number;
+  /** Cluster mode: the pod audit and webhook self-check (docs/audit.md). */
+  audit: boolean;
+  auditIntervalSeconds: number;
+  auditEvents: boolean;
+  webhookConfig: string;
+  /** Our Service, `<namespace>/<name>`. */
+  service: { namespace: string; name: string };
 }
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
@@ -137,6 +144,48 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     metavar: 'N',
     description: 'on SIGTERM keep answering this long, then close',
   },
+  {
+    name: 'audit',
+    env: 'INJECTOR_AUDIT',
+    kind: 'enum',
+    choices: ['on', 'off'],
+    default: 'on',
+    metavar: 'on|off',
+    description: 'cluster mode: report uninjected/stale pods and webhook problems (docs/audit.md)',
+  },
+  {
+    name: 'audit-interval',
+    env: 'INJECTOR_AUDIT_INTERVAL',
+    kind: 'integer',
+    min: 5,
+    default: '15',
+    metavar: 'SECONDS',
+    description: 'time between pod audit runs',
+  },
+  {
+    name: 'audit-events',
+    env: 'INJECTOR_AUDIT_EVENTS',
+    kind: 'boolean',
+    description: 'also create Events on workloads with reported pods (needs create on events)',
+  },
+  {
+    name: 'webhook-config',
+    env: 'INJECTOR_WEBHOOK_CONFIG',
+    kind: 'string',
+    default: 'sidecar-injector',
+    metavar: 'NAME',
+    description: 'our MutatingWebhookConfiguration, for the webhook self-check',
+  },
+  {
+    name: 'service',
+    env: 'INJECTOR_SERVICE',
+    kind: 'string',
+    default: 'sidecar-injector/sidecar-injector',
+    metavar: 'NS/NAME',
+    description: 'our Service; other webhook entries calling it are stale copies',
+    check: (value) =>
+      /^[a-z0-9-]+\/[a-z0-9-]+$/.test(value) ? undefined : `expected <ns>/<name>, got "${value}"`,
+  },
 ];
 
 export const SERVE_HELP = `Usage: sidecar-injector serve [flags]
@@ -188,10 +237,20 @@ export function parseServeOptions(
     compliancePolicy: get('compliance-policy') ?? '',
     logLevel: (get('log-level') ?? 'info') as LevelWithSilent,
     drainSeconds: Number(get('drain-seconds') ?? '5'),
+    audit: get('audit') !== 'off',
+    auditIntervalSeconds: Number(get('audit-interval') ?? '15'),
+    auditEvents: get('audit-events') === 'true',
+    webhookConfig: get('webhook-config') ?? 'sidecar-injector',
+    service: serviceOf(get('service') ?? 'sidecar-injector/sidecar-injector'),
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
     ...(get('config-dir') !== undefined ? { configDir: get('config-dir') } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
   };
   return { ok: true, options };
+}
+
+function serviceOf(text: string): { namespace: string; name: string } {
+  const [namespace = '', name = ''] = text.split('/');
+  return { namespace, name };
 }

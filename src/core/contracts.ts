@@ -132,6 +132,8 @@ export interface ClusterReadiness {
   synced(): boolean;
   /** False while an informer cannot reach the API server (answers then come from its cache). */
   apiServerReachable?(): boolean;
+  /** Informational details for /readyz (the webhook self-check); never a readiness failure. */
+  details?(): Record<string, unknown>;
 }
 
 export type { InjectionConfig };

@@ -428,15 +428,21 @@ export function buildApp(opts: AppOptions): InjectorApp {
     const ready = checks.config && checks.certificate && checks.cluster && !checks.draining;
     // An API-server outage after the first sync does not fail readiness: answers come from the
     // informers' caches, and failing every replica at once would turn the outage into a webhook
-    // outage. The detail says so.
+    // outage. The detail says so; the webhook self-check adds its findings (never a failure).
     const reachable = opts.clusterReadiness?.apiServerReachable?.();
-    const detail =
+    const outage =
       reachable === false
         ? { apiServer: 'unreachable: answering from the informer caches, reconnecting' }
         : {};
+    const details = opts.clusterReadiness?.details?.();
     return reply
       .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', checks, ...detail });
+      .send({
+        status: ready ? 'ready' : 'not ready',
+        checks,
+        ...outage,
+        ...(details ? { details } : {}),
+      });
   });
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();

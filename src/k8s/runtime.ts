@@ -19,7 +19,11 @@ import type { ConfigLoader } from '../config-sources/reloading.js';
 import { createConfigMapProvider, type ConfigMapProvider } from './configmap-provider.js';
 import type { BackoffOptions } from './informer.js';
 import { ACCEPT_PARTIAL_METADATA, AcceptingKubeConfig, loadKubeConfig } from './kubeconfig.js';
-import { createNamespaceCache } from './namespace-cache.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createNamespaceCache, toNamespaceInfo, type NamespaceCache } from './namespace-cache.js';
+import { createPodAudit, type PodAudit } from './pod-audit.js';
+import { createWebhookAudit, type WebhookAudit } from './webhook-audit.js';
+import { verifyCaBundle } from '../tls/ca-bundle.js';
 import {
   createNodeFacts,
   type NativeSidecarDetector,
@@ -43,9 +47,23 @@ export interface ClusterRuntimeOptions {
    * ConfigMap informer is started, and the caller keeps ownership of the provider.
    */
   config?: ConfigProvider;
+  /** The pod audit and webhook self-check (docs/audit.md); absent: not started. */
+  audit?: ClusterAuditOptions;
   /** Overrides of the pure core functions (tests). */
   load?: ConfigLoader;
   detect?: NativeSidecarDetector;
+}
+
+export interface ClusterAuditOptions {
+  /** Time between pod evaluations. */
+  intervalMs?: number;
+  /** Events on the workloads of reported pods (needs `create` on events). */
+  events: boolean;
+  /** Our MutatingWebhookConfiguration and Service. */
+  webhookConfiguration: string;
+  service: { namespace: string; name: string };
+  /** The serving chain now (PEM), for the caBundle check. */
+  servedCertificate?: () => string;
 }
 
 export interface ClusterRuntime {
@@ -112,6 +130,9 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
   const informers = [namespaces.informer, facts.informer];
   if (watched) informers.push(watched.informer);
   for (const informer of informers) informer.start();
+  // The audits are not part of readiness: they only report, and need RBAC the webhook does not.
+  const audits =
+    opts.audit === undefined ? undefined : startAudits(opts, kubeConfig, namespaces, config);
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -128,15 +149,66 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     readiness: {
       synced: () => informers.every((i) => i.synced()),
       apiServerReachable: () => informers.every((i) => i.connected()),
+      ...(audits === undefined
+        ? {}
+        : { details: () => ({ webhooks: audits.webhooks.readinessDetail() }) }),
     },
     async whenSynced(): Promise<void> {
       await Promise.all(informers.map((i) => i.whenSynced()));
       while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     async stop(): Promise<void> {
-      await Promise.all([watched?.close(), namespaces.informer.stop(), facts.informer.stop()]);
+      await Promise.all([
+        watched?.close(),
+        namespaces.informer.stop(),
+        facts.informer.stop(),
+        audits?.pods.stop(),
+        audits?.webhooks.stop(),
+      ]);
       logger.info('cluster runtime stopped');
     },
   };
   return runtime;
+}
+
+function startAudits(
+  opts: ClusterRuntimeOptions,
+  kubeConfig: KubeConfig,
+  namespaces: NamespaceCache,
+  config: ConfigProvider,
+): { pods: PodAudit; webhooks: WebhookAudit } {
+  const audit = opts.audit as ClusterAuditOptions;
+  const { informerRestarts } = clusterMetrics(opts.registry);
+  const backoff = opts.backoff === undefined ? {} : { backoff: opts.backoff };
+  const pods = createPodAudit({
+    kubeConfig,
+    logger: opts.logger,
+    registry: opts.registry,
+    // The runtime's live provider (ConfigMaps or --config-dir), read at each run.
+    config,
+    namespace: (name) => {
+      const found = namespaces.informer.get(name);
+      return found === undefined ? undefined : toNamespaceInfo(found, name);
+    },
+    namespacesSynced: () => namespaces.informer.synced(),
+    ...(audit.intervalMs === undefined ? {} : { intervalMs: audit.intervalMs }),
+    events: { enabled: audit.events },
+    ...backoff,
+    onRestart: () => informerRestarts.inc({ informer: 'pods' }),
+  });
+  const webhooks = createWebhookAudit({
+    kubeConfig,
+    logger: opts.logger,
+    registry: opts.registry,
+    ownConfiguration: audit.webhookConfiguration,
+    service: audit.service,
+    ...(audit.servedCertificate === undefined
+      ? {}
+      : { servedCertificate: audit.servedCertificate, verify: verifyCaBundle }),
+    ...backoff,
+    onRestart: () => informerRestarts.inc({ informer: 'mutatingwebhookconfigurations' }),
+  });
+  pods.start();
+  webhooks.start();
+  return { pods, webhooks };
 }

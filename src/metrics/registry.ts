@@ -9,7 +9,7 @@
  * To add a metric: add its definition to METRIC_DEFINITIONS, create it in the group that owns it
  * (or a new group function below), and name it in the README.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** From 0.5 ms (a small pod) to 1 s (the point where an admission is already too slow). */
 export const DURATION_BUCKETS: readonly number[] = [
@@ -69,6 +69,28 @@ export const METRIC_DEFINITIONS = {
     `${OWN_PREFIX}namespace_lookups_total`,
     'Namespace lookups by where the answer came from (cache, api, unavailable)',
     ['source'],
+  ),
+  // Gauges of the cluster audit (src/k8s/pod-audit.ts, src/k8s/webhook-audit.ts): states, not
+  // counts of events, so no _total suffix.
+  podsMissingSidecar: metric(
+    `${OWN_PREFIX}pods_missing_sidecar`,
+    'Running pods the current configuration would inject but that have no istio-proxy (namespaces beyond the cap are summed under "_other")',
+    ['namespace', 'owner_kind'],
+  ),
+  podsStaleProxy: metric(
+    `${OWN_PREFIX}pods_stale_proxy`,
+    'Injected pods whose proxy differs from what the configuration injects now, by reason (revision, image)',
+    ['namespace', 'owner_kind', 'reason'],
+  ),
+  podAuditPods: metric(`${OWN_PREFIX}pod_audit_pods`, 'Pods judged by the last audit run'),
+  podAuditDuration: metric(
+    `${OWN_PREFIX}pod_audit_duration_seconds`,
+    'Duration of the last audit run (it yields to requests between slices)',
+  ),
+  webhookFindings: metric(
+    `${OWN_PREFIX}webhook_findings`,
+    'Findings of the webhook self-check by code (overlap, ca-bundle-mismatch, ...)',
+    ['code'],
   ),
 } as const satisfies Record<string, MetricDefinition>;
 
@@ -135,6 +157,39 @@ export function configReloadMetrics(registry: Registry): {
     reloads: counter(registry, 'configReloads'),
     errors: counter(registry, 'configReloadErrors'),
   };
+}
+
+/** The gauge `key` on `registry`, created on first use (see `counter`). */
+function gauge<K extends keyof Definitions>(registry: Registry, key: K): Gauge<LabelOf<K>> {
+  const { name, help, labelNames } = METRIC_DEFINITIONS[key];
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Gauge) return existing;
+  return new Gauge<LabelOf<K>>({
+    name,
+    help,
+    labelNames: [...labelNames] as LabelOf<K>[],
+    registers: [registry],
+  });
+}
+
+/** Gauges of the pod audit. */
+export function podAuditMetrics(registry: Registry): {
+  missing: Gauge<'namespace' | 'owner_kind'>;
+  stale: Gauge<'namespace' | 'owner_kind' | 'reason'>;
+  pods: Gauge;
+  duration: Gauge;
+} {
+  return {
+    missing: gauge(registry, 'podsMissingSidecar'),
+    stale: gauge(registry, 'podsStaleProxy'),
+    pods: gauge(registry, 'podAuditPods'),
+    duration: gauge(registry, 'podAuditDuration'),
+  };
+}
+
+/** Gauge of the webhook self-check. */
+export function webhookAuditMetrics(registry: Registry): { findings: Gauge<'code'> } {
+  return { findings: gauge(registry, 'webhookFindings') };
 }
 
 /** Counters of the cluster runtime (informers and namespace lookups). */

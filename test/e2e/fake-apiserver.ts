@@ -16,7 +16,8 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export type Resource = 'namespaces' | 'nodes' | 'configmaps';
+export type Resource =
+  'namespaces' | 'nodes' | 'configmaps' | 'pods' | 'mutatingwebhookconfigurations';
 
 export interface KObject {
   apiVersion?: string;
@@ -58,6 +59,12 @@ const KINDS: Record<Resource, string> = {
   namespaces: 'Namespace',
   nodes: 'Node',
   configmaps: 'ConfigMap',
+  pods: 'Pod',
+  mutatingwebhookconfigurations: 'MutatingWebhookConfiguration',
+};
+
+const API_VERSIONS: Partial<Record<Resource, string>> = {
+  mutatingwebhookconfigurations: 'admissionregistration.k8s.io/v1',
 };
 
 export const TEST_TOKEN = 'fake-apiserver-token';
@@ -78,6 +85,8 @@ export class FakeApiServer {
   private rv = 100;
   port = 0;
   readonly requests: RecordedRequest[] = [];
+  /** Bodies of Event creations (`POST /api/v1/namespaces/<ns>/events`), answered 201. */
+  readonly events: KObject[] = [];
   /** When set, every request is answered with this HTTP status (simulates an overloaded server). */
   failWith: number | undefined;
   /** Namespace GETs wait this long before answering (simulates a slow server). */
@@ -155,7 +164,7 @@ export class FakeApiServer {
     const existed = this.objects.has(key);
     this.rv += 1;
     const stored: KObject = structuredClone({
-      apiVersion: 'v1',
+      apiVersion: API_VERSIONS[resource] ?? 'v1',
       kind: KINDS[resource],
       ...object,
       metadata: { ...object.metadata, resourceVersion: String(this.rv) },
@@ -241,6 +250,16 @@ export class FakeApiServer {
       sendStatus(res, this.failWith, 'InternalError', 'injected failure');
       return;
     }
+    if (req.method === 'POST' && /^\/api\/v1\/namespaces\/[^/]+\/events$/.test(url.pathname)) {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const event = JSON.parse(body) as KObject;
+        this.events.push(event);
+        sendJson(res, 201, event);
+      });
+      return;
+    }
     const route = parsePath(url.pathname);
     if (route === undefined || req.method !== 'GET') {
       sendStatus(res, 404, 'NotFound', `no route for ${req.method ?? ''} ${url.pathname}`);
@@ -303,7 +322,7 @@ export class FakeApiServer {
     const partial = accept.includes('as=PartialObjectMetadataList');
     const items = this.selected(resource, namespace, fieldName);
     sendJson(res, 200, {
-      apiVersion: partial ? 'meta.k8s.io/v1' : 'v1',
+      apiVersion: partial ? 'meta.k8s.io/v1' : (API_VERSIONS[resource] ?? 'v1'),
       kind: partial ? 'PartialObjectMetadataList' : `${KINDS[resource]}List`,
       metadata: { resourceVersion: String(this.rv) },
       items: partial ? items.map(toPartial) : items,
@@ -346,8 +365,22 @@ function parsePath(
     .split('/')
     .filter((p) => p !== '')
     .map(decodeURIComponent);
+  if (
+    parts.slice(0, 4).join('/') ===
+    'apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'
+  ) {
+    return parts[4] === undefined
+      ? { resource: 'mutatingwebhookconfigurations' }
+      : { resource: 'mutatingwebhookconfigurations', name: parts[4] };
+  }
   if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
   const rest = parts.slice(2);
+  if (rest[0] === 'pods' && rest.length === 1) return { resource: 'pods' };
+  if (rest[0] === 'namespaces' && rest[2] === 'pods' && rest.length <= 4) {
+    return rest[3] === undefined
+      ? { resource: 'pods', namespace: rest[1] }
+      : { resource: 'pods', namespace: rest[1], name: rest[3] };
+  }
   if (rest[0] === 'namespaces' && rest.length === 4 && rest[2] === 'configmaps') {
     return { resource: 'configmaps', namespace: rest[1], name: rest[3] };
   }

@@ -23,6 +23,11 @@ export const TEST_SERVE_OPTIONS: ServeOptions = {
   compliancePolicy: '',
   logLevel: 'silent',
   drainSeconds: 1,
+  audit: true,
+  auditIntervalSeconds: 15,
+  auditEvents: false,
+  webhookConfig: 'sidecar-injector',
+  service: { namespace: 'sidecar-injector', name: 'sidecar-injector' },
 };
 
 /** Writes a serving pair as `tls.crt` / `tls.key` in `dir` and returns the two paths. */

@@ -24,8 +24,29 @@ describe('serve flags', () => {
         compliancePolicy: '',
         logLevel: 'info',
         drainSeconds: 5,
+        audit: true,
+        auditIntervalSeconds: 15,
+        auditEvents: false,
+        webhookConfig: 'sidecar-injector',
+        service: { namespace: 'sidecar-injector', name: 'sidecar-injector' },
       },
     });
+  });
+
+  it('audit flags: off, interval, events, our configuration and Service', () => {
+    const parsed = parseServeOptions(
+      ['--audit', 'off', '--audit-interval', '30', '--audit-events', '--service', 'mesh/injector'],
+      { INJECTOR_WEBHOOK_CONFIG: 'injector-canary' },
+    );
+    expect(parsed.ok && parsed.options).toMatchObject({
+      audit: false,
+      auditIntervalSeconds: 30,
+      auditEvents: true,
+      webhookConfig: 'injector-canary',
+      service: { namespace: 'mesh', name: 'injector' },
+    });
+    const bad = parseServeOptions(['--audit-interval', '1', '--service', 'nope'], {});
+    expect(!bad.ok && !bad.help && bad.problems.length).toBe(2);
   });
 
   it('--platform and --compliance-policy (or their variables) set the process-wide facts', () => {
