@@ -31,7 +31,7 @@ import type {
   ConfigProvider,
   NamespaceResolver,
 } from './ports.js';
-import { createCertReloader, type CertReloader } from './tls/cert-reloader.js';
+import { certificateNotAfter, createCertReloader, type CertReloader } from './tls/cert-reloader.js';
 import { devCertHosts, ensureDevCertificates } from './tls/dev-cert.js';
 
 export const MAIN_HELP = `Usage: sidecar-injector <command> [flags]
@@ -206,7 +206,10 @@ export async function startServer(
       certPath,
       keyPath,
       contextOptions: { minVersion: 'TLSv1.2' },
-      onReload: () => logger.info({ certPath }, 'serving certificate reloaded'),
+      onReload: (pair) => {
+        metrics.certificateExpiry.set(certificateNotAfter(pair.cert));
+        logger.info({ certPath }, 'serving certificate reloaded');
+      },
       onError: (error) =>
         logger.error(
           { code: error.code, err: error },
@@ -214,6 +217,7 @@ export async function startServer(
         ),
     });
     cleanups.push(() => reloader.close());
+    metrics.certificateExpiry.set(certificateNotAfter(reloader.current().cert));
 
     const dirConfig =
       options.configDir === undefined

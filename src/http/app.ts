@@ -239,7 +239,9 @@ export function buildApp(opts: AppOptions): InjectorApp {
   });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.method === 'POST' && isInjectPath(request.url)) {
-      metrics.duration.observe(reply.elapsedTime / 1000);
+      const seconds = reply.elapsedTime / 1000;
+      metrics.duration.observe(seconds);
+      metrics.injectionTime.observe(seconds);
     }
     done();
   });
