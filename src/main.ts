@@ -20,7 +20,7 @@ import {
 import { chooseConfigSource, type ConfigSourceKind } from './config-sources/choose.js';
 import { defaultInjectionConfig } from './core/config/defaults.js';
 import type { ClusterFacts } from './core/contracts.js';
-import { formatError, isInjectorError } from './errors.js';
+import { InjectorError, formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
@@ -169,6 +169,27 @@ async function serveMetrics(
   return server;
 }
 
+/** Runs `listen`; a taken address becomes INJ_ERR_PORT_IN_USE naming the flag to change. */
+async function listenOrExplain<T>(
+  listen: () => Promise<T>,
+  where: { host: string; port: number; flag: string; env: string },
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const address = `${where.host}:${where.port}`;
+    throw new InjectorError(
+      'INJ_ERR_PORT_IN_USE',
+      `${address} is already in use by another process; choose another port with ${where.flag} (or ${where.env}), or stop the other process`,
+      {
+        details: [{ field: where.flag, value: String(where.port), reason: 'address in use' }],
+        cause: error,
+      },
+    );
+  }
+}
+
 /** Builds and starts the webhook server from validated options. */
 export async function startServer(
   options: ServeOptions,
@@ -258,13 +279,27 @@ export async function startServer(
       tls: reloader.current(),
     });
     reloader.attach(app.server as unknown as Http2SecureServer);
-    await app.listen({ port: options.port, host: options.host });
+    await listenOrExplain(() => app.listen({ port: options.port, host: options.host }), {
+      host: options.host,
+      port: options.port,
+      flag: '--port',
+      env: 'INJECTOR_PORT',
+    });
     cleanups.push(() => app.close());
     const port = (app.server.address() as AddressInfo).port;
 
     let metricsPort: number | undefined;
     if (options.metricsPort !== undefined) {
-      const metricsServer = await serveMetrics(options.metricsPort, options.host, metrics);
+      const metricsPortFlag = options.metricsPort;
+      const metricsServer = await listenOrExplain(
+        () => serveMetrics(metricsPortFlag, options.host, metrics),
+        {
+          host: options.host,
+          port: metricsPortFlag,
+          flag: '--metrics-port',
+          env: 'INJECTOR_METRICS_PORT',
+        },
+      );
       metricsPort = (metricsServer.address() as AddressInfo).port;
       cleanups.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
     }

@@ -18,6 +18,8 @@ export interface ConfigRequest {
   istioNamespace: string;
   /** Control-plane revision; empty for the default revision. */
   revision: string;
+  /** Single files replacing one input each (`--inject-config-file`, `--values-file`, `--mesh-config-file`). */
+  files?: Readonly<Partial<Record<'config' | 'values' | 'mesh', string>>>;
   /** `--set path=value` overrides (`values.global.proxy.statusPort=15021`, `meshConfig.x=y`). */
   set: readonly string[];
 }

@@ -1,5 +1,9 @@
 /** The `sidecar-injector` binary as a process: dispatch, help, version and usage exit codes. */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -66,4 +70,46 @@ describe('sidecar-injector binary', () => {
     expect(result.stderr).toContain('INJ_ERR_CONFIG_INVALID');
     expect(result.stderr).toContain('/nonexistent/injector-config');
   });
+
+  it('serve with a --config-dir holding none of config, values, mesh exits 2 naming the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'injector-empty-config-'));
+    try {
+      await writeFile(join(dir, 'mesh.yaml'), 'defaultConfig: {}\n'); // not a file the server reads
+      const result = await run(['serve', '--port', '0', '--config-dir', dir]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^INJ_ERR_CONFIG_DIR_EMPTY: --config-dir /);
+      expect(result.stderr).toContain(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['--port', (port: number) => ['--port', String(port)]],
+    ['--metrics-port', (port: number) => ['--port', '0', '--metrics-port', String(port)]],
+  ])(
+    'serve on a taken %s exits 2 with INJ_ERR_PORT_IN_USE and the flag to change',
+    async (flag, args) => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const { port } = taken.address() as AddressInfo;
+      try {
+        const result = await run([
+          'serve',
+          '--host',
+          '127.0.0.1',
+          ...args(port),
+          '--drain-seconds',
+          '0',
+        ]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/^INJ_ERR_PORT_IN_USE: /);
+        expect(result.stderr).toContain(`127.0.0.1:${port}`);
+        expect(result.stderr).toContain(`choose another port with ${flag}`);
+        expect(result.stderr).not.toMatch(/^Error: listen EADDRINUSE/m);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    },
+  );
 });
