@@ -26,8 +26,12 @@ export interface ConfigRequest {
 
 /** One step of the `check` explanation. */
 export interface CheckStep {
-  /** `webhook` (the API server's selectors, spec §2.1) or `policy` (the server's decision, spec §2.2). */
-  stage: 'webhook' | 'policy';
+  /**
+   * `webhook` (the API server's selectors, spec §2.1), `policy` (the server's decision, spec
+   * §2.2), or `injection` (the pipeline refusing the pod, e.g. a bad annotation: what the webhook
+   * would deny; only present when it does).
+   */
+  stage: 'webhook' | 'policy' | 'injection';
   /** Whether this step lets the pod through. */
   pass: boolean;
   /** Stable reason code from the core. */
