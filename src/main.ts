@@ -42,6 +42,7 @@ Commands:
   serve     run the admission webhook server (TLS, HTTP/2 and HTTP/1.1)
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
   check     explain whether and why a pod would be injected
+  version   the version, the Istio behaviour version, the templates and the git commit
 
 Flags:
   --help, -h       show help (also: sidecar-injector <command> --help)
@@ -340,17 +341,25 @@ export async function startServer(
 }
 
 async function packageVersion(): Promise<string> {
+  return (await packageRoot()).version;
+}
+
+/** The directory holding our package.json, and its version. */
+async function packageRoot(): Promise<{ root: URL; version: string }> {
   // src/main.ts runs from src/ (tsx) or dist/src/ (compiled): look one and two levels up.
-  for (const relative of ['../package.json', '../../package.json']) {
+  for (const relative of ['../', '../../']) {
     try {
-      const text = await readFile(new URL(relative, import.meta.url), 'utf8');
+      const root = new URL(relative, import.meta.url);
+      const text = await readFile(new URL('package.json', root), 'utf8');
       const parsed = JSON.parse(text) as { name?: string; version?: string };
-      if (parsed.name === 'sidecar-injector' && parsed.version) return parsed.version;
+      if (parsed.name === 'sidecar-injector' && parsed.version) {
+        return { root, version: parsed.version };
+      }
     } catch {
       // try the next candidate
     }
   }
-  return 'unknown';
+  return { root: new URL('../', import.meta.url), version: 'unknown' };
 }
 
 /** Loads an offline subcommand on demand, so `serve` works even in a build without them. */
@@ -439,9 +448,14 @@ export async function runMain(argv: readonly string[] = process.argv.slice(2)): 
       return EXIT.OK;
     case '--version':
     case '-v':
-    case 'version':
       io.stdout(`sidecar-injector ${await packageVersion()}\n`);
       return EXIT.OK;
+    case 'version': {
+      const { formatVersion, versionInfo } = await import('./cli/version.js');
+      const { root, version } = await packageRoot();
+      io.stdout(formatVersion(await versionInfo(root, version)));
+      return EXIT.OK;
+    }
     case 'serve':
       return runServe(rest, io);
     case 'inject':

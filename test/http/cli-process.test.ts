@@ -1,11 +1,13 @@
 /** The `sidecar-injector` binary as a process: dispatch, help, version and usage exit codes. */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_TAG } from '../../src/core/config/defaults.js';
+import { BUILTIN_TEMPLATES } from '../../src/core/render/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,6 +33,30 @@ describe('sidecar-injector binary', () => {
     const result = await run(['--version']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^sidecar-injector \d+\.\d+\.\d+/);
+  });
+
+  it('version prints the package, Istio behaviour and template versions and the git commit', async () => {
+    const result = await run(['version']);
+    expect(result.code).toBe(0);
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    expect(result.stdout).toBe(
+      [
+        `sidecar-injector ${pkg.version}`,
+        `istio behaviour: ${DEFAULT_TAG} (defaults and templates of this Istio release)`,
+        `templates: ${Object.keys(BUILTIN_TEMPLATES).join(', ')}`,
+        `git commit: ${commit}`,
+        '',
+      ].join('\n'),
+    );
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    // --version stays one short line.
+    expect((await run(['--version'])).stdout).toBe(`sidecar-injector ${pkg.version}\n`);
   });
 
   it('--help lists the commands', async () => {
