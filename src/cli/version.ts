@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_TAG } from '../core/config/defaults.js';
-import { BUILTIN_TEMPLATES } from '../core/render/index.js';
+import { BUILTIN_RENDERERS } from '../core/render/index.js';
 
 export interface VersionInfo {
   version: string;
@@ -63,7 +63,7 @@ export async function versionInfo(root: URL, version: string): Promise<VersionIn
   return {
     version,
     istio: DEFAULT_TAG,
-    templates: Object.keys(BUILTIN_TEMPLATES),
+    templates: Object.keys(BUILTIN_RENDERERS),
     commit: await commitOf(root),
   };
 }

@@ -15,8 +15,8 @@
  * `--kubeconfig`. A new source (template or ProxyConfig sources) is a new row here and in
  * CONFIG_SOURCES, implemented in this folder.
  */
-import type { ConfigSources } from '../ports.js';
 import { readFile } from 'node:fs/promises';
+import type { ConfigSources } from '../core/contracts.js';
 import { InjectorError } from '../errors.js';
 import { readConfigDir } from './static.js';
 

@@ -21,7 +21,7 @@
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, type ErrorDetail } from '../errors.js';
 import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
-import { BUILTIN_TEMPLATE_NAMES } from './config/defaults.js';
+import { CHART_TEMPLATE_NAMES } from './config/defaults.js';
 import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -29,7 +29,7 @@ import type { Container, Pod, StringMap } from './k8s.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
-import { parseGoBool } from './annotations/net.js';
+import { parseGoBool } from './annotations/value-formats.js';
 import {
   dropOpenshiftAssignedIds,
   proxyIds,
@@ -53,7 +53,7 @@ import { stripPod } from './pipeline/strip.js';
 import { checkTemplates, selectTemplates } from './pipeline/templates.js';
 import { resolveProxyConfig } from './proxy-config.js';
 import { annotationWarnings } from './annotations/warnings.js';
-import { BUILTIN_TEMPLATES, renderTemplate } from './render/index.js';
+import { BUILTIN_RENDERERS, renderTemplate } from './render/index.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';
 
@@ -118,8 +118,8 @@ export function inject(input: InjectionInput): InjectionOutput {
   const names = selectTemplates(annotations, config.injector, mode);
   checkTemplates(
     names,
-    Object.keys(BUILTIN_TEMPLATES),
-    BUILTIN_TEMPLATE_NAMES,
+    Object.keys(BUILTIN_RENDERERS),
+    CHART_TEMPLATE_NAMES,
     config.injector.customTemplates,
   );
 

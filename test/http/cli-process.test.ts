@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TAG } from '../../src/core/config/defaults.js';
-import { BUILTIN_TEMPLATES } from '../../src/core/render/index.js';
+import { BUILTIN_RENDERERS } from '../../src/core/render/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -49,7 +49,7 @@ describe('sidecar-injector binary', () => {
       [
         `sidecar-injector ${pkg.version}`,
         `istio behaviour: ${DEFAULT_TAG} (defaults and templates of this Istio release)`,
-        `templates: ${Object.keys(BUILTIN_TEMPLATES).join(', ')}`,
+        `templates: ${Object.keys(BUILTIN_RENDERERS).join(', ')}`,
         `git commit: ${commit}`,
         '',
       ].join('\n'),

@@ -9,13 +9,14 @@
  */
 import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import type { ConfigSources } from '../contracts.js';
 import type { StringMap } from '../k8s.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
 import { parseYamlDocument } from '../yaml.js';
 import { chartMesh, str0 } from './chart-mesh.js';
 import { checkFields, checkMaps, stringList } from './checks.js';
 import {
-  BUILTIN_TEMPLATE_NAMES,
+  CHART_TEMPLATE_NAMES,
   DEFAULT_INJECTOR_CONFIG,
   DEFAULT_MESH,
   DEFAULT_VALUES,
@@ -33,14 +34,8 @@ import type {
   MeshConfig,
 } from './types.js';
 
-/** Raw configuration texts; structurally the same as `ConfigSources` in src/ports.ts, plus overlays. */
-export interface ConfigSourceTexts {
-  /** `config` key (YAML): policy, defaultTemplates, aliases, selectors, injectedAnnotations, templates. */
-  config?: string;
-  /** `values` key (JSON or YAML), deep-merged over the embedded defaults. */
-  values?: string;
-  /** `mesh` key (YAML MeshConfig), merged over the built-in defaults. */
-  mesh?: string;
+/** The raw texts of `ConfigSources` plus the command-line overlays. */
+export interface ConfigSourceTexts extends ConfigSources {
   /** istioctl-style `--set` flags: `values.a.b=v`, `meshConfig.a.b=v`, `components.cni.enabled=true`. */
   set?: readonly string[];
   /** An IstioOperator document: `spec.values`, `spec.meshConfig`, `spec.components.cni.enabled`. */
@@ -132,7 +127,7 @@ function buildInjectorConfig(
   // The chart writes the built-in templates' Go text into `templates`; those names stay built-in.
   const customTemplates: Record<string, string> = {};
   for (const [name, text] of Object.entries(stringMapOf(configDoc['templates']))) {
-    if (!BUILTIN_TEMPLATE_NAMES.includes(name)) customTemplates[name] = text;
+    if (!CHART_TEMPLATE_NAMES.includes(name)) customTemplates[name] = text;
   }
   const defaults = stringListOf(configDoc['defaultTemplates']);
   const policy = configDoc['policy'];
