@@ -43,6 +43,8 @@ Commands:
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
   check     explain whether and why a pod would be injected
   version   the version, the Istio behaviour version, the templates and the git commit
+  completion bash|zsh|fish
+            print a shell completion script (bash: source <(sidecar-injector completion bash))
 
 Flags:
   --help, -h       show help (also: sidecar-injector <command> --help)
@@ -456,6 +458,8 @@ export async function runMain(argv: readonly string[] = process.argv.slice(2)): 
       io.stdout(formatVersion(await versionInfo(root, version)));
       return EXIT.OK;
     }
+    case 'completion':
+      return (await import('./cli/completion.js')).runCompletion(rest, io);
     case 'serve':
       return runServe(rest, io);
     case 'inject':

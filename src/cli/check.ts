@@ -41,7 +41,7 @@ annotation, never/always selectors, policy, host network, system namespaces).
 Exit codes: 0 checked (whatever the verdicts), 1 failure, 2 usage.
 `;
 
-const FLAGS: readonly FlagSpec[] = [
+export const CHECK_FLAGS: readonly FlagSpec[] = [
   { name: 'namespace', short: 'n', kind: 'string' },
   {
     name: 'namespace-labels',
@@ -62,7 +62,7 @@ const NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export function createCheckCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
-    flags: FLAGS,
+    flags: CHECK_FLAGS,
     usage: CHECK_USAGE,
     run: async ({ flags, inputs, io, request }) => {
       const labelsFlag = first(flags, 'namespace-labels');

@@ -42,7 +42,7 @@ ReplicaSet, ReplicationController, Job, CronJob, Pod, DeploymentConfig, List) an
 Exit codes: 0 done, 1 failure (bad manifest, injection error, unreachable cluster), 2 usage.
 `;
 
-const FLAGS: readonly FlagSpec[] = [
+export const INJECT_FLAGS: readonly FlagSpec[] = [
   { name: 'output-file', kind: 'string' },
   // kubectl's habit: -o is the format; the file has its own flag.
   { name: 'output', short: 'o', kind: 'enum', choices: ['yaml', 'json', 'patch'] },
@@ -52,7 +52,7 @@ const FLAGS: readonly FlagSpec[] = [
 /** The `inject` command over a given engine (tests pass a fake one). */
 export function createInjectCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
-    flags: FLAGS,
+    flags: INJECT_FLAGS,
     usage: INJECT_USAGE,
     run: async ({ flags, inputs, io, request }) => {
       const config = await engine.loadConfig(request);
