@@ -76,6 +76,20 @@ export const ERROR_CODES = {
     summary:
       'the injector configuration (config, values or mesh) is invalid; every problem is listed by path',
   },
+  INJ_ERR_CONFIG_DIR_EMPTY: {
+    httpStatus: 500,
+    admissionStatus: 500,
+    exitCode: 2,
+    summary:
+      '--config-dir names a directory holding none of config, values and mesh (the message names the path)',
+  },
+  INJ_ERR_PORT_IN_USE: {
+    httpStatus: 500,
+    admissionStatus: 500,
+    exitCode: 2,
+    summary:
+      'the address and port to listen on are taken by another process; choose another with the flag the message names',
+  },
   INJ_ERR_CLI_USAGE: {
     httpStatus: 400,
     admissionStatus: 400,

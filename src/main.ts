@@ -26,12 +26,12 @@ import type {
   ConfigProvider,
   NamespaceResolver,
 } from './core/contracts.js';
-import { formatError, isInjectorError } from './errors.js';
+import { InjectorError, formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
-import { createCertReloader, type CertReloader } from './tls/cert-reloader.js';
+import { certificateNotAfter, createCertReloader, type CertReloader } from './tls/cert-reloader.js';
 import { devCertHosts, ensureDevCertificates } from './tls/dev-cert.js';
 
 export const MAIN_HELP = `Usage: sidecar-injector <command> [flags]
@@ -42,6 +42,9 @@ Commands:
   serve     run the admission webhook server (TLS, HTTP/2 and HTTP/1.1)
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
   check     explain whether and why a pod would be injected
+  version   the version, the Istio behaviour version, the templates and the git commit
+  completion bash|zsh|fish
+            print a shell completion script (bash: source <(sidecar-injector completion bash))
 
 Flags:
   --help, -h       show help (also: sidecar-injector <command> --help)
@@ -181,6 +184,27 @@ async function serveMetrics(
   return server;
 }
 
+/** Runs `listen`; a taken address becomes INJ_ERR_PORT_IN_USE naming the flag to change. */
+async function listenOrExplain<T>(
+  listen: () => Promise<T>,
+  where: { host: string; port: number; flag: string; env: string },
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const address = `${where.host}:${where.port}`;
+    throw new InjectorError(
+      'INJ_ERR_PORT_IN_USE',
+      `${address} is already in use by another process; choose another port with ${where.flag} (or ${where.env}), or stop the other process`,
+      {
+        details: [{ field: where.flag, value: String(where.port), reason: 'address in use' }],
+        cause: error,
+      },
+    );
+  }
+}
+
 /** Builds and starts the webhook server from validated options. */
 export async function startServer(
   options: ServeOptions,
@@ -218,7 +242,10 @@ export async function startServer(
       certPath,
       keyPath,
       contextOptions: { minVersion: 'TLSv1.2' },
-      onReload: () => logger.info({ certPath }, 'serving certificate reloaded'),
+      onReload: (pair) => {
+        metrics.certificateExpiry.set(certificateNotAfter(pair.cert));
+        logger.info({ certPath }, 'serving certificate reloaded');
+      },
       onError: (error) =>
         logger.error(
           { code: error.code, err: error },
@@ -226,6 +253,7 @@ export async function startServer(
         ),
     });
     cleanups.push(() => reloader.close());
+    metrics.certificateExpiry.set(certificateNotAfter(reloader.current().cert));
 
     const dirConfig =
       options.configDir === undefined
@@ -272,13 +300,27 @@ export async function startServer(
       tls: reloader.current(),
     });
     reloader.attach(app.server as unknown as Http2SecureServer);
-    await app.listen({ port: options.port, host: options.host });
+    await listenOrExplain(() => app.listen({ port: options.port, host: options.host }), {
+      host: options.host,
+      port: options.port,
+      flag: '--port',
+      env: 'INJECTOR_PORT',
+    });
     cleanups.push(() => app.close());
     const port = (app.server.address() as AddressInfo).port;
 
     let metricsPort: number | undefined;
     if (options.metricsPort !== undefined) {
-      const metricsServer = await serveMetrics(options.metricsPort, options.host, metrics);
+      const metricsPortFlag = options.metricsPort;
+      const metricsServer = await listenOrExplain(
+        () => serveMetrics(metricsPortFlag, options.host, metrics),
+        {
+          host: options.host,
+          port: metricsPortFlag,
+          flag: '--metrics-port',
+          env: 'INJECTOR_METRICS_PORT',
+        },
+      );
       metricsPort = (metricsServer.address() as AddressInfo).port;
       cleanups.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
     }
@@ -319,17 +361,25 @@ export async function startServer(
 }
 
 async function packageVersion(): Promise<string> {
+  return (await packageRoot()).version;
+}
+
+/** The directory holding our package.json, and its version. */
+async function packageRoot(): Promise<{ root: URL; version: string }> {
   // src/main.ts runs from src/ (tsx) or dist/src/ (compiled): look one and two levels up.
-  for (const relative of ['../package.json', '../../package.json']) {
+  for (const relative of ['../', '../../']) {
     try {
-      const text = await readFile(new URL(relative, import.meta.url), 'utf8');
+      const root = new URL(relative, import.meta.url);
+      const text = await readFile(new URL('package.json', root), 'utf8');
       const parsed = JSON.parse(text) as { name?: string; version?: string };
-      if (parsed.name === 'sidecar-injector' && parsed.version) return parsed.version;
+      if (parsed.name === 'sidecar-injector' && parsed.version) {
+        return { root, version: parsed.version };
+      }
     } catch {
       // try the next candidate
     }
   }
-  return 'unknown';
+  return { root: new URL('../', import.meta.url), version: 'unknown' };
 }
 
 /** Loads an offline subcommand on demand, so `serve` works even in a build without them. */
@@ -429,9 +479,16 @@ export async function runMain(argv: readonly string[] = process.argv.slice(2)): 
       return EXIT.OK;
     case '--version':
     case '-v':
-    case 'version':
       io.stdout(`sidecar-injector ${await packageVersion()}\n`);
       return EXIT.OK;
+    case 'version': {
+      const { formatVersion, versionInfo } = await import('./cli/version.js');
+      const { root, version } = await packageRoot();
+      io.stdout(formatVersion(await versionInfo(root, version)));
+      return EXIT.OK;
+    }
+    case 'completion':
+      return (await import('./cli/completion.js')).runCompletion(rest, io);
     case 'serve':
       return runServe(rest, io);
     case 'inject':

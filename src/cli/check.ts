@@ -30,17 +30,20 @@ annotation, never/always selectors, policy, host network, system namespaces).
                                   the selectors are not evaluated
       --kubeconfig <file>         read namespace labels and the configuration from the cluster
       --config-dir <dir>          injector configuration files: config, values, mesh
+      --inject-config-file, --values-file, --mesh-config-file <file>
+                                  single configuration files, as for inject (istioctl's
+                                  --injectConfigFile, --valuesFile, --meshConfigFile too)
       --istio-namespace <ns>      namespace of the configuration ConfigMaps (default istio-system)
       --revision <rev>            control-plane revision
       --set <path>=<value>        override a value or mesh setting
-      --output text|json          one line per workload (default), or JSON for scripts
+  -o, --output text|json          one line per workload (default), or JSON for scripts
 
 With --cluster (no -f): audits the running cluster instead; see \`check --cluster --help\`.
 
 Exit codes: 0 checked (whatever the verdicts), 1 failure, 2 usage.
 `;
 
-const FLAGS: readonly FlagSpec[] = [
+export const CHECK_FLAGS: readonly FlagSpec[] = [
   { name: 'namespace', short: 'n', kind: 'string' },
   {
     name: 'namespace-labels',
@@ -53,7 +56,7 @@ const FLAGS: readonly FlagSpec[] = [
       return 'error' in labels ? labels.error : undefined;
     },
   },
-  { name: 'output', kind: 'enum', choices: ['text', 'json'] },
+  { name: 'output', short: 'o', kind: 'enum', choices: ['text', 'json'] },
 ];
 
 /** The Kubernetes-maintained label every namespace carries (used by the `auto.` webhook entry). */
@@ -61,7 +64,7 @@ const NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export function createCheckCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
-    flags: FLAGS,
+    flags: CHECK_FLAGS,
     usage: CHECK_USAGE,
     run: async ({ flags, inputs, io, request }) => {
       const labelsFlag = first(flags, 'namespace-labels');

@@ -15,6 +15,8 @@ export interface FlagSpec {
   kind: FlagKind;
   /** One-letter alias, e.g. `f` for `-f`. */
   short?: string;
+  /** Other long names, e.g. istioctl's `injectConfigFile`, reported under `name`. */
+  aliases?: readonly string[];
   /** Values accumulate (`--set a=1 --set b=2`) instead of being reported as given twice. */
   repeatable?: boolean;
   /** An empty value is meaningful (`--namespace-labels ""`: a namespace without labels). */
@@ -91,7 +93,7 @@ function lookup(arg: string, specs: readonly FlagSpec[]): Lookup {
   if (arg.startsWith('--')) {
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = specs.find((s) => s.name === name);
+    const spec = specs.find((s) => s.name === name || s.aliases?.includes(name) === true);
     if (spec === undefined) return { unknown: `--${name}` };
     return eq < 0 ? { spec } : { spec, inline: arg.slice(eq + 1) };
   }

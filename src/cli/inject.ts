@@ -20,9 +20,15 @@ Injects the sidecar into every workload of the manifests (Deployment, StatefulSe
 ReplicaSet, ReplicationController, Job, CronJob, Pod, DeploymentConfig, List) and prints them.
 
   -f, --filename <file|dir|->   input manifests (a directory: its *.yaml, *.yml, *.json in name order)
-  -o, --output-file <file>      write the result there instead of standard output
-      --output yaml|json|patch  rewritten manifests (default yaml), JSON, or kustomize patches
+  -o, --output yaml|json|patch  rewritten manifests (default yaml), JSON, or kustomize patches
+      --output-file <file>      write the result there instead of standard output
       --config-dir <dir>        injector configuration files: config, values, mesh
+      --inject-config-file <file>, --injectConfigFile <file>
+                                the injector's config (istioctl kube-inject's flag)
+      --values-file <file>, --valuesFile <file>
+                                the injector's values
+      --mesh-config-file <file>, --meshConfigFile <file>
+                                the MeshConfig; each file replaces that input of the source above
       --kubeconfig <file>       read the configuration ConfigMaps from the cluster
       --istio-namespace <ns>    namespace of the configuration ConfigMaps (default istio-system)
       --revision <rev>          control-plane revision (default: the default revision)
@@ -36,16 +42,17 @@ ReplicaSet, ReplicationController, Job, CronJob, Pod, DeploymentConfig, List) an
 Exit codes: 0 done, 1 failure (bad manifest, injection error, unreachable cluster), 2 usage.
 `;
 
-const FLAGS: readonly FlagSpec[] = [
-  { name: 'output-file', short: 'o', kind: 'string' },
-  { name: 'output', kind: 'enum', choices: ['yaml', 'json', 'patch'] },
+export const INJECT_FLAGS: readonly FlagSpec[] = [
+  { name: 'output-file', kind: 'string' },
+  // kubectl's habit: -o is the format; the file has its own flag.
+  { name: 'output', short: 'o', kind: 'enum', choices: ['yaml', 'json', 'patch'] },
   { name: 'native-sidecars', kind: 'enum', choices: ['auto', 'enabled', 'disabled'] },
 ];
 
 /** The `inject` command over a given engine (tests pass a fake one). */
 export function createInjectCommand(engine: OfflineEngine): CliCommand {
   return offlineCommand({
-    flags: FLAGS,
+    flags: INJECT_FLAGS,
     usage: INJECT_USAGE,
     run: async ({ flags, inputs, io, request }) => {
       const config = await engine.loadConfig(request);

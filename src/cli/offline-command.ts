@@ -18,6 +18,13 @@ export const FILENAME_FLAG: FlagSpec = {
   required: true,
 };
 
+/** istioctl kube-inject's single-file flags (its camelCase names are accepted as aliases). */
+const FILE_FLAGS = [
+  { input: 'config', name: 'inject-config-file', alias: 'injectConfigFile' },
+  { input: 'values', name: 'values-file', alias: 'valuesFile' },
+  { input: 'mesh', name: 'mesh-config-file', alias: 'meshConfigFile' },
+] as const;
+
 /** Where the injector configuration comes from. */
 export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { name: 'config-dir', kind: 'string', conflicts: ['kubeconfig'] },
@@ -25,6 +32,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { name: 'istio-namespace', kind: 'string' },
   // An empty revision is the default revision, as `default` is.
   { name: 'revision', kind: 'string', allowEmpty: true },
+  ...FILE_FLAGS.map(({ name, alias }): FlagSpec => ({ name, aliases: [alias], kind: 'string' })),
   {
     name: 'set',
     kind: 'string',
@@ -39,7 +47,14 @@ export function configRequest(flags: ParsedFlags, cwd: string): ConfigRequest {
   const configDir = first(flags, 'config-dir');
   const kubeconfig = first(flags, 'kubeconfig');
   const revision = first(flags, 'revision') ?? '';
+  const files = Object.fromEntries(
+    FILE_FLAGS.flatMap(({ input, name }) => {
+      const path = first(flags, name);
+      return path === undefined ? [] : [[input, resolve(cwd, path)]];
+    }),
+  );
   return {
+    ...(Object.keys(files).length === 0 ? {} : { files }),
     ...(configDir === undefined ? {} : { configDir: resolve(cwd, configDir) }),
     ...(kubeconfig === undefined ? {} : { kubeconfig: resolve(cwd, kubeconfig) }),
     istioNamespace: first(flags, 'istio-namespace') ?? 'istio-system',

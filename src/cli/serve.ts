@@ -45,7 +45,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     name: 'host',
     env: 'INJECTOR_HOST',
     kind: 'string',
-    default: '0.0.0.0',
+    // Loopback unless asked: the chart, the kustomize tree and the image pass 0.0.0.0 explicitly.
+    default: '127.0.0.1',
     metavar: 'ADDR',
     description: 'address to listen on',
   },
@@ -228,7 +229,7 @@ export function parseServeOptions(
   const inCluster = (env.KUBERNETES_SERVICE_HOST ?? '') !== '';
   const options: ServeOptions = {
     port,
-    host: get('host') ?? '0.0.0.0',
+    host: get('host') ?? '127.0.0.1',
     clusterMode: kubeconfig !== undefined ? 'kubeconfig' : inCluster ? 'in-cluster' : 'offline',
     istioNamespace: get('istio-namespace') ?? 'istio-system',
     revision: get('revision') ?? 'default',

@@ -8,11 +8,16 @@
  * | `cluster`    | a cluster is reachable (below)  | the ConfigMap informer             | one GET of each ConfigMap        |
  * | `embedded`   | otherwise                       | the built-in default               | the built-in default             |
  *
+ * On top of the chosen source, the offline commands take istioctl kube-inject's single files
+ * (`--injectConfigFile`, `--valuesFile`, `--meshConfigFile`): each replaces that one input.
+ *
  * "A cluster is reachable": `serve` without `--cluster-mode offline`; the offline commands with
  * `--kubeconfig`. A new source (template or ProxyConfig sources) is a new row here and in
  * CONFIG_SOURCES, implemented in this folder.
  */
+import { readFile } from 'node:fs/promises';
 import type { ConfigSources } from '../core/contracts.js';
+import { InjectorError } from '../errors.js';
 import { readConfigDir } from './static.js';
 
 export type ConfigSourceKind = 'config-dir' | 'cluster' | 'embedded';
@@ -36,7 +41,16 @@ export interface OnceReadRequest {
   kubeconfig?: string | undefined;
   istioNamespace: string;
   revision: string;
+  /** Single files replacing one input each (istioctl kube-inject's file flags). */
+  files?: Readonly<Partial<Record<keyof ConfigSources, string>>>;
 }
+
+/** The flag that names each single file, for messages. */
+export const CONFIG_FILE_FLAGS: Readonly<Record<keyof ConfigSources, string>> = Object.freeze({
+  config: '--inject-config-file',
+  values: '--values-file',
+  mesh: '--mesh-config-file',
+});
 
 /** Per source, how the offline commands read it once (the server's live variants are in main). */
 export const CONFIG_SOURCES: Readonly<
@@ -59,11 +73,27 @@ export const CONFIG_SOURCES: Readonly<
   embedded: { readOnce: () => Promise.resolve({}) },
 });
 
-/** The configuration texts of an offline command: the chosen source, read once. */
-export function readConfigOnce(request: OnceReadRequest): Promise<ConfigSources> {
+/** The configuration texts of an offline command: the chosen source, read once, then the files. */
+export async function readConfigOnce(request: OnceReadRequest): Promise<ConfigSources> {
   const kind = chooseConfigSource({
     configDir: request.configDir,
     cluster: request.kubeconfig !== undefined,
   });
-  return CONFIG_SOURCES[kind].readOnce(request);
+  const sources = await CONFIG_SOURCES[kind].readOnce(request);
+  const files = Object.entries(request.files ?? {}) as [keyof ConfigSources, string][];
+  const read = await Promise.all(
+    files.map(async ([input, path]) => {
+      try {
+        return [input, await readFile(path, 'utf8')] as const;
+      } catch (error) {
+        const reason = (error as Error).message;
+        throw new InjectorError(
+          'INJ_ERR_CONFIG_INVALID',
+          `${CONFIG_FILE_FLAGS[input]} ${path}: ${reason}`,
+          { details: [{ field: CONFIG_FILE_FLAGS[input], value: path, reason }], cause: error },
+        );
+      }
+    }),
+  );
+  return { ...sources, ...Object.fromEntries(read) };
 }

@@ -59,7 +59,8 @@ export async function createDirConfigProvider(
 
   async function readSources(): Promise<ConfigSources | undefined> {
     try {
-      return await readConfigDir(dir);
+      // Once running, deleting the last file means the defaults (the start refused an empty one).
+      return await readConfigDir(dir, { allowEmpty: true });
     } catch (err: unknown) {
       log.error({ err }, 'configuration directory could not be read');
       reloading.reject([{ path: dir, message: errorReason(err) }]);

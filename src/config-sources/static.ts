@@ -14,9 +14,13 @@ export const CONFIG_DIR_FILES = ['config', 'values', 'mesh'] as const;
 
 /**
  * Reads `config`, `values` and `mesh` from `dir` (each optional). Throws INJ_ERR_CONFIG_INVALID
- * when the directory cannot be read or a present file cannot be read.
+ * when the directory cannot be read or a present file cannot be read, and INJ_ERR_CONFIG_DIR_EMPTY
+ * when none of the three is there (unless `allowEmpty`).
  */
-export async function readConfigDir(dir: string): Promise<ConfigSources> {
+export async function readConfigDir(
+  dir: string,
+  options: { allowEmpty?: boolean } = {},
+): Promise<ConfigSources> {
   const sources: ConfigSources = {};
   const problems: string[] = [];
   try {
@@ -35,6 +39,17 @@ export async function readConfigDir(dir: string): Promise<ConfigSources> {
           problems.push(`${join(dir, name)}: ${(error as Error).message}`);
         }
       }),
+    );
+  }
+  const empty = problems.length === 0 && options.allowEmpty !== true;
+  if (empty && CONFIG_DIR_FILES.every((name) => sources[name] === undefined)) {
+    // Most likely a wrong path (the ConfigMap mounted elsewhere): never fall back to the defaults.
+    throw new InjectorError(
+      'INJ_ERR_CONFIG_DIR_EMPTY',
+      `--config-dir ${dir} holds none of ${CONFIG_DIR_FILES.join(', ')}; point it at the directory where Istio's ConfigMap keys are mounted`,
+      {
+        details: [{ field: '--config-dir', value: dir, reason: 'no config, values or mesh file' }],
+      },
     );
   }
   if (problems.length > 0) {

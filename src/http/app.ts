@@ -306,7 +306,9 @@ export function buildApp(opts: AppOptions): InjectorApp {
   });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.method === 'POST' && isInjectPath(request.url)) {
-      metrics.duration.observe(reply.elapsedTime / 1000);
+      const seconds = reply.elapsedTime / 1000;
+      metrics.duration.observe(seconds);
+      metrics.injectionTime.observe(seconds);
     }
     done();
   });
@@ -435,14 +437,12 @@ export function buildApp(opts: AppOptions): InjectorApp {
         ? { apiServer: 'unreachable: answering from the informer caches, reconnecting' }
         : {};
     const details = opts.clusterReadiness?.details?.();
-    return reply
-      .code(ready ? 200 : 503)
-      .send({
-        status: ready ? 'ready' : 'not ready',
-        checks,
-        ...outage,
-        ...(details ? { details } : {}),
-      });
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      checks,
+      ...outage,
+      ...(details ? { details } : {}),
+    });
   });
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();

@@ -52,6 +52,13 @@ export const METRIC_DEFINITIONS = {
     `${ISTIO_PREFIX}duration_seconds`,
     'Time taken to answer an injection request, in seconds',
   ),
+  // istiod's own name for the same measurement (pkg/kube/inject/monitoring.go, injectionTime),
+  // so alerts and dashboards written for istiod keep working.
+  injectionTime: metric(`${ISTIO_PREFIX}time_seconds`, 'Total time taken for injection in seconds'),
+  certificateExpiry: metric(
+    `${OWN_PREFIX}certificate_expiration_timestamp_seconds`,
+    'Expiry (notAfter, seconds since the epoch) of the serving certificate in use',
+  ),
   configReloadErrors: metric(
     `${OWN_PREFIX}config_reload_errors_total`,
     'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
@@ -125,6 +132,10 @@ export interface InjectorMetrics {
   failure: Counter<'code'>;
   /** Time from the request arriving to the response being written, every `/inject*` request. */
   duration: Histogram;
+  /** The same observation under istiod's name `sidecar_injection_time_seconds`. */
+  injectionTime: Histogram;
+  /** notAfter of the serving certificate in use, in seconds since the epoch. */
+  certificateExpiry: Gauge;
 }
 
 export interface MetricsOptions {
@@ -137,15 +148,23 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): InjectorMetrics {
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const { name, help } = METRIC_DEFINITIONS.duration;
   return {
     registry,
     requests: counter(registry, 'requests'),
     success: counter(registry, 'success'),
     skip: counter(registry, 'skip'),
     failure: counter(registry, 'failure'),
-    duration: new Histogram({ name, help, buckets: [...DURATION_BUCKETS], registers: [registry] }),
+    duration: histogram(registry, 'duration'),
+    injectionTime: histogram(registry, 'injectionTime'),
+    certificateExpiry: gauge(registry, 'certificateExpiry'),
   };
+}
+
+function histogram(registry: Registry, key: 'duration' | 'injectionTime'): Histogram {
+  const { name, help } = METRIC_DEFINITIONS[key];
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Histogram) return existing;
+  return new Histogram({ name, help, buckets: [...DURATION_BUCKETS], registers: [registry] });
 }
 
 /** Counters of a live configuration source (ConfigMap informer, mounted directory). */

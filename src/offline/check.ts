@@ -88,7 +88,12 @@ export function renderCheckText(results: readonly CheckResult[]): string {
   if (results.length === 0) return 'no pods or workloads found\n';
   return results
     .map((r) => {
-      const verdict = r.inject ? 'will be injected' : 'will NOT be injected';
+      const rejected = r.steps.some((s) => s.stage === 'injection' && !s.pass);
+      const verdict = r.inject
+        ? 'will be injected'
+        : rejected
+          ? 'will be REJECTED'
+          : 'will NOT be injected';
       const why = r.steps.map((s) => `${s.stage}: ${s.message} [${s.reason}]`).join('; ');
       return `${r.kind} ${r.namespace}/${r.name}: ${verdict}: ${why}\n`;
     })

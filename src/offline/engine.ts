@@ -18,14 +18,20 @@ export interface ConfigRequest {
   istioNamespace: string;
   /** Control-plane revision; empty for the default revision. */
   revision: string;
+  /** Single files replacing one input each (`--inject-config-file`, `--values-file`, `--mesh-config-file`). */
+  files?: Readonly<Partial<Record<'config' | 'values' | 'mesh', string>>>;
   /** `--set path=value` overrides (`values.global.proxy.statusPort=15021`, `meshConfig.x=y`). */
   set: readonly string[];
 }
 
 /** One step of the `check` explanation. */
 export interface CheckStep {
-  /** `webhook` (the API server's selectors, spec §2.1) or `policy` (the server's decision, spec §2.2). */
-  stage: 'webhook' | 'policy';
+  /**
+   * `webhook` (the API server's selectors, spec §2.1), `policy` (the server's decision, spec
+   * §2.2), or `injection` (the pipeline refusing the pod, e.g. a bad annotation: what the webhook
+   * would deny; only present when it does).
+   */
+  stage: 'webhook' | 'policy' | 'injection';
   /** Whether this step lets the pod through. */
   pass: boolean;
   /** Stable reason code from the core. */

@@ -6,6 +6,8 @@ import { readConfigOnce } from '../config-sources/choose.js';
 import { loadInjectionConfigOrThrow } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
 import type { ClusterFacts, NamespaceInfo } from '../core/contracts.js';
+import type { Pod } from '../core/k8s.js';
+import { isInjectorError } from '../errors.js';
 import { decide } from '../core/decide.js';
 import { checkPodShape } from '../core/pod-shape.js';
 import type { NodeVersion } from '../core/native-sidecars.js';
@@ -100,7 +102,36 @@ function explain(input: Parameters<OfflineEngine['explain']>[0]): CheckStep[] {
     reason: decision.reason,
     message: decision.message,
   });
+  if (decision.inject) {
+    const refusal = injectionRefusal(pod, namespaceName, config);
+    if (refusal !== undefined) steps.push(refusal);
+  }
   return steps;
+}
+
+/**
+ * Runs the webhook's pipeline on the pod as `inject` and the server do: a pod they reject (a bad
+ * annotation, an unknown template, an unreadable pod) is reported as rejected with the code.
+ */
+function injectionRefusal(
+  pod: Pod,
+  namespace: string,
+  config: InjectionConfig,
+): CheckStep | undefined {
+  try {
+    const shapeError = checkPodShape(pod, '');
+    if (shapeError) throw shapeError;
+    inject({ pod, namespace, config, cluster: { nativeSidecars: true }, mode: 'webhook' });
+    return undefined;
+  } catch (error) {
+    if (!isInjectorError(error)) throw error;
+    return {
+      stage: 'injection',
+      pass: false,
+      reason: error.code,
+      message: `the webhook would deny the pod: ${error.message}`,
+    };
+  }
 }
 
 export const realEngine: OfflineEngine = {

@@ -46,6 +46,11 @@ export async function readCertificatePair(
   return { cert, key };
 }
 
+/** notAfter of the first certificate in `pem` (the leaf), in seconds since the epoch. */
+export function certificateNotAfter(pem: string): number {
+  return Math.floor(new X509Certificate(pem).validToDate.getTime() / 1000);
+}
+
 /** What the reloader needs from the server: `tls.Server#setSecureContext`. */
 export interface SecureContextTarget {
   setSecureContext(options: SecureContextOptions): void;

@@ -1,7 +1,13 @@
 /** The `sidecar-injector` binary as a process: dispatch, help, version and usage exit codes. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_TAG } from '../../src/core/config/defaults.js';
+import { BUILTIN_RENDERERS } from '../../src/core/render/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,6 +33,30 @@ describe('sidecar-injector binary', () => {
     const result = await run(['--version']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^sidecar-injector \d+\.\d+\.\d+/);
+  });
+
+  it('version prints the package, Istio behaviour and template versions and the git commit', async () => {
+    const result = await run(['version']);
+    expect(result.code).toBe(0);
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    expect(result.stdout).toBe(
+      [
+        `sidecar-injector ${pkg.version}`,
+        `istio behaviour: ${DEFAULT_TAG} (defaults and templates of this Istio release)`,
+        `templates: ${Object.keys(BUILTIN_RENDERERS).join(', ')}`,
+        `git commit: ${commit}`,
+        '',
+      ].join('\n'),
+    );
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    // --version stays one short line.
+    expect((await run(['--version'])).stdout).toBe(`sidecar-injector ${pkg.version}\n`);
   });
 
   it('--help lists the commands', async () => {
@@ -66,4 +96,46 @@ describe('sidecar-injector binary', () => {
     expect(result.stderr).toContain('INJ_ERR_CONFIG_INVALID');
     expect(result.stderr).toContain('/nonexistent/injector-config');
   });
+
+  it('serve with a --config-dir holding none of config, values, mesh exits 2 naming the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'injector-empty-config-'));
+    try {
+      await writeFile(join(dir, 'mesh.yaml'), 'defaultConfig: {}\n'); // not a file the server reads
+      const result = await run(['serve', '--port', '0', '--config-dir', dir]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^INJ_ERR_CONFIG_DIR_EMPTY: --config-dir /);
+      expect(result.stderr).toContain(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['--port', (port: number) => ['--port', String(port)]],
+    ['--metrics-port', (port: number) => ['--port', '0', '--metrics-port', String(port)]],
+  ])(
+    'serve on a taken %s exits 2 with INJ_ERR_PORT_IN_USE and the flag to change',
+    async (flag, args) => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const { port } = taken.address() as AddressInfo;
+      try {
+        const result = await run([
+          'serve',
+          '--host',
+          '127.0.0.1',
+          ...args(port),
+          '--drain-seconds',
+          '0',
+        ]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/^INJ_ERR_PORT_IN_USE: /);
+        expect(result.stderr).toContain(`127.0.0.1:${port}`);
+        expect(result.stderr).toContain(`choose another port with ${flag}`);
+        expect(result.stderr).not.toMatch(/^Error: listen EADDRINUSE/m);
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    },
+  );
 });

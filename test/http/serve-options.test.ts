@@ -9,13 +9,13 @@ import { InjectorError } from '../../src/errors.js';
 import { rejectionText } from '../helpers/errors.js';
 
 describe('serve flags', () => {
-  it('defaults: port 9443 on 0.0.0.0, offline, dev certificates, drain 5 s', () => {
+  it('defaults: port 9443 on 127.0.0.1 (as the README says), offline, dev certificates, drain 5 s', () => {
     const parsed = parseServeOptions([], {});
     expect(parsed).toEqual({
       ok: true,
       options: {
         port: 9443,
-        host: '0.0.0.0',
+        host: '127.0.0.1',
         clusterMode: 'offline',
         istioNamespace: 'istio-system',
         revision: 'default',

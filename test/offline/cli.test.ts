@@ -101,9 +101,12 @@ describe('inject command', () => {
     expect(names(io.out())).toEqual(['a', 'b', 'c']);
   });
 
-  it('reads standard input with -f - and writes -o <file>', async () => {
+  it('reads standard input with -f - and writes --output-file <file>', async () => {
     const io = captureIO(dir, POD('from-stdin'));
-    const code = await createInjectCommand(fakeEngine())(['-f', '-', '-o', 'out.txt'], io);
+    const code = await createInjectCommand(fakeEngine())(
+      ['-f', '-', '--output-file', 'out.txt'],
+      io,
+    );
     expect(code).toBe(EXIT.OK);
     expect(io.out()).toBe('');
     const written = await readFile(join(dir, 'out.txt'), 'utf8');
@@ -160,6 +163,46 @@ describe('inject command', () => {
     );
     expect(engine.nativeSidecars).toEqual([expected]);
   });
+
+  it.each([
+    [['--injectConfigFile', 'c', '--valuesFile', 'v', '--meshConfigFile', 'm']],
+    [['--inject-config-file', 'c', '--values-file=v', '--mesh-config-file', 'm']],
+  ])("istioctl kube-inject's file flags: %j", async (flags) => {
+    for (const create of [createInjectCommand, createCheckCommand]) {
+      const engine = fakeEngine();
+      const io = captureIO(dir);
+      expect(await create(engine)(['-f', 'a.yml', ...flags], io), io.err()).toBe(EXIT.OK);
+      expect(engine.requests[0]?.files).toEqual({
+        config: join(dir, 'c'),
+        values: join(dir, 'v'),
+        mesh: join(dir, 'm'),
+      });
+    }
+  });
+
+  it.each([['-o'], ['--output'], ['-o='], ['--output=']])(
+    '%s json is the format, never a file named json',
+    async (flag) => {
+      const io = captureIO(dir);
+      const argv = flag.endsWith('=') ? ['-f', '.', `${flag}json`] : ['-f', '.', flag, 'json'];
+      expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.OK);
+      expect((JSON.parse(io.out()) as { kind: string }).kind).toBe('List');
+      await expect(readFile(join(dir, 'json'), 'utf8')).rejects.toThrow(/ENOENT/);
+    },
+  );
+
+  it.each(['xml', 'out.yaml', 'JSON', ''])(
+    '-o %j is a usage error naming the formats',
+    async (format) => {
+      const io = captureIO(dir);
+      expect(await createInjectCommand(fakeEngine())(['-f', '.', '-o', format], io)).toBe(
+        EXIT.USAGE,
+      );
+      expect(io.err()).toContain('--output: expected one of yaml|json|patch');
+      expect(io.out()).toBe('');
+      await expect(readFile(join(dir, format || 'x'), 'utf8')).rejects.toThrow(/ENOENT/);
+    },
+  );
 
   it('prints JSON with --output json (a List for several documents)', async () => {
     const io = captureIO(dir);
@@ -238,7 +281,11 @@ describe('inject command', () => {
       ['-f', 'missing.yaml'],
       'INJ_ERR_MANIFEST_INVALID: missing.yaml: cannot read',
     ],
-    ['an unwritable output', ['-f', 'a.yml', '-o', 'no/such/dir/out.yaml'], 'cannot write'],
+    [
+      'an unwritable output',
+      ['-f', 'a.yml', '--output-file', 'no/such/dir/out.yaml'],
+      'cannot write',
+    ],
   ])('exits 1 on %s', async (_name, argv, message) => {
     const io = captureIO(dir);
     expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.FAILURE);

@@ -8,7 +8,8 @@ import type { RunningServer } from '../../src/main.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startTestServer, writeServingPair } from '../helpers/tls-server.js';
-import { h1Request } from './clients.js';
+import { X509Certificate } from 'node:crypto';
+import { eventually, h1Request } from './clients.js';
 
 let dir: string;
 let pair: DevCertificates;
@@ -65,5 +66,36 @@ describe('serve with --config-dir and --metrics-port', () => {
     expect(metrics.body).toMatch(/^sidecar_injection_requests_total [1-9]/m);
     expect(metrics.body).toMatch(/^sidecar_injection_skip_total\{reason="policy-disabled"\} 1$/m);
     expect((await getPlain(server.metricsPort ?? 0, '/inject')).status).toBe(404);
+  });
+
+  it("istiod's sidecar_injection_time_seconds is observed on every review, beside ours", async () => {
+    const count = (body: string, name: string) =>
+      Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(body)?.[1] ?? NaN);
+    const before = (await getPlain(server.metricsPort ?? 0, '/metrics')).body;
+    const review = await readFile(join(PAYLOADS_DIR, 'bookinfo-details-v1.json'), 'utf8');
+    for (let i = 0; i < 3; i += 1) {
+      await h1Request(server.port, { ca: pair.ca, path: '/inject', method: 'POST', body: review });
+    }
+    await h1Request(server.port, { ca: pair.ca, path: '/inject', method: 'POST', body: '{' });
+    const after = (await getPlain(server.metricsPort ?? 0, '/metrics')).body;
+    const istio = count(after, 'sidecar_injection_time_seconds');
+    expect(istio - count(before, 'sidecar_injection_time_seconds')).toBe(4);
+    expect(istio).toBe(count(after, 'sidecar_injection_duration_seconds'));
+    expect(after).toMatch(/^sidecar_injection_time_seconds_bucket\{le="0.001"\} \d+$/m);
+  });
+
+  it('the certificate-expiry gauge is the notAfter of the certificate in use, updated on reload', async () => {
+    const gauge = async () => {
+      const body = (await getPlain(server.metricsPort ?? 0, '/metrics')).body;
+      const m = /^sidecar_injector_certificate_expiration_timestamp_seconds (\d+)$/m.exec(body);
+      return Number(m?.[1] ?? NaN);
+    };
+    const notAfter = (pem: string) =>
+      Math.floor(new X509Certificate(pem).validToDate.getTime() / 1000);
+    expect(await gauge()).toBe(notAfter(pair.cert));
+    const longer = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'], days: 90 });
+    expect(notAfter(longer.cert)).not.toBe(notAfter(pair.cert));
+    await writeServingPair(dir, longer);
+    expect(await eventually(async () => (await gauge()) === notAfter(longer.cert))).toBe(true);
   });
 });

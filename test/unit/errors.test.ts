@@ -55,12 +55,18 @@ describe('error codes', () => {
     }
   });
 
-  it('only usage problems (flags, environment, configuration, certificates) exit 2', () => {
+  it('only usage problems (flags, environment, configuration, certificates, a taken port) exit 2', () => {
     const usage = Object.entries(ERROR_CODES)
       .filter(([, entry]) => entry.exitCode === 2)
       .map(([code]) => code)
       .sort();
-    expect(usage).toEqual(['INJ_ERR_CLI_USAGE', 'INJ_ERR_CONFIG_INVALID', 'INJ_ERR_TLS']);
+    expect(usage).toEqual([
+      'INJ_ERR_CLI_USAGE',
+      'INJ_ERR_CONFIG_DIR_EMPTY',
+      'INJ_ERR_CONFIG_INVALID',
+      'INJ_ERR_PORT_IN_USE',
+      'INJ_ERR_TLS',
+    ]);
   });
 
   it('every code documented in the README exists in the table', async () => {

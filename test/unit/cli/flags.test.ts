@@ -12,6 +12,7 @@ const SPECS: readonly FlagSpec[] = [
   { name: 'port', kind: 'port', env: 'TEST_PORT', default: '9443' },
   { name: 'config-dir', kind: 'string', conflicts: ['kubeconfig'] },
   { name: 'kubeconfig', kind: 'string' },
+  { name: 'values-file', aliases: ['valuesFile'], kind: 'string' },
   {
     name: 'pair',
     kind: 'string',
@@ -57,6 +58,23 @@ describe('flag forms', () => {
     expect(parsed.problems).toEqual([]);
     expect(first(parsed, 'labels')).toBe('');
     expect(parse(['-f', '']).problems).toEqual(['--filename: must not be empty']);
+  });
+});
+
+describe('long aliases', () => {
+  it.each([[['--valuesFile', 'v']], [['--valuesFile=v']], [['--values-file', 'v']]])(
+    '%j is read under the flag name',
+    (argv) => {
+      const parsed = parse(['-f', 'a', ...argv]);
+      expect(parsed.problems).toEqual([]);
+      expect(first(parsed, 'values-file')).toBe('v');
+    },
+  );
+
+  it('an alias and its name together are the same flag given twice', () => {
+    expect(parse(['-f', 'a', '--valuesFile', 'v', '--values-file', 'w']).problems).toEqual([
+      '--values-file: given more than once',
+    ]);
   });
 });
 
