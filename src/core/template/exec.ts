@@ -6,6 +6,7 @@
  */
 import {
   argString,
+  pipeString,
   cmdString,
   TemplateError,
   type Arg,
@@ -221,13 +222,12 @@ class State {
   }
 
   private walkTemplate(dot: GoValue, node: Extract<Node, { t: 'template' }>): Flow {
-    this.at(node.pos, `template ${JSON.stringify(node.name)}`);
+    this.at(
+      node.pos,
+      `{{template ${JSON.stringify(node.name)}${node.pipe ? ` ${pipeString(node.pipe)}` : ''}}}`,
+    );
     const tree = this.set.trees.get(node.name);
-    if (tree === undefined) {
-      this.fail(
-        `template: no template ${JSON.stringify(node.name)} associated with template ${JSON.stringify(this.set.name)}`,
-      );
-    }
+    if (tree === undefined) this.fail(`template ${JSON.stringify(node.name)} not defined`);
     if (this.depth >= MAX_DEPTH) this.fail(`exceeded maximum template depth (${MAX_DEPTH})`);
     const newDot = node.pipe ? this.evalPipeline(dot, node.pipe) : null;
     const savedVars = this.vars;
@@ -265,6 +265,7 @@ class State {
     this.at(first.pos, cmdString(cmd));
     switch (first.t) {
       case 'field':
+        this.at(first.pos, argString(first));
         return this.evalFieldChain(dot, dot, first.idents, cmd.args, final);
       case 'chain': {
         const recv = this.evalArgValue(dot, first.node);
@@ -315,8 +316,14 @@ class State {
   ): GoValue {
     let r = receiver;
     const n = idents.length;
-    for (let i = 0; i < n - 1; i++) r = this.evalField(idents[i] ?? '', [], NOFINAL, r);
-    return this.evalField(idents[n - 1] ?? '', args, final, r, dot);
+    // A value read out of a map[string]any has static type interface {} (Go's error wording).
+    let iface = false;
+    for (let i = 0; i < n - 1; i++) {
+      const fromMap = isGoMap(r);
+      r = this.evalField(idents[i] ?? '', [], NOFINAL, r, iface);
+      iface = fromMap;
+    }
+    return this.evalField(idents[n - 1] ?? '', args, final, r, iface);
   }
 
   private evalField(
@@ -324,7 +331,7 @@ class State {
     args: readonly Arg[],
     final: Final,
     receiver: GoValue,
-    _dot?: GoValue,
+    iface = false,
   ): GoValue {
     if (receiver === undefined) return undefined;
     const hasArgs = args.length > 1 || final !== NOFINAL;
@@ -356,7 +363,9 @@ class State {
       if (hasArgs) this.fail(`${name} is not a method but has arguments`);
       return Object.hasOwn(receiver, name) ? receiver[name] : undefined;
     }
-    this.fail(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
+    this.fail(
+      `can't evaluate field ${name} in type ${iface ? 'interface {}' : goTypeName(receiver)}`,
+    );
   }
 
   private evalFunction(dot: GoValue, name: string, cmd: Cmd, final: Final): GoValue {
@@ -392,11 +401,11 @@ class State {
       const kind = (argv.length < fixed ? fn.params[argv.length] : fn.variadic) as ParamKind;
       argv.push(this.convert(final, kind));
     }
-    this.at(cmd.pos, cmdString(cmd));
     try {
       return fn.call(argv);
     } catch (e) {
       if (e instanceof ExecError) throw e;
+      this.at(cmd.pos, cmdString(cmd));
       this.fail(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }

@@ -378,6 +378,7 @@ class Parser {
   private readonly trees = new Map<string, Node[]>();
   private vars: string[][] = [];
   private rangeDepth = 0;
+  private lastNamePos = 0;
 
   constructor(
     private readonly toks: Tok[],
@@ -523,6 +524,7 @@ class Parser {
 
   private templateName(context: string): string {
     const t = this.nextNonSpace();
+    this.lastNamePos = t.pos;
     if (t.k !== 'string' && t.k !== 'raw')
       this.fail(t.pos, `unexpected ${describe(t)} in ${context}`);
     return unquote(t.v);
@@ -531,6 +533,7 @@ class Parser {
   private templateCall(pos: number, block = false): Node {
     const context = block ? 'block clause' : 'template clause';
     const name = this.templateName(context);
+    const namePos = this.lastNamePos;
     let pipe: Pipe | null = null;
     if (this.peekNonSpace().k !== 'right') pipe = this.pipeline(context, false);
     else this.next();
@@ -544,7 +547,7 @@ class Parser {
       this.vars = saved;
       this.trees.set(name, body);
     }
-    return { t: 'template', name, pipe, pos };
+    return { t: 'template', name, pipe, pos: block ? pos : namePos };
   }
 
   private define(): void {
@@ -668,6 +671,7 @@ class Parser {
   private operand(context: string, inParen: boolean): Arg {
     let node = this.term(context, inParen);
     if (this.peek().k === 'field') {
+      const chainPos = this.peek().pos;
       const idents: string[] = [];
       while (this.peek().k === 'field') idents.push(this.next().v.slice(1));
       switch (node.t as string) {
@@ -675,6 +679,7 @@ class Parser {
         case 'var':
           node = {
             ...(node as Extract<Arg, { t: 'field' | 'var' }>),
+            pos: chainPos,
             idents: [...(node as Extract<Arg, { t: 'field' | 'var' }>).idents, ...idents],
           };
           break;
@@ -686,7 +691,7 @@ class Parser {
           this.fail(node.pos, `unexpected . after term ${JSON.stringify(argString(node))}`);
           break;
         default:
-          node = { t: 'chain', node, idents, pos: node.pos };
+          node = { t: 'chain', node, idents, pos: chainPos };
       }
     }
     return node;

@@ -111,7 +111,7 @@ function compare(t: CompiledTemplate, name: Name, ctx: RenderContext): string | 
   }
   let native: JsonValue;
   try {
-    native = renderTemplate(name, ctx) as JsonValue;
+    native = renderTemplate(name, ctx);
   } catch (e) {
     return `native error: ${e instanceof Error ? e.message : String(e)}`;
   }
