@@ -70,7 +70,7 @@ class State {
   depth = 0;
   tmplName: string;
   pos = 0;
-  context = '';
+  context: string | Arg | Cmd = '';
 
   constructor(
     readonly set: ParsedSet,
@@ -93,14 +93,15 @@ class State {
   }
 
   fail(msg: string): never {
-    let ctx = this.context;
+    const c = this.context;
+    let ctx = typeof c === 'string' ? c : 'args' in c ? cmdString(c) : argString(c);
     if (ctx.length > 20) ctx = `${ctx.slice(0, 20)}...`;
     throw new ExecError(
       `template: ${this.location()}: executing ${JSON.stringify(this.tmplName)} at <${ctx}>: ${msg}`,
     );
   }
 
-  at(pos: number, context: string): void {
+  at(pos: number, context: string | Arg | Cmd): void {
     this.pos = pos;
     this.context = context;
   }
@@ -262,10 +263,10 @@ class State {
 
   private evalCommand(dot: GoValue, cmd: Cmd, final: Final): GoValue {
     const first = cmd.args[0] as Arg;
-    this.at(first.pos, cmdString(cmd));
+    this.at(first.pos, cmd);
     switch (first.t) {
       case 'field':
-        this.at(first.pos, argString(first));
+        this.at(first.pos, first);
         return this.evalFieldChain(dot, dot, first.idents, cmd.args, final);
       case 'chain': {
         const recv = this.evalArgValue(dot, first.node);
@@ -405,7 +406,7 @@ class State {
       return fn.call(argv);
     } catch (e) {
       if (e instanceof ExecError) throw e;
-      this.at(cmd.pos, cmdString(cmd));
+      this.at(cmd.pos, cmd);
       this.fail(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -422,16 +423,16 @@ class State {
       case 'string':
         return a.v;
       case 'field':
-        this.at(a.pos, argString(a));
+        this.at(a.pos, a);
         return this.evalFieldChain(dot, dot, a.idents, [a], NOFINAL);
       case 'var': {
-        this.at(a.pos, argString(a));
+        this.at(a.pos, a);
         const v = this.lookupVar(a.name);
         return a.idents.length === 0 ? v : this.evalFieldChain(dot, v, a.idents, [a], NOFINAL);
       }
       case 'chain': {
         const recv = this.evalArgValue(dot, a.node);
-        this.at(a.pos, argString(a));
+        this.at(a.pos, a);
         return this.evalFieldChain(dot, recv, a.idents, [a], NOFINAL);
       }
       case 'pipe':
@@ -442,7 +443,7 @@ class State {
   }
 
   private evalArg(dot: GoValue, kind: ParamKind, a: Arg): GoValue {
-    this.at(a.pos, argString(a));
+    this.at(a.pos, a);
     if (a.t === 'nil') {
       if (kind === 'value' || kind === 'any' || kind === 'slice' || kind === 'map') return null;
       if (kind === 'strmap') return new StrMap({}, true);
@@ -460,7 +461,7 @@ class State {
       this.fail(`expected ${kindName(kind)}; found ${argString(a)}`);
     }
     const v = this.evalArgValue(dot, a);
-    this.at(a.pos, argString(a));
+    this.at(a.pos, a);
     return this.convert(v, kind);
   }
 
