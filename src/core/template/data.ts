@@ -162,6 +162,8 @@ function fieldValue(kind: FieldKind, raw: unknown): GoValue {
   return genericK8s(raw, kind);
 }
 
+const UNSET: unique symbol = Symbol('unset');
+
 /** A Kubernetes object as the Go struct `typeName`; its JSON form stays the object itself. */
 function k8sStruct(
   typeName: string,
@@ -170,8 +172,20 @@ function k8sStruct(
 ): GoStruct {
   const obj = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const fields = Object.create(null) as Record<string, GoValue>;
-  for (const [go, json, kind] of schema ?? []) fields[go] = fieldValue(kind, obj[json]);
-  return new GoStruct({ name: typeName }, Object.freeze(fields), orderedJson(schema, obj));
+  for (const [go, json, kind] of schema ?? []) {
+    const raw = obj[json];
+    if ((kind === 'any' || kind.startsWith('*')) && raw !== undefined && raw !== null) {
+      // Converted on first read: most of a pod (env, mounts, probes) is never read by a template.
+      let memo: GoValue | typeof UNSET = UNSET;
+      Object.defineProperty(fields, go, {
+        enumerable: true,
+        get: () => (memo === UNSET ? (memo = fieldValue(kind, raw)) : memo),
+      });
+    } else {
+      fields[go] = fieldValue(kind, raw);
+    }
+  }
+  return new GoStruct({ name: typeName }, Object.freeze(fields), () => orderedJson(schema, obj));
 }
 
 /** encoding/json writes struct fields in declaration order, empty ones (omitempty) left out. */
@@ -365,6 +379,18 @@ function valuesOf(values: JsonObject): GoValue {
   return v;
 }
 
+const proxyConfigCache = new WeakMap<object, GoStruct>();
+
+/** The resolved proxy config is often shared by many pods (no per-pod annotation). */
+function proxyConfigOf(pc: JsonObject): GoStruct {
+  let s = proxyConfigCache.get(pc);
+  if (s === undefined) {
+    s = proxyConfigStruct(pc);
+    proxyConfigCache.set(pc, s);
+  }
+  return s;
+}
+
 function meshOf(mesh: JsonObject): GoStruct {
   let m = meshCache.get(mesh);
   if (m === undefined) {
@@ -398,7 +424,7 @@ export function buildTemplateData(ctx: RenderContext): GoStruct {
   ]);
   fields['ObjectMeta'] = k8sStruct('v1.ObjectMeta', meta, OBJECT_META);
   fields['Spec'] = k8sStruct('v1.PodSpec', ctx.pod.spec ?? {}, POD_SPEC);
-  fields['ProxyConfig'] = proxyConfigStruct(ctx.proxyConfig);
+  fields['ProxyConfig'] = proxyConfigOf(ctx.proxyConfig);
   fields['MeshConfig'] = meshOf(ctx.mesh);
   fields['Values'] = valuesOf(ctx.values);
   fields['Revision'] = ctx.revision;

@@ -19,16 +19,16 @@ export class GoFloat {
 }
 
 export class StrMap {
+  readonly size: number;
   /** `nil` is kept apart from an empty map only for printing; both read as empty. */
   constructor(
     readonly entries: Readonly<Record<string, string>>,
     readonly isNil = false,
-  ) {}
+  ) {
+    this.size = Object.keys(entries).length;
+  }
   get(key: string): string | undefined {
     return Object.hasOwn(this.entries, key) ? this.entries[key] : undefined;
-  }
-  get size(): number {
-    return Object.keys(this.entries).length;
   }
 }
 
@@ -42,15 +42,31 @@ export interface GoStructType {
 }
 
 export class GoStruct {
+  private jsonForm: unknown;
+  private jsonThunk: (() => unknown) | undefined;
   constructor(
     readonly type: GoStructType,
     /** Field values by Go field name (null prototype). */
     readonly fields: Readonly<Record<string, GoValue>>,
-    /** The form encoding/json (or protojson) writes for this value; undefined: built from fields. */
-    readonly json?: unknown,
+    /**
+     * The form encoding/json (or protojson) writes for this value, or a function computing it
+     * on first use; undefined: built from the fields.
+     */
+    json?: unknown,
     /** A nil pointer of this struct type: fields are not readable, methods still run. */
     readonly isNil = false,
-  ) {}
+  ) {
+    if (typeof json === 'function') this.jsonThunk = json as () => unknown;
+    else this.jsonForm = json;
+  }
+
+  get json(): unknown {
+    if (this.jsonThunk !== undefined) {
+      this.jsonForm = this.jsonThunk();
+      this.jsonThunk = undefined;
+    }
+    return this.jsonForm;
+  }
 }
 
 export class GoEnum {
@@ -120,6 +136,9 @@ export function formatFloatShortest(f: number): string {
   if (f === Infinity) return '+Inf';
   if (f === -Infinity) return '-Inf';
   if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  // Between 1e-4 and 1e6 both Go and JavaScript write the shortest digits without an exponent.
+  const abs = Math.abs(f);
+  if (abs >= 1e-4 && abs < 1e6) return String(f);
   const [mant = '', expText = '0'] = f.toExponential().split('e');
   const exp = Number(expText);
   const neg = mant.startsWith('-');
