@@ -442,3 +442,13 @@ export function buildTemplateData(ctx: RenderContext): GoStruct {
   fields['CompliancePolicy'] = ctx.compliancePolicy;
   return new GoStruct(SIDECAR_TEMPLATE_DATA, Object.freeze(fields));
 }
+
+/** `metav1.ObjectMeta` of an object's metadata, as `.ObjectMeta` is built. */
+export function objectMetaStruct(meta: unknown): GoStruct {
+  return k8sStruct('v1.ObjectMeta', meta, OBJECT_META);
+}
+
+/** `[]corev1.Container`, as `.Spec.Containers` is built. */
+export function containerStructs(containers: readonly unknown[]): GoValue {
+  return fieldValue('[v1.Container', containers);
+}

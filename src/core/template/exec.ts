@@ -458,7 +458,7 @@ class State {
       ) {
         return a.v;
       }
-      this.fail(`expected ${kindName(kind)}; found ${argString(a)}`);
+      this.fail(`expected ${kind === 'int' ? 'integer' : kindName(kind)}; found ${argString(a)}`);
     }
     const v = this.evalArgValue(dot, a);
     this.at(a.pos, a);

@@ -252,32 +252,22 @@ function trimCutset(s: string, cutset: string): string {
 
 // --- JSON and YAML as Go writes them -----------------------------------------------------------
 
-/** encoding/json.Marshal of a decoded value: map keys sorted, `<>&` and U+2028/9 escaped. */
-export function goJsonMarshal(v: unknown): string {
-  return JSON.stringify(sortKeys(v)).replace(
-    /[<>&\u2028\u2029]/g,
+const JSON_HTML = /[<>&\u2028\u2029]/g;
+
+/** encoding/json.Marshal: map keys sorted, struct fields in order, `<>&` and U+2028/9 escaped. */
+export function goJsonMarshal(v: GoValue): string {
+  return JSON.stringify(toJsonValue(v)).replace(
+    JSON_HTML,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
 
-function sortKeys(v: unknown, sort = true): unknown {
+function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map((e) => sortKeys(e));
   if (v === null || typeof v !== 'object') return v;
-  const keys = Object.keys(v);
-  if (sort) keys.sort();
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
   return out;
-}
-
-/** A struct's JSON keeps its field order; maps inside it are sorted. */
-function structJson(v: GoValue): string {
-  const j = toJsonValue(v);
-  const sorted = v instanceof GoStruct ? sortKeys(j, false) : sortKeys(j);
-  return JSON.stringify(sorted).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 /** sigs.k8s.io/yaml.Marshal: JSON first, then block YAML with sorted keys. */
@@ -575,8 +565,11 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
   m.set(
     'append',
     fn([A, A], ([l, v]) => {
-      if (!Array.isArray(l))
-        throw new Error(`Cannot push on type ${l === null ? 'nil' : goTypeName(l)}`);
+      // sprig reads the kind of a nil list's type and panics; the template reports the panic.
+      if (l === null) {
+        throw new Error('runtime error: invalid memory address or nil pointer dereference');
+      }
+      if (!Array.isArray(l)) throw new Error(`Cannot push on type ${goTypeName(l)}`);
       return Object.freeze([...(l as readonly GoValue[]), v]);
     }),
   );
@@ -638,7 +631,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
   );
   m.set(
     'toJson',
-    fn([A], ([a]) => structJson(a)),
+    fn([A], ([a]) => goJsonMarshal(a)),
   );
   m.set(
     'dict',
@@ -703,7 +696,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
   );
   m.set(
     'toJSON',
-    fn([SM], ([mp]) => (mp instanceof StrMap && !mp.isNil ? goJsonMarshal(mp.entries) : '{}')),
+    fn([SM], ([mp]) => (mp instanceof StrMap && !mp.isNil ? goJsonMarshal(mp) : '{}')),
   );
   m.set(
     'fromJSON',
@@ -717,7 +710,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
   );
   m.set(
     'structToJSON',
-    fn([A], ([v]) => (v === null || v === undefined ? '{}' : structJson(v))),
+    fn([A], ([v]) => (v === null || v === undefined ? '{}' : goJsonMarshal(v))),
   );
   m.set(
     'protoToJSON',
@@ -800,7 +793,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       [],
       (a) => {
         const merged = mergeMaps(a);
-        return merged instanceof StrMap && !merged.isNil ? goJsonMarshal(merged.entries) : 'null';
+        return merged instanceof StrMap && !merged.isNil ? goJsonMarshal(merged) : 'null';
       },
       SM,
     ),

@@ -192,7 +192,7 @@ export function toJsonValue(v: GoValue): unknown {
   if (typeof v !== 'object') return v;
   if (v instanceof GoFloat) return v.value;
   if (v instanceof GoEnum) return v.number;
-  if (v instanceof StrMap) return v.isNil ? null : { ...v.entries };
+  if (v instanceof StrMap) return v.isNil ? null : sortedRecord(v.entries, (e) => e);
   if (v instanceof GoStruct) {
     if (v.isNil) return null;
     if (v.json !== undefined) return v.json;
@@ -201,10 +201,16 @@ export function toJsonValue(v: GoValue): unknown {
     return out;
   }
   if (Array.isArray(v)) return (v as readonly GoValue[]).map((e) => toJsonValue(e));
+  // encoding/json writes map keys sorted; struct fields keep their order (see GoStruct.json).
+  return sortedRecord(v as { readonly [key: string]: GoValue }, toJsonValue);
+}
+
+function sortedRecord<T>(
+  m: Readonly<Record<string, T>>,
+  f: (v: T) => unknown,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, f] of Object.entries(v as { readonly [key: string]: GoValue })) {
-    out[k] = toJsonValue(f);
-  }
+  for (const k of Object.keys(m).sort()) out[k] = f(m[k] as T);
   return out;
 }
 
