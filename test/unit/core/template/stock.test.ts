@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parseYamlDocument } from '../../../../src/core/yaml.js';
 import { describe, expect, it } from 'vitest';
 import type { RenderContext } from '../../../../src/core/contracts.js';
 import type { JsonValue } from '../../../../src/core/json.js';
@@ -105,7 +105,10 @@ function typed(v: JsonValue): JsonValue {
 function compare(t: CompiledTemplate, name: Name, ctx: RenderContext): string | undefined {
   let engine: JsonValue;
   try {
-    engine = parse(t.render(buildTemplateData(ctx))) as JsonValue;
+    // Istio reads the rendered text with Go YAML, where a repeated key's last value wins.
+    const parsed = parseYamlDocument(t.render(buildTemplateData(ctx)), { uniqueKeys: false });
+    if (!parsed.ok) return `rendered YAML does not parse: ${parsed.errors[0] ?? ''}`;
+    engine = parsed.value as JsonValue;
   } catch (e) {
     return `engine error: ${e instanceof Error ? e.message : String(e)}`;
   }
