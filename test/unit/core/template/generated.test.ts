@@ -125,7 +125,7 @@ function generatePod(seed: number): Pod {
       ...(r() < 0.5 ? { serviceAccountName: pick(r, ['sa', 'default']) } : {}),
       containers,
     },
-  } as Pod;
+  };
 }
 
 describe.skipIf(!available)('generated pods: master sidecar template, engine vs native', () => {
@@ -174,7 +174,7 @@ describe.skipIf(!available)('generated pods: master sidecar template, engine vs 
       const engine = parsed.value as JsonValue;
       let native: JsonValue;
       try {
-        native = renderTemplate('sidecar', ctx) as JsonValue;
+        native = renderTemplate('sidecar', ctx);
       } catch (e) {
         // The native renderer refuses some values Istio's template accepts (a userVolume list).
         refused.push(`seed ${seed}: ${(e as Error).message.slice(0, 140)}`);
