@@ -7,6 +7,7 @@
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
+import type { TemplateSet } from '../pipeline/template-set.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -84,6 +85,11 @@ export interface InjectionConfig {
   mesh: MeshConfig;
   /** The injector's revision (`default` unless running as a revisioned control plane). */
   revision: string;
+  /**
+   * The templates compiled from the configuration's text at load (never per request); absent:
+   * the embedded built-ins (native renderers).
+   */
+  templates?: TemplateSet;
 }
 
 /** One configuration problem, reported by path (e.g. `values.global.proxy.statusPort`). */

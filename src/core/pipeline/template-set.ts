@@ -1,0 +1,136 @@
+/**
+ * The injection templates of one configuration, compiled once at load: the configuration's
+ * `templates:` texts (plus values `sidecarInjectorWebhook.templates`) run through the Go template
+ * engine, exactly as istiod parses and executes them (istio/pkg/kube/inject/inject.go,
+ * ParseTemplates and RunTemplate). A native renderer replaces the engine only for a text whose
+ * hash is listed in NATIVE_FAST_PATHS, where the two are proven to give the same pod
+ * (test/unit/core/pipeline/fast-path.test.ts). A configuration without any `templates:` uses the
+ * embedded built-ins: the native renderers.
+ */
+import { createHash } from 'node:crypto';
+import { InjectorError } from '../../errors.js';
+import type { RenderContext, RenderedTemplate } from '../contracts.js';
+import { isJsonObject } from '../json.js';
+import { BUILTIN_TEMPLATES, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
+import {
+  buildTemplateData,
+  compileTemplates,
+  TemplateError,
+  type CompiledTemplate,
+} from '../template/index.js';
+import { parseYamlDocument } from '../yaml.js';
+
+export type InjectionTemplate =
+  | { readonly kind: 'native'; readonly name: BuiltinTemplateName; readonly text?: string }
+  | { readonly kind: 'engine'; readonly compiled: CompiledTemplate };
+
+/** Template name -> how it runs. */
+export type TemplateSet = ReadonlyMap<string, InjectionTemplate>;
+
+/**
+ * sha256 of a template text (trailing whitespace removed: it only changes the rendered text's
+ * trailing whitespace, which YAML ignores) -> the native renderer proven identical for it.
+ * The texts are Istio master's chart files (identical for grpc-simple in 1.30.3 and 1.29.6);
+ * master's gateway and grpc-agent are not proven identical and run through the engine.
+ */
+export const NATIVE_FAST_PATHS: ReadonlyMap<string, BuiltinTemplateName> = new Map([
+  ['c42c60b82d5847ba2958ee20aea5bd1ee69ff4db4f6b4f769d1a517a5199e079', 'sidecar'],
+  ['d06a1a954ca7bc861bc988215a60347b9a40d2e4d92f6a0c3d4c146681c39f4e', 'grpc-simple'],
+]);
+
+export function templateTextHash(text: string): string {
+  return createHash('sha256').update(text.trimEnd()).digest('hex');
+}
+
+/** The embedded built-ins, used when the configuration carries no template text. */
+export const EMBEDDED_TEMPLATES: TemplateSet = new Map(
+  (Object.keys(BUILTIN_TEMPLATES) as BuiltinTemplateName[]).map((name) => [
+    name,
+    { kind: 'native', name } as const,
+  ]),
+);
+
+export interface TemplateSetOptions {
+  /** false: every text runs through the engine, even a proven one (the fast-path proof). */
+  nativeFastPath?: boolean;
+  /** What the templates' `env` function reads (istiod's environment). */
+  env?: ReadonlyMap<string, string>;
+}
+
+export type TemplateSetResult =
+  { ok: true; templates: TemplateSet } | { ok: false; issues: { path: string; message: string }[] };
+
+/**
+ * Compiles `texts` (name -> Go template text) once. Every broken text is reported under
+ * `config.templates.<name>` with Go's parse error, as istiod refuses such a configuration.
+ */
+export function buildTemplateSet(
+  texts: Readonly<Record<string, string>>,
+  options: TemplateSetOptions = {},
+): TemplateSetResult {
+  const compiled = compileTemplates(texts, options.env ? { env: options.env } : {});
+  if (!compiled.ok) {
+    return {
+      ok: false,
+      issues: compiled.errors.map((e) => ({
+        path: `config.templates.${e.name}`,
+        message: `failed to parse template: ${e.message}`,
+      })),
+    };
+  }
+  const set = new Map<string, InjectionTemplate>();
+  for (const [name, template] of compiled.templates) {
+    const native =
+      options.nativeFastPath === false
+        ? undefined
+        : NATIVE_FAST_PATHS.get(templateTextHash(template.text));
+    set.set(
+      name,
+      native !== undefined && native === name && isBuiltinTemplate(native)
+        ? { kind: 'native', name: native, text: template.text }
+        : { kind: 'engine', compiled: template },
+    );
+  }
+  return { ok: true, templates: set };
+}
+
+/**
+ * Runs one template for a pod. The engine's text is parsed as YAML the way istiod reads it
+ * (Go YAML: a repeated key's last value wins) into the partial pod the pipeline merges.
+ */
+export function runTemplate(
+  name: string,
+  template: InjectionTemplate,
+  ctx: RenderContext,
+): RenderedTemplate {
+  if (template.kind === 'native') return BUILTIN_TEMPLATES[template.name](ctx);
+  let text: string;
+  try {
+    text = template.compiled.render(buildTemplateData(ctx));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw renderError(name, `failed to run injection template: ${e.message}`);
+  }
+  const parsed = parseYamlDocument(text, { uniqueKeys: false });
+  if (!parsed.ok) {
+    throw renderError(
+      name,
+      `failed parsing generated injected YAML (check Istio version): ${parsed.errors[0] ?? ''}`,
+    );
+  }
+  const value = parsed.value;
+  if (value === null || value === undefined) return {};
+  if (!isJsonObject(value)) {
+    throw renderError(
+      name,
+      'failed parsing generated injected YAML (check Istio version): not a map',
+    );
+  }
+  return value as RenderedTemplate;
+}
+
+function renderError(name: string, message: string): InjectorError {
+  return new InjectorError('INJ_ERR_TEMPLATE_RENDER', message, {
+    details: [{ field: `template ${name}`, reason: message }],
+  });
+}
