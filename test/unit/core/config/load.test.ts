@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getPath } from '../../../../src/core/json.js';
 import { isInjectorError } from '../../../../src/errors.js';
+import { applySetFlags } from '../../../../src/core/config/set-flags.js';
 import {
-  applySetFlags,
   configError,
   formatConfigIssues,
   loadInjectionConfig,
