@@ -30,9 +30,8 @@ export interface InjectorConfig {
   alwaysInjectSelector: LabelSelector[];
   injectedAnnotations: StringMap;
   /**
-   * User-supplied Go templates found in `templates` (or values `sidecarInjectorWebhook.templates`),
-   * kept by name only: selecting one is an INJ_ERR_UNSUPPORTED_TEMPLATE error. A name that is also a
-   * built-in (sidecar, gateway, grpc-simple, grpc-agent) shadows the built-in.
+   * Values `sidecarInjectorWebhook.templates`: Go template texts added to (or replacing, by name)
+   * the configuration's `templates`; compiled into `InjectionConfig.templates` at load.
    */
   customTemplates: Record<string, string>;
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { InjectorError } from '../../errors.js';
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import { isJsonObject } from '../json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { BUILTIN_TEMPLATES, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
 import {
   buildTemplateData,
@@ -126,7 +126,34 @@ export function runTemplate(
       'failed parsing generated injected YAML (check Istio version): not a map',
     );
   }
-  return value as RenderedTemplate;
+  return goTyped(value) as RenderedTemplate;
+}
+
+/**
+ * istiod decodes the rendered YAML into a typed corev1.Pod before merging, so zero values of
+ * k8s.io/api's non-pointer `omitempty` fields vanish: the probe counters and an empty
+ * EnvVar.value (k8s.io/api/core/v1/types.go).
+ */
+const OMITEMPTY_INTS = new Set([
+  'initialDelaySeconds',
+  'periodSeconds',
+  'timeoutSeconds',
+  'successThreshold',
+  'failureThreshold',
+]);
+
+function goTyped(value: JsonValue, key = ''): JsonValue {
+  if (Array.isArray(value)) return value.map((v) => goTyped(v, key));
+  if (!isJsonObject(value)) return value;
+  const out: JsonObject = {};
+  const envEntry = key === 'env';
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    if (OMITEMPTY_INTS.has(k) && v === 0) continue;
+    if (envEntry && k === 'value' && v === '') continue;
+    out[k] = goTyped(v, k);
+  }
+  return out;
 }
 
 function renderError(name: string, message: string): InjectorError {
