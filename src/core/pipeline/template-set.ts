@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InjectorError } from '../../errors.js';
+import { KEY } from '../annotations/keys.js';
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { BUILTIN_TEMPLATES, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
@@ -21,7 +22,12 @@ import {
 import { parseYamlDocument } from '../yaml.js';
 
 export type InjectionTemplate =
-  | { readonly kind: 'native'; readonly name: BuiltinTemplateName; readonly text?: string }
+  | {
+      readonly kind: 'native';
+      readonly name: BuiltinTemplateName;
+      /** The configuration's text it stands for; it runs instead for pods outside the proof. */
+      readonly compiled?: CompiledTemplate;
+    }
   | { readonly kind: 'engine'; readonly compiled: CompiledTemplate };
 
 /** Template name -> how it runs. */
@@ -87,7 +93,7 @@ export function buildTemplateSet(
     set.set(
       name,
       native !== undefined && native === name && isBuiltinTemplate(native)
-        ? { kind: 'native', name: native, text: template.text }
+        ? { kind: 'native', name: native, compiled: template }
         : { kind: 'engine', compiled: template },
     );
   }
@@ -103,10 +109,16 @@ export function runTemplate(
   template: InjectionTemplate,
   ctx: RenderContext,
 ): RenderedTemplate {
-  if (template.kind === 'native') return BUILTIN_TEMPLATES[template.name](ctx);
+  const compiled = template.compiled;
+  if (
+    template.kind === 'native' &&
+    (compiled === undefined || provenForNative(ctx.pod.metadata?.annotations))
+  )
+    return BUILTIN_TEMPLATES[template.name](ctx);
+  if (compiled === undefined) throw new Error(`template ${name} has neither renderer nor text`);
   let text: string;
   try {
-    text = template.compiled.render(buildTemplateData(ctx));
+    text = compiled.render(buildTemplateData(ctx));
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
     throw renderError(name, `failed to run injection template: ${e.message}`);
@@ -126,7 +138,47 @@ export function runTemplate(
       'failed parsing generated injected YAML (check Istio version): not a map',
     );
   }
+  const typeError = stringFieldError(value, '');
+  if (typeError !== undefined) {
+    throw renderError(
+      name,
+      `failed parsing generated injected YAML (check Istio version): json: cannot unmarshal ${typeError}`,
+    );
+  }
   return goTyped(value) as RenderedTemplate;
+}
+
+/** String fields of k8s.io/api the templates write from annotations, and string lists. */
+const STRING_FIELDS = new Set(['name', 'image', 'mountPath', 'subPath', 'imagePullPolicy']);
+const STRING_LISTS = new Set(['args', 'command']);
+
+/**
+ * istiod decodes the rendered YAML into a typed corev1.Pod, which fails when a value that must be
+ * a string is a map or a list (how an annotation value that smuggles YAML or JSON would add
+ * structure). The same refusal here; the first offending path, or undefined.
+ */
+function stringFieldError(value: JsonValue, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const e = stringFieldError(value[i] as JsonValue, `${path}[${i}]`);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || v === null) continue;
+    const at = `${path}.${k}`;
+    if (STRING_FIELDS.has(k) && typeof v === 'object')
+      return `${Array.isArray(v) ? 'array' : 'object'} into a string at ${at}`;
+    if (STRING_LISTS.has(k) && Array.isArray(v)) {
+      const i = v.findIndex((e) => e !== null && typeof e === 'object');
+      if (i >= 0) return `object into a string at ${at}[${i}]`;
+    }
+    const e = stringFieldError(v, at);
+    if (e !== undefined) return e;
+  }
+  return undefined;
 }
 
 /**
@@ -154,6 +206,23 @@ function goTyped(value: JsonValue, key = ''): JsonValue {
     out[k] = goTyped(v, k);
   }
   return out;
+}
+
+/**
+ * The domain of the fast-path proof: annotation values made only of characters that are plain
+ * YAML scalars wherever a template writes them (no quotes, spaces, newlines, flow or comment
+ * indicators, `*` aliases or `: `), and a boolean nativeSidecar switch. A pod with any other
+ * value (hostile text, JSON, `*`) runs through the engine, as istiod would run it, text and all.
+ */
+const PLAIN_VALUE = /^[A-Za-z0-9._/=,+@-]*(?::[A-Za-z0-9._/=,+@-]+)*$/;
+
+function provenForNative(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  if (annotations === undefined) return true;
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!PLAIN_VALUE.test(value)) return false;
+    if (key === KEY.nativeSidecar && value !== 'true' && value !== 'false') return false;
+  }
+  return true;
 }
 
 function renderError(name: string, message: string): InjectorError {
