@@ -19,18 +19,18 @@ import {
 } from './config-sources/static.js';
 import { chooseConfigSource, type ConfigSourceKind } from './config-sources/choose.js';
 import { defaultInjectionConfig } from './core/config/defaults.js';
-import type { ClusterFacts } from './core/contracts.js';
+import type {
+  ClusterFacts,
+  ClusterFactsProvider,
+  ClusterReadiness,
+  ConfigProvider,
+  NamespaceResolver,
+} from './core/contracts.js';
 import { formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
-import type {
-  ClusterFactsProvider,
-  ClusterReadiness,
-  ConfigProvider,
-  NamespaceResolver,
-} from './ports.js';
 import { createCertReloader, type CertReloader } from './tls/cert-reloader.js';
 import { devCertHosts, ensureDevCertificates } from './tls/dev-cert.js';
 
@@ -50,7 +50,7 @@ Flags:
 Exit codes: 0 success, 1 runtime failure, 2 invalid flags, environment or configuration.
 `;
 
-/** Everything the server needs from the cluster side (the ports of src/ports.ts). */
+/** Everything the server needs from the cluster side (the adapter types of src/core/contracts.ts). */
 interface ClusterWiring {
   config?: ConfigProvider;
   namespaces?: NamespaceResolver;

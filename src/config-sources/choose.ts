@@ -12,7 +12,7 @@
  * `--kubeconfig`. A new source (template or ProxyConfig sources) is a new row here and in
  * CONFIG_SOURCES, implemented in this folder.
  */
-import type { ConfigSources } from '../ports.js';
+import type { ConfigSources } from '../core/contracts.js';
 import { readConfigDir } from './static.js';
 
 export type ConfigSourceKind = 'config-dir' | 'cluster' | 'embedded';

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadInjectionConfig } from '../core/config/load.js';
 import { InjectorError, errorReason } from '../errors.js';
-import type { ConfigProvider, ConfigSources } from '../ports.js';
+import type { ConfigProvider, ConfigSources } from '../core/contracts.js';
 import { createReloadingConfig, type ConfigLoader } from './reloading.js';
 import { readConfigDir } from './static.js';
 

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ConfigIssue, ConfigResult, InjectionConfig } from '../core/config/types.js';
 import { InjectorError } from '../errors.js';
 import { configReloadMetrics } from '../metrics/registry.js';
-import type { ConfigProvider, ConfigSources } from '../ports.js';
+import type { ConfigProvider, ConfigSources } from '../core/contracts.js';
 
 export type ConfigLoader = (sources: ConfigSources) => ConfigResult;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InjectorError } from '../errors.js';
 import { configError, loadInjectionConfig } from '../core/config/load.js';
 import type { InjectionConfig } from '../core/config/types.js';
-import type { ConfigProvider, ConfigSources } from '../ports.js';
+import type { ConfigProvider, ConfigSources } from '../core/contracts.js';
 
 /** File names inside a config directory, as mounted from Istio's ConfigMaps. */
 export const CONFIG_DIR_FILES = ['config', 'values', 'mesh'] as const;

@@ -1,6 +1,9 @@
 /**
- * The seams between the parts of the engine and between the core and its adapters.
- * Adapters (HTTP, Kubernetes, files, CLI) implement or call these; the core never does I/O.
+ * The one file of types that cross the core boundary: what the core takes and returns
+ * (`InjectionInput`, `InjectionOutput`, `RenderContext`), the cluster facts and namespace data the
+ * adapters resolve for it, and the shapes of the adapters the composition root wires
+ * (`ConfigProvider`, `NamespaceResolver`, `ClusterFactsProvider`, `ClusterReadiness`).
+ * Types only: the core never does I/O.
  */
 import type { Operation } from 'fast-json-patch';
 import type { InjectionConfig, ProxyConfig, MeshConfig, Values } from './config/types.js';
@@ -82,6 +85,51 @@ export interface NamespaceInfo {
   name: string;
   labels: StringMap;
   annotations: StringMap;
+}
+
+/** Raw text of Istio's configuration inputs, as found in ConfigMap keys or mounted files. */
+export interface ConfigSources {
+  /** `config` key of `istio-sidecar-injector[-<rev>]` (YAML). */
+  config?: string;
+  /** `values` key of the same ConfigMap (JSON or YAML). */
+  values?: string;
+  /** `mesh` key of `istio[-<rev>]` (YAML MeshConfig). */
+  mesh?: string;
+}
+
+/** The current, last good configuration. `current()` is a cheap read used on every request. */
+export interface ConfigProvider {
+  current(): InjectionConfig;
+  /** True once a configuration has been loaded (the embedded default counts). */
+  ready(): boolean;
+  /** Stops watching (files or ConfigMaps). */
+  close(): Promise<void>;
+}
+
+export type NamespaceSource = 'cache' | 'api' | 'unavailable';
+
+export interface NamespaceLookupResult {
+  namespace?: NamespaceInfo;
+  /**
+   * `cache`: informer hit. `api`: cache miss answered by one bounded GET. `unavailable`: neither worked,
+   * so the webhook configuration's selectors are trusted (recorded in the decision reason).
+   */
+  source: NamespaceSource;
+}
+
+export interface NamespaceResolver {
+  /** Cache first; on a miss one GET bounded by `signal` (at most 1 s). Never throws. */
+  resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult>;
+}
+
+/** Cluster facts for one pod (native sidecars from the node informer, OpenShift UID range, ...). */
+export interface ClusterFactsProvider {
+  factsFor(pod: Pod, namespace: NamespaceInfo | undefined): ClusterFacts;
+}
+
+/** Readiness of the Kubernetes side: true once every informer has synced at least once. */
+export interface ClusterReadiness {
+  synced(): boolean;
 }
 
 export type { InjectionConfig };

@@ -28,7 +28,7 @@ import type { Container, Pod, StringMap } from './k8s.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
-import { parseGoBool } from './annotations/net.js';
+import { parseGoBool } from './annotations/value-formats.js';
 import {
   dropOpenshiftAssignedIds,
   proxyIds,

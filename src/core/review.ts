@@ -8,8 +8,13 @@
  */
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
-import type { NamespaceLookupResult } from '../ports.js';
-import type { ClusterFacts, InjectionInput, InjectionOutput, NamespaceInfo } from './contracts.js';
+import type {
+  ClusterFacts,
+  InjectionInput,
+  InjectionOutput,
+  NamespaceInfo,
+  NamespaceLookupResult,
+} from './contracts.js';
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkPodShape } from './pod-shape.js';

@@ -32,16 +32,16 @@ import {
   type ReviewOutcome,
   type ReviewResult,
 } from '../core/review.js';
-import type { ClusterFacts } from '../core/contracts.js';
-import { isJsonObject, type JsonObject } from '../core/json.js';
-import type { StringMap } from '../core/k8s.js';
 import type {
+  ClusterFacts,
   ClusterFactsProvider,
   ClusterReadiness,
   ConfigProvider,
   NamespaceLookupResult,
   NamespaceResolver,
-} from '../ports.js';
+} from '../core/contracts.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
+import type { StringMap } from '../core/k8s.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
 

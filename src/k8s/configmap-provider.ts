@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ConfigProvider, ConfigSources } from '../ports.js';
+import type { ConfigProvider, ConfigSources } from '../core/contracts.js';
 import { createReloadingConfig, type ConfigLoader } from '../config-sources/reloading.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
 

@@ -4,9 +4,8 @@
  * answer (defaults / unknown), anything else is an INJ_ERR_KUBERNETES_API error naming what was read.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import type { NamespaceInfo } from '../core/contracts.js';
+import type { ConfigSources, NamespaceInfo } from '../core/contracts.js';
 import { InjectorError } from '../errors.js';
-import type { ConfigSources } from '../ports.js';
 import { configMapNames, sourcesFromConfigMaps } from './configmap-provider.js';
 import { ACCEPT_PARTIAL_METADATA, loadKubeConfig, requestOptions } from './kubeconfig.js';
 import { statusCodeOf, toNamespaceInfo } from './namespace-cache.js';

@@ -14,8 +14,7 @@ import {
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { NamespaceInfo } from '../core/contracts.js';
-import type { NamespaceLookupResult, NamespaceResolver } from '../ports.js';
+import type { NamespaceInfo, NamespaceLookupResult, NamespaceResolver } from '../core/contracts.js';
 import {
   ACCEPT_PARTIAL_METADATA,
   ACCEPT_PARTIAL_METADATA_LIST,

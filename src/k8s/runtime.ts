@@ -8,13 +8,13 @@ import { clusterMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
 import { loadInjectionConfig } from '../core/config/load.js';
 import { detectNativeSidecars } from '../core/native-sidecars.js';
-import type { ClusterFacts } from '../core/contracts.js';
 import type {
+  ClusterFacts,
   ClusterFactsProvider,
   ClusterReadiness,
   ConfigProvider,
   NamespaceResolver,
-} from '../ports.js';
+} from '../core/contracts.js';
 import type { ConfigLoader } from '../config-sources/reloading.js';
 import { createConfigMapProvider, type ConfigMapProvider } from './configmap-provider.js';
 import type { BackoffOptions } from './informer.js';

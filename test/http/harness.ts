@@ -4,7 +4,7 @@ import { buildApp, type AppOptions, type InjectorApp } from '../../src/http/app.
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics, type InjectorMetrics } from '../../src/metrics/registry.js';
 import type { InjectionConfig } from '../../src/core/config/types.js';
-import type { ConfigProvider } from '../../src/ports.js';
+import type { ConfigProvider } from '../../src/core/contracts.js';
 import { createFakeEngine, fakeConfig } from '../unit/core/review/fake-engine.js';
 
 export interface Harness {

@@ -7,7 +7,7 @@ import {
   fakeConfig,
   makeReview,
 } from '../unit/core/review/fake-engine.js';
-import type { NamespaceResolver } from '../../src/ports.js';
+import type { NamespaceResolver } from '../../src/core/contracts.js';
 import type { Pod } from '../../src/core/k8s.js';
 
 const UID = '0df28fbd-5f5f-11e8-bc74-36e6bb280816';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createDirConfigProvider } from '../../src/config-sources/dir-provider.js';
 import { isInjectorError } from '../../src/errors.js';
-import type { ConfigProvider } from '../../src/ports.js';
+import type { ConfigProvider } from '../../src/core/contracts.js';
 import { eventually, memoryLogger, tempDir } from './helpers.js';
 
 /**

@@ -17,7 +17,7 @@ import {
   portError,
   portListError,
   uint32Error,
-} from './net.js';
+} from './value-formats.js';
 
 /** A problem text for an invalid value, or undefined when the value is accepted. */
 export type Validator = (value: string) => string | undefined;

@@ -10,8 +10,11 @@
 import type { InjectionConfig, InjectorConfig, MeshConfig, ProxyConfig, Values } from './types.js';
 import { deepFreeze } from './merge.js';
 
-/** Templates shipped with the istiod chart (spec §4.3). */
-export const BUILTIN_TEMPLATE_NAMES: readonly string[] = deepFreeze([
+/**
+ * Names of the templates the istiod chart ships (spec §4.3): a `templates` entry under one of
+ * these names is the chart's own text, so the name keeps its built-in renderer.
+ */
+export const CHART_TEMPLATE_NAMES: readonly string[] = deepFreeze([
   'sidecar',
   'gateway',
   'grpc-simple',

@@ -9,6 +9,7 @@
  */
 import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import type { ConfigSources } from '../contracts.js';
 import type { StringMap } from '../k8s.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
 import { parseYamlDocument } from '../yaml.js';
@@ -33,14 +34,8 @@ import type {
   MeshConfig,
 } from './types.js';
 
-/** Raw configuration texts; structurally the same as `ConfigSources` in src/ports.ts, plus overlays. */
-export interface ConfigSourceTexts {
-  /** `config` key (YAML): policy, defaultTemplates, aliases, selectors, injectedAnnotations, templates. */
-  config?: string;
-  /** `values` key (JSON or YAML), deep-merged over the embedded defaults. */
-  values?: string;
-  /** `mesh` key (YAML MeshConfig), merged over the built-in defaults. */
-  mesh?: string;
+/** The raw texts of `ConfigSources` plus the command-line overlays. */
+export interface ConfigSourceTexts extends ConfigSources {
   /** istioctl-style `--set` flags: `values.a.b=v`, `meshConfig.a.b=v`, `components.cni.enabled=true`. */
   set?: readonly string[];
   /** An IstioOperator document: `spec.values`, `spec.meshConfig`, `spec.components.cni.enabled`. */

@@ -2,7 +2,7 @@
  * The type rules for every configuration field the injection reads (spec §6-§8): values, mesh
  * and the injector `config` key. Data only; `load.ts` applies them with `checks.ts`.
  */
-import { cidrListError, portListError } from '../annotations/net.js';
+import { cidrListError, portListError } from '../annotations/value-formats.js';
 import { isQuantityError, parseQuantity } from '../quantity.js';
 import {
   bool,

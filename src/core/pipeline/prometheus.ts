@@ -9,7 +9,7 @@ import { InjectorError } from '../../errors.js';
 import type { MeshConfig } from '../config/types.js';
 import type { Pod, StringMap } from '../k8s.js';
 import { findSidecar } from './containers.js';
-import { parseGoBool } from '../annotations/net.js';
+import { parseGoBool } from '../annotations/value-formats.js';
 import { KEY } from '../annotations/keys.js';
 
 export const SCRAPE_ENV = 'ISTIO_PROMETHEUS_ANNOTATIONS';

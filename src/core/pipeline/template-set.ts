@@ -12,7 +12,7 @@ import { InjectorError } from '../../errors.js';
 import { KEY } from '../annotations/keys.js';
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import { BUILTIN_TEMPLATES, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
+import { BUILTIN_RENDERERS, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
 import {
   buildTemplateData,
   compileTemplates,
@@ -50,7 +50,7 @@ export function templateTextHash(text: string): string {
 
 /** The embedded built-ins, used when the configuration carries no template text. */
 export const EMBEDDED_TEMPLATES: TemplateSet = new Map(
-  (Object.keys(BUILTIN_TEMPLATES) as BuiltinTemplateName[]).map((name) => [
+  (Object.keys(BUILTIN_RENDERERS) as BuiltinTemplateName[]).map((name) => [
     name,
     { kind: 'native', name } as const,
   ]),
@@ -114,7 +114,7 @@ export function runTemplate(
     template.kind === 'native' &&
     (compiled === undefined || provenForNative(ctx.pod.metadata?.annotations))
   )
-    return BUILTIN_TEMPLATES[template.name](ctx);
+    return BUILTIN_RENDERERS[template.name](ctx);
   if (compiled === undefined) throw new Error(`template ${name} has neither renderer nor text`);
   let text: string;
   try {

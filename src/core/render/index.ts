@@ -10,7 +10,8 @@ import { renderSidecar } from './sidecar.js';
 
 export type BuiltinTemplateName = 'sidecar' | 'gateway' | 'grpc-simple' | 'grpc-agent';
 
-export const BUILTIN_TEMPLATES: Readonly<Record<BuiltinTemplateName, TemplateRenderer>> =
+/** The renderers written in code, one per template name this injector renders itself. */
+export const BUILTIN_RENDERERS: Readonly<Record<BuiltinTemplateName, TemplateRenderer>> =
   Object.freeze({
     sidecar: renderSidecar,
     gateway: renderGateway,
@@ -19,20 +20,20 @@ export const BUILTIN_TEMPLATES: Readonly<Record<BuiltinTemplateName, TemplateRen
   });
 
 export function isBuiltinTemplate(name: string): name is BuiltinTemplateName {
-  return Object.hasOwn(BUILTIN_TEMPLATES, name);
+  return Object.hasOwn(BUILTIN_RENDERERS, name);
 }
 
 /** Renders one built-in template; an unknown name is an INJ_ERR_TEMPLATE_NOT_FOUND error. */
 export function renderTemplate(name: string, ctx: RenderContext): RenderedTemplate {
   if (!isBuiltinTemplate(name)) {
-    const have = Object.keys(BUILTIN_TEMPLATES).join(', ');
+    const have = Object.keys(BUILTIN_RENDERERS).join(', ');
     throw new InjectorError(
       'INJ_ERR_TEMPLATE_NOT_FOUND',
       `requested template "${name}" not found; have ${have}`,
       { details: [{ field: 'template', value: name, reason: `not one of ${have}` }] },
     );
   }
-  return BUILTIN_TEMPLATES[name](ctx);
+  return BUILTIN_RENDERERS[name](ctx);
 }
 
 export { appendMultusNetwork } from './multus.js';

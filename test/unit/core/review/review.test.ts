@@ -6,7 +6,7 @@ import {
   type ReviewDeps,
 } from '../../../../src/core/review.js';
 import { InjectorError, formatError } from '../../../../src/errors.js';
-import type { NamespaceLookupResult } from '../../../../src/ports.js';
+import type { NamespaceLookupResult } from '../../../../src/core/contracts.js';
 import { FAIL_ANNOTATION, createFakeEngine, fakeConfig, makeReview } from './fake-engine.js';
 import { thrownText } from '../../../helpers/errors.js';
 

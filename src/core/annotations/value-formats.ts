@@ -1,6 +1,6 @@
 /**
- * Parsers for the traffic settings carried by annotations and values: ports, port lists, CIDR
- * prefixes and interface names. Each returns an error text (undefined when valid), worded the way
+ * Parsers for the value formats annotations and values carry: ports, port lists, unsigned
+ * integers, CIDR prefixes, interface names, and Go's boolean spellings (`parseGoBool`). Each returns an error text (undefined when valid), worded the way
  * Istio reports these problems so users can search for them.
  */
 
