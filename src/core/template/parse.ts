@@ -223,77 +223,92 @@ class Lexer {
         this.toks.push({ k: 'assign', v: '=', pos: p++ });
         continue;
       }
-      if (c === '"') {
-        let q = p + 1;
-        while (q < s.length && s[q] !== '"') {
-          if (s[q] === '\\') q++;
-          if (s[q] === '\n') this.fail(p, 'unterminated quoted string');
-          q++;
-        }
-        if (q >= s.length) this.fail(p, 'unterminated quoted string');
-        this.toks.push({ k: 'string', v: s.slice(p, q + 1), pos: p });
-        p = q + 1;
+      const quoted = this.lexQuoted(c, p);
+      if (quoted >= 0) {
+        p = quoted;
         continue;
       }
-      if (c === '`') {
-        const q = s.indexOf('`', p + 1);
-        if (q === -1) this.fail(p, 'unterminated raw quoted string');
-        this.toks.push({ k: 'raw', v: s.slice(p, q + 1), pos: p });
-        p = q + 1;
-        continue;
-      }
-      if (c === "'") {
-        let q = p + 1;
-        while (q < s.length && s[q] !== "'") {
-          if (s[q] === '\\') q++;
-          q++;
-        }
-        if (q >= s.length) this.fail(p, 'unterminated character constant');
-        this.toks.push({ k: 'char', v: s.slice(p, q + 1), pos: p });
-        p = q + 1;
-        continue;
-      }
-      if (c === '$') {
-        let q = p + 1;
-        while (isAlnum(s[q])) q++;
-        this.toks.push({ k: 'var', v: s.slice(p, q), pos: p });
-        p = q;
-        continue;
-      }
-      if (c === '.') {
-        if (s[p + 1] !== undefined && /[0-9]/.test(s[p + 1] ?? '')) {
-          p = this.lexNumber(p);
-          continue;
-        }
-        let q = p + 1;
-        while (isAlnum(s[q])) q++;
-        this.toks.push(
-          q === p + 1 ? { k: 'dot', v: '.', pos: p } : { k: 'field', v: s.slice(p, q), pos: p },
-        );
-        p = q;
-        continue;
-      }
-      if (c === '+' || c === '-' || /[0-9]/.test(c ?? '')) {
-        p = this.lexNumber(p);
-        continue;
-      }
-      if (isAlnum(c)) {
-        let q = p;
-        while (isAlnum(s[q])) q++;
-        const word = s.slice(p, q);
-        const k: TokKind = KEYWORDS.has(word)
-          ? word === 'nil'
-            ? 'nil'
-            : 'keyword'
-          : word === 'true' || word === 'false'
-            ? 'bool'
-            : 'ident';
-        this.toks.push({ k, v: word, pos: p });
-        p = q;
+      const word = this.lexWord(c, p);
+      if (word >= 0) {
+        p = word;
         continue;
       }
       this.fail(p, `unrecognized character in action: ${JSON.stringify(c)}`);
     }
+  }
+
+  /** A quoted, raw or character literal at `p`: the offset after it, or -1 if `c` opens none. */
+  private lexQuoted(c: string | undefined, p: number): number {
+    const s = this.text;
+    if (c === '"') {
+      let q = p + 1;
+      while (q < s.length && s[q] !== '"') {
+        if (s[q] === '\\') q++;
+        if (s[q] === '\n') this.fail(p, 'unterminated quoted string');
+        q++;
+      }
+      if (q >= s.length) this.fail(p, 'unterminated quoted string');
+      this.toks.push({ k: 'string', v: s.slice(p, q + 1), pos: p });
+      return q + 1;
+    }
+    if (c === '`') {
+      const q = s.indexOf('`', p + 1);
+      if (q === -1) this.fail(p, 'unterminated raw quoted string');
+      this.toks.push({ k: 'raw', v: s.slice(p, q + 1), pos: p });
+      return q + 1;
+    }
+    if (c === "'") {
+      let q = p + 1;
+      while (q < s.length && s[q] !== "'") {
+        if (s[q] === '\\') q++;
+        q++;
+      }
+      if (q >= s.length) this.fail(p, 'unterminated character constant');
+      this.toks.push({ k: 'char', v: s.slice(p, q + 1), pos: p });
+      return q + 1;
+    }
+    return -1;
+  }
+
+  /** A variable, field, number, keyword or identifier at `p`: the offset after it, or -1. */
+  private lexWord(c: string | undefined, p: number): number {
+    const s = this.text;
+    if (c === '$') {
+      let q = p + 1;
+      while (isAlnum(s[q])) q++;
+      this.toks.push({ k: 'var', v: s.slice(p, q), pos: p });
+      return q;
+    }
+    if (c === '.') {
+      if (s[p + 1] !== undefined && /[0-9]/.test(s[p + 1] ?? '')) {
+        p = this.lexNumber(p);
+        return p;
+      }
+      let q = p + 1;
+      while (isAlnum(s[q])) q++;
+      this.toks.push(
+        q === p + 1 ? { k: 'dot', v: '.', pos: p } : { k: 'field', v: s.slice(p, q), pos: p },
+      );
+      return q;
+    }
+    if (c === '+' || c === '-' || /[0-9]/.test(c ?? '')) {
+      return this.lexNumber(p);
+    }
+    if (isAlnum(c)) {
+      let q = p;
+      while (isAlnum(s[q])) q++;
+      const word = s.slice(p, q);
+      const k: TokKind = KEYWORDS.has(word)
+        ? word === 'nil'
+          ? 'nil'
+          : 'keyword'
+        : word === 'true' || word === 'false'
+          ? 'bool'
+          : 'ident';
+      this.toks.push({ k, v: word, pos: p });
+      return q;
+    }
+    return -1;
   }
 
   private lexNumber(p: number): number {
