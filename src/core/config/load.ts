@@ -160,6 +160,9 @@ function compileConfigTemplates(
   if (!own && Object.keys(values).length === 0) return undefined;
   const texts: Record<string, string> = Object.create(null) as Record<string, string>;
   Object.assign(texts, own ? stringMapOf(configDoc['templates']) : {}, values);
+  // A non-string text is already reported by the field rules.
+  for (const [name, text] of Object.entries(texts))
+    if (typeof text !== 'string') delete texts[name];
   const built = buildTemplateSet(texts, { nativeFastPath: options.nativeFastPath !== false });
   if (!built.ok) {
     issues.push(...built.issues);
