@@ -1,16 +1,28 @@
 /**
- * `npm run conformance`: runs the conformance harness over Istio's injection corpus and prints
- * each failing case with its first difference, then the score.
+ * `npm run conformance [-- --corpus DIR] [--verbose] [--case=NAME]`: runs the conformance harness
+ * over an Istio injection corpus (default ../shared/conformance/istio; any directory with the same
+ * layout, such as ../shared/conformance/istio-1.30.3, scored with that release's ConfigMaps) and
+ * prints each failing case with its first difference, then the score.
  */
 import { loadCases, loadOlderVersionCases, runCase } from '../test/conformance/harness.js';
+import { corpusAt, MASTER_CORPUS } from '../test/helpers/corpus.js';
 
-const verbose = process.argv.includes('--verbose');
-const only = process.argv.find((a) => a.startsWith('--case='))?.slice('--case='.length);
+const args = process.argv.slice(2);
+const verbose = args.includes('--verbose');
+const only = args.find((a) => a.startsWith('--case='))?.slice('--case='.length);
+const corpusFlag = args.findIndex((a) => a === '--corpus' || a.startsWith('--corpus='));
+const corpusDir =
+  corpusFlag < 0
+    ? undefined
+    : ((args[corpusFlag]?.startsWith('--corpus=')
+        ? args[corpusFlag]?.slice('--corpus='.length)
+        : args[corpusFlag + 1]) ?? '');
+const corpus = corpusDir === undefined ? MASTER_CORPUS : corpusAt(corpusDir);
 
-const cases = loadCases().filter((c) => only === undefined || c.testName.includes(only));
+const cases = loadCases(corpus).filter((c) => only === undefined || c.testName.includes(only));
 let identical = 0;
 for (const c of cases) {
-  const result = runCase(c);
+  const result = runCase(c, corpus);
   if (result.identical) {
     identical++;
     if (verbose) console.log(`ok   ${result.testName}`);
@@ -19,17 +31,21 @@ for (const c of cases) {
     for (const f of result.failures) console.log(`     ${f}`);
   }
 }
-const older = loadOlderVersionCases().filter(
+const older = loadOlderVersionCases(corpus).filter(
   (c) => only === undefined || c.testName.includes(only),
 );
 let olderIdentical = 0;
 for (const c of older) {
-  const result = runCase(c);
+  const result = runCase(c, corpus);
   if (result.identical) olderIdentical++;
   else {
     console.log(`FAIL ${result.testName} (older-version, not scored)`);
     for (const f of result.failures) console.log(`     ${f}`);
   }
 }
+const pct = cases.length === 0 ? 0 : (100 * identical) / cases.length;
+console.log(`corpus: ${corpus.dir} (release ${corpus.release})`);
 console.log(`older-version cases: ${olderIdentical}/${older.length} identical`);
-console.log(`conformance: ${identical}/${cases.length} golden cases identical`);
+console.log(
+  `conformance: ${identical}/${cases.length} golden cases identical (${pct.toFixed(1)} %)`,
+);

@@ -32,12 +32,11 @@ export const ERROR_CODES = {
     exitCode: 1,
     summary: `${KEY.templates} names a template that does not exist`,
   },
-  INJ_ERR_UNSUPPORTED_TEMPLATE: {
+  INJ_ERR_TEMPLATE_RENDER: {
     httpStatus: 400,
     admissionStatus: 400,
     exitCode: 1,
-    summary:
-      'a selected template is a user-supplied Go template, which this injector does not render',
+    summary: 'a selected template failed to run, or its output is not a YAML map',
   },
   INJ_ERR_PROMETHEUS_CONFIG: {
     httpStatus: 400,

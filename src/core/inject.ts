@@ -21,7 +21,6 @@
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, type ErrorDetail } from '../errors.js';
 import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
-import { CHART_TEMPLATE_NAMES } from './config/defaults.js';
 import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -50,10 +49,10 @@ import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
 import { formatStatus, parseStatus } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
-import { checkTemplates, selectTemplates } from './pipeline/templates.js';
+import { resolveTemplates, selectTemplates } from './pipeline/templates.js';
+import { EMBEDDED_TEMPLATES, runTemplate } from './pipeline/template-set.js';
 import { resolveProxyConfig } from './proxy-config.js';
 import { annotationWarnings } from './annotations/warnings.js';
-import { BUILTIN_RENDERERS, renderTemplate } from './render/index.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';
 
@@ -115,12 +114,9 @@ export function inject(input: InjectionInput): InjectionOutput {
   const existingOverrides = parseOverrides(annotations[KEY.overrides]);
   const stripped = stripPod(pod, status, agentPort, existingOverrides);
 
-  const names = selectTemplates(annotations, config.injector, mode);
-  checkTemplates(
-    names,
-    Object.keys(BUILTIN_RENDERERS),
-    CHART_TEMPLATE_NAMES,
-    config.injector.customTemplates,
+  const selected = resolveTemplates(
+    selectTemplates(annotations, config.injector, mode),
+    config.templates ?? EMBEDDED_TEMPLATES,
   );
 
   const ctx: RenderContext = {
@@ -142,8 +138,8 @@ export function inject(input: InjectionInput): InjectionOutput {
   let templatePod: Pod = {};
   let merged: Pod = pod;
   const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
-  for (const name of names) {
-    const rendered = renderTemplate(name, ctx);
+  for (const { name, template } of selected) {
+    const rendered = runTemplate(name, template, ctx);
     for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
     for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
     templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;

@@ -30,7 +30,15 @@ import {
   setPodTemplate,
   workloadIdentity,
 } from '../../src/core/workloads.js';
-import { configFor, readCasesFile, readCorpusFile, type CorpusCase } from '../helpers/corpus.js';
+import {
+  configFor,
+  MASTER_CORPUS,
+  readCasesFile,
+  readCorpusFile,
+  type Corpus,
+  type CorpusCase,
+} from '../helpers/corpus.js';
+import type { LoadOptions } from '../../src/core/config/load.js';
 import { validatePod } from '../helpers/pod-schema.js';
 
 export type ConformanceCase = CorpusCase;
@@ -56,13 +64,13 @@ const OPENSHIFT_ANNOTATIONS = {
 };
 const STATUS_ANNOTATION = 'sidecar.istio.io/status';
 
-export function loadCases(): ConformanceCase[] {
-  return readCasesFile().cases;
+export function loadCases(corpus: Corpus = MASTER_CORPUS): ConformanceCase[] {
+  return readCasesFile(corpus).cases;
 }
 
 /** TestInjectionOlderVersion: native sidecars off, the `*-old-version` goldens. */
-export function loadOlderVersionCases(): ConformanceCase[] {
-  return readCasesFile().olderVersionCases.cases.map((c, index) => ({
+export function loadOlderVersionCases(corpus: Corpus = MASTER_CORPUS): ConformanceCase[] {
+  return readCasesFile(corpus).olderVersionCases.cases.map((c, index) => ({
     index,
     testName: `[older ${index}] ${c.want}`,
     in: c.in,
@@ -220,8 +228,12 @@ export function kubeInjectWith(
   });
 }
 
-function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | undefined {
-  const inputs = parseDocuments(readCorpusFile(c.in));
+function runKubeInject(
+  c: ConformanceCase,
+  config: InjectionConfig,
+  corpus: Corpus,
+): string | undefined {
+  const inputs = parseDocuments(readCorpusFile(c.in, corpus));
   if (c.expectedError !== null) {
     try {
       inputs.forEach((d) => kubeInjectDocument(d, c, config));
@@ -233,7 +245,7 @@ function runKubeInject(c: ConformanceCase, config: InjectionConfig): string | un
     }
     return `kube-inject: expected an error containing ${JSON.stringify(c.expectedError)}, got success`;
   }
-  const golden = parseDocuments(readCorpusFile(c.want ?? ''));
+  const golden = parseDocuments(readCorpusFile(c.want ?? '', corpus));
   const ours = inputs.map((d) => kubeInjectDocument(d, c, config));
   if (ours.length !== golden.length)
     return `kube-inject: ${ours.length} documents, golden has ${golden.length}`;
@@ -291,9 +303,13 @@ function forWebhookComparison(pod: Pod): JsonValue | undefined {
   return normalise(copy);
 }
 
-function runWebhook(c: ConformanceCase, config: InjectionConfig): string | undefined {
-  const inputDocs = parseDocuments(readCorpusFile(c.in));
-  const goldenDocs = parseDocuments(readCorpusFile(c.want ?? ''));
+function runWebhook(
+  c: ConformanceCase,
+  config: InjectionConfig,
+  corpus: Corpus,
+): string | undefined {
+  const inputDocs = parseDocuments(readCorpusFile(c.in, corpus));
+  const goldenDocs = parseDocuments(readCorpusFile(c.want ?? '', corpus));
   const pairsIn = inputDocs.flatMap((d) =>
     listWorkloads(d).map((w) => ({ w, ns: topNamespace(d) })),
   );
@@ -339,11 +355,15 @@ function attempt(label: string, run: () => string | undefined): string | undefin
   }
 }
 
-export function runCase(c: ConformanceCase): CaseResult {
+export function runCase(
+  c: ConformanceCase,
+  corpus: Corpus = MASTER_CORPUS,
+  options: LoadOptions = {},
+): CaseResult {
   const failures: string[] = [];
   let config: InjectionConfig | undefined;
   const configProblem = attempt('config', () => {
-    config = configFor(c);
+    config = configFor(c, corpus, options);
     return undefined;
   });
   if (configProblem || !config)
@@ -355,11 +375,11 @@ export function runCase(c: ConformanceCase): CaseResult {
     };
   const cfg = config;
   if (!c.skipInjection) {
-    const f = attempt('kube-inject', () => runKubeInject(c, cfg));
+    const f = attempt('kube-inject', () => runKubeInject(c, cfg, corpus));
     if (f) failures.push(f);
   }
   if (!c.skipWebhook && c.expectedError === null) {
-    const f = attempt('webhook', () => runWebhook(c, cfg));
+    const f = attempt('webhook', () => runWebhook(c, cfg, corpus));
     if (f) failures.push(f);
   }
   return { testName: c.testName, index: c.index, identical: failures.length === 0, failures };

@@ -16,11 +16,11 @@ import { parseYamlDocument } from '../yaml.js';
 import { chartMesh, str0 } from './chart-mesh.js';
 import { checkFields, checkMaps, stringList } from './checks.js';
 import {
-  CHART_TEMPLATE_NAMES,
-  DEFAULT_INJECTOR_CONFIG,
-  DEFAULT_MESH,
-  DEFAULT_VALUES,
-} from './defaults.js';
+  buildTemplateSet,
+  EMBEDDED_TEMPLATES,
+  type TemplateSet,
+} from '../pipeline/template-set.js';
+import { DEFAULT_INJECTOR_CONFIG, DEFAULT_MESH, DEFAULT_VALUES } from './defaults.js';
 import { istioOperatorOverlays } from './istio-operator.js';
 import { cloneJson, deepFreeze, mergeMeshObjects, mergeValues } from './merge.js';
 import { INJECTOR_RULES, MESH_RULES, VALUES_MAPS, VALUES_RULES } from './rules.js';
@@ -45,6 +45,8 @@ export interface ConfigSourceTexts extends ConfigSources {
 export interface LoadOptions {
   /** The injector's revision; defaults to values `revision`, else `default`. */
   revision?: string;
+  /** false: every template text runs through the engine, even a proven one (fast-path proof). */
+  nativeFastPath?: boolean;
 }
 
 function parseYamlMap(
@@ -94,7 +96,11 @@ function checkAliases(config: JsonObject, issues: ConfigIssue[]): Record<string,
   const raw = config['aliases'];
   if (!isJsonObject(raw)) return aliases;
   for (const [name, list] of Object.entries(raw)) {
-    if (list === undefined) continue;
+    // A YAML null reads as Go's nil slice: an alias to nothing.
+    if (list === undefined || list === null) {
+      aliases[name] = [];
+      continue;
+    }
     const before = issues.length;
     stringList(list, `config.aliases.${name}`, issues);
     if (issues.length === before) aliases[name] = stringListOf(list);
@@ -124,11 +130,6 @@ function buildInjectorConfig(
     };
   }
   checkFields(configDoc, INJECTOR_RULES, 'config', issues);
-  // The chart writes the built-in templates' Go text into `templates`; those names stay built-in.
-  const customTemplates: Record<string, string> = {};
-  for (const [name, text] of Object.entries(stringMapOf(configDoc['templates']))) {
-    if (!CHART_TEMPLATE_NAMES.includes(name)) customTemplates[name] = text;
-  }
   const defaults = stringListOf(configDoc['defaultTemplates']);
   const policy = configDoc['policy'];
   return {
@@ -138,8 +139,48 @@ function buildInjectorConfig(
     neverInjectSelector: selectorsOf(configDoc['neverInjectSelector']),
     alwaysInjectSelector: selectorsOf(configDoc['alwaysInjectSelector']),
     injectedAnnotations: stringMapOf(configDoc['injectedAnnotations']),
-    customTemplates: { ...customTemplates, ...valueTemplates },
+    customTemplates: valueTemplates,
   };
+}
+
+/**
+ * The templates this configuration runs, compiled once here. `config.templates` (even `{}` or a
+ * YAML null, which istiod reads as an empty map) is the whole set, with values
+ * `sidecarInjectorWebhook.templates` over it as the chart writes them; with no `templates` key
+ * the embedded built-ins run, plus the values' templates. A broken text is a load error.
+ */
+function compileConfigTemplates(
+  configDoc: JsonObject | undefined,
+  injector: InjectorConfig,
+  options: LoadOptions,
+  issues: ConfigIssue[],
+): TemplateSet | undefined {
+  const own = configDoc !== undefined && Object.hasOwn(configDoc, 'templates');
+  const values = injector.customTemplates;
+  if (!own && Object.keys(values).length === 0) return undefined;
+  const texts: Record<string, string> = Object.create(null) as Record<string, string>;
+  Object.assign(texts, own ? stringMapOf(configDoc['templates']) : {}, values);
+  // A non-string text is already reported by the field rules.
+  for (const [name, text] of Object.entries(texts))
+    if (typeof text !== 'string') delete texts[name];
+  const built = buildTemplateSet(texts, { nativeFastPath: options.nativeFastPath !== false });
+  if (!built.ok) {
+    issues.push(...built.issues);
+    return undefined;
+  }
+  if (own) return built.templates;
+  return new Map([...EMBEDDED_TEMPLATES, ...built.templates]);
+}
+
+/**
+ * istiod reads `config` through JSON into Go fields, where a YAML null (Helm writes an empty
+ * `injectedAnnotations:`) is the field's zero value: the same as leaving the key out.
+ */
+function withoutNullFields(doc: JsonObject | undefined): JsonObject | undefined {
+  if (doc === undefined) return undefined;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(doc)) if (value !== null) out[key] = value;
+  return out;
 }
 
 function dedupe(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -192,7 +233,8 @@ export function loadInjectionConfig(
     checkProxyConfigObject(defaultConfig, 'mesh.defaultConfig', issues);
 
   const configDoc = parseYamlMap(sources.config, 'config', issues);
-  const injector = buildInjectorConfig(configDoc, values, issues);
+  const injector = buildInjectorConfig(withoutNullFields(configDoc), values, issues);
+  const templates = compileConfigTemplates(configDoc, injector, options, issues);
 
   if (issues.length > 0) return { ok: false, issues: dedupe(issues) };
 
@@ -202,6 +244,7 @@ export function loadInjectionConfig(
     values: values,
     mesh: mesh as MeshConfig,
     revision,
+    ...(templates === undefined ? {} : { templates }),
   };
   return { ok: true, config: deepFreeze(config) };
 }

@@ -7,6 +7,7 @@
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import type { StringMap } from '../k8s.js';
+import type { TemplateSet } from '../pipeline/template-set.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -29,9 +30,8 @@ export interface InjectorConfig {
   alwaysInjectSelector: LabelSelector[];
   injectedAnnotations: StringMap;
   /**
-   * User-supplied Go templates found in `templates` (or values `sidecarInjectorWebhook.templates`),
-   * kept by name only: selecting one is an INJ_ERR_UNSUPPORTED_TEMPLATE error. A name that is also a
-   * built-in (sidecar, gateway, grpc-simple, grpc-agent) shadows the built-in.
+   * Values `sidecarInjectorWebhook.templates`: Go template texts added to (or replacing, by name)
+   * the configuration's `templates`; compiled into `InjectionConfig.templates` at load.
    */
   customTemplates: Record<string, string>;
 }
@@ -84,6 +84,11 @@ export interface InjectionConfig {
   mesh: MeshConfig;
   /** The injector's revision (`default` unless running as a revisioned control plane). */
   revision: string;
+  /**
+   * The templates compiled from the configuration's text at load (never per request); absent:
+   * the embedded built-ins (native renderers).
+   */
+  templates?: TemplateSet;
 }
 
 /** One configuration problem, reported by path (e.g. `values.global.proxy.statusPort`). */

@@ -6,6 +6,7 @@ import { InjectorError } from '../../errors.js';
 import type { InjectorConfig } from '../config/types.js';
 import type { StringMap } from '../k8s.js';
 import { KEY } from '../annotations/keys.js';
+import type { InjectionTemplate, TemplateSet } from './template-set.js';
 
 export function selectTemplates(
   annotations: StringMap | undefined,
@@ -26,38 +27,21 @@ export function selectTemplates(
 }
 
 /**
- * Checks that every selected template can run: unknown names fail with Istio's text; user Go
- * templates and the chart's gateway-controller templates (which this engine does not evaluate)
- * fail with INJ_ERR_UNSUPPORTED_TEMPLATE.
+ * The template each selected name runs, in order; a name the configuration does not have fails
+ * with istiod's wording (RunTemplate: `requested template %q not found; have ...`).
  */
-export function checkTemplates(
+export function resolveTemplates(
   names: readonly string[],
-  renderable: readonly string[],
-  chart: readonly string[],
-  custom: Readonly<Record<string, string>>,
-): void {
-  const known = [...new Set([...renderable, ...chart, ...Object.keys(custom)])].sort();
+  templates: TemplateSet,
+): { name: string; template: InjectionTemplate }[] {
   const field = `metadata.annotations[${KEY.templates}]`;
-  for (const name of names) {
-    if (Object.hasOwn(custom, name)) {
-      throw new InjectorError(
-        'INJ_ERR_UNSUPPORTED_TEMPLATE',
-        `failed to run injection template: template "${name}" is a user-supplied Go template, which this injector does not render; built-in templates: ${renderable.join(', ')}`,
-        { details: [{ field, value: name, reason: 'user-supplied Go template' }] },
-      );
-    }
-    if (renderable.includes(name)) continue;
-    if (chart.includes(name)) {
-      throw new InjectorError(
-        'INJ_ERR_UNSUPPORTED_TEMPLATE',
-        `failed to run injection template: template "${name}" is used by istiod's gateway controller, not by pod injection; built-in templates: ${renderable.join(', ')}`,
-        { details: [{ field, value: name, reason: 'gateway-controller template' }] },
-      );
-    }
+  return names.map((name) => {
+    const template = templates.get(name);
+    if (template !== undefined) return { name, template };
     throw new InjectorError(
       'INJ_ERR_TEMPLATE_NOT_FOUND',
-      `failed to run injection template: requested template "${name}" not found; have ${known.join(', ')}`,
+      `failed to run injection template: requested template "${name}" not found; have ${[...templates.keys()].sort().join(', ')}`,
       { details: [{ field, value: name, reason: 'no such template' }] },
     );
-  }
+  });
 }

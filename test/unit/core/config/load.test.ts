@@ -220,13 +220,14 @@ describe('loadInjectionConfig: config', () => {
     '  injected: "1"',
     'template: "{{ fail }}"',
     'templates:',
-    '  sidecar: "{{ built-in text }}"',
-    '  gateway: "{{ built-in text }}"',
+    '  sidecar: "metadata: {}"',
+    '  gateway: "metadata: {}"',
     '  extra: "metadata: {}"',
   ].join('\n');
 
-  it('reads every field; built-in template names stay built-in; legacy template is ignored', () => {
-    const { injector } = ok({ config });
+  it('reads every field; the templates come from the text; legacy template is ignored', () => {
+    const { injector, templates } = ok({ config });
+    expect(templates?.has('extra')).toBe(true);
     expect(injector).toEqual({
       policy: 'disabled',
       defaultTemplates: ['sidecar', 'extra'],
@@ -236,7 +237,7 @@ describe('loadInjectionConfig: config', () => {
         { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] },
       ],
       injectedAnnotations: { injected: '1' },
-      customTemplates: { extra: 'metadata: {}' },
+      customTemplates: {},
     });
   });
 

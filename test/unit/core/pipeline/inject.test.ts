@@ -4,6 +4,7 @@ import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js'
 import { deepFreeze } from '../../../../src/core/config/merge.js';
 import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { InjectionInput } from '../../../../src/core/contracts.js';
+import { buildTemplateSet } from '../../../../src/core/pipeline/template-set.js';
 import { inject } from '../../../../src/core/inject.js';
 import type { Pod, StringMap } from '../../../../src/core/k8s.js';
 import { applyPatchStrict } from '../../../../src/core/patch/apply-strict.js';
@@ -97,16 +98,21 @@ describe('inject: refusals', () => {
     expect(err.message).toMatch(message);
   });
 
-  it('refuses a user-supplied Go template it cannot render', () => {
+  it('runs a user-supplied Go template from the configuration; an empty set has no sidecar', () => {
     const base = defaultInjectionConfig();
-    const config: InjectionConfig = {
-      ...base,
-      injector: { ...base.injector, customTemplates: { custom: 'spec: {}' } },
-    };
-    const err = errorOf(() =>
-      inject(input(pod({ 'inject.istio.io/templates': 'custom' }), { config })),
+    const custom = buildTemplateSet({
+      custom: 'metadata:\n  labels:\n    from-custom: {{ .ObjectMeta.Name | quote }}\n',
+    });
+    if (!custom.ok) throw new Error('compiles');
+    const out = inject(
+      input(pod({ 'inject.istio.io/templates': 'custom' }), {
+        config: { ...base, templates: custom.templates },
+      }),
     );
-    expect(err.code).toBe('INJ_ERR_UNSUPPORTED_TEMPLATE');
+    expect(out.pod.metadata?.labels?.['from-custom']).toBe(pod().metadata?.name);
+    const err = errorOf(() => inject(input(pod(), { config: { ...base, templates: new Map() } })));
+    expect(err.code).toBe('INJ_ERR_TEMPLATE_NOT_FOUND');
+    expect(err.message).toContain('requested template "sidecar" not found');
   });
 });
 

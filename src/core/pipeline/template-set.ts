@@ -1,0 +1,232 @@
+/**
+ * The injection templates of one configuration, compiled once at load: the configuration's
+ * `templates:` texts (plus values `sidecarInjectorWebhook.templates`) run through the Go template
+ * engine, exactly as istiod parses and executes them (istio/pkg/kube/inject/inject.go,
+ * ParseTemplates and RunTemplate). A native renderer replaces the engine only for a text whose
+ * hash is listed in NATIVE_FAST_PATHS, where the two are proven to give the same pod
+ * (test/unit/core/pipeline/fast-path.test.ts). A configuration without any `templates:` uses the
+ * embedded built-ins: the native renderers.
+ */
+import { createHash } from 'node:crypto';
+import { InjectorError } from '../../errors.js';
+import { KEY } from '../annotations/keys.js';
+import type { RenderContext, RenderedTemplate } from '../contracts.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { BUILTIN_RENDERERS, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
+import {
+  buildTemplateData,
+  compileTemplates,
+  TemplateError,
+  type CompiledTemplate,
+} from '../template/index.js';
+import { parseYamlDocument } from '../yaml.js';
+
+export type InjectionTemplate =
+  | {
+      readonly kind: 'native';
+      readonly name: BuiltinTemplateName;
+      /** The configuration's text it stands for; it runs instead for pods outside the proof. */
+      readonly compiled?: CompiledTemplate;
+    }
+  | { readonly kind: 'engine'; readonly compiled: CompiledTemplate };
+
+/** Template name -> how it runs. */
+export type TemplateSet = ReadonlyMap<string, InjectionTemplate>;
+
+/**
+ * sha256 of a template text (trailing whitespace removed: it only changes the rendered text's
+ * trailing whitespace, which YAML ignores) -> the native renderer proven identical for it.
+ * The texts are Istio master's chart files (identical for grpc-simple in 1.30.3 and 1.29.6);
+ * master's gateway and grpc-agent are not proven identical and run through the engine.
+ */
+export const NATIVE_FAST_PATHS: ReadonlyMap<string, BuiltinTemplateName> = new Map([
+  ['c42c60b82d5847ba2958ee20aea5bd1ee69ff4db4f6b4f769d1a517a5199e079', 'sidecar'],
+  ['d06a1a954ca7bc861bc988215a60347b9a40d2e4d92f6a0c3d4c146681c39f4e', 'grpc-simple'],
+]);
+
+export function templateTextHash(text: string): string {
+  return createHash('sha256').update(text.trimEnd()).digest('hex');
+}
+
+/** The embedded built-ins, used when the configuration carries no template text. */
+export const EMBEDDED_TEMPLATES: TemplateSet = new Map(
+  (Object.keys(BUILTIN_RENDERERS) as BuiltinTemplateName[]).map((name) => [
+    name,
+    { kind: 'native', name } as const,
+  ]),
+);
+
+export interface TemplateSetOptions {
+  /** false: every text runs through the engine, even a proven one (the fast-path proof). */
+  nativeFastPath?: boolean;
+  /** What the templates' `env` function reads (istiod's environment). */
+  env?: ReadonlyMap<string, string>;
+}
+
+export type TemplateSetResult =
+  { ok: true; templates: TemplateSet } | { ok: false; issues: { path: string; message: string }[] };
+
+/**
+ * Compiles `texts` (name -> Go template text) once. Every broken text is reported under
+ * `config.templates.<name>` with Go's parse error, as istiod refuses such a configuration.
+ */
+export function buildTemplateSet(
+  texts: Readonly<Record<string, string>>,
+  options: TemplateSetOptions = {},
+): TemplateSetResult {
+  const compiled = compileTemplates(texts, options.env ? { env: options.env } : {});
+  if (!compiled.ok) {
+    return {
+      ok: false,
+      issues: compiled.errors.map((e) => ({
+        path: `config.templates.${e.name}`,
+        message: `failed to parse template: ${e.message}`,
+      })),
+    };
+  }
+  const set = new Map<string, InjectionTemplate>();
+  for (const [name, template] of compiled.templates) {
+    const native =
+      options.nativeFastPath === false
+        ? undefined
+        : NATIVE_FAST_PATHS.get(templateTextHash(template.text));
+    set.set(
+      name,
+      native !== undefined && native === name && isBuiltinTemplate(native)
+        ? { kind: 'native', name: native, compiled: template }
+        : { kind: 'engine', compiled: template },
+    );
+  }
+  return { ok: true, templates: set };
+}
+
+/**
+ * Runs one template for a pod. The engine's text is parsed as YAML the way istiod reads it
+ * (Go YAML: a repeated key's last value wins) into the partial pod the pipeline merges.
+ */
+export function runTemplate(
+  name: string,
+  template: InjectionTemplate,
+  ctx: RenderContext,
+): RenderedTemplate {
+  const compiled = template.compiled;
+  if (
+    template.kind === 'native' &&
+    (compiled === undefined || provenForNative(ctx.pod.metadata?.annotations))
+  )
+    return BUILTIN_RENDERERS[template.name](ctx);
+  if (compiled === undefined) throw new Error(`template ${name} has neither renderer nor text`);
+  let text: string;
+  try {
+    text = compiled.render(buildTemplateData(ctx));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw renderError(name, `failed to run injection template: ${e.message}`);
+  }
+  const parsed = parseYamlDocument(text, { uniqueKeys: false });
+  if (!parsed.ok) {
+    throw renderError(
+      name,
+      `failed parsing generated injected YAML (check Istio version): ${parsed.errors[0] ?? ''}`,
+    );
+  }
+  const value = parsed.value;
+  if (value === null || value === undefined) return {};
+  if (!isJsonObject(value)) {
+    throw renderError(
+      name,
+      'failed parsing generated injected YAML (check Istio version): not a map',
+    );
+  }
+  const typeError = stringFieldError(value, '');
+  if (typeError !== undefined) {
+    throw renderError(
+      name,
+      `failed parsing generated injected YAML (check Istio version): json: cannot unmarshal ${typeError}`,
+    );
+  }
+  return goTyped(value) as RenderedTemplate;
+}
+
+/** String fields of k8s.io/api the templates write from annotations, and string lists. */
+const STRING_FIELDS = new Set(['name', 'image', 'mountPath', 'subPath', 'imagePullPolicy']);
+const STRING_LISTS = new Set(['args', 'command']);
+
+/**
+ * istiod decodes the rendered YAML into a typed corev1.Pod, which fails when a value that must be
+ * a string is a map or a list (how an annotation value that smuggles YAML or JSON would add
+ * structure). The same refusal here; the first offending path, or undefined.
+ */
+function stringFieldError(value: JsonValue, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const e = stringFieldError(value[i] as JsonValue, `${path}[${i}]`);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || v === null) continue;
+    const at = `${path}.${k}`;
+    if (STRING_FIELDS.has(k) && typeof v === 'object')
+      return `${Array.isArray(v) ? 'array' : 'object'} into a string at ${at}`;
+    if (STRING_LISTS.has(k) && Array.isArray(v)) {
+      const i = v.findIndex((e) => e !== null && typeof e === 'object');
+      if (i >= 0) return `object into a string at ${at}[${i}]`;
+    }
+    const e = stringFieldError(v, at);
+    if (e !== undefined) return e;
+  }
+  return undefined;
+}
+
+/**
+ * istiod decodes the rendered YAML into a typed corev1.Pod before merging, so zero values of
+ * k8s.io/api's non-pointer `omitempty` fields vanish: the probe counters and an empty
+ * EnvVar.value (k8s.io/api/core/v1/types.go).
+ */
+const OMITEMPTY_INTS = new Set([
+  'initialDelaySeconds',
+  'periodSeconds',
+  'timeoutSeconds',
+  'successThreshold',
+  'failureThreshold',
+]);
+
+function goTyped(value: JsonValue, key = ''): JsonValue {
+  if (Array.isArray(value)) return value.map((v) => goTyped(v, key));
+  if (!isJsonObject(value)) return value;
+  const out: JsonObject = {};
+  const envEntry = key === 'env';
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    if (OMITEMPTY_INTS.has(k) && v === 0) continue;
+    if (envEntry && k === 'value' && v === '') continue;
+    out[k] = goTyped(v, k);
+  }
+  return out;
+}
+
+/**
+ * The domain of the fast-path proof: annotation values made only of characters that are plain
+ * YAML scalars wherever a template writes them (no quotes, spaces, newlines, flow or comment
+ * indicators, `*` aliases or `: `), and a boolean nativeSidecar switch. A pod with any other
+ * value (hostile text, JSON, `*`) runs through the engine, as istiod would run it, text and all.
+ */
+const PLAIN_VALUE = /^[A-Za-z0-9._/=,+@-]*(?::[A-Za-z0-9._/=,+@-]+)*$/;
+
+function provenForNative(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  if (annotations === undefined) return true;
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!PLAIN_VALUE.test(value)) return false;
+    if (key === KEY.nativeSidecar && value !== 'true' && value !== 'false') return false;
+  }
+  return true;
+}
+
+function renderError(name: string, message: string): InjectorError {
+  return new InjectorError('INJ_ERR_TEMPLATE_RENDER', message, {
+    details: [{ field: `template ${name}`, reason: message }],
+  });
+}

@@ -1,0 +1,812 @@
+/**
+ * The functions an injection template can call: Go text/template's builtins, the sprig functions
+ * Istio's chart templates use (sprig.TxtFuncMap, https://masterminds.github.io/sprig/), and istiod's
+ * own InjectionFuncmap, which is registered after sprig and so wins on a shared name (`indent`,
+ * `toYaml`, `contains`). Semantics follow istio/pkg/kube/inject/template.go.
+ */
+import { stringify as yamlStringify } from 'yaml';
+import { appendMultusNetwork } from '../render/multus.js';
+import { excludeInboundPort } from '../render/iptables.js';
+import type { FuncMap, GoFunc, ParamKind } from './exec.js';
+import { goQuote, sprint, sprintf, sprintln } from './fmt.js';
+import {
+  formatValue,
+  fromJsonValue,
+  goTypeName,
+  GoEnum,
+  GoFloat,
+  GoStruct,
+  isGoMap,
+  isTrue,
+  StrMap,
+  toJsonValue,
+  type GoValue,
+} from './value.js';
+
+function fn(
+  params: readonly ParamKind[],
+  call: (a: GoValue[]) => GoValue,
+  variadic?: ParamKind,
+): GoFunc {
+  return variadic === undefined ? { params, call } : { params, call, variadic };
+}
+
+const str = (v: GoValue): string => v as string;
+const int = (v: GoValue): number => v as number;
+
+// --- comparison (text/template's eq/ne/lt/le/gt/ge) -------------------------------------------
+
+type BasicKind = 'invalid' | 'bool' | 'int' | 'float' | 'string' | 'other';
+
+function basicKind(v: GoValue): BasicKind {
+  if (v === undefined) return 'invalid';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number' || v instanceof GoEnum) return 'int';
+  if (v instanceof GoFloat) return 'float';
+  if (typeof v === 'string') return 'string';
+  return 'other';
+}
+
+function num(v: GoValue): number {
+  return v instanceof GoFloat ? v.value : v instanceof GoEnum ? v.number : (v as number);
+}
+
+function isNilish(v: GoValue): boolean {
+  return (
+    v === null ||
+    v === undefined ||
+    (v instanceof GoStruct && v.isNil) ||
+    (v instanceof StrMap && v.isNil)
+  );
+}
+
+function eq(a: GoValue, ...rest: GoValue[]): boolean {
+  if (rest.length === 0) throw new Error('missing argument for comparison');
+  const k1 = basicKind(a);
+  for (const b of rest) {
+    const k2 = basicKind(b);
+    let truth: boolean;
+    if (k1 !== k2) {
+      if (k1 !== 'invalid' && k2 !== 'invalid') {
+        throw new Error(`incompatible types for comparison: ${goTypeName(a)} and ${goTypeName(b)}`);
+      }
+      truth = false;
+    } else if (k1 === 'other' || k1 === 'invalid') {
+      if (isNilish(a) || isNilish(b)) truth = isNilish(a) === isNilish(b);
+      else if (Array.isArray(a) || isGoMap(a) || a instanceof StrMap) {
+        throw new Error(`non-comparable type ${formatValue(a)}: ${goTypeName(a)}`);
+      } else truth = a === b;
+    } else if (k1 === 'int' || k1 === 'float') truth = num(a) === num(b);
+    else truth = a === b;
+    if (truth) return true;
+  }
+  return false;
+}
+
+function lt(a: GoValue, b: GoValue): boolean {
+  const k1 = basicKind(a);
+  const k2 = basicKind(b);
+  if (
+    k1 === 'bool' ||
+    k1 === 'other' ||
+    k1 === 'invalid' ||
+    k2 === 'bool' ||
+    k2 === 'other' ||
+    k2 === 'invalid'
+  ) {
+    throw new Error('invalid type for comparison');
+  }
+  if (k1 !== k2)
+    throw new Error(`incompatible types for comparison: ${goTypeName(a)} and ${goTypeName(b)}`);
+  if (k1 === 'string') return (a as string) < (b as string);
+  return num(a) < num(b);
+}
+
+// --- builtins ----------------------------------------------------------------------------------
+
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function length(v: GoValue): number {
+  if (v === undefined) throw new Error('reflect: call of reflect.Value.Type on zero Value');
+  if (v === null) throw new Error('len of nil pointer');
+  if (typeof v === 'string') return byteLength(v);
+  if (Array.isArray(v)) return v.length;
+  if (v instanceof StrMap) return v.size;
+  if (isGoMap(v)) return Object.keys(v).length;
+  throw new Error(`len of type ${goTypeName(v)}`);
+}
+
+function index(item: GoValue, ...keys: GoValue[]): GoValue {
+  let cur = item;
+  if (cur === undefined) throw new Error('index of untyped nil');
+  for (const k of keys) {
+    if (cur === null || cur === undefined) throw new Error('index of nil pointer');
+    if (Array.isArray(cur) || typeof cur === 'string') {
+      if (typeof k !== 'number')
+        throw new Error(`cannot index slice/array with type ${goTypeName(k)}`);
+      const len = typeof cur === 'string' ? byteLength(cur) : cur.length;
+      if (k < 0 || k >= len) throw new Error(`index out of range: ${k}`);
+      cur =
+        typeof cur === 'string'
+          ? (new TextEncoder().encode(cur)[k] ?? 0)
+          : ((cur as readonly GoValue[])[k] ?? null);
+    } else if (cur instanceof StrMap) {
+      if (typeof k !== 'string')
+        throw new Error(`value has type ${goTypeName(k)}; should be string`);
+      cur = cur.get(k) ?? '';
+    } else if (isGoMap(cur)) {
+      if (typeof k !== 'string') {
+        if (k === undefined || k === null)
+          throw new Error('value is nil; should be of type string');
+        throw new Error(`value has type ${goTypeName(k)}; should be string`);
+      }
+      cur = Object.hasOwn(cur, k) ? (cur[k] ?? null) : null;
+    } else {
+      throw new Error(`can't index item of type ${goTypeName(cur)}`);
+    }
+  }
+  return cur;
+}
+
+function slice(item: GoValue, ...idx: GoValue[]): GoValue {
+  if (item === undefined || item === null) throw new Error('slice of untyped nil');
+  if (idx.length > 3) throw new Error(`too many slice indexes: ${idx.length}`);
+  const len = typeof item === 'string' ? item.length : Array.isArray(item) ? item.length : -1;
+  if (len < 0) throw new Error(`can't slice item of type ${goTypeName(item)}`);
+  if (typeof item === 'string' && idx.length === 3)
+    throw new Error('cannot 3-index slice a string');
+  const n = idx.map((i) => {
+    if (typeof i !== 'number')
+      throw new Error(`cannot index slice/array with type ${goTypeName(i)}`);
+    return i;
+  });
+  const from = n[0] ?? 0;
+  const to = n[1] ?? len;
+  if (from < 0 || to > len || from > to)
+    throw new Error(`index out of range: ${from > to ? from : to}`);
+  return typeof item === 'string'
+    ? item.slice(from, to)
+    : (item as readonly GoValue[]).slice(from, to);
+}
+
+function evalArgsString(args: GoValue[]): string {
+  if (args.length === 1 && typeof args[0] === 'string') return args[0];
+  return sprint(args.map((a) => (a === undefined ? null : a)));
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/[<>&'"\0]/g, (c) =>
+    c === '<'
+      ? '&lt;'
+      : c === '>'
+        ? '&gt;'
+        : c === '&'
+          ? '&amp;'
+          : c === "'"
+            ? '&#39;'
+            : c === '"'
+              ? '&#34;'
+              : '\uFFFD',
+  );
+}
+
+function jsEscape(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === "'") out += "\\'";
+    else if (ch === '"') out += '\\"';
+    else if (ch === '<' || ch === '>' || ch === '&' || ch === '=')
+      out += `\\u00${c.toString(16).toUpperCase()}`;
+    else if (c < 0x20) out += `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
+function urlQueryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+// --- sprig -------------------------------------------------------------------------------------
+
+/** sprig's `empty`: the zero value of its kind (a struct is never empty). */
+function empty(v: GoValue): boolean {
+  if (v instanceof GoStruct) return v.isNil;
+  return !isTrue(v);
+}
+
+/** sprig's strval: strings as they are, Stringers via String(), the rest as %v. */
+function strval(v: GoValue): string {
+  if (typeof v === 'string') return v;
+  return formatValue(v === undefined ? null : v);
+}
+
+function strslice(v: GoValue): string[] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) {
+    return (v as readonly GoValue[]).filter((e) => e !== null && e !== undefined).map(strval);
+  }
+  return [strval(v)];
+}
+
+function sprigIndent(spaces: number, s: string): string {
+  const p = ' '.repeat(Math.max(0, spaces));
+  return p + s.replaceAll('\n', `\n${p}`);
+}
+
+function trimCutset(s: string, cutset: string): string {
+  const set = new Set([...cutset]);
+  const chars = [...s];
+  let a = 0;
+  let b = chars.length;
+  while (a < b && set.has(chars[a] ?? '')) a++;
+  while (b > a && set.has(chars[b - 1] ?? '')) b--;
+  return chars.slice(a, b).join('');
+}
+
+// --- JSON and YAML as Go writes them -----------------------------------------------------------
+
+const JSON_HTML = /[<>&\u2028\u2029]/g;
+
+/** encoding/json.Marshal: map keys sorted, struct fields in order, `<>&` and U+2028/9 escaped. */
+export function goJsonMarshal(v: GoValue): string {
+  return JSON.stringify(toJsonValue(v)).replace(
+    JSON_HTML,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((e) => sortKeys(e));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+/** sigs.k8s.io/yaml.Marshal: JSON first, then block YAML with sorted keys. */
+function toYaml(v: GoValue): string {
+  const j = toJsonValue(v);
+  return yamlStringify(sortKeys(JSON.parse(JSON.stringify(j ?? null)) as unknown), {
+    indentSeq: false,
+    lineWidth: 0,
+    sortMapEntries: true,
+  });
+}
+
+// --- Istio's own -------------------------------------------------------------------------------
+
+function strmapEntries(m: GoValue): Readonly<Record<string, string>> {
+  return m instanceof StrMap ? m.entries : {};
+}
+
+function newStrMap(entries: Record<string, string>): StrMap {
+  return new StrMap(Object.freeze(entries));
+}
+
+function nullRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function containerPorts(containers: GoValue, include: (c: GoStruct) => boolean): string {
+  const parts: string[] = [];
+  for (const c of (containers ?? []) as readonly GoValue[]) {
+    if (!(c instanceof GoStruct) || !include(c)) continue;
+    for (const p of (c.fields['Ports'] ?? []) as readonly GoValue[]) {
+      if (!(p instanceof GoStruct)) continue;
+      const proto = p.fields['Protocol'];
+      if (proto === 'UDP' || proto === 'SCTP') continue;
+      parts.push(formatValue(p.fields['ContainerPort'] ?? 0));
+    }
+  }
+  return parts.join(',');
+}
+
+/** time.Duration.String() of a protobuf Duration (seconds + nanos). */
+export function goDurationString(totalNanos: bigint): string {
+  if (totalNanos === 0n) return '0s';
+  const neg = totalNanos < 0n;
+  let u = neg ? -totalNanos : totalNanos;
+  let out: string;
+  if (u < 1000000000n) {
+    // Sub-second: ns, µs or ms with a fraction.
+    const [unit, div] = u < 1000n ? ['ns', 1n] : u < 1000000n ? ['µs', 1000n] : ['ms', 1000000n];
+    out = fraction(u, div) + unit;
+  } else {
+    const h = u / 3600000000000n;
+    u -= h * 3600000000000n;
+    const m = u / 60000000000n;
+    u -= m * 60000000000n;
+    out = `${h > 0n ? `${h}h` : ''}${h > 0n || m > 0n ? `${m}m` : ''}${fraction(u, 1000000000n)}s`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function fraction(v: bigint, div: bigint): string {
+  const whole = v / div;
+  const rest = v % div;
+  if (rest === 0n) return String(whole);
+  const digits = String(div).length - 1;
+  return `${whole}.${String(rest).padStart(digits, '0').replace(/0+$/, '')}`;
+}
+
+function omitNil(v: GoValue): GoValue {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) {
+    const out = (v as readonly GoValue[]).map(omitNil).filter((e) => e !== null);
+    return out.length === 0 ? null : out;
+  }
+  if (isGoMap(v)) {
+    const out = nullRecord<GoValue>();
+    for (const [k, e] of Object.entries(v)) {
+      const f = omitNil(e);
+      if (f !== null) out[k] = f;
+    }
+    return Object.keys(out).length === 0 ? null : out;
+  }
+  return v;
+}
+
+function mergeMaps(maps: GoValue[]): GoValue {
+  if (maps.length === 0) return new StrMap({}, true);
+  const out: Record<string, string> = {};
+  for (const m of maps) Object.assign(out, strmapEntries(m));
+  return newStrMap(out);
+}
+
+function parseImageTagDigest(image: string): [string, string] {
+  let img = image;
+  let digest = '';
+  const at = img.indexOf('@');
+  if (at >= 0) {
+    digest = img.slice(at + 1);
+    img = img.slice(0, at);
+  }
+  const slash = img.lastIndexOf('/');
+  const colon = img.lastIndexOf(':');
+  return [colon > slash ? img.slice(colon + 1) : '', digest];
+}
+
+function otelResourceAttributes(
+  mc: GoValue,
+  ann: GoValue,
+  labels: GoValue,
+  ns: string,
+  containers: GoValue,
+): string {
+  const mesh = (mc instanceof GoStruct ? mc.json : undefined) as
+    { extensionProviders?: unknown } | undefined;
+  const providers = Array.isArray(mesh?.extensionProviders)
+    ? (mesh.extensionProviders as unknown[])
+    : [];
+  const semconv = providers.some((p) => {
+    const otel = (p as { opentelemetry?: { serviceAttributeEnrichment?: unknown } } | null)
+      ?.opentelemetry;
+    return otel?.serviceAttributeEnrichment === 'OTEL_SEMANTIC_CONVENTIONS';
+  });
+  if (!semconv) return '';
+  const a = strmapEntries(ann);
+  const l = strmapEntries(labels);
+  const cs = ((containers ?? []) as readonly GoValue[]).filter(
+    (c): c is GoStruct => c instanceof GoStruct,
+  );
+  const attrs: string[] = [];
+  const has = (m: Readonly<Record<string, string>>, k: string): string =>
+    Object.hasOwn(m, k) ? (m[k] ?? '') : '';
+  if (has(a, 'resource.opentelemetry.io/service.namespace') !== '') {
+    attrs.push(`service.namespace=${has(a, 'resource.opentelemetry.io/service.namespace')}`);
+  } else if (ns !== '') attrs.push(`service.namespace=${ns}`);
+  if (has(a, 'resource.opentelemetry.io/service.version') !== '') {
+    attrs.push(`service.version=${has(a, 'resource.opentelemetry.io/service.version')}`);
+  } else if (has(l, 'app.kubernetes.io/version') !== '') {
+    attrs.push(`service.version=${has(l, 'app.kubernetes.io/version')}`);
+  } else if (cs.length === 1) {
+    const [tag, digest] = parseImageTagDigest(formatValue(cs[0]?.fields['Image'] ?? ''));
+    if (tag !== '' && digest !== '') attrs.push(`service.version=${tag}@${digest}`);
+    else if (digest !== '') attrs.push(`service.version=${digest}`);
+    else if (tag !== '') attrs.push(`service.version=${tag}`);
+  }
+  if (has(a, 'resource.opentelemetry.io/service.instance.id') !== '') {
+    attrs.push(`service.instance.id=${has(a, 'resource.opentelemetry.io/service.instance.id')}`);
+  } else if (cs.length > 0) {
+    attrs.push(`service.instance.id=${ns}.$(POD_NAME).${formatValue(cs[0]?.fields['Name'] ?? '')}`);
+  }
+  return attrs.join(',');
+}
+
+export interface FuncOptions {
+  /** What `env KEY DEFAULT` reads: istiod's process environment, given by the caller. */
+  env?: ReadonlyMap<string, string>;
+}
+
+/** The complete function map of an injection template. */
+export function injectionFuncs(options: FuncOptions = {}): FuncMap {
+  const env = options.env ?? new Map<string, string>();
+  const m = new Map<string, GoFunc>();
+  const V: ParamKind = 'value';
+  const A: ParamKind = 'any';
+  const S: ParamKind = 'string';
+  const I: ParamKind = 'int';
+  const SM: ParamKind = 'strmap';
+
+  // text/template builtins. `and`/`or` are evaluated lazily by the evaluator.
+  m.set(
+    'and',
+    fn([V], () => null, V),
+  );
+  m.set(
+    'or',
+    fn([V], () => null, V),
+  );
+  m.set(
+    'not',
+    fn([V], ([a]) => !isTrue(a)),
+  );
+  m.set(
+    'len',
+    fn([V], ([a]) => length(a)),
+  );
+  m.set(
+    'index',
+    fn([V], ([a, ...k]) => index(a, ...k), V),
+  );
+  m.set(
+    'slice',
+    fn([V], ([a, ...k]) => slice(a, ...k), V),
+  );
+  m.set(
+    'print',
+    fn([], (a) => sprint(a), A),
+  );
+  m.set(
+    'println',
+    fn([], (a) => sprintln(a), A),
+  );
+  m.set(
+    'printf',
+    fn([S], ([f, ...a]) => sprintf(str(f), a), A),
+  );
+  m.set(
+    'eq',
+    fn([V], ([a, ...b]) => eq(a, ...b), V),
+  );
+  m.set(
+    'ne',
+    fn([V, V], ([a, b]) => !eq(a, b)),
+  );
+  m.set(
+    'lt',
+    fn([V, V], ([a, b]) => lt(a, b)),
+  );
+  m.set(
+    'le',
+    fn([V, V], ([a, b]) => lt(a, b) || eq(a, b)),
+  );
+  m.set(
+    'gt',
+    fn([V, V], ([a, b]) => !lt(a, b) && !eq(a, b)),
+  );
+  m.set(
+    'ge',
+    fn([V, V], ([a, b]) => !lt(a, b)),
+  );
+  m.set(
+    'html',
+    fn([], (a) => htmlEscape(evalArgsString(a)), A),
+  );
+  m.set(
+    'js',
+    fn([], (a) => jsEscape(evalArgsString(a)), A),
+  );
+  m.set(
+    'urlquery',
+    fn([], (a) => urlQueryEscape(evalArgsString(a)), A),
+  );
+  m.set(
+    'call',
+    fn(
+      [V],
+      ([f]) => {
+        throw new Error(
+          `non-function ${formatValue(f === undefined ? null : f)} of type ${goTypeName(f)}`,
+        );
+      },
+      V,
+    ),
+  );
+
+  // sprig, as far as the chart templates use it (plus its closest companions).
+  m.set(
+    'default',
+    fn([A], ([d, ...given]) => (given.length === 0 || empty(given[0]) ? d : (given[0] ?? null)), A),
+  );
+  m.set(
+    'empty',
+    fn([A], ([a]) => empty(a)),
+  );
+  m.set(
+    'coalesce',
+    fn([], (a) => a.find((e) => !empty(e)) ?? null, A),
+  );
+  m.set(
+    'quote',
+    fn(
+      [],
+      (a) =>
+        a
+          .filter((e) => e !== null && e !== undefined)
+          .map((e) => goQuote(strval(e)))
+          .join(' '),
+      A,
+    ),
+  );
+  m.set(
+    'squote',
+    fn(
+      [],
+      (a) =>
+        a
+          .filter((e) => e !== null && e !== undefined)
+          .map((e) => `'${strval(e)}'`)
+          .join(' '),
+      A,
+    ),
+  );
+  m.set(
+    'list',
+    fn([], (a) => Object.freeze([...a]), A),
+  );
+  m.set(
+    'append',
+    fn([A, A], ([l, v]) => {
+      // sprig reads the kind of a nil list's type and panics; the template reports the panic.
+      if (l === null) {
+        throw new Error('runtime error: invalid memory address or nil pointer dereference');
+      }
+      if (!Array.isArray(l)) throw new Error(`Cannot push on type ${goTypeName(l)}`);
+      return Object.freeze([...(l as readonly GoValue[]), v]);
+    }),
+  );
+  m.set(
+    'join',
+    fn([S, A], ([sep, v]) => strslice(v).join(str(sep))),
+  );
+  m.set(
+    'nindent',
+    fn([I, S], ([n, s]) => `\n${sprigIndent(int(n), str(s))}`),
+  );
+  m.set(
+    'trunc',
+    fn([I, S], ([c, s]) => {
+      const n = int(c);
+      const t = str(s);
+      if (n < 0 && t.length + n > 0) return t.slice(t.length + n);
+      if (n >= 0 && t.length > n) return t.slice(0, n);
+      return t;
+    }),
+  );
+  m.set(
+    'trimAll',
+    fn([S, S], ([a, b]) => trimCutset(str(b), str(a))),
+  );
+  m.set(
+    'trimSuffix',
+    fn([S, S], ([a, b]) =>
+      str(b).endsWith(str(a)) ? str(b).slice(0, str(b).length - str(a).length) : str(b),
+    ),
+  );
+  m.set(
+    'trimPrefix',
+    fn([S, S], ([a, b]) => (str(b).startsWith(str(a)) ? str(b).slice(str(a).length) : str(b))),
+  );
+  m.set(
+    'trim',
+    fn([S], ([a]) => str(a).replace(/^[\s\u0085\u00a0]+|[\s\u0085\u00a0]+$/g, '')),
+  );
+  m.set(
+    'hasPrefix',
+    fn([S, S], ([a, b]) => str(b).startsWith(str(a))),
+  );
+  m.set(
+    'hasSuffix',
+    fn([S, S], ([a, b]) => str(b).endsWith(str(a))),
+  );
+  m.set(
+    'upper',
+    fn([S], ([a]) => str(a).toUpperCase()),
+  );
+  m.set(
+    'lower',
+    fn([S], ([a]) => str(a).toLowerCase()),
+  );
+  m.set(
+    'toString',
+    fn([A], ([a]) => strval(a)),
+  );
+  m.set(
+    'toJson',
+    fn([A], ([a]) => goJsonMarshal(a)),
+  );
+  m.set(
+    'dict',
+    fn(
+      [],
+      (a) => {
+        const out = nullRecord<GoValue>();
+        for (let i = 0; i < a.length; i += 2)
+          out[strval(a[i])] = i + 1 < a.length ? (a[i + 1] ?? null) : '';
+        return Object.freeze(out);
+      },
+      A,
+    ),
+  );
+
+  // istiod's InjectionFuncmap (registered last: wins over sprig's `indent`, `toYaml`, `contains`).
+  m.set(
+    'formatDuration',
+    fn(['struct:*durationpb.Duration'], ([d]) => {
+      if (!(d instanceof GoStruct) || d.isNil) return '0s';
+      const s = BigInt(Math.trunc(num(d.fields['Seconds'] ?? 0)));
+      const n = BigInt(Math.trunc(num(d.fields['Nanos'] ?? 0)));
+      return goDurationString(s * 1000000000n + n);
+    }),
+  );
+  m.set(
+    'isset',
+    fn([SM, S], ([mp, k]) => Object.hasOwn(strmapEntries(mp), str(k))),
+  );
+  m.set(
+    'excludeInboundPort',
+    fn([A, S], ([p, ex]) => excludeInboundPort(sprint([p ?? null]), str(ex))),
+  );
+  m.set(
+    'includeInboundPorts',
+    fn(['structs:v1.Container'], ([c]) => containerPorts(c, () => true)),
+  );
+  m.set(
+    'applicationPorts',
+    fn(['structs:v1.Container'], ([c]) =>
+      containerPorts(c, (x) => x.fields['Name'] !== 'istio-proxy'),
+    ),
+  );
+  m.set(
+    'kubevirtInterfaces',
+    fn([S], ([s]) => s ?? ''),
+  );
+  m.set(
+    'excludeInterfaces',
+    fn([S], ([s]) => s ?? ''),
+  );
+  m.set(
+    'annotation',
+    fn(['struct:v1.ObjectMeta', S, A], ([meta, name, def]) => {
+      const ann = meta instanceof GoStruct ? strmapEntries(meta.fields['Annotations']) : {};
+      return Object.hasOwn(ann, str(name)) ? (ann[str(name)] ?? '') : sprint([def ?? null]);
+    }),
+  );
+  m.set(
+    'valueOrDefault',
+    fn([A, A], ([v, d]) => (v === '' || v === null || v === undefined ? d : v)),
+  );
+  m.set(
+    'toJSON',
+    fn([SM], ([mp]) => (mp instanceof StrMap && !mp.isNil ? goJsonMarshal(mp) : '{}')),
+  );
+  m.set(
+    'fromJSON',
+    fn([S], ([j]) => {
+      try {
+        return fromJsonValue(JSON.parse(str(j)));
+      } catch {
+        return '{}';
+      }
+    }),
+  );
+  m.set(
+    'structToJSON',
+    fn([A], ([v]) => (v === null || v === undefined ? '{}' : goJsonMarshal(v))),
+  );
+  m.set(
+    'protoToJSON',
+    fn(['struct:*v1alpha1.ProxyConfig'], ([v]) => {
+      if (!(v instanceof GoStruct) || v.isNil) return '{}';
+      const clean = v.type.methods?.['__protoJSON'];
+      const json = clean?.(v);
+      return typeof json === 'string' ? json : '{}';
+    }),
+  );
+  m.set(
+    'toYaml',
+    fn([A], ([v]) => toYaml(v)),
+  );
+  m.set(
+    'indent',
+    fn([I, S], ([n, s]) =>
+      str(s)
+        .split('\n')
+        .map((l, i) => (i > 0 ? ' '.repeat(Math.max(0, int(n))) + l : l))
+        .join('\n'),
+    ),
+  );
+  m.set(
+    'directory',
+    fn([S], ([p]) => str(p).slice(0, str(p).lastIndexOf('/') + 1)),
+  );
+  m.set(
+    'contains',
+    fn([S, S], ([needle, hay]) => str(hay).includes(str(needle))),
+  );
+  m.set(
+    'toLower',
+    fn([S], ([s]) => str(s).toLowerCase()),
+  );
+  m.set(
+    'appendMultusNetwork',
+    fn([S, S], ([a, b]) => appendMultusNetwork(str(a), str(b))),
+  );
+  m.set(
+    'env',
+    fn([S, S], ([k, d]) => {
+      const v = env.get(str(k)) ?? '';
+      return v === '' ? str(d) : v;
+    }),
+  );
+  m.set(
+    'omit',
+    fn(
+      [SM],
+      ([mp, ...keys]) => {
+        const drop = new Set(keys.map(str));
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(strmapEntries(mp))) if (!drop.has(k)) out[k] = v;
+        return newStrMap(out);
+      },
+      S,
+    ),
+  );
+  m.set(
+    'strdict',
+    fn(
+      [],
+      (a) => {
+        const out: Record<string, string> = {};
+        for (let i = 0; i < a.length; i += 2)
+          out[str(a[i])] = i + 1 < a.length ? str(a[i + 1]) : '';
+        return newStrMap(out);
+      },
+      S,
+    ),
+  );
+  m.set(
+    'mergeMaps',
+    fn([], (a) => mergeMaps(a), SM),
+  );
+  m.set(
+    'toJsonMap',
+    fn(
+      [],
+      (a) => {
+        const merged = mergeMaps(a);
+        return merged instanceof StrMap && !merged.isNil ? goJsonMarshal(merged) : 'null';
+      },
+      SM,
+    ),
+  );
+  m.set(
+    'omitNil',
+    fn([A], ([v]) => omitNil(v)),
+  );
+  m.set(
+    'otelResourceAttributes',
+    fn(['struct:*v1alpha1.MeshConfig', SM, SM, S, 'structs:v1.Container'], ([mc, a, l, ns, c]) =>
+      otelResourceAttributes(mc, a, l, str(ns), c),
+    ),
+  );
+  return m;
+}
