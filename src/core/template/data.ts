@@ -199,7 +199,7 @@ function orderedJson(schema: Schema | undefined, obj: Record<string, unknown>): 
     else if (v !== undefined && v !== null && v !== '' && v !== 0 && v !== false) out[json] = v;
   }
   for (const [k, v] of Object.entries(obj))
-    if (!(k in out) && !schema.some(([, j]) => j === k)) out[k] = v;
+    if (!Object.hasOwn(out, k) && !schema.some(([, j]) => j === k)) out[k] = v;
   return out;
 }
 

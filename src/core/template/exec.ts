@@ -94,7 +94,7 @@ class State {
 
   fail(msg: string): never {
     const c = this.context;
-    let ctx = typeof c === 'string' ? c : 'args' in c ? cmdString(c) : argString(c);
+    let ctx = typeof c === 'string' ? c : Object.hasOwn(c, 'args') ? cmdString(c) : argString(c);
     if (ctx.length > 20) ctx = `${ctx.slice(0, 20)}...`;
     throw new ExecError(
       `template: ${this.location()}: executing ${JSON.stringify(this.tmplName)} at <${ctx}>: ${msg}`,
