@@ -94,7 +94,12 @@ class State {
 
   fail(msg: string): never {
     const c = this.context;
-    let ctx = typeof c === 'string' ? c : Object.hasOwn(c, 'args') ? cmdString(c) : argString(c);
+    let ctx =
+      typeof c === 'string'
+        ? c
+        : Object.hasOwn(c, 'args')
+          ? cmdString(c as Cmd)
+          : argString(c as Arg);
     if (ctx.length > 20) ctx = `${ctx.slice(0, 20)}...`;
     throw new ExecError(
       `template: ${this.location()}: executing ${JSON.stringify(this.tmplName)} at <${ctx}>: ${msg}`,
