@@ -44,10 +44,10 @@ const CONFIG = 'sidecar-injector';
 const INJECTOR_NS = 'sidecar-injector';
 const RECORD_LABEL = 'suite.sidecar-injector.io/record';
 const OUR_WEBHOOKS = [
-  'rev.namespace.sidecar-injector.istio.io',
-  'rev.object.sidecar-injector.istio.io',
-  'namespace.sidecar-injector.istio.io',
-  'object.sidecar-injector.istio.io',
+  'rev.namespace.inject.sidecar-injector.io',
+  'rev.object.inject.sidecar-injector.io',
+  'namespace.inject.sidecar-injector.io',
+  'object.inject.sidecar-injector.io',
 ];
 
 let dir: string;
@@ -579,12 +579,12 @@ describe('revision tags (as istioctl tag set creates them)', () => {
       return base;
     };
     const webhooks = [
-      revEntry('rev.namespace.sidecar-injector.istio.io', 'namespace'),
-      revEntry('rev.object.sidecar-injector.istio.io', 'object'),
+      revEntry('rev.namespace.inject.sidecar-injector.io', 'namespace'),
+      revEntry('rev.object.inject.sidecar-injector.io', 'object'),
       ...(entries === 'default'
         ? [
-            structuredClone(byName.get('namespace.sidecar-injector.istio.io')!),
-            structuredClone(byName.get('object.sidecar-injector.istio.io')!),
+            structuredClone(byName.get('namespace.inject.sidecar-injector.io')!),
+            structuredClone(byName.get('object.inject.sidecar-injector.io')!),
           ]
         : []),
     ];
@@ -716,7 +716,7 @@ describe('when the injector is down or slow', () => {
       JSON.stringify(podManifest('refused')),
     );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/failed calling webhook "namespace\.sidecar-injector\.istio\.io"/);
+    expect(r.stderr).toMatch(/failed calling webhook "namespace\.inject\.sidecar-injector\.io"/);
     expect(r.stderr).toContain(`https://127.0.0.1:${injectorPort}/inject`);
     findings.push(
       `webhook down, failurePolicy Fail: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`,
