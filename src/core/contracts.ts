@@ -11,7 +11,7 @@ import type { Pod, StringMap } from './k8s.js';
 
 /** Facts about the cluster the request comes from, resolved by the caller before calling the core. */
 export interface ClusterFacts {
-  /** Global native-sidecar decision (spec §2.4), before the pod's `sidecar.istio.io/nativeSidecar` annotation. */
+  /** Global native-sidecar decision (spec §2.4), before the pod's `KEY.nativeSidecar` annotation. */
   nativeSidecars: boolean;
   /** `PLATFORM=openshift` behaviour: proxy UID/GID from the namespace annotations. */
   openshift?: boolean;

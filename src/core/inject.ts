@@ -4,7 +4,7 @@
  * How it works (Istio's sidecar injection, https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/):
  * 1. Work on a copy-on-write view of the pod without `metadata.managedFields`; `input.pod` is
  *    never mutated and untouched subtrees stay shared with it.
- * 2. Validate the pod's annotations (and its `proxy.istio.io/config`) first; every problem is
+ * 2. Validate the pod's annotations (and its `KEY.proxyConfig`) first; every problem is
  *    reported in one INJ_ERR_INVALID_ANNOTATION error.
  * 3. Derive the owning workload (deployment/type meta) and the proxy UID/GID (OpenShift ranges).
  * 4. Build the template input: the pod with a previous injection stripped (status annotation)

@@ -1,6 +1,6 @@
 /**
  * The effective ProxyConfig of a pod (spec §4.1): built-in defaults <- mesh `defaultConfig` <-
- * the pod's `proxy.istio.io/config` annotation (YAML or JSON). ProxyConfig custom resources are
+ * the pod's `KEY.proxyConfig` annotation (YAML or JSON). ProxyConfig custom resources are
  * resolved by the caller (they need the cluster) and are not part of this function.
  */
 import type { ErrorDetail } from '../errors.js';

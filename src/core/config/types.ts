@@ -23,7 +23,7 @@ export interface LabelSelector {
 export interface InjectorConfig {
   /** `enabled` or `disabled`; any other string means "never inject" (spec §2.2 step 5). */
   policy: string;
-  /** Templates used when the pod has no `inject.istio.io/templates` annotation. Never empty (defaults to [sidecar]). */
+  /** Templates used when the pod has no `KEY.templates` annotation. Never empty (defaults to [sidecar]). */
   defaultTemplates: string[];
   aliases: Record<string, string[]>;
   neverInjectSelector: LabelSelector[];
@@ -44,7 +44,7 @@ export type Values = JsonObject;
 
 /**
  * Effective ProxyConfig in protobuf-JSON form (camelCase field names, durations as strings like "45s").
- * Built-in defaults <- mesh.defaultConfig <- `proxy.istio.io/config` annotation.
+ * Built-in defaults <- mesh.defaultConfig <- `KEY.proxyConfig` annotation.
  */
 export interface ProxyConfig {
   configPath?: string;

@@ -3,7 +3,7 @@
  * fields dropped, zero values of non-pointer `omitempty` fields omitted, map keys sorted and
  * quantities canonical (https://github.com/kubernetes/api/blob/master/core/v1/types.go).
  * Used where Istio writes JSON text that the goldens compare byte for byte
- * (`proxy.istio.io/overrides`, `ISTIO_KUBE_APP_PROBERS`).
+ * (`KEY.overrides`, `ISTIO_KUBE_APP_PROBERS`).
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject, sortedObject } from '../json.js';

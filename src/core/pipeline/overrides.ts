@@ -2,7 +2,7 @@
  * User customisation of injected containers (Istio's "customizing injection",
  * https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#customizing-injection):
  * a pod container named like an injected one (usually `istio-proxy`) is merged over the injected
- * container, user fields winning. The overrides are recorded in `proxy.istio.io/overrides` so a
+ * container, user fields winning. The overrides are recorded in `KEY.overrides` so a
  * later re-injection can re-apply them after the injected containers were stripped.
  */
 import { invalidAnnotationError } from '../annotations/validate.js';
@@ -32,7 +32,7 @@ function containerList(value: JsonValue | undefined): Container[] {
   return value.filter((c): c is Container => isJsonObject(c) && typeof c.name === 'string');
 }
 
-/** Parses `proxy.istio.io/overrides`; a value that is not JSON is an invalid annotation. */
+/** Parses `KEY.overrides`; a value that is not JSON is an invalid annotation. */
 export function parseOverrides(text: string | undefined): ParsedContainers {
   if (text === undefined) return { containers: [], initContainers: [] };
   let parsed: unknown;

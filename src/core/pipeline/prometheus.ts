@@ -64,7 +64,7 @@ export function clearPrometheusAnnotations(annotations: StringMap): void {
     deleteAnnotation(annotations, key);
 }
 
-/** Whether the merge applies: annotation `prometheus.istio.io/merge-metrics`, else mesh, else true. */
+/** Whether the merge applies: annotation `KEY.mergeMetrics`, else mesh, else true. */
 export function prometheusMergeEnabled(
   mesh: Pick<MeshConfig, 'enablePrometheusMerge'>,
   annotations: StringMap | undefined,
@@ -95,7 +95,7 @@ export interface ScrapeConfiguration {
   targets?: ScrapeTarget[];
 }
 
-/** Parses `prometheus.istio.io/scrape-targets` (`port:path,...`); undefined when absent or malformed. */
+/** Parses `KEY.scrapeTargets` (`port:path,...`); undefined when absent or malformed. */
 export function parseScrapeTargets(value: string | undefined): ScrapeTarget[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const targets: ScrapeTarget[] = [];
@@ -200,7 +200,7 @@ export function applyPrometheusMerge(
   pod.metadata.annotations = out;
 }
 
-/** Sets `prometheus.istio.io/secure-port` from the proxy env unless the user set one (any spelling). */
+/** Sets `KEY.securePort` from the proxy env unless the user set one (any spelling). */
 export function applySecurePrometheusAnnotation(pod: Pod): void {
   const annotations = pod.metadata?.annotations;
   if (findAnnotation(annotations, KEY.securePort) !== undefined) return;

@@ -1,5 +1,5 @@
 /**
- * The `sidecar.istio.io/status` annotation (Istio's SidecarInjectionStatus): what a previous
+ * The `KEY.status` annotation (Istio's SidecarInjectionStatus): what a previous
  * injection added, used to strip it before re-injection, and what this injection records.
  */
 import type { JsonValue } from '../json.js';

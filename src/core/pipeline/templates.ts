@@ -1,5 +1,5 @@
 /**
- * Which templates run for a pod: the `inject.istio.io/templates` annotation (comma list) or the
+ * Which templates run for a pod: the `KEY.templates` annotation (comma list) or the
  * configured defaults, with aliases expanded one level.
  */
 import { InjectorError } from '../../errors.js';

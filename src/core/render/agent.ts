@@ -148,7 +148,7 @@ export function agentMounts(names: readonly (AgentVolumeName | false)[]): JsonOb
     .map((name) => volumeMount(name, AGENT_MOUNT_PATHS[name]));
 }
 
-/** Whether the pod names a custom bootstrap ConfigMap (`sidecar.istio.io/bootstrapOverride`). */
+/** Whether the pod names a custom bootstrap ConfigMap (`KEY.bootstrapOverride`). */
 export function hasBootstrapOverride(annotations: StringMap): boolean {
   return hasKey(annotations, KEY.bootstrapOverride);
 }

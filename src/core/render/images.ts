@@ -1,7 +1,7 @@
 /**
  * Image references of the injected containers (Istio `ProxyImage`/`ProxyInitImage` behaviour):
  * `<global.hub>/<name>:<tag>[-<type>]`, or a full reference taken verbatim when the
- * `sidecar.istio.io/proxyImage` annotation (else the values image name) contains a `/`.
+ * `KEY.proxyImage` annotation (else the values image name) contains a `/`.
  */
 import type { ProxyConfig, Values } from '../config/types.js';
 import type { StringMap } from '../k8s.js';

@@ -29,7 +29,7 @@ export function excludeInboundPort(port: string, excludedPorts: string): string 
   return kept.join(',');
 }
 
-/** Status port text: annotation `status.sidecar.istio.io/port`, else `global.proxy.statusPort`. */
+/** Status port text: annotation `KEY.statusPort`, else `global.proxy.statusPort`. */
 export function statusPortText(annotations: StringMap, values: Values): string {
   return annotationOr(annotations, KEY.statusPort, valueString(values, 'global.proxy.statusPort'));
 }
