@@ -38,7 +38,6 @@ import type { Pod } from '../src/core/k8s.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
-import { createRealEngine, parsePathParams } from '../src/http/engine.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
@@ -104,8 +103,6 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
       destination: pino.destination({ dest: '/dev/null', sync: false }),
     });
     const app = buildApp({
-      engine: createRealEngine(),
-      parsePathParams,
       config: createStaticConfigProvider(defaultInjectionConfig()),
       logger,
       metrics: createMetrics(),
@@ -512,7 +509,6 @@ function timePerCall(run: () => unknown, minMs = 1000): number {
 /** Per payload: inject() alone, and the whole in-process review (JSON.parse to response JSON). */
 function payloadMicroBenchmarks(payloads: ReadonlyMap<string, readonly PayloadBody[]>): string[] {
   const config = defaultInjectionConfig();
-  const engine = createRealEngine();
   const lines = [
     'payload                    inject ms   review ms (parse + review + response JSON)',
   ];
@@ -532,9 +528,8 @@ function payloadMicroBenchmarks(payloads: ReadonlyMap<string, readonly PayloadBo
       const reviewMs = timePerCall(() =>
         JSON.stringify(
           reviewParsed(parseAdmissionReview(JSON.parse(text)), {
-            engine,
             config,
-            clusterFacts: () => ({ nativeSidecars: false }),
+            cluster: { nativeSidecars: false },
           }).response,
         ),
       );

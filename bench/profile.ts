@@ -17,7 +17,6 @@ import type { Pod } from '../src/core/k8s.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
-import { createRealEngine, parsePathParams } from '../src/http/engine.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
@@ -103,7 +102,6 @@ async function payloads(): Promise<string[]> {
 async function run(mode: string, seconds: number): Promise<void> {
   const bodies = await payloads();
   const config = defaultInjectionConfig();
-  const engine = createRealEngine();
   let step: (body: string, i: number) => Promise<void> | void;
   if (mode === 'app') {
     // The production logger (redaction included), writing asynchronously to /dev/null.
@@ -111,8 +109,6 @@ async function run(mode: string, seconds: number): Promise<void> {
       destination: pino.destination({ dest: '/dev/null', sync: false }),
     });
     const app = buildApp({
-      engine,
-      parsePathParams,
       config: createStaticConfigProvider(config),
       logger,
       metrics: createMetrics(),
@@ -131,9 +127,8 @@ async function run(mode: string, seconds: number): Promise<void> {
     step = (body) => {
       const parsed = parseAdmissionReview(JSON.parse(body));
       const result = reviewParsed(parsed, {
-        engine,
         config,
-        clusterFacts: () => ({ nativeSidecars: false }),
+        cluster: { nativeSidecars: false },
       });
       JSON.stringify(result.response);
     };

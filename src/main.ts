@@ -28,7 +28,6 @@ import type {
 } from './core/contracts.js';
 import { InjectorError, formatError, isInjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
-import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
 import { certificateNotAfter, createCertReloader, type CertReloader } from './tls/cert-reloader.js';
@@ -286,8 +285,6 @@ export async function startServer(
     };
     let draining = false;
     const app = buildApp({
-      engine: createRealEngine(),
-      parsePathParams,
       config,
       logger,
       metrics,

@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import { evaluatePods, type PodFinding } from '../core/audit/pods.js';
 import { auditWebhooks, type WebhookFinding } from '../core/audit/webhooks.js';
 import { InjectorError } from '../errors.js';
-import type { OfflineEngine } from '../offline/engine.js';
-import { realEngine } from '../offline/real-engine.js';
+import { loadConfigOnce } from '../config-sources/choose.js';
+import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
 import type { ClusterSnapshot } from '../k8s/fetch-audit.js';
 import { all, first, parseFlags, usageError, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
@@ -71,7 +71,7 @@ export interface ClusterCheckReport {
 }
 
 export interface ClusterCheckDeps {
-  engine: Pick<OfflineEngine, 'loadConfig'>;
+  cluster: ClusterReader;
   snapshot: (opts: { kubeconfigPath?: string; namespace?: string }) => Promise<ClusterSnapshot>;
   verify: (served: string, caBundle: string) => { ok: true } | { ok: false; why: string };
 }
@@ -131,12 +131,15 @@ export function createClusterCheckCommand(deps: ClusterCheckDeps): CliCommand {
       const kubeconfigPath = kubeconfig === undefined ? undefined : resolve(io.cwd, kubeconfig);
       const revision = first(flags, 'revision') ?? '';
       const namespace = first(flags, 'namespace');
-      const config = await deps.engine.loadConfig({
-        ...(kubeconfigPath === undefined ? {} : { kubeconfig: kubeconfigPath }),
-        istioNamespace: first(flags, 'istio-namespace') ?? 'istio-system',
-        revision: revision === 'default' ? '' : revision,
-        set: all(flags, 'set'),
-      });
+      const config = await loadConfigOnce(
+        {
+          ...(kubeconfigPath === undefined ? {} : { kubeconfig: kubeconfigPath }),
+          istioNamespace: first(flags, 'istio-namespace') ?? 'istio-system',
+          revision: revision === 'default' ? '' : revision,
+          set: all(flags, 'set'),
+        },
+        deps.cluster,
+      );
       const snapshot = await deps.snapshot({
         ...(kubeconfigPath === undefined ? {} : { kubeconfigPath }),
         ...(namespace === undefined ? {} : { namespace }),
@@ -179,14 +182,14 @@ export function createClusterCheckCommand(deps: ClusterCheckDeps): CliCommand {
     });
 }
 
-/** The command wired to the real engine and cluster reads (loaded on demand). */
+/** The command wired to the cluster reads (loaded on demand). */
 export const runClusterCheck: CliCommand = async (argv, io) => {
   const [{ fetchClusterSnapshot }, { verifyCaBundle }] = await Promise.all([
     import('../k8s/fetch-audit.js'),
     import('../tls/ca-bundle.js'),
   ]);
   return createClusterCheckCommand({
-    engine: realEngine,
+    cluster: kubeconfigReader,
     snapshot: fetchClusterSnapshot,
     verify: verifyCaBundle,
   })(argv, io);

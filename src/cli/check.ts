@@ -3,7 +3,9 @@
  * Combines the webhook configuration's selectors (spec §2.1, with namespace labels from flags or
  * from the cluster) and the server's own decision (spec §2.2). See docs/offline.md.
  */
+import { loadConfigOnce } from '../config-sources/choose.js';
 import type { NamespaceInfo } from '../core/contracts.js';
+import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
 import {
   checkManifest,
   namespacesOf,
@@ -12,8 +14,6 @@ import {
   renderCheckText,
   type CheckResult,
 } from '../offline/check.js';
-import type { OfflineEngine } from '../offline/engine.js';
-import { realEngine } from '../offline/real-engine.js';
 import { first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
 import { offlineCommand } from './offline-command.js';
@@ -62,7 +62,8 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
 /** The Kubernetes-maintained label every namespace carries (used by the `auto.` webhook entry). */
 const NAME_LABEL = 'kubernetes.io/metadata.name';
 
-export function createCheckCommand(engine: OfflineEngine): CliCommand {
+/** The `check` command over a cluster reader (for `--kubeconfig`). */
+export function createCheckCommand(cluster: ClusterReader): CliCommand {
   return offlineCommand({
     flags: CHECK_FLAGS,
     usage: CHECK_USAGE,
@@ -73,7 +74,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
       const flagLabels =
         parsedLabels === undefined || 'error' in parsedLabels ? undefined : parsedLabels;
       const defaultNamespace = first(flags, 'namespace') ?? 'default';
-      const config = await engine.loadConfig(request);
+      const config = await loadConfigOnce(request, cluster);
 
       const known = new Map<string, NamespaceInfo | undefined>();
       if (request.kubeconfig !== undefined) {
@@ -81,7 +82,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
           inputs.flatMap((i) => namespacesOf(i.text, i.source, defaultNamespace)),
         );
         for (const name of names) {
-          known.set(name, await engine.fetchNamespace(request.kubeconfig, name));
+          known.set(name, await cluster.namespace(request.kubeconfig, name));
         }
       }
       const namespaceInfo = (name: string): NamespaceInfo | undefined => {
@@ -95,8 +96,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
         checkManifest(input.text, input.source, {
           defaultNamespace,
           namespaceInfo,
-          explain: ({ pod, namespace, namespaceName }) =>
-            engine.explain({ pod, namespace, namespaceName, config }),
+          config,
         }),
       );
       io.stdout(
@@ -107,7 +107,7 @@ export function createCheckCommand(engine: OfflineEngine): CliCommand {
   });
 }
 
-const checkManifests: CliCommand = createCheckCommand(realEngine);
+const checkManifests: CliCommand = createCheckCommand(kubeconfigReader);
 
 /** `check --cluster` audits the running cluster (src/cli/check-cluster.ts); else manifests. */
 export const runCheck: CliCommand = async (argv, io) => {

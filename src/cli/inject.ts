@@ -1,15 +1,16 @@
 /**
  * `sidecar-injector inject`: offline injection of manifests (`istioctl kube-inject` semantics,
- * spec §2.5 and §10) with the webhook's own engine. See docs/offline.md.
+ * spec §2.5 and §10) with the webhook's own pipeline. See docs/offline.md.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { loadConfigOnce } from '../config-sources/choose.js';
 import { detectNativeSidecars } from '../core/native-sidecars.js';
 import { InjectorError } from '../errors.js';
-import type { OfflineEngine } from '../offline/engine.js';
+import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
+import { kubeInjector } from '../offline/kube-inject.js';
 import { injectManifest, type ManifestResult } from '../offline/manifest.js';
 import { renderJson, renderPatches, renderYaml } from '../offline/output.js';
-import { realEngine } from '../offline/real-engine.js';
 import { first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
 import { offlineCommand } from './offline-command.js';
@@ -49,19 +50,19 @@ export const INJECT_FLAGS: readonly FlagSpec[] = [
   { name: 'native-sidecars', kind: 'enum', choices: ['auto', 'enabled', 'disabled'] },
 ];
 
-/** The `inject` command over a given engine (tests pass a fake one). */
-export function createInjectCommand(engine: OfflineEngine): CliCommand {
+/** The `inject` command over a cluster reader (for `--kubeconfig`). */
+export function createInjectCommand(cluster: ClusterReader): CliCommand {
   return offlineCommand({
     flags: INJECT_FLAGS,
     usage: INJECT_USAGE,
     run: async ({ flags, inputs, io, request }) => {
-      const config = await engine.loadConfig(request);
+      const config = await loadConfigOnce(request, cluster);
       const nativeSidecars = await nativeSidecarsFor(
-        engine,
+        cluster,
         first(flags, 'native-sidecars') ?? 'auto',
         request.kubeconfig,
       );
-      const injector = engine.injector(config, { nativeSidecars });
+      const injector = kubeInjector(config, { nativeSidecars });
 
       const results: { result: ManifestResult; text: string }[] = [];
       for (const input of inputs) {
@@ -78,7 +79,7 @@ export function createInjectCommand(engine: OfflineEngine): CliCommand {
   });
 }
 
-export const runInject: CliCommand = createInjectCommand(realEngine);
+export const runInject: CliCommand = createInjectCommand(kubeconfigReader);
 
 /**
  * The global native-sidecar decision (spec §2.4): the flag when explicit; in `auto`, the cluster's
@@ -86,13 +87,13 @@ export const runInject: CliCommand = createInjectCommand(realEngine);
  * from 1.33).
  */
 async function nativeSidecarsFor(
-  engine: OfflineEngine,
+  cluster: ClusterReader,
   mode: string,
   kubeconfig: string | undefined,
 ): Promise<boolean> {
   if (mode !== 'auto') return mode === 'enabled';
   if (kubeconfig === undefined) return true;
-  return detectNativeSidecars('auto', await engine.fetchNodeVersions(kubeconfig));
+  return detectNativeSidecars('auto', await cluster.nodeVersions(kubeconfig));
 }
 
 function render(results: { result: ManifestResult; text: string }[], format: string): string {

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { InjectorError, formatError, isInjectorError } from '../errors.js';
-import type { ConfigRequest } from '../offline/engine.js';
+import type { ConfigRequest } from '../config-sources/choose.js';
 import { all, first, parseFlags, usageError, type FlagSpec, type ParsedFlags } from './flags.js';
 import { EXIT, type CliCommand, type CliIO } from './io.js';
 

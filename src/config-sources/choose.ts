@@ -16,8 +16,11 @@
  * CONFIG_SOURCES, implemented in this folder.
  */
 import { readFile } from 'node:fs/promises';
+import { loadInjectionConfigOrThrow } from '../core/config/load.js';
+import type { InjectionConfig } from '../core/config/types.js';
 import type { ConfigSources } from '../core/contracts.js';
 import { InjectorError } from '../errors.js';
+import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
 import { readConfigDir } from './static.js';
 
 export type ConfigSourceKind = 'config-dir' | 'cluster' | 'embedded';
@@ -45,6 +48,12 @@ export interface OnceReadRequest {
   files?: Readonly<Partial<Record<keyof ConfigSources, string>>>;
 }
 
+/** Where an offline command's configuration comes from, as given on its command line. */
+export interface ConfigRequest extends OnceReadRequest {
+  /** `--set path=value` overrides (`values.global.proxy.statusPort=15021`, `meshConfig.x=y`). */
+  set: readonly string[];
+}
+
 /** The flag that names each single file, for messages. */
 export const CONFIG_FILE_FLAGS: Readonly<Record<keyof ConfigSources, string>> = Object.freeze({
   config: '--inject-config-file',
@@ -54,16 +63,17 @@ export const CONFIG_FILE_FLAGS: Readonly<Record<keyof ConfigSources, string>> = 
 
 /** Per source, how the offline commands read it once (the server's live variants are in main). */
 export const CONFIG_SOURCES: Readonly<
-  Record<ConfigSourceKind, { readOnce(request: OnceReadRequest): Promise<ConfigSources> }>
+  Record<
+    ConfigSourceKind,
+    { readOnce(request: OnceReadRequest, cluster: ClusterReader): Promise<ConfigSources> }
+  >
 > = Object.freeze({
   'config-dir': {
     readOnce: (request) => readConfigDir(request.configDir ?? ''),
   },
   cluster: {
-    async readOnce(request) {
-      // Loaded on demand: the Kubernetes client is only needed when a cluster is asked.
-      const { fetchConfigSources } = await import('../k8s/fetch-config.js');
-      return fetchConfigSources({
+    readOnce(request, cluster) {
+      return cluster.configSources({
         ...(request.kubeconfig === undefined ? {} : { kubeconfigPath: request.kubeconfig }),
         istioNamespace: request.istioNamespace,
         revision: request.revision,
@@ -74,12 +84,15 @@ export const CONFIG_SOURCES: Readonly<
 });
 
 /** The configuration texts of an offline command: the chosen source, read once, then the files. */
-export async function readConfigOnce(request: OnceReadRequest): Promise<ConfigSources> {
+export async function readConfigOnce(
+  request: OnceReadRequest,
+  cluster: ClusterReader = kubeconfigReader,
+): Promise<ConfigSources> {
   const kind = chooseConfigSource({
     configDir: request.configDir,
     cluster: request.kubeconfig !== undefined,
   });
-  const sources = await CONFIG_SOURCES[kind].readOnce(request);
+  const sources = await CONFIG_SOURCES[kind].readOnce(request, cluster);
   const files = Object.entries(request.files ?? {}) as [keyof ConfigSources, string][];
   const read = await Promise.all(
     files.map(async ([input, path]) => {
@@ -96,4 +109,16 @@ export async function readConfigOnce(request: OnceReadRequest): Promise<ConfigSo
     }),
   );
   return { ...sources, ...Object.fromEntries(read) };
+}
+
+/** An offline command's configuration: read once, `--set` applied, validated (throws InjectorError). */
+export async function loadConfigOnce(
+  request: ConfigRequest,
+  cluster: ClusterReader = kubeconfigReader,
+): Promise<InjectionConfig> {
+  const sources = await readConfigOnce(request, cluster);
+  return loadInjectionConfigOrThrow(
+    { ...sources, set: request.set },
+    request.revision === '' ? {} : { revision: request.revision },
+  );
 }

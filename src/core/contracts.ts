@@ -118,8 +118,8 @@ export interface NamespaceLookupResult {
 }
 
 export interface NamespaceResolver {
-  /** Cache first; on a miss one GET bounded by `signal` (at most 1 s). Never throws. */
-  resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult>;
+  /** Cache first; on a miss one GET of at most 1 s. Never throws. */
+  resolve(name: string): Promise<NamespaceLookupResult>;
 }
 
 /** Cluster facts for one pod (native sidecars from the node informer, OpenShift UID range, ...). */

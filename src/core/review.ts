@@ -1,21 +1,24 @@
 /**
  * The AdmissionReview contract, independent of HTTP: validate the envelope, decide, inject, and
- * build the response the API server expects. Pure: the engine, configuration, namespace facts and
- * deadline are all passed in; nothing here logs, reads files or talks to the API server.
+ * build the response the API server expects. Pure: configuration, namespace facts, cluster facts
+ * and deadline are passed in (src/admission/admit.ts resolves them); it calls the decision,
+ * selectors and injection pipeline directly; nothing here logs, reads files or talks to the API
+ * server.
  *
  * Contract: Kubernetes `admission/v1` types and the apiserver's `VerifyAdmissionResponse`
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
  */
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
-import type {
-  ClusterFacts,
-  InjectionInput,
-  InjectionOutput,
-  NamespaceInfo,
-  NamespaceLookupResult,
-} from './contracts.js';
-import type { InjectionConfig, InjectorConfig } from './config/types.js';
+import type { ClusterFacts, NamespaceLookupResult } from './contracts.js';
+import type { InjectionConfig } from './config/types.js';
+import { decide } from './decide.js';
+import { inject } from './inject.js';
+import {
+  evaluateWebhookSelectors,
+  webhookEntriesOptionsOf,
+  type WebhookSelectorResult,
+} from './webhook-selectors.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkInjectable, checkPodShape } from './pod-shape.js';
 import type { Pod, StringMap } from './k8s.js';
@@ -28,47 +31,12 @@ const SUPPORTED_VERSIONS: readonly string[] = [ADMISSION_V1, ADMISSION_V1BETA1];
 /** Past a handful the apiserver starts truncating; a user never needs more than this from one pod. */
 const MAX_WARNINGS = 10;
 
-/** What the engine's policy check returns (spec §2.2). */
-export interface EngineDecision {
-  inject: boolean;
-  /** Stable reason code, e.g. `policy-enabled`, `pod-label-opt-out`. */
-  reason: string;
-  /** Human text for the reason. */
-  message: string;
-  warnings: string[];
-}
-
-/** Outcome of the in-process evaluation of the webhook configuration's selectors (spec §2.1). */
-export interface WebhookSelectorVerdict {
-  matched: boolean;
-  /** Stable reason code: the entry that matched, or why none did. */
-  reason: string;
-  message: string;
-}
-
-/** The injection engine as the server sees it; the real one is wired by the composition root. */
-export interface InjectionEngine {
-  decide(input: {
-    pod: Pod;
-    namespace: string;
-    injector: InjectorConfig;
-    mode: 'webhook' | 'kube-inject';
-  }): EngineDecision;
-  /** Optional: evaluates the webhook configuration's selectors against known namespace labels. */
-  evaluateWebhookSelectors?(input: {
-    namespace: NamespaceInfo;
-    pod: Pod;
-    config: InjectionConfig;
-  }): WebhookSelectorVerdict;
-  inject(input: InjectionInput): InjectionOutput;
-}
-
-export interface ReviewDeps {
-  engine: InjectionEngine;
+/** What one review needs besides the request, resolved by the caller (src/admission/admit.ts). */
+export interface ReviewInput {
   /** The current configuration, read once per request from the provider. */
   config: InjectionConfig;
-  /** Cluster facts for this pod; called only when the pod is going to be injected. */
-  clusterFacts: (pod: Pod, namespace: NamespaceInfo | undefined) => ClusterFacts;
+  /** Cluster facts for this pod (native sidecars, OpenShift, compliance policy). */
+  cluster: ClusterFacts;
   /** Result of the namespace lookup; absent when the server has no cluster access (offline mode). */
   namespace?: NamespaceLookupResult;
   /** Env overrides from the URL path (spec §3.5). */
@@ -293,30 +261,68 @@ function allow(
   };
 }
 
-/**
- * Answers one parsed AdmissionReview. Never throws: every failure past the envelope becomes an
- * in-band `allowed: false` (a rejection, which failurePolicy does not override).
- */
-export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResult {
+/** Why a request is let through untouched, or undefined for a Pod CREATE. */
+function ignoredReason(parsed: ParsedReview): Omit<ReviewOutcome, 'dryRun' | 'ops'> | undefined {
   // The webhook is registered for CREATE of core/v1 pods; anything else is let through untouched
   // rather than rejected, so a broader webhook configuration never blocks unrelated writes.
   if (parsed.kind !== 'Pod' || parsed.group !== '' || parsed.subResource !== '') {
     const what = parsed.subResource ? `${parsed.kind}/${parsed.subResource}` : parsed.kind;
-    return allow(parsed, {
+    return {
       decision: 'ignored',
       reason: 'not-a-pod',
       message: `request is for ${what || 'an unknown kind'}, not a Pod`,
-    });
+    };
   }
   if (parsed.operation !== 'CREATE') {
-    return allow(parsed, {
+    return {
       decision: 'ignored',
       reason: 'not-create',
       message: `operation ${parsed.operation || '(none)'} is not CREATE`,
-    });
+    };
   }
-  const nsSource = deps.namespace?.source;
-  const extra = nsSource === undefined ? {} : { namespaceSource: nsSource };
+  return undefined;
+}
+
+/** True for the requests the webhook acts on: CREATE of a core/v1 Pod. */
+export function isPodCreate(parsed: ParsedReview): boolean {
+  return ignoredReason(parsed) === undefined;
+}
+
+type Extra = Pick<ReviewOutcome, 'namespaceSource'>;
+
+/**
+ * The webhook configuration's selectors, applied here when the namespace labels are known, so a
+ * broader (or hand-edited) configuration still gives the answer Istio's would, with the reason.
+ * Returns the skip outcome, or the note appended to the decision message.
+ */
+function selectorGate(
+  pod: Pod,
+  input: ReviewInput,
+): { skip: WebhookSelectorResult; note?: never } | { skip?: never; note: string | undefined } {
+  const nsInfo = input.namespace?.namespace;
+  if (nsInfo === undefined) {
+    return input.namespace?.source === 'unavailable'
+      ? { note: 'namespace labels unavailable; trusted the webhook configuration selectors' }
+      : { note: undefined };
+  }
+  const verdict = evaluateWebhookSelectors({
+    ...webhookEntriesOptionsOf(input.config),
+    namespaceName: nsInfo.name,
+    namespaceLabels: nsInfo.labels,
+    podLabels: pod.metadata?.labels ?? {},
+  });
+  return verdict.matched ? { note: verdict.message } : { skip: verdict };
+}
+
+/**
+ * Answers one parsed AdmissionReview. Never throws: every failure past the envelope becomes an
+ * in-band `allowed: false` (a rejection, which failurePolicy does not override).
+ */
+export function reviewParsed(parsed: ParsedReview, input: ReviewInput): ReviewResult {
+  const ignored = ignoredReason(parsed);
+  if (ignored) return allow(parsed, ignored);
+  const nsSource = input.namespace?.source;
+  const extra: Extra = nsSource === undefined ? {} : { namespaceSource: nsSource };
   if (parsed.object === undefined) {
     return denyReview(
       parsed,
@@ -331,86 +337,76 @@ export function reviewParsed(parsed: ParsedReview, deps: ReviewDeps): ReviewResu
   const pod = parsed.object as Pod;
   const podError = checkPodShape(pod, 'request.object');
   if (podError) return denyReview(parsed, podError, extra);
-
   try {
-    const nsInfo = deps.namespace?.namespace;
-    let selectorNote: string | undefined;
-    if (nsInfo !== undefined && deps.engine.evaluateWebhookSelectors) {
-      // Namespace labels are known: apply the webhook configuration's own selectors here, so a
-      // broader (or hand-edited) configuration still gives the answer Istio's would, with the reason.
-      const verdict = deps.engine.evaluateWebhookSelectors({
-        namespace: nsInfo,
-        pod,
-        config: deps.config,
-      });
-      if (!verdict.matched) {
-        return allow(parsed, {
-          decision: 'skipped',
-          reason: verdict.reason,
-          message: verdict.message,
-          ...extra,
-        });
-      }
-      selectorNote = verdict.message;
-    } else if (nsSource === 'unavailable') {
-      selectorNote = 'namespace labels unavailable; trusted the webhook configuration selectors';
-    }
-
-    const decision = deps.engine.decide({
-      pod,
-      // Spec §2.2: the pod's own namespace, else the request's (controller-made pods carry none).
-      namespace: pod.metadata?.namespace || parsed.namespace,
-      injector: deps.config.injector,
-      mode: 'webhook',
-    });
-    const message = selectorNote ? `${decision.message} (${selectorNote})` : decision.message;
-    if (!decision.inject) {
-      return allow(
-        parsed,
-        { decision: 'skipped', reason: decision.reason, message, ...extra },
-        decision.warnings,
-      );
-    }
-    if (deps.deadlineExceeded?.())
-      return denyReview(parsed, deadlineError('before injection'), extra);
-    const notInjectable = checkInjectable(pod, 'request.object');
-    if (notInjectable) return denyReview(parsed, notInjectable, extra);
-
-    const output = deps.engine.inject({
-      pod,
-      namespace: parsed.namespace,
-      config: deps.config,
-      cluster: deps.clusterFacts(pod, nsInfo),
-      ...(deps.pathEnv && Object.keys(deps.pathEnv).length > 0 ? { pathEnv: deps.pathEnv } : {}),
-      mode: 'webhook',
-    });
-    if (deps.deadlineExceeded?.())
-      return denyReview(parsed, deadlineError('during injection'), extra);
-    const clash = duplicateContainerName(pod, output.pod);
-    if (clash) return denyReview(parsed, clash, extra);
-
-    const warnings = clampWarnings([...decision.warnings, ...output.warnings]);
-    const response: AdmissionResponse = { uid: parsed.uid, allowed: true };
-    // patch and patchType go together or not at all: the apiserver rejects one without the other.
-    if (output.patch.length > 0) {
-      response.patchType = 'JSONPatch';
-      response.patch = encodePatch(output.patch);
-    }
-    if (warnings.length > 0) response.warnings = warnings;
-    return {
-      response: envelope(parsed, response),
-      outcome: {
-        decision: 'injected',
-        reason: decision.reason,
-        message,
-        ops: output.patch.length,
-        dryRun: parsed.dryRun,
-        ...extra,
-      },
-    };
+    return decideAndInject(parsed, pod, input, extra);
   } catch (error) {
     return denyReview(parsed, error, extra);
   }
+}
+
+function decideAndInject(
+  parsed: ParsedReview,
+  pod: Pod,
+  input: ReviewInput,
+  extra: Extra,
+): ReviewResult {
+  const gate = selectorGate(pod, input);
+  if (gate.skip) {
+    const { reason, message } = gate.skip;
+    return allow(parsed, { decision: 'skipped', reason, message, ...extra });
+  }
+  const decision = decide({
+    pod,
+    // Spec §2.2: the pod's own namespace, else the request's (controller-made pods carry none).
+    namespace: pod.metadata?.namespace || parsed.namespace,
+    injector: input.config.injector,
+    mode: 'webhook',
+  });
+  const message = gate.note ? `${decision.message} (${gate.note})` : decision.message;
+  if (!decision.inject) {
+    return allow(
+      parsed,
+      { decision: 'skipped', reason: decision.reason, message, ...extra },
+      decision.warnings,
+    );
+  }
+  if (input.deadlineExceeded?.())
+    return denyReview(parsed, deadlineError('before injection'), extra);
+  const notInjectable = checkInjectable(pod, 'request.object');
+  if (notInjectable) return denyReview(parsed, notInjectable, extra);
+
+  const output = inject({
+    pod,
+    namespace: parsed.namespace,
+    config: input.config,
+    cluster: input.cluster,
+    ...(input.pathEnv && Object.keys(input.pathEnv).length > 0 ? { pathEnv: input.pathEnv } : {}),
+    mode: 'webhook',
+  });
+  if (input.deadlineExceeded?.())
+    return denyReview(parsed, deadlineError('during injection'), extra);
+  const clash = duplicateContainerName(pod, output.pod);
+  if (clash) return denyReview(parsed, clash, extra);
+
+  const warnings = clampWarnings([...decision.warnings, ...output.warnings]);
+  const response: AdmissionResponse = { uid: parsed.uid, allowed: true };
+  // patch and patchType go together or not at all: the apiserver rejects one without the other.
+  if (output.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = encodePatch(output.patch);
+  }
+  if (warnings.length > 0) response.warnings = warnings;
+  return {
+    response: envelope(parsed, response),
+    outcome: {
+      decision: 'injected',
+      reason: decision.reason,
+      message,
+      ops: output.patch.length,
+      dryRun: parsed.dryRun,
+      ...extra,
+    },
+  };
 }
 
 function containerNames(pod: Pod): Map<string, number> {
@@ -453,6 +449,6 @@ function duplicateContainerName(before: Pod, after: Pod): InjectorError | undefi
 }
 
 /** Parses and answers one AdmissionReview body; throws only `INJ_ERR_REVIEW_MALFORMED`. */
-export function reviewAdmission(body: unknown, deps: ReviewDeps): ReviewResult {
-  return reviewParsed(parseAdmissionReview(body), deps);
+export function reviewAdmission(body: unknown, input: ReviewInput): ReviewResult {
+  return reviewParsed(parseAdmissionReview(body), input);
 }

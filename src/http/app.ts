@@ -20,26 +20,10 @@ import {
   isInjectorError,
   type ErrorCode,
 } from '../errors.js';
-import {
-  deadlineError,
-  denyReview,
-  parseAdmissionReview,
-  reviewParsed,
-  type InjectionEngine,
-  type ParsedReview,
-  type ReviewOutcome,
-  type ReviewResult,
-} from '../core/review.js';
-import type {
-  ClusterFacts,
-  ClusterFactsProvider,
-  ClusterReadiness,
-  ConfigProvider,
-  NamespaceLookupResult,
-  NamespaceResolver,
-} from '../core/contracts.js';
+import { admit, type AdmissionSources } from '../admission/admit.js';
+import { parseAdmissionReview, type ReviewOutcome, type ReviewResult } from '../core/review.js';
+import type { ClusterReadiness } from '../core/contracts.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import type { StringMap } from '../core/k8s.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { parseJsonBody } from '../core/json-parse.js';
 import {
@@ -68,19 +52,9 @@ export interface TlsMaterial {
   cert: string | Buffer;
 }
 
-export interface AppOptions {
-  engine: InjectionEngine;
-  /** Maps the path below `/inject/` to env overrides (spec §3.5). */
-  parsePathParams: (path: string) => StringMap;
-  config: ConfigProvider;
+export interface AppOptions extends AdmissionSources {
   logger: Logger;
   metrics: InjectorMetrics;
-  /** Cluster mode: namespace labels for the in-process selector check. Absent offline. */
-  namespaces?: NamespaceResolver;
-  /** Cluster mode: per-pod cluster facts. Offline: `staticFacts` is used. */
-  facts?: ClusterFactsProvider;
-  /** Facts used when `facts` is absent (offline mode). */
-  staticFacts?: ClusterFacts;
   /** Cluster mode: informers synced. */
   clusterReadiness?: ClusterReadiness;
   /** True once a serving certificate is loaded; absent means no TLS gate (plain HTTP use). */
@@ -132,27 +106,6 @@ function sendError(reply: AppReply, error: InjectorError, status = error.httpSta
 
 function isInjectPath(url: string): boolean {
   return url === '/inject' || url.startsWith('/inject?') || url.startsWith('/inject/');
-}
-
-/** Resolves the namespace, never past the deadline and never throwing. */
-async function lookupNamespace(
-  resolver: NamespaceResolver,
-  name: string,
-  signal: AbortSignal,
-): Promise<NamespaceLookupResult> {
-  if (signal.aborted) return { source: 'unavailable' };
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<NamespaceLookupResult>((resolve) => {
-    onAbort = () => resolve({ source: 'unavailable' });
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([resolver.resolve(name, signal), aborted]);
-  } catch {
-    return { source: 'unavailable' };
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
@@ -260,7 +213,7 @@ function encodingError(
 /** Builds the fastify instance with every route. Never listens. */
 export function buildApp(opts: AppOptions): InjectorApp {
   const app = createInstance(opts);
-  const { metrics, engine } = opts;
+  const { metrics } = opts;
   const now = opts.now ?? (() => performance.now());
 
   // Only JSON is accepted. `application/json` with a `charset=utf-8` parameter is accepted too
@@ -347,9 +300,9 @@ export function buildApp(opts: AppOptions): InjectorApp {
     const query = request.query as Record<string, string | undefined>;
     const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
     const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
-    const deadlineExceeded = () => now() >= deadline;
+    const path = decodePath(request.url.split('?')[0] ?? '');
 
-    const result = await answer(parsed, request, deadline, deadlineExceeded);
+    const result = await admit({ review: parsed, path, deadline, now }, opts);
     recordOutcome(metrics, result.outcome);
     const { outcome } = result;
     // One flat line of scalars per review: nothing in it needs redacting, and no child logger
@@ -373,44 +326,6 @@ export function buildApp(opts: AppOptions): InjectorApp {
       'admission review',
     );
     return result.response;
-  };
-
-  const answer = async (
-    parsed: ParsedReview,
-    request: AppRequest,
-    deadline: number,
-    deadlineExceeded: () => boolean,
-  ): Promise<ReviewResult> => {
-    const isPodCreate = parsed.kind === 'Pod' && parsed.operation === 'CREATE';
-    let namespace: NamespaceLookupResult | undefined;
-    if (opts.namespaces && isPodCreate) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
-      try {
-        namespace = await lookupNamespace(opts.namespaces, parsed.namespace, controller.signal);
-      } finally {
-        clearTimeout(timer);
-      }
-      // The timer may fire a fraction of a millisecond before `now()` reaches the deadline
-      // (timers run on the event loop's cached clock), so its firing counts as the deadline.
-      if (controller.signal.aborted || deadlineExceeded()) {
-        return denyReview(parsed, deadlineError('while resolving the namespace'), {
-          namespaceSource: namespace.source,
-        });
-      }
-    }
-    const path = decodePath(request.url.split('?')[0] ?? '');
-    const pathEnv = path.startsWith('/inject/') ? opts.parsePathParams(path) : undefined;
-    const facts = opts.facts;
-    const staticFacts = opts.staticFacts ?? { nativeSidecars: false };
-    return reviewParsed(parsed, {
-      engine,
-      config: opts.config.current(),
-      clusterFacts: facts ? (pod, ns) => facts.factsFor(pod, ns) : () => staticFacts,
-      ...(namespace ? { namespace } : {}),
-      ...(pathEnv ? { pathEnv } : {}),
-      deadlineExceeded,
-    });
   };
 
   // The Go server does not check the method; POST is what the API server sends.

@@ -3,8 +3,9 @@
  *
  * Lists and watches `PartialObjectMetadata` (only labels and annotations are needed), which keeps the
  * memory of large clusters small. A miss (a namespace created a moment ago, or the cache not synced yet)
- * costs one GET bounded by the caller's signal and at most 1 s; concurrent misses for the same name share
- * that GET. The resolver never throws: if neither the cache nor the API answers, it says `unavailable`.
+ * costs one GET bounded to 1 s; concurrent misses for the same name share that GET. The request's own
+ * deadline is raced once, by the caller (src/admission/admit.ts). The resolver never throws: if
+ * neither the cache nor the API answers, it says `unavailable`.
  */
 import {
   CoreV1Api,
@@ -92,18 +93,16 @@ export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCach
     return request;
   }
 
-  async function resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult> {
+  async function resolve(name: string): Promise<NamespaceLookupResult> {
     const cached = informer.get(name);
     if (cached !== undefined) return { namespace: toNamespaceInfo(cached, name), source: 'cache' };
-    if (signal?.aborted === true) return { source: 'unavailable' };
-    const result = await raceAbort(fetchOnce(name), signal);
-    return result ?? { source: 'unavailable' };
+    return fetchOnce(name);
   }
 
   return {
     informer,
-    async resolve(name: string, signal?: AbortSignal): Promise<NamespaceLookupResult> {
-      const result = await resolve(name, signal);
+    async resolve(name: string): Promise<NamespaceLookupResult> {
+      const result = await resolve(name);
       opts.onLookup?.(result.source);
       return result;
     },
@@ -132,28 +131,6 @@ export function toNamespaceInfo(obj: NamespaceMeta, fallbackName: string): Names
     labels: { ...(obj.metadata?.labels ?? {}) },
     annotations: { ...(obj.metadata?.annotations ?? {}) },
   };
-}
-
-/** Resolves with the promise's value, or `undefined` as soon as `signal` aborts. */
-function raceAbort<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T | undefined> {
-  if (signal === undefined) return promise;
-  return new Promise<T | undefined>((resolve) => {
-    const onAbort = (): void => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(undefined);
-      },
-    );
-  });
 }
 
 /** HTTP status of a client-node error (`ApiException.code`) or of a watch error (`statusCode`). */

@@ -1,14 +1,35 @@
 /**
  * `check`: for every pod or workload of a manifest, would the webhook inject it, and why
- * (like `istioctl x check-inject`). Pure: the explanation steps come from the engine port.
+ * (like `istioctl x check-inject`). Pure: the steps come from the webhook's own selectors, decision
+ * and pipeline (src/core).
  */
+import type { InjectionConfig } from '../core/config/types.js';
 import type { NamespaceInfo } from '../core/contracts.js';
+import { decide } from '../core/decide.js';
+import { inject } from '../core/inject.js';
 import type { Pod, StringMap } from '../core/k8s.js';
 import { getPath, isJsonObject } from '../core/json.js';
+import { checkPodShape } from '../core/pod-shape.js';
+import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
+import { isInjectorError } from '../errors.js';
 import { splitDocuments } from './documents.js';
-import type { CheckStep } from './engine.js';
 import { objectAt } from './manifest.js';
 import { findWorkloads, formatPath, readTemplate } from './workloads.js';
+
+/** One step of the `check` explanation. */
+export interface CheckStep {
+  /**
+   * `webhook` (the API server's selectors, spec §2.1), `policy` (the server's decision, spec
+   * §2.2), or `injection` (the pipeline refusing the pod, e.g. a bad annotation: what the webhook
+   * would deny; only present when it does).
+   */
+  stage: 'webhook' | 'policy' | 'injection';
+  /** Whether this step lets the pod through. */
+  pass: boolean;
+  /** Stable reason code from the core. */
+  reason: string;
+  message: string;
+}
 
 export interface CheckResult {
   source: string;
@@ -28,11 +49,83 @@ export interface CheckOptions {
   defaultNamespace: string;
   /** Labels and annotations of a namespace, when known (flags or cluster); undefined = unknown. */
   namespaceInfo: (name: string) => NamespaceInfo | undefined;
-  explain: (input: {
-    pod: Pod;
-    namespace: NamespaceInfo | undefined;
-    namespaceName: string;
-  }) => CheckStep[];
+  config: InjectionConfig;
+}
+
+export interface ExplainInput {
+  pod: Pod;
+  namespace: NamespaceInfo | undefined;
+  namespaceName: string;
+  config: InjectionConfig;
+}
+
+/** The webhook-mode explanation of one pod: selectors first (when labels are known), then policy. */
+export function explainPod(input: ExplainInput): CheckStep[] {
+  const { pod, namespace, namespaceName, config } = input;
+  const steps: CheckStep[] = [];
+  if (namespace === undefined) {
+    steps.push({
+      stage: 'webhook',
+      pass: true,
+      reason: 'namespace-labels-unknown',
+      message: `labels of namespace ${namespaceName} unknown (pass --namespace-labels or --kubeconfig): selectors not evaluated`,
+    });
+  } else {
+    const verdict = evaluateWebhookSelectors({
+      ...webhookEntriesOptionsOf(config),
+      namespaceName,
+      namespaceLabels: namespace.labels,
+      podLabels: pod.metadata?.labels ?? {},
+    });
+    steps.push({
+      stage: 'webhook',
+      pass: verdict.matched,
+      reason: verdict.reason,
+      message: verdict.message,
+    });
+  }
+  const decision = decide({
+    pod,
+    namespace: namespaceName,
+    injector: config.injector,
+    mode: 'webhook',
+  });
+  steps.push({
+    stage: 'policy',
+    pass: decision.inject,
+    reason: decision.reason,
+    message: decision.message,
+  });
+  if (decision.inject) {
+    const refusal = injectionRefusal(pod, namespaceName, config);
+    if (refusal !== undefined) steps.push(refusal);
+  }
+  return steps;
+}
+
+/**
+ * Runs the webhook's pipeline on the pod as `inject` and the server do: a pod they reject (a bad
+ * annotation, an unknown template, an unreadable pod) is reported as rejected with the code.
+ */
+function injectionRefusal(
+  pod: Pod,
+  namespace: string,
+  config: InjectionConfig,
+): CheckStep | undefined {
+  try {
+    const shapeError = checkPodShape(pod, '');
+    if (shapeError) throw shapeError;
+    inject({ pod, namespace, config, cluster: { nativeSidecars: true }, mode: 'webhook' });
+    return undefined;
+  } catch (error) {
+    if (!isInjectorError(error)) throw error;
+    return {
+      stage: 'injection',
+      pass: false,
+      reason: error.code,
+      message: `the webhook would deny the pod: ${error.message}`,
+    };
+  }
 }
 
 /** Every namespace the workloads of `text` live in (to fetch their labels first). */
@@ -66,7 +159,12 @@ export function checkManifest(text: string, source: string, options: CheckOption
       const namespace =
         workload.ref.namespace === '' ? options.defaultNamespace : workload.ref.namespace;
       const info = options.namespaceInfo(namespace);
-      const steps = options.explain({ pod, namespace: info, namespaceName: namespace });
+      const steps = explainPod({
+        pod,
+        namespace: info,
+        namespaceName: namespace,
+        config: options.config,
+      });
       const deciding = steps.find((s) => !s.pass) ?? steps[steps.length - 1];
       results.push({
         source,

@@ -15,7 +15,6 @@ import { parse } from 'yaml';
 import { FakeApiServer, type KObject } from './fake-apiserver.js';
 import { AdmissionChain, readWebhooks } from './admission.js';
 import { buildApp, type InjectorApp } from '../../src/http/app.js';
-import { createRealEngine, parsePathParams } from '../../src/http/engine.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { verifyCaBundle } from '../../src/tls/ca-bundle.js';
@@ -142,8 +141,6 @@ describe('cluster audit against a (fake) API server', () => {
     webhookAudit.start();
 
     app = buildApp({
-      engine: createRealEngine(),
-      parsePathParams,
       config,
       logger,
       metrics: createMetrics({ registry: new Registry(), processMetrics: false }),

@@ -13,7 +13,6 @@ import { FakeApiServer, type KObject } from './fake-apiserver.js';
 import { AdmissionChain, readWebhooks, WebhookCallFailed } from './admission.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.js';
 import { buildApp, type InjectorApp } from '../../src/http/app.js';
-import { createRealEngine, parsePathParams } from '../../src/http/engine.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import type { Pod } from '../../src/core/k8s.js';
@@ -88,8 +87,6 @@ describe('webhook behind a (fake) API server', () => {
     const certs = await generateDevCertificates({ hosts: [`sidecar-injector.${NS}.svc`] });
     ca = certs.ca;
     app = buildApp({
-      engine: createRealEngine(),
-      parsePathParams,
       config: runtime.config,
       logger,
       metrics: createMetrics({ registry, processMetrics: false }),

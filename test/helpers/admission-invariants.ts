@@ -17,7 +17,6 @@ import { isJsonObject, type JsonValue } from '../../src/core/json.js';
 import { parseJsonBody } from '../../src/core/json-parse.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
 import { reviewAdmission, type ReviewResult } from '../../src/core/review.js';
-import { createRealEngine } from '../../src/http/engine.js';
 import { budgetMs } from '../../src/http/timeout.js';
 import { isInjectorError } from '../../src/errors.js';
 import { validatePod } from './pod-schema.js';
@@ -39,7 +38,6 @@ export interface Violation {
   detail: string;
 }
 
-const engine = createRealEngine();
 let config: InjectionConfig | undefined;
 
 function names(pod: JsonValue | undefined): string[] {
@@ -77,9 +75,8 @@ export function review(scenario: Scenario): { result?: ReviewResult; error?: unk
   const deadline = started + budgetMs(scenario.timeoutMs);
   try {
     const result = reviewAdmission(parseJsonBody(scenario.body), {
-      engine,
       config,
-      clusterFacts: () => ({ nativeSidecars: scenario.nativeSidecars }),
+      cluster: { nativeSidecars: scenario.nativeSidecars },
       deadlineExceeded: () => performance.now() >= deadline,
     });
     return { result, ms: performance.now() - started };

@@ -1,11 +1,11 @@
-/** Builds an app over fakes for the HTTP tests, with an in-memory log sink. */
+/** Builds an app over the embedded default configuration for the HTTP tests, with an in-memory log sink. */
 import { Writable } from 'node:stream';
 import { buildApp, type AppOptions, type InjectorApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics, type InjectorMetrics } from '../../src/metrics/registry.js';
 import type { InjectionConfig } from '../../src/core/config/types.js';
 import type { ConfigProvider } from '../../src/core/contracts.js';
-import { createFakeEngine, fakeConfig } from '../unit/core/review/fake-engine.js';
+import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
 
 export interface Harness {
   app: InjectorApp;
@@ -20,18 +20,6 @@ export function staticProvider(config: InjectionConfig, ready = true): ConfigPro
   return { current: () => config, ready: () => ready, close: () => Promise.resolve() };
 }
 
-/** Test stand-in for the path parser: `/inject/k1/v1/k2/v2` -> `{K1: v1, K2: v2}`. */
-export function fakePathParams(path: string): Record<string, string> {
-  const parts = path
-    .replace(/^\/inject\/?/, '')
-    .split('/')
-    .filter(Boolean);
-  const env: Record<string, string> = {};
-  for (let i = 0; i + 1 < parts.length; i += 2)
-    env[(parts[i] ?? '').toUpperCase()] = parts[i + 1] ?? '';
-  return env;
-}
-
 export function makeHarness(overrides: Partial<AppOptions> = {}): Harness {
   let text = '';
   const sink = new Writable({
@@ -42,9 +30,7 @@ export function makeHarness(overrides: Partial<AppOptions> = {}): Harness {
   });
   const metrics = overrides.metrics ?? createMetrics({ processMetrics: false });
   const app = buildApp({
-    engine: createFakeEngine(),
-    parsePathParams: fakePathParams,
-    config: staticProvider(fakeConfig()),
+    config: staticProvider(defaultInjectionConfig()),
     logger: createLogger({ level: 'info', destination: sink }),
     metrics,
     ...overrides,

@@ -9,7 +9,6 @@ import type { Operation } from 'fast-json-patch';
 import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
 import type { Pod } from '../../src/core/k8s.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import { createRealEngine, parsePathParams } from '../../src/http/engine.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { validatePod } from '../helpers/pod-schema.js';
 import { makeHarness, staticProvider } from './harness.js';
@@ -37,8 +36,6 @@ const index = JSON.parse(
 ) as PayloadEntry[];
 
 const h = makeHarness({
-  engine: createRealEngine(),
-  parsePathParams,
   config: staticProvider(defaultInjectionConfig()),
 });
 afterAll(() => h.app.close());

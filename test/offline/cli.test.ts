@@ -1,20 +1,22 @@
 /**
- * The command layer over a fake engine: flags, inputs (file, directory, stdin), output file and
- * exit codes. The real engine is exercised by golden.test.ts and bookinfo.test.ts.
+ * The command layer over the real pipeline and an in-memory cluster reader: flags, inputs (file,
+ * directory, stdin), output file and exit codes. The injected output itself is checked by
+ * golden.test.ts and bookinfo.test.ts.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { createCheckCommand } from '../../src/cli/check.js';
-import { createInjectCommand } from '../../src/cli/inject.js';
+import { CHECK_FLAGS, createCheckCommand } from '../../src/cli/check.js';
+import { INJECT_FLAGS, createInjectCommand } from '../../src/cli/inject.js';
 import { EXIT } from '../../src/cli/io.js';
-import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
-import { InjectorError } from '../../src/errors.js';
-import type { ConfigRequest, OfflineEngine } from '../../src/offline/engine.js';
+import { parseFlags } from '../../src/cli/flags.js';
+import { CONFIG_FLAGS, FILENAME_FLAG, configRequest } from '../../src/cli/offline-command.js';
+import type { FetchConfigOptions } from '../../src/k8s/fetch-config.js';
+import type { ClusterReader } from '../../src/k8s/cluster-reader.js';
+import type { Pod } from '../../src/core/k8s.js';
 import { captureIO } from './cli-io.js';
-import { fakeInjector } from './fake-injector.js';
 
 const POD = (name: string) => `apiVersion: v1
 kind: Pod
@@ -26,50 +28,31 @@ spec:
     image: app
 `;
 
-interface FakeEngine extends OfflineEngine {
-  requests: ConfigRequest[];
-  nativeSidecars: boolean[];
+/** A cluster whose namespaces all carry istio-injection=enabled and whose one node runs 1.32. */
+interface MemoryCluster extends ClusterReader {
+  configReads: FetchConfigOptions[];
 }
 
-function fakeEngine(): FakeEngine {
-  const requests: ConfigRequest[] = [];
-  const nativeSidecars: boolean[] = [];
+function memoryCluster(): MemoryCluster {
+  const configReads: FetchConfigOptions[] = [];
   return {
-    requests,
-    nativeSidecars,
-    loadConfig: (request) => {
-      requests.push(request);
-      if (request.set.includes('values.bad=1')) {
-        return Promise.reject(
-          new InjectorError('INJ_ERR_CONFIG_INVALID', 'values.bad: not a known value', {
-            details: [{ field: 'values.bad', reason: 'not a known value' }],
-          }),
-        );
-      }
-      return Promise.resolve(defaultInjectionConfig());
+    configReads,
+    configSources: (options) => {
+      configReads.push(options);
+      return Promise.resolve({});
     },
-    injector: (_config, cluster) => {
-      nativeSidecars.push(cluster.nativeSidecars);
-      return fakeInjector();
-    },
-    fetchNodeVersions: () => Promise.resolve([{ name: 'n1', kubeletVersion: 'v1.32.4' }]),
-    fetchNamespace: (_kubeconfig, name) =>
+    nodeVersions: () => Promise.resolve([{ name: 'n1', kubeletVersion: 'v1.32.4' }]),
+    namespace: (_kubeconfig, name) =>
       Promise.resolve({ name, labels: { 'istio-injection': 'enabled' }, annotations: {} }),
-    explain: ({ pod, namespace, namespaceName }) => [
-      {
-        stage: 'webhook',
-        pass: namespace?.labels['istio-injection'] === 'enabled',
-        reason: namespace === undefined ? 'labels-unknown' : 'namespace-label',
-        message: `namespace ${namespaceName} labels ${JSON.stringify(namespace?.labels ?? null)}`,
-      },
-      {
-        stage: 'policy',
-        pass: pod.metadata?.labels?.['sidecar.istio.io/inject'] !== 'false',
-        reason: 'policy',
-        message: 'policy enabled',
-      },
-    ],
   };
+}
+
+/** Whether the injected pods of a YAML output run the proxy as a native sidecar. */
+function nativeProxies(yaml: string): boolean[] {
+  return parseAllDocuments(yaml).map((d) => {
+    const pod = d.toJS() as Pod;
+    return (pod.spec?.initContainers ?? []).some((c) => c.name === 'istio-proxy');
+  });
 }
 
 let dir: string;
@@ -80,6 +63,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'a.yml'), POD('a'));
   await writeFile(join(dir, 'c.json'), JSON.stringify(parse(POD('c'))));
   await writeFile(join(dir, 'notes.txt'), 'not a manifest');
+  // istioctl kube-inject's single files (config, values, mesh).
+  await writeFile(join(dir, 'c'), 'policy: enabled\n');
+  await writeFile(join(dir, 'v'), '{}\n');
+  await writeFile(join(dir, 'm'), 'defaultConfig:\n  proxyMetadata:\n    FROM_MESH_FILE: "1"\n');
 });
 
 afterAll(async () => {
@@ -95,7 +82,7 @@ function names(yaml: string): string[] {
 describe('inject command', () => {
   it('reads a directory in name order, *.yaml|*.yml|*.json only', async () => {
     const io = captureIO(dir);
-    const code = await createInjectCommand(fakeEngine())(['-f', '.'], io);
+    const code = await createInjectCommand(memoryCluster())(['-f', '.'], io);
     expect(io.err()).toBe('');
     expect(code).toBe(EXIT.OK);
     expect(names(io.out())).toEqual(['a', 'b', 'c']);
@@ -103,7 +90,7 @@ describe('inject command', () => {
 
   it('reads standard input with -f - and writes --output-file <file>', async () => {
     const io = captureIO(dir, POD('from-stdin'));
-    const code = await createInjectCommand(fakeEngine())(
+    const code = await createInjectCommand(memoryCluster())(
       ['-f', '-', '--output-file', 'out.txt'],
       io,
     );
@@ -115,8 +102,8 @@ describe('inject command', () => {
   });
 
   it('passes configuration flags through and defaults native sidecars to enabled', async () => {
-    const engine = fakeEngine();
-    const run = createInjectCommand(engine);
+    const specs = [FILENAME_FLAG, ...INJECT_FLAGS, ...CONFIG_FLAGS];
+    const request = (args: string[]) => configRequest(parseFlags(args, {}, specs), dir);
     const args = [
       '-f',
       'a.yml',
@@ -128,14 +115,8 @@ describe('inject command', () => {
       'values.a=1',
       '--set=meshConfig.b=2',
     ];
-    expect(await run(args, captureIO(dir))).toBe(EXIT.OK);
-    expect(
-      await run(
-        ['-f', 'a.yml', '--native-sidecars', 'disabled', '--revision', 'default'],
-        captureIO(dir),
-      ),
-    ).toBe(EXIT.OK);
-    expect(engine.requests).toEqual([
+    const plain = ['-f', 'a.yml', '--native-sidecars', 'disabled', '--revision', 'default'];
+    expect([request(args), request(plain)]).toEqual([
       {
         configDir: join(dir, 'cfg'),
         istioNamespace: 'istio-system',
@@ -144,7 +125,14 @@ describe('inject command', () => {
       },
       { istioNamespace: 'istio-system', revision: '', set: [] },
     ]);
-    expect(engine.nativeSidecars).toEqual([true, false]);
+    const run = createInjectCommand(memoryCluster());
+    const outputs: string[] = [];
+    for (const argv of [['-f', 'a.yml', '--revision', 'canary'], plain]) {
+      const io = captureIO(dir);
+      expect(await run(argv, io), io.err()).toBe(EXIT.OK);
+      outputs.push(io.out());
+    }
+    expect(outputs.flatMap(nativeProxies)).toEqual([true, false]);
   });
 
   it.each([
@@ -157,27 +145,42 @@ describe('inject command', () => {
     ['enabled wins over the nodes', ['--kubeconfig', 'kc', '--native-sidecars', 'enabled'], true],
     ['disabled wins', ['--native-sidecars', 'disabled'], false],
   ])('native sidecars: %s', async (_name, extra, expected) => {
-    const engine = fakeEngine();
-    expect(await createInjectCommand(engine)(['-f', 'a.yml', ...extra], captureIO(dir))).toBe(
-      EXIT.OK,
-    );
-    expect(engine.nativeSidecars).toEqual([expected]);
+    const io = captureIO(dir);
+    expect(await createInjectCommand(memoryCluster())(['-f', 'a.yml', ...extra], io)).toBe(EXIT.OK);
+    expect(nativeProxies(io.out())).toEqual([expected]);
+  });
+
+  it('--kubeconfig reads the configuration ConfigMaps of the revision from the cluster', async () => {
+    const cluster = memoryCluster();
+    const argv = ['-f', 'a.yml', '--kubeconfig', 'kc', '--revision', 'canary'];
+    expect(await createInjectCommand(cluster)(argv, captureIO(dir))).toBe(EXIT.OK);
+    expect(cluster.configReads).toEqual([
+      { kubeconfigPath: join(dir, 'kc'), istioNamespace: 'istio-system', revision: 'canary' },
+    ]);
   });
 
   it.each([
     [['--injectConfigFile', 'c', '--valuesFile', 'v', '--meshConfigFile', 'm']],
     [['--inject-config-file', 'c', '--values-file=v', '--mesh-config-file', 'm']],
   ])("istioctl kube-inject's file flags: %j", async (flags) => {
-    for (const create of [createInjectCommand, createCheckCommand]) {
-      const engine = fakeEngine();
-      const io = captureIO(dir);
-      expect(await create(engine)(['-f', 'a.yml', ...flags], io), io.err()).toBe(EXIT.OK);
-      expect(engine.requests[0]?.files).toEqual({
+    for (const [create, own] of [
+      [createInjectCommand, INJECT_FLAGS],
+      [createCheckCommand, CHECK_FLAGS],
+    ] as const) {
+      const specs = [FILENAME_FLAG, ...own, ...CONFIG_FLAGS];
+      const argv = ['-f', 'a.yml', ...flags];
+      expect(configRequest(parseFlags(argv, {}, specs), dir).files).toEqual({
         config: join(dir, 'c'),
         values: join(dir, 'v'),
         mesh: join(dir, 'm'),
       });
+      const io = captureIO(dir);
+      expect(await create(memoryCluster())(argv, io), io.err()).toBe(EXIT.OK);
     }
+    // The files were read: the mesh file's proxy metadata reaches the injected proxy.
+    const io = captureIO(dir);
+    expect(await createInjectCommand(memoryCluster())(['-f', 'a.yml', ...flags], io)).toBe(EXIT.OK);
+    expect(io.out()).toContain('FROM_MESH_FILE');
   });
 
   it.each([['-o'], ['--output'], ['-o='], ['--output=']])(
@@ -185,7 +188,7 @@ describe('inject command', () => {
     async (flag) => {
       const io = captureIO(dir);
       const argv = flag.endsWith('=') ? ['-f', '.', `${flag}json`] : ['-f', '.', flag, 'json'];
-      expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.OK);
+      expect(await createInjectCommand(memoryCluster())(argv, io)).toBe(EXIT.OK);
       expect((JSON.parse(io.out()) as { kind: string }).kind).toBe('List');
       await expect(readFile(join(dir, 'json'), 'utf8')).rejects.toThrow(/ENOENT/);
     },
@@ -195,7 +198,7 @@ describe('inject command', () => {
     '-o %j is a usage error naming the formats',
     async (format) => {
       const io = captureIO(dir);
-      expect(await createInjectCommand(fakeEngine())(['-f', '.', '-o', format], io)).toBe(
+      expect(await createInjectCommand(memoryCluster())(['-f', '.', '-o', format], io)).toBe(
         EXIT.USAGE,
       );
       expect(io.err()).toContain('--output: expected one of yaml|json|patch');
@@ -206,7 +209,7 @@ describe('inject command', () => {
 
   it('prints JSON with --output json (a List for several documents)', async () => {
     const io = captureIO(dir);
-    expect(await createInjectCommand(fakeEngine())(['-f', '.', '--output', 'json'], io)).toBe(
+    expect(await createInjectCommand(memoryCluster())(['-f', '.', '--output', 'json'], io)).toBe(
       EXIT.OK,
     );
     const out = JSON.parse(io.out()) as { kind: string; items: { metadata: { name: string } }[] };
@@ -239,12 +242,12 @@ describe('inject command', () => {
     ['a flag without its value', ['-f'], '--filename: missing value'],
     [
       'an invalid configuration',
-      ['-f', 'a.yml', '--set', 'values.bad=1'],
-      'INJ_ERR_CONFIG_INVALID: values.bad',
+      ['-f', 'a.yml', '--set', 'values.global.proxy.statusPort=abc'],
+      'INJ_ERR_CONFIG_INVALID: injector configuration has 1 problem:\nvalues.global.proxy.statusPort',
     ],
   ])('exits 2 on %s', async (_name, argv, message) => {
     const io = captureIO(dir);
-    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    expect(await createInjectCommand(memoryCluster())(argv, io)).toBe(EXIT.USAGE);
     expect(io.err()).toContain(message);
     expect(io.out()).toBe('');
   });
@@ -262,7 +265,7 @@ describe('inject command', () => {
       '--kubeconfig',
       'y',
     ];
-    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    expect(await createInjectCommand(memoryCluster())(argv, io)).toBe(EXIT.USAGE);
     for (const problem of [
       'flag --filename is required',
       '--output: expected one of yaml|json|patch, got "xml"',
@@ -288,19 +291,19 @@ describe('inject command', () => {
     ],
   ])('exits 1 on %s', async (_name, argv, message) => {
     const io = captureIO(dir);
-    expect(await createInjectCommand(fakeEngine())(argv, io)).toBe(EXIT.FAILURE);
+    expect(await createInjectCommand(memoryCluster())(argv, io)).toBe(EXIT.FAILURE);
     expect(io.err()).toContain(message);
   });
 
   it('exits 1 naming the file and document of an invalid manifest', async () => {
     const io = captureIO(dir, `${POD('ok')}---\nkind: Deployment\nspec: [\n`);
-    expect(await createInjectCommand(fakeEngine())(['-f', '-'], io)).toBe(EXIT.FAILURE);
+    expect(await createInjectCommand(memoryCluster())(['-f', '-'], io)).toBe(EXIT.FAILURE);
     expect(io.err()).toContain('INJ_ERR_MANIFEST_INVALID: <stdin>: document 2');
   });
 
   it('prints the flags with --help', async () => {
     const io = captureIO(dir);
-    expect(await createInjectCommand(fakeEngine())(['--help'], io)).toBe(EXIT.OK);
+    expect(await createInjectCommand(memoryCluster())(['--help'], io)).toBe(EXIT.OK);
     expect(io.out()).toContain('--native-sidecars auto|enabled|disabled');
   });
 });
@@ -330,7 +333,7 @@ spec:
       '--output',
       'json',
     ];
-    expect(await createCheckCommand(fakeEngine())(argv, io)).toBe(EXIT.OK);
+    expect(await createCheckCommand(memoryCluster())(argv, io)).toBe(EXIT.OK);
     const results = JSON.parse(io.out()) as {
       name: string;
       namespace: string;
@@ -339,34 +342,43 @@ spec:
       steps: { message: string }[];
     }[];
     expect(results.map((r) => [r.name, r.namespace, r.inject, r.reason])).toEqual([
-      ['plain', 'apps', true, 'policy'],
-      ['web', 'shop', false, 'policy'],
+      ['plain', 'apps', true, 'policy-enabled'],
+      ['web', 'shop', false, 'pod-label-opt-out'],
     ]);
-    expect(results[0]?.steps[0]?.message).toBe(
-      'namespace apps labels {"kubernetes.io/metadata.name":"apps","istio-injection":"enabled","team":""}',
-    );
+    expect(results[0]?.steps[0]).toEqual({
+      stage: 'webhook',
+      pass: true,
+      reason: 'namespace-injection-label',
+      message: 'Namespace label istio-injection=enabled matches',
+    });
+    // Only the given labels count: without istio-injection the namespace selector misses.
+    const bare = captureIO(dir, manifest);
+    const withoutLabel = argv.map((a) => (a.startsWith('istio-injection') ? 'team' : a));
+    expect(await createCheckCommand(memoryCluster())(withoutLabel, bare)).toBe(EXIT.OK);
+    const [plain] = JSON.parse(bare.out()) as { steps: { reason: string; pass: boolean }[] }[];
+    expect(plain?.steps[0]).toMatchObject({ pass: false, reason: 'no-injection-label' });
   });
 
   it('reads namespace labels from the cluster with --kubeconfig', async () => {
     const io = captureIO(dir, manifest);
-    expect(await createCheckCommand(fakeEngine())(['-f', '-', '--kubeconfig', 'kc'], io)).toBe(
+    expect(await createCheckCommand(memoryCluster())(['-f', '-', '--kubeconfig', 'kc'], io)).toBe(
       EXIT.OK,
     );
     const lines = io.out().trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^Pod default\/plain: will be injected: webhook: namespace default labels/,
+      /^Pod default\/plain: will be injected: webhook: Namespace label istio-injection=enabled matches/,
     );
     expect(lines[1]).toMatch(/^Deployment shop\/web: will NOT be injected: /);
   });
 
   it('leaves labels unknown without --namespace-labels or --kubeconfig', async () => {
     const io = captureIO(dir, POD('p'));
-    expect(await createCheckCommand(fakeEngine())(['-f', '-', '--output', 'json'], io)).toBe(
+    expect(await createCheckCommand(memoryCluster())(['-f', '-', '--output', 'json'], io)).toBe(
       EXIT.OK,
     );
     const [result] = JSON.parse(io.out()) as { steps: { reason: string }[] }[];
-    expect(result?.steps[0]?.reason).toBe('labels-unknown');
+    expect(result?.steps[0]?.reason).toBe('namespace-labels-unknown');
   });
 
   it.each([
@@ -379,7 +391,7 @@ spec:
     ['a bad --output', ['-f', '-', '--output', 'yaml'], 'expected one of text|json, got "yaml"'],
   ])('exits 2 on %s', async (_name, argv, message) => {
     const io = captureIO(dir, POD('p'));
-    expect(await createCheckCommand(fakeEngine())(argv, io)).toBe(EXIT.USAGE);
+    expect(await createCheckCommand(memoryCluster())(argv, io)).toBe(EXIT.USAGE);
     expect(io.err()).toContain(message);
   });
 });

@@ -10,8 +10,6 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadInjectionConfig } from '../../src/core/config/load.js';
 import type { InjectionConfig } from '../../src/core/config/types.js';
 import type { ClusterFacts } from '../../src/core/contracts.js';
-import { decide } from '../../src/core/decide.js';
-import { inject } from '../../src/core/inject.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../src/core/json.js';
 import type { Pod } from '../../src/core/k8s.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
@@ -219,9 +217,8 @@ export function ours(c: OracleCase, texts: BaseTexts, object?: Pod): Result {
     },
   };
   const result = reviewAdmission(review, {
-    engine: { decide, inject },
     config,
-    clusterFacts: (p) => clusterFactsFor(c, p.metadata?.namespace || c.requestNamespace),
+    cluster: clusterFactsFor(c, pod.metadata?.namespace || c.requestNamespace),
     pathEnv: parsePathParams(c.path),
   });
   const response = result.response.response;

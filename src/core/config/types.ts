@@ -77,7 +77,7 @@ export interface MeshConfig {
   [key: string]: JsonValue | undefined;
 }
 
-/** Everything the injection engine needs from configuration, ready to use (already validated). */
+/** Everything the injection pipeline needs from configuration, ready to use (already validated). */
 export interface InjectionConfig {
   injector: InjectorConfig;
   values: Values;

@@ -1,24 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import type { Operation } from 'fast-json-patch';
 import {
+  denyReview,
   parseAdmissionReview,
   reviewAdmission,
-  type ReviewDeps,
+  type ReviewInput,
 } from '../../../../src/core/review.js';
+import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
 import { InjectorError, formatError } from '../../../../src/errors.js';
 import type { NamespaceLookupResult } from '../../../../src/core/contracts.js';
-import { FAIL_ANNOTATION, createFakeEngine, fakeConfig, makeReview } from './fake-engine.js';
+import type { Container, Pod } from '../../../../src/core/k8s.js';
+import { applyPatchStrict } from '../../../../src/core/patch/apply-strict.js';
+import { BAD_ANNOTATION, makeReview } from '../../../helpers/review.js';
 import { thrownText } from '../../../helpers/errors.js';
 
 const UID = '0df28fbd-5f5f-11e8-bc74-36e6bb280816';
 
-function deps(extra: Partial<ReviewDeps> = {}): ReviewDeps {
-  return {
-    engine: createFakeEngine(),
-    config: fakeConfig(),
-    clusterFacts: () => ({ nativeSidecars: false }),
-    ...extra,
-  };
+function deps(extra: Partial<ReviewInput> = {}): ReviewInput {
+  return { config: defaultInjectionConfig(), cluster: { nativeSidecars: false }, ...extra };
+}
+
+/** The containers of the review's pod once the answer's patch is applied. */
+function patchedContainers(
+  review: Record<string, unknown>,
+  patch: string | undefined,
+): Container[] {
+  const pod = (review.request as { object: Pod }).object;
+  return applyPatchStrict<Pod>(pod, decodePatch(patch)).spec?.containers ?? [];
 }
 
 function decodePatch(patch: string | undefined): Operation[] {
@@ -82,7 +90,11 @@ describe('reviewAdmission: answers', () => {
       expect(response.response.allowed).toBe(true);
       expect(response.response.patchType).toBe('JSONPatch');
       const ops = decodePatch(response.response.patch);
-      expect(ops.map((op) => op.path)).toContain('/spec/containers/-');
+      const review = makeReview({ apiVersion });
+      expect(patchedContainers(review, response.response.patch).map((c) => c.name)).toEqual([
+        'app',
+        'istio-proxy',
+      ]);
       expect(outcome).toMatchObject({
         decision: 'injected',
         reason: 'policy-enabled',
@@ -94,15 +106,13 @@ describe('reviewAdmission: answers', () => {
 
   it('skip: allowed, no patch, no patchType, reason from the decision', () => {
     const review = makeReview({ pod: podWith({ 'sidecar.istio.io/inject': 'false' }) });
-    const engine = createFakeEngine();
-    const { response, outcome } = reviewAdmission(review, deps({ engine }));
+    const { response, outcome } = reviewAdmission(review, deps());
     expect(response.response).toEqual({ uid: UID, allowed: true });
     expect(outcome).toMatchObject({
       decision: 'skipped',
       reason: 'pod-annotation-opt-out',
       ops: 0,
     });
-    expect(engine.calls.inject).toBe(0);
   });
 
   it('an unrecognised inject value is surfaced as a warning of at most 120 characters', () => {
@@ -112,29 +122,27 @@ describe('reviewAdmission: answers', () => {
     expect(response.response.warnings).toHaveLength(1);
     const warning = response.response.warnings?.[0] ?? '';
     expect(warning.length).toBeLessThanOrEqual(120);
-    expect(warning).toContain('ignored sidecar.istio.io/inject value');
+    expect(warning).toContain('ignored annotation sidecar.istio.io/inject=');
   });
 
   it('an injection error denies with the code first and names the field and value', () => {
-    const review = makeReview({ pod: podWith({ [FAIL_ANNOTATION]: 'bogus' }) });
+    const review = makeReview({ pod: podWith({ [BAD_ANNOTATION]: 'bogus' }) });
     const { response, outcome } = reviewAdmission(review, deps());
     expect(response.response.allowed).toBe(false);
     expect(response.response.patch).toBeUndefined();
     expect(response.response.patchType).toBeUndefined();
     const message = response.response.status?.message ?? '';
     expect(message.startsWith('INJ_ERR_INVALID_ANNOTATION: ')).toBe(true);
-    expect(message).toContain(FAIL_ANNOTATION);
+    expect(message).toContain(BAD_ANNOTATION);
     expect(message).toContain('bogus');
     expect(response.response.status?.code).toBe(400);
     expect(outcome).toMatchObject({ decision: 'denied', errorCode: 'INJ_ERR_INVALID_ANNOTATION' });
   });
 
-  it('an unexpected engine exception becomes INJ_ERR_INTERNAL, not a crash', () => {
-    const review = makeReview({ pod: podWith({ [FAIL_ANNOTATION]: 'x' }) });
-    const { response, outcome } = reviewAdmission(
-      review,
-      deps({ engine: createFakeEngine({ throwPlain: true }) }),
-    );
+  it('an unexpected exception becomes INJ_ERR_INTERNAL, not a crash', () => {
+    // reviewParsed answers every exception through denyReview; a plain Error is the unexpected kind.
+    const parsed = parseAdmissionReview(makeReview());
+    const { response, outcome } = denyReview(parsed, new Error('boom'));
     expect(response.response.allowed).toBe(false);
     expect(response.response.status?.message).toMatch(/^INJ_ERR_INTERNAL: .*boom/);
     expect(outcome.errorCode).toBe('INJ_ERR_INTERNAL');
@@ -154,14 +162,13 @@ describe('reviewAdmission: answers', () => {
       'not-a-pod',
     ],
   ])('%s: allowed, untouched, ignored', (_name, request, reason) => {
-    const engine = createFakeEngine();
     const { response, outcome } = reviewAdmission(
       makeReview({ request: { ...base, ...request } }),
-      deps({ engine }),
+      deps(),
     );
     expect(response.response).toEqual({ uid: UID, allowed: true });
+    // No decision was taken: an ignored outcome carries no decision reason.
     expect(outcome).toMatchObject({ decision: 'ignored', reason });
-    expect(engine.calls.decide).toBe(0);
   });
 
   it('no kind but resource pods is still treated as a pod', () => {
@@ -192,26 +199,28 @@ describe('reviewAdmission: answers', () => {
     expect(dry.outcome.dryRun).toBe(true);
   });
 
-  it('passes path parameters to the engine as env overrides', () => {
+  it('passes path parameters to the pipeline as env overrides', () => {
     const { response } = reviewAdmission(
       makeReview(),
       deps({ pathEnv: { ISTIO_META_CLUSTER_ID: 'c1' } }),
     );
-    const ops = decodePatch(response.response.patch);
-    const proxy = ops.find((op) => op.path === '/spec/containers/-') as { value: unknown };
-    expect(proxy.value).toMatchObject({ env: [{ name: 'ISTIO_META_CLUSTER_ID', value: 'c1' }] });
+    const proxy = patchedContainers(makeReview(), response.response.patch).find(
+      (c) => c.name === 'istio-proxy',
+    );
+    expect(proxy?.env).toContainEqual({ name: 'ISTIO_META_CLUSTER_ID', value: 'c1' });
   });
 
   it('a passed deadline denies with INJ_ERR_DEADLINE_EXCEEDED instead of injecting', () => {
-    const engine = createFakeEngine();
     const { response, outcome } = reviewAdmission(
       makeReview(),
-      deps({ engine, deadlineExceeded: () => true }),
+      deps({ deadlineExceeded: () => true }),
     );
     expect(response.response.allowed).toBe(false);
-    expect(response.response.status?.message).toMatch(/^INJ_ERR_DEADLINE_EXCEEDED: /);
+    expect(response.response.patch).toBeUndefined();
+    expect(response.response.status?.message).toMatch(
+      /^INJ_ERR_DEADLINE_EXCEEDED: .*before injection/,
+    );
     expect(outcome.errorCode).toBe('INJ_ERR_DEADLINE_EXCEEDED');
-    expect(engine.calls.inject).toBe(0);
   });
 });
 
@@ -222,23 +231,34 @@ describe('reviewAdmission: namespace labels', () => {
   });
 
   it.each([
-    ['labels match', ns({ 'istio-injection': 'enabled' }), 'injected', 'policy-enabled'],
-    ['labels do not match', ns({}), 'skipped', 'no-injection-label'],
-  ])('%s -> %s (%s)', (_name, namespace, decision, reason) => {
-    const engine = createFakeEngine({ selectors: true });
-    const { outcome } = reviewAdmission(makeReview(), deps({ engine, namespace }));
+    [
+      'labels match',
+      ns({ 'istio-injection': 'enabled' }),
+      'injected',
+      'policy-enabled',
+      /\(Namespace label istio-injection=enabled matches\)$/,
+    ],
+    [
+      'labels do not match',
+      ns({}),
+      'skipped',
+      'no-injection-label',
+      /^No injection label: label the namespace istio-injection=enabled/,
+    ],
+  ])('%s -> %s (%s)', (_name, namespace, decision, reason, message) => {
+    const { outcome } = reviewAdmission(makeReview(), deps({ namespace }));
     expect(outcome).toMatchObject({ decision, reason, namespaceSource: 'cache' });
-    expect(engine.calls.selectors).toBe(1);
+    // The selectors were evaluated: their verdict is the reason or is quoted in the message.
+    expect(outcome.message).toMatch(message);
   });
 
   it('unavailable namespace: selectors are trusted and the reason says so', () => {
-    const engine = createFakeEngine({ selectors: true });
     const { outcome } = reviewAdmission(
       makeReview(),
-      deps({ engine, namespace: { source: 'unavailable' } }),
+      deps({ namespace: { source: 'unavailable' } }),
     );
-    expect(engine.calls.selectors).toBe(0);
     expect(outcome.decision).toBe('injected');
+    expect(outcome.message).not.toMatch(/Namespace label/);
     expect(outcome.namespaceSource).toBe('unavailable');
     expect(outcome.message).toMatch(/namespace labels unavailable/);
   });

@@ -8,9 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
-import { reviewAdmission, type ReviewDeps } from '../../../../src/core/review.js';
+import { reviewAdmission } from '../../../../src/core/review.js';
 import { isInjectorError } from '../../../../src/errors.js';
-import { createRealEngine } from '../../../../src/http/engine.js';
 import { PAYLOADS_DIR } from '../../../helpers/shared.js';
 
 const ITERATIONS = 3000;
@@ -122,17 +121,14 @@ describe('review robustness', () => {
   it(`answers ${ITERATIONS} mutated reviews with coded responses, never an internal error`, () => {
     expect(reviews.length).toBeGreaterThan(0);
     const next = random(20261122);
-    const deps: ReviewDeps = {
-      engine: createRealEngine(),
-      config: defaultInjectionConfig(),
-      clusterFacts: () => ({ nativeSidecars: next() < 0.5 }),
-    };
+    const config = defaultInjectionConfig();
     const outcomes = { injected: 0, denied: 0, other: 0, malformed: 0 };
     const internal: string[] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const review = mutate(reviews[i % reviews.length] as Json, next);
       try {
-        const { response } = reviewAdmission(review, deps).response;
+        const cluster = { nativeSidecars: next() < 0.5 };
+        const { response } = reviewAdmission(review, { config, cluster }).response;
         if (response.allowed) {
           if (response.patch === undefined) outcomes.other++;
           else outcomes.injected++;

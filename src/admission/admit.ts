@@ -1,0 +1,105 @@
+/**
+ * The one admission entry point: takes a parsed AdmissionReview, resolves the pod's namespace
+ * within the request's deadline, gathers the cluster facts and answers through the pure review
+ * (src/core/review.ts). The HTTP layer calls `admit` once and only turns the result into a reply.
+ * Not in src/core: waiting on the namespace lookup against a deadline is I/O-bound.
+ */
+import type {
+  ClusterFacts,
+  ClusterFactsProvider,
+  ConfigProvider,
+  NamespaceLookupResult,
+  NamespaceResolver,
+} from '../core/contracts.js';
+import { parsePathParams } from '../core/path-params.js';
+import {
+  deadlineError,
+  denyReview,
+  isPodCreate,
+  reviewParsed,
+  type ParsedReview,
+  type ReviewResult,
+} from '../core/review.js';
+
+/** Where an admission reads its configuration and cluster state; wired by src/server.ts. */
+export interface AdmissionSources {
+  config: ConfigProvider;
+  /** Cluster mode: namespace labels for the in-process selector check. Absent offline. */
+  namespaces?: NamespaceResolver | undefined;
+  /** Cluster mode: per-pod cluster facts. Offline: `staticFacts` is used. */
+  facts?: ClusterFactsProvider | undefined;
+  /** Facts used when `facts` is absent (offline mode). */
+  staticFacts?: ClusterFacts | undefined;
+}
+
+/** The request as the transport received it. */
+export interface AdmissionRequest {
+  review: ParsedReview;
+  /** The decoded URL path (`/inject/cluster/c1/net/n1` carries env overrides, spec §3.5). */
+  path: string;
+  /** When the answer is due, on the `now` clock (ms). */
+  deadline: number;
+  now: () => number;
+}
+
+/** Answers one review. Never throws. */
+export async function admit(
+  request: AdmissionRequest,
+  sources: AdmissionSources,
+): Promise<ReviewResult> {
+  const { review: parsed, deadline, now } = request;
+  const deadlineExceeded = () => now() >= deadline;
+  const podCreate = isPodCreate(parsed);
+  let namespace: NamespaceLookupResult | undefined;
+  if (sources.namespaces && podCreate) {
+    const lookup = await resolveWithin(sources.namespaces, parsed.namespace, deadline - now());
+    namespace = lookup.result;
+    // The timer may fire a fraction of a millisecond before `now()` reaches the deadline
+    // (timers run on the event loop's cached clock), so its firing counts as the deadline.
+    if (lookup.timedOut || deadlineExceeded()) {
+      return denyReview(parsed, deadlineError('while resolving the namespace'), {
+        namespaceSource: namespace.source,
+      });
+    }
+  }
+  const pathEnv = request.path.startsWith('/inject/') ? parsePathParams(request.path) : undefined;
+  const staticFacts = sources.staticFacts ?? { nativeSidecars: false };
+  const pod = parsed.object;
+  const cluster =
+    sources.facts && podCreate && pod !== undefined
+      ? sources.facts.factsFor(pod, namespace?.namespace)
+      : staticFacts;
+  return reviewParsed(parsed, {
+    config: sources.config.current(),
+    cluster,
+    ...(namespace ? { namespace } : {}),
+    ...(pathEnv ? { pathEnv } : {}),
+    deadlineExceeded,
+  });
+}
+
+/**
+ * The namespace lookup raced against the time left: never past the deadline, never throwing.
+ * The resolver's own GET is bounded too (src/k8s/namespace-cache.ts); this is the only race.
+ */
+async function resolveWithin(
+  resolver: NamespaceResolver,
+  name: string,
+  budgetMs: number,
+): Promise<{ result: NamespaceLookupResult; timedOut: boolean }> {
+  if (budgetMs <= 0) return { result: { source: 'unavailable' }, timedOut: true };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), budgetMs);
+  });
+  try {
+    const result = await Promise.race([resolver.resolve(name), timeout]);
+    return result === undefined
+      ? { result: { source: 'unavailable' }, timedOut: true }
+      : { result, timedOut: false };
+  } catch {
+    return { result: { source: 'unavailable' }, timedOut: false };
+  } finally {
+    clearTimeout(timer);
+  }
+}
