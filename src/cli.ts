@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `sidecar-injector` binary; all wiring lives in main.ts.
+// The `sidecar-injector` binary; CLI dispatch lives in main.ts, the server in server.ts.
 import { runMain } from './main.js';
 
 // `sidecar-injector inject ... | head` closes the pipe early: that is the reader's choice, not a

@@ -55,6 +55,15 @@ export interface ParsedFlags {
 const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', kind: 'boolean' };
 
 function checkValue(spec: FlagSpec, value: string, where: string): string | undefined {
+  if (spec.kind === 'boolean') return undefined;
+  const problem = kindProblem(spec, value, where);
+  if (problem !== undefined) return problem;
+  const reason = spec.check?.(value);
+  return reason === undefined ? undefined : `${where}: ${reason}`;
+}
+
+/** What is wrong with `value` for the flag's kind, if anything. */
+function kindProblem(spec: FlagSpec, value: string, where: string): string | undefined {
   switch (spec.kind) {
     case 'boolean':
       return undefined;
@@ -82,8 +91,7 @@ function checkValue(spec: FlagSpec, value: string, where: string): string | unde
       }
       break;
   }
-  const reason = spec.check?.(value);
-  return reason === undefined ? undefined : `${where}: ${reason}`;
+  return undefined;
 }
 
 type Lookup = { spec: FlagSpec; inline?: string } | { unknown: string } | undefined;

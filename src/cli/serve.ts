@@ -1,6 +1,6 @@
 /**
  * `sidecar-injector serve`: flags, their environment equivalents, and validation into ServeOptions.
- * Starting the server is the composition root's job (src/main.ts).
+ * Starting the server is src/server.ts's job.
  */
 import { LOG_LEVELS } from '../logging/logger.js';
 import { first, formatFlagHelp, parseFlags, type FlagSpec } from './flags.js';
@@ -210,27 +210,47 @@ export function parseServeOptions(
 ): ServeParse {
   const parsed = parseFlags(argv, env, SERVE_FLAGS);
   if (parsed.help) return { ok: false, help: true };
-  const problems = [...parsed.problems];
   const get = (name: string) => first(parsed, name);
-  const tlsCert = get('tls-cert');
-  const tlsKey = get('tls-key');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+  const problems = [...parsed.problems, ...pairProblems(get)];
+  if (problems.length > 0) return { ok: false, help: false, problems };
+  return { ok: true, options: toServeOptions(get, env) };
+}
+
+type Get = (name: string) => string | undefined;
+
+/** Flags that are valid alone but not together. */
+function pairProblems(get: Get): string[] {
+  const problems: string[] = [];
+  if ((get('tls-cert') === undefined) !== (get('tls-key') === undefined)) {
     problems.push('--tls-cert and --tls-key must be given together');
   }
-  const port = Number(get('port'));
-  const metricsPortText = get('metrics-port');
-  const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText);
-  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+  const metricsPort = optionalNumber(get('metrics-port'));
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === Number(get('port'))) {
     problems.push(`--metrics-port ${metricsPort} must differ from --port`);
   }
-  if (problems.length > 0) return { ok: false, help: false, problems };
+  return problems;
+}
 
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
+}
+
+function clusterModeOf(kubeconfig: string | undefined, env: Get): ServeOptions['clusterMode'] {
+  if (kubeconfig !== undefined) return 'kubeconfig';
+  return (env('KUBERNETES_SERVICE_HOST') ?? '') !== '' ? 'in-cluster' : 'offline';
+}
+
+/** The options from flags already validated one by one and together. */
+function toServeOptions(get: Get, env: Readonly<Record<string, string | undefined>>): ServeOptions {
+  const tlsCert = get('tls-cert');
+  const tlsKey = get('tls-key');
   const kubeconfig = get('kubeconfig');
-  const inCluster = (env.KUBERNETES_SERVICE_HOST ?? '') !== '';
-  const options: ServeOptions = {
-    port,
+  const configDir = get('config-dir');
+  const metricsPort = optionalNumber(get('metrics-port'));
+  return {
+    port: Number(get('port')),
     host: get('host') ?? '127.0.0.1',
-    clusterMode: kubeconfig !== undefined ? 'kubeconfig' : inCluster ? 'in-cluster' : 'offline',
+    clusterMode: clusterModeOf(kubeconfig, (name) => env[name]),
     istioNamespace: get('istio-namespace') ?? 'istio-system',
     revision: get('revision') ?? 'default',
     nativeSidecars: (get('native-sidecars') ?? 'auto') as NativeSidecarMode,
@@ -245,10 +265,9 @@ export function parseServeOptions(
     service: serviceOf(get('service') ?? 'sidecar-injector/sidecar-injector'),
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-    ...(get('config-dir') !== undefined ? { configDir: get('config-dir') } : {}),
+    ...(configDir !== undefined ? { configDir } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
   };
-  return { ok: true, options };
 }
 
 function serviceOf(text: string): { namespace: string; name: string } {

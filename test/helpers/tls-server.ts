@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServeOptions } from '../../src/cli/serve.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { startServer, type RunningServer } from '../../src/main.js';
+import { startServer, type RunningServer } from '../../src/server.js';
 import { createMetrics, type InjectorMetrics } from '../../src/metrics/registry.js';
 import type { DevCertificates } from '../../src/tls/dev-cert.js';
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { FakeApiServer } from '../e2e/fake-apiserver.js';

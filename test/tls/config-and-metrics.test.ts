@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startTestServer, writeServingPair } from '../helpers/tls-server.js';

@@ -6,7 +6,7 @@ import type { Operation } from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/core/k8s.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import type { RunningServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startTestServer, writeServingPair } from '../helpers/tls-server.js';

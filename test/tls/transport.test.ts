@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
 import { MAX_CONCURRENT_STREAMS } from '../../src/http/app.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
