@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { defaultInjectionConfig } from '../src/core/config/defaults.js';
-import type { Pod } from '../src/core/k8s.js';
+import type { Pod } from '../src/core/pod-types.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';

@@ -14,7 +14,7 @@ import { defaultInjectionConfig } from '../src/core/config/defaults.js';
 import type { InjectionConfig } from '../src/core/config/types.js';
 import type { NamespaceInfo } from '../src/core/contracts.js';
 import { inject } from '../src/core/inject.js';
-import type { Pod } from '../src/core/k8s.js';
+import type { Pod } from '../src/core/pod-types.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import type { ResilientInformer } from '../src/k8s/informer.js';
 import {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { defaultInjectionConfig } from '../src/core/config/defaults.js';
-import type { Pod } from '../src/core/k8s.js';
+import type { Pod } from '../src/core/pod-types.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInjectionConfig } from '../src/core/config/load.js';
 import type { RenderContext } from '../src/core/contracts.js';
-import type { Pod } from '../src/core/k8s.js';
+import type { Pod } from '../src/core/pod-types.js';
 import { proxyIds, workloadMetaFromPod } from '../src/core/pipeline/meta.js';
 import { resolveProxyConfig } from '../src/core/proxy-config.js';
 import { buildTemplateData, compileTemplate } from '../src/core/template/index.js';

@@ -7,7 +7,7 @@
  */
 import type { Operation } from 'fast-json-patch';
 import type { InjectionConfig, ProxyConfig, MeshConfig, Values } from './config/types.js';
-import type { Pod, StringMap } from './k8s.js';
+import type { Pod, StringMap } from './pod-types.js';
 
 /** Facts about the cluster the request comes from, resolved by the caller before calling the core. */
 export interface ClusterFacts {

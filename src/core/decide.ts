@@ -4,7 +4,7 @@
  */
 import type { InjectorConfig, LabelSelector } from './config/types.js';
 import { IGNORED_NAMESPACES } from './config/defaults.js';
-import type { Pod, StringMap } from './k8s.js';
+import type { Pod, StringMap } from './pod-types.js';
 import { isEmptySelector, matchesSelector } from './selectors.js';
 import { KEY } from './annotations/keys.js';
 import { clip, clipWarning } from './text.js';

@@ -24,7 +24,7 @@ import { formatAnnotationErrors, validateAnnotations } from './annotations/valid
 import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
-import type { Container, Pod, StringMap } from './k8s.js';
+import type { Container, Pod, StringMap } from './pod-types.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';

@@ -3,7 +3,7 @@
  * (an init container with `restartPolicy: Always`, available from Kubernetes 1.33 on every node).
  * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
  */
-import type { StringMap } from './k8s.js';
+import type { StringMap } from './pod-types.js';
 import { KEY } from './annotations/keys.js';
 
 export type NativeSidecarMode = 'auto' | 'enabled' | 'disabled';

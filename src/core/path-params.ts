@@ -3,7 +3,7 @@
  * `/inject/cluster/c1/net/n1` -> ISTIO_META_CLUSTER_ID=c1, ISTIO_META_NETWORK=n1.
  * The path is expected already percent-decoded.
  */
-import type { StringMap } from './k8s.js';
+import type { StringMap } from './pod-types.js';
 
 const KEY_TO_ENV: Readonly<Record<string, string>> = {
   cluster: 'ISTIO_META_CLUSTER_ID',

@@ -23,7 +23,7 @@ import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
 import { getPath, isJsonObject, type JsonObject } from './json.js';
-import type { StringMap } from './k8s.js';
+import type { StringMap } from './pod-types.js';
 import { parseYamlDocument } from './yaml.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';

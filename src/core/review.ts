@@ -21,7 +21,7 @@ import {
 } from './webhook-selectors.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkInjectable, checkPodShape } from './pod-shape.js';
-import type { Pod, StringMap } from './k8s.js';
+import type { Pod, StringMap } from './pod-types.js';
 import { clipWarning } from './text.js';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';

@@ -5,7 +5,7 @@
  */
 import { InjectorError } from '../errors.js';
 import type { LabelSelector, LabelSelectorRequirement } from './config/types.js';
-import type { StringMap } from './k8s.js';
+import type { StringMap } from './pod-types.js';
 
 /** True when the selector has no requirement at all. */
 export function isEmptySelector(selector: LabelSelector): boolean {

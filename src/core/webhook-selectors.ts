@@ -8,7 +8,7 @@ import type { InjectionConfig, LabelSelector, LabelSelectorRequirement } from '.
 import { IGNORED_NAMESPACES } from './config/defaults.js';
 import { deepFreeze } from './config/merge.js';
 import { getPath } from './json.js';
-import type { StringMap } from './k8s.js';
+import type { StringMap } from './pod-types.js';
 import { matchesSelector } from './selectors.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';

@@ -5,7 +5,7 @@
  */
 import { AdmissionregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { NamespaceInfo } from '../core/contracts.js';
-import type { Pod } from '../core/k8s.js';
+import type { Pod } from '../core/pod-types.js';
 import type { WebhookConfiguration } from '../core/audit/webhooks.js';
 import { InjectorError } from '../errors.js';
 import { FETCH_TIMEOUT_MS } from './fetch-config.js';

@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterFacts, ClusterFactsProvider, NamespaceInfo } from '../core/contracts.js';
-import type { Pod } from '../core/k8s.js';
+import type { Pod } from '../core/pod-types.js';
 import type { NativeSidecarMode, NodeVersion } from '../core/native-sidecars.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
 

@@ -25,7 +25,7 @@ import type { Registry } from 'prom-client';
 import { podAuditMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
 import type { NamespaceInfo } from '../core/contracts.js';
-import type { Pod } from '../core/k8s.js';
+import type { Pod } from '../core/pod-types.js';
 import {
   countFindings,
   diffFindings,

@@ -7,14 +7,14 @@ import type { InjectionConfig } from '../core/config/types.js';
 import type { NamespaceInfo } from '../core/contracts.js';
 import { decide } from '../core/decide.js';
 import { inject } from '../core/inject.js';
-import type { Pod, StringMap } from '../core/k8s.js';
+import type { Pod, StringMap } from '../core/pod-types.js';
 import { getPath, isJsonObject } from '../core/json.js';
 import { checkPodShape } from '../core/pod-shape.js';
 import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
 import { isInjectorError } from '../errors.js';
 import { splitDocuments } from './documents.js';
 import { objectAt } from './manifest.js';
-import { findWorkloads, formatPath, readTemplate } from './workloads.js';
+import { findWorkloads, formatPath, readTemplate } from './find-workloads.js';
 
 /** One step of the `check` explanation. */
 export interface CheckStep {

@@ -6,16 +6,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
-import type { Pod } from '../core/k8s.js';
+import type { Pod } from '../core/pod-types.js';
 import { splitDocuments, type ManifestDocument } from './documents.js';
-import { setPodTemplate, type WorkloadIdentity } from '../core/workloads.js';
+import { setPodTemplate, type WorkloadIdentity } from '../core/pod-template.js';
 import {
   findWorkloads,
   formatPath,
   objectField,
   readTemplate,
   type Workload,
-} from './workloads.js';
+} from './find-workloads.js';
 
 /** Identity of a workload object (kind, apiVersion, name, namespace as written; namespace may be empty). */
 export type WorkloadRef = WorkloadIdentity;

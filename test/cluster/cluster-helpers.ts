@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import type { Operation } from 'fast-json-patch';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 export type KObject = Record<string, unknown> & {
   kind?: string;

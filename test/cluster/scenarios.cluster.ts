@@ -38,7 +38,7 @@ import {
 } from './cluster-helpers.js';
 import { parseGoDuration } from '../../src/http/timeout.js';
 import { SAMPLES_DIR } from '../helpers/shared.js';
-import type { Container, Pod } from '../../src/core/k8s.js';
+import type { Container, Pod } from '../../src/core/pod-types.js';
 
 const CONFIG = 'sidecar-injector';
 const INJECTOR_NS = 'sidecar-injector';

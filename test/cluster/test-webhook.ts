@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 export const TRACE_ANNOTATION = 'test.sidecar-injector.io/trace';
 

@@ -14,7 +14,7 @@ import { loadInjectionConfig, type ConfigSourceTexts } from '../../src/core/conf
 import type { InjectionConfig } from '../../src/core/config/types.js';
 import { inject } from '../../src/core/inject.js';
 import { isJsonObject, type JsonValue } from '../../src/core/json.js';
-import type { Container, Pod } from '../../src/core/k8s.js';
+import type { Container, Pod } from '../../src/core/pod-types.js';
 import { createReloadingConfig } from '../../src/config-sources/reloading.js';
 import { GENERATED_ANNOTATION_KEYS, INJECTION_PAYLOADS } from '../helpers/generated-pods.js';
 import { SHARED_DIR } from '../helpers/shared.js';

@@ -18,7 +18,7 @@ import { decide } from '../../src/core/decide.js';
 import { inject } from '../../src/core/inject.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
 import { isJsonObject } from '../../src/core/json.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
 import { canonicalQuantityValue } from '../../src/core/quantity.js';
 import {
@@ -29,7 +29,7 @@ import {
   mapWorkloads,
   setPodTemplate,
   workloadIdentity,
-} from '../../src/core/workloads.js';
+} from '../../src/core/pod-template.js';
 import {
   configFor,
   MASTER_CORPUS,

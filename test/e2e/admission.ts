@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { Operation } from 'fast-json-patch';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { validatePod } from '../helpers/pod-schema.js';
 import type { FakeApiServer } from './fake-apiserver.js';
 

@@ -20,7 +20,7 @@ import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { verifyCaBundle } from '../../src/tls/ca-bundle.js';
 import { createStaticConfigProvider } from '../../src/config-sources/static.js';
 import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { loadKubeConfig } from '../../src/k8s/kubeconfig.js';
 import { createNamespaceCache, toNamespaceInfo } from '../../src/k8s/namespace-cache.js';
 import { createPodAudit, type PodAudit } from '../../src/k8s/pod-audit.js';

@@ -15,7 +15,7 @@ import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.
 import { buildApp, type InjectorApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../k8s/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -3,7 +3,7 @@
  * read (containers, ports, probes, labels, service account, every annotation the templates
  * consult, with valid, odd and hostile values). A failing pod is reproducible from its seed.
  */
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 /** mulberry32: a small seeded PRNG. */
 export function rng(seed: number): () => number {

@@ -1,5 +1,5 @@
 /** AdmissionReview bodies for the review, admission and HTTP tests, answered by the real core. */
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 /**
  * An annotation the real pipeline rejects with INJ_ERR_INVALID_ANNOTATION (a CIDR list that is

@@ -4,7 +4,7 @@ import { makeHarness, staticProvider } from './harness.js';
 import { BAD_ANNOTATION, makeReview } from '../helpers/review.js';
 import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
 import type { NamespaceResolver } from '../../src/core/contracts.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 const UID = '0df28fbd-5f5f-11e8-bc74-36e6bb280816';
 const JSON_HEADERS = { 'content-type': 'application/json' };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Operation } from 'fast-json-patch';
 import { defaultInjectionConfig } from '../../src/core/config/defaults.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { validatePod } from '../helpers/pod-schema.js';

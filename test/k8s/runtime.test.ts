@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { FakeApiServer, type KObject } from '../e2e/fake-apiserver.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../src/k8s/runtime.js';
 import { trimNode } from '../../src/k8s/node-facts.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from './helpers.js';
 import { createStaticConfigProvider } from '../../src/config-sources/static.js';
 import { defaultInjectionConfig } from '../../src/core/config/defaults.js';

@@ -12,7 +12,7 @@ import { runCheck } from '../../src/cli/check.js';
 import { runInject } from '../../src/cli/inject.js';
 import { EXIT } from '../../src/cli/io.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
-import type { Container, Pod } from '../../src/core/k8s.js';
+import type { Container, Pod } from '../../src/core/pod-types.js';
 import { splitDocuments, type ManifestDocument } from '../../src/offline/documents.js';
 import { SAMPLES_DIR } from '../helpers/shared.js';
 import { captureIO } from './cli-io.js';

@@ -15,7 +15,7 @@ import { parseFlags } from '../../src/cli/flags.js';
 import { CONFIG_FLAGS, FILENAME_FLAG, configRequest } from '../../src/cli/offline-command.js';
 import type { FetchConfigOptions } from '../../src/k8s/fetch-config.js';
 import type { ClusterReader } from '../../src/k8s/cluster-reader.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { captureIO } from './cli-io.js';
 
 const POD = (name: string) => `apiVersion: v1

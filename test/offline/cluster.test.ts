@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { runCheck } from '../../src/cli/check.js';
 import { runInject } from '../../src/cli/inject.js';
 import { EXIT } from '../../src/cli/io.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { FakeApiServer } from '../e2e/fake-apiserver.js';
 import { captureIO } from './cli-io.js';
 

@@ -4,7 +4,7 @@
  * host-network and opted-out pods, and rejects a marker annotation the way the core rejects bad input.
  */
 import { InjectorError } from '../../src/errors.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import type { InjectOutcome, PodInjector, WorkloadRef } from '../../src/offline/manifest.js';
 
 export const BAD_ANNOTATION = 'test.example/bad';

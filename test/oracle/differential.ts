@@ -11,7 +11,7 @@ import { loadInjectionConfig } from '../../src/core/config/load.js';
 import type { InjectionConfig } from '../../src/core/config/types.js';
 import type { ClusterFacts } from '../../src/core/contracts.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../src/core/json.js';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
 import { parsePathParams } from '../../src/core/path-params.js';
 import { reviewAdmission } from '../../src/core/review.js';

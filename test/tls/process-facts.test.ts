@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Operation } from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pod } from '../../src/core/k8s.js';
+import type { Pod } from '../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../src/core/patch/apply-strict.js';
 import type { RunningServer } from '../../src/server.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';

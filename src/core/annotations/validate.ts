@@ -5,7 +5,7 @@
  * the wording Istio uses (e.g. `includeIPRanges invalid: failed parsing cidr 'bad': ...`).
  */
 import { InjectorError, type ErrorDetail } from '../../errors.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { ANNOTATION_VALIDATORS } from './registry.js';
 
 const FIELD_RE = /^metadata\.annotations\[(.*)\]$/;

@@ -3,7 +3,7 @@
  * pod is still injected exactly as Istio would) but tell the user, through AdmissionResponse
  * warnings and the offline commands, that the value was not understood.
  */
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { ANNOTATION_FALLBACKS } from './registry.js';
 import { clip, clipWarning } from '../text.js';
 

@@ -8,7 +8,7 @@
  * each distinct map is stored once however many pods carry it. The intern table is bounded; when
  * full it starts over (objects already cached keep their shared copies).
  */
-import type { Container, OwnerReference, Pod, PodSpec, StringMap } from '../k8s.js';
+import type { Container, OwnerReference, Pod, PodSpec, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import { AUDIT_ANNOTATIONS, PROXY_CONTAINER } from './pods.js';
 

@@ -8,7 +8,7 @@
 import type { NamespaceInfo } from '../contracts.js';
 import type { InjectionConfig } from '../config/types.js';
 import { decide } from '../decide.js';
-import type { Container, OwnerReference, Pod, StringMap } from '../k8s.js';
+import type { Container, OwnerReference, Pod, StringMap } from '../pod-types.js';
 import { resolveProxyConfig } from '../proxy-config.js';
 import { parseStatus } from '../pipeline/status.js';
 import { KEY } from '../annotations/keys.js';

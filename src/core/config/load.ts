@@ -10,7 +10,7 @@
 import { InjectorError, type ErrorDetail } from '../../errors.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { ConfigSources } from '../contracts.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { checkProxyConfigObject } from '../proxy-config.js';
 import { parseYamlDocument } from '../yaml.js';
 import { chartMesh, str0 } from './chart-mesh.js';

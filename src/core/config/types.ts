@@ -6,7 +6,7 @@
  * See the behaviour spec §8. Everything here is parsed once, at load time, never per request.
  */
 import type { JsonObject, JsonValue } from '../json.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import type { TemplateSet } from '../pipeline/template-set.js';
 
 export interface LabelSelectorRequirement {

@@ -1,5 +1,5 @@
 /** Well-known container names and small lookups over pod container lists. */
-import type { Container, Pod } from '../k8s.js';
+import type { Container, Pod } from '../pod-types.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
 export const INIT_CONTAINER = 'istio-init';

@@ -6,7 +6,7 @@
  */
 import type { JsonObject } from '../json.js';
 import { isJsonObject } from '../json.js';
-import type { Container, Pod, StringMap } from '../k8s.js';
+import type { Container, Pod, StringMap } from '../pod-types.js';
 import { PROXY_CONTAINER } from './containers.js';
 
 export interface TypeMeta {

@@ -8,7 +8,7 @@
 import { invalidAnnotationError } from '../annotations/validate.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
-import type { Container, Pod } from '../k8s.js';
+import type { Container, Pod } from '../pod-types.js';
 import {
   findContainer,
   PROXY_CONTAINER,

@@ -2,7 +2,7 @@
  * The steps after the templates and overrides: cluster/network env, metadata (status annotation,
  * network label, configured annotations) and container ordering.
  */
-import type { Container, EnvVar, Pod, StringMap } from '../k8s.js';
+import type { Container, EnvVar, Pod, StringMap } from '../pod-types.js';
 import {
   CORE_DUMP_CONTAINER,
   findContainer,

@@ -6,7 +6,7 @@
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
-import type { Container, EnvVar, Pod } from '../k8s.js';
+import type { Container, EnvVar, Pod } from '../pod-types.js';
 import { PROXY_CONTAINER } from './containers.js';
 import { orderedJson } from './container-json.js';
 

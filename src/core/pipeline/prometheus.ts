@@ -7,7 +7,7 @@
  */
 import { InjectorError } from '../../errors.js';
 import type { MeshConfig } from '../config/types.js';
-import type { Pod, StringMap } from '../k8s.js';
+import type { Pod, StringMap } from '../pod-types.js';
 import { findSidecar } from './containers.js';
 import { parseGoBool } from '../annotations/value-formats.js';
 import { KEY } from '../annotations/keys.js';

@@ -4,7 +4,7 @@
  */
 import type { JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
-import type { Pod } from '../k8s.js';
+import type { Pod } from '../pod-types.js';
 
 export interface InjectionStatus {
   initContainers: string[];

@@ -3,7 +3,7 @@
  * added removed (containers named in the status annotation, the Prometheus annotations it
  * pointed at the agent, the status annotation) and recorded user overrides put back.
  */
-import type { Pod } from '../k8s.js';
+import type { Pod } from '../pod-types.js';
 import { clearPrometheusAnnotations, prometheusPort } from './prometheus.js';
 import { reinsertOverrides, type ParsedContainers } from './overrides.js';
 import { type InjectionStatus } from './status.js';

@@ -4,7 +4,7 @@
  */
 import { InjectorError } from '../../errors.js';
 import type { InjectorConfig } from '../config/types.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { KEY } from '../annotations/keys.js';
 import type { InjectionTemplate, TemplateSet } from './template-set.js';
 

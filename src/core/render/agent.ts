@@ -6,7 +6,7 @@
  */
 import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
-import type { Container, ContainerPort, EnvVar, PodSpec, StringMap } from '../k8s.js';
+import type { Container, ContainerPort, EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { Values } from '../config/types.js';
 import {
   CUSTOM_BOOTSTRAP_DIR,

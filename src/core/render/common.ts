@@ -5,7 +5,7 @@
 import { invalidAnnotationError } from '../annotations/validate.js';
 import { canonicalQuantity, canonicalQuantityValue } from '../quantity.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import type { EnvVar, StringMap } from '../k8s.js';
+import type { EnvVar, StringMap } from '../pod-types.js';
 import type { RenderContext } from '../contracts.js';
 import type { Values } from '../config/types.js';
 import {

@@ -5,7 +5,7 @@
  * (https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/#safe-and-unsafe-sysctls).
  */
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import type { EnvVar, PodSpec, StringMap } from '../k8s.js';
+import type { EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import {
   ENVOY_PROMETHEUS_PORT,

@@ -7,7 +7,7 @@
  * Both turn off the application probe rewrite (there is no Envoy to forward probes).
  */
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import type { Container, EnvVar, PodSpec } from '../k8s.js';
+import type { Container, EnvVar, PodSpec } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import {
   agentContainer,

@@ -4,7 +4,7 @@
  * `KEY.proxyImage` annotation (else the values image name) contains a `/`.
  */
 import type { ProxyConfig, Values } from '../config/types.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { valueOr, valueString } from './values.js';
 import { KEY } from '../annotations/keys.js';
 

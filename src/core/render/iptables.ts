@@ -4,7 +4,7 @@
  * Annotation presence, not emptiness, selects the annotation over the values default.
  */
 import type { MeshConfig, Values } from '../config/types.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 import { annotationOr, hasKey, valueIsTrue, valueString } from './values.js';
 import { KEY } from '../annotations/keys.js';
 

@@ -3,7 +3,7 @@
  * owner URI, the container-port list and the OpenTelemetry resource attributes.
  * Canonical labels: https://istio.io/latest/docs/ops/configuration/telemetry/monitoring-multicluster-prometheus/#canonical-service
  */
-import type { Container, ContainerPort, Pod, StringMap } from '../k8s.js';
+import type { Container, ContainerPort, Pod, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import type { MeshConfig } from '../config/types.js';
 import type { RenderContext } from '../contracts.js';

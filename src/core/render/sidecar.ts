@@ -6,7 +6,7 @@
  * container, the proxy's volumes, image pull secrets and the injected labels/annotations.
  */
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import type { Container, EnvVar, PodSpec, StringMap } from '../k8s.js';
+import type { Container, EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import {
   ENVOY_PROMETHEUS_PORT,

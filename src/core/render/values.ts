@@ -4,7 +4,7 @@
  * is absent, null, false, 0, "" or an empty list/map; numbers print as written (`1.12`, `15020`).
  */
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import type { StringMap } from '../k8s.js';
+import type { StringMap } from '../pod-types.js';
 
 /** Go-template truthiness (`{{ if .Values.x }}`). */
 export function truthy(value: JsonValue | undefined): boolean {

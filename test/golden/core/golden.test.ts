@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import { inject } from '../../../src/core/inject.js';
-import type { Pod } from '../../../src/core/k8s.js';
+import type { Pod } from '../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../src/core/patch/apply-strict.js';
 import { validatePod } from '../../helpers/pod-schema.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { admit, type AdmissionSources } from '../../../src/admission/admit.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import type { NamespaceInfo, NamespaceResolver } from '../../../src/core/contracts.js';
-import type { Pod } from '../../../src/core/k8s.js';
+import type { Pod } from '../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../src/core/patch/apply-strict.js';
 import { parseAdmissionReview } from '../../../src/core/review.js';
 import { staticProvider } from '../../http/harness.js';

@@ -5,7 +5,7 @@ import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { NamespaceInfo } from '../../../../src/core/contracts.js';
 import { decide } from '../../../../src/core/decide.js';
 import { inject } from '../../../../src/core/inject.js';
-import type { Pod, StringMap } from '../../../../src/core/k8s.js';
+import type { Pod, StringMap } from '../../../../src/core/pod-types.js';
 import {
   countFindings,
   diffFindings,

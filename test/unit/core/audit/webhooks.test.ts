@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { LabelSelector, LabelSelectorRequirement } from '../../../../src/core/config/types.js';
-import type { StringMap } from '../../../../src/core/k8s.js';
+import type { StringMap } from '../../../../src/core/pod-types.js';
 import {
   auditWebhooks,
   canSelectNamespace,

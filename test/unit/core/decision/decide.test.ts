@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DECISION_REASONS, decide, type DecisionReason } from '../../../../src/core/decide.js';
 import { DEFAULT_INJECTOR_CONFIG } from '../../../../src/core/config/defaults.js';
 import type { InjectorConfig, LabelSelector } from '../../../../src/core/config/types.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 import { parseSelectorString } from '../../../../src/core/selectors.js';
 import { loadCases, type InjectRequiredCase, type SelectorSpec } from './cases.js';
 

@@ -12,14 +12,14 @@ import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { ClusterFacts } from '../../../../src/core/contracts.js';
 import { inject } from '../../../../src/core/inject.js';
 import type { JsonValue } from '../../../../src/core/json.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 import {
   buildTemplateSet,
   NATIVE_FAST_PATHS,
   templateTextHash,
   type TemplateSet,
 } from '../../../../src/core/pipeline/template-set.js';
-import { getPodTemplate, listWorkloads } from '../../../../src/core/workloads.js';
+import { getPodTemplate, listWorkloads } from '../../../../src/core/pod-template.js';
 import {
   firstDifference,
   loadCases,

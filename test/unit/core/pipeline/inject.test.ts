@@ -6,7 +6,7 @@ import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { InjectionInput } from '../../../../src/core/contracts.js';
 import { buildTemplateSet } from '../../../../src/core/pipeline/template-set.js';
 import { inject } from '../../../../src/core/inject.js';
-import type { Pod, StringMap } from '../../../../src/core/k8s.js';
+import type { Pod, StringMap } from '../../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../../src/core/patch/apply-strict.js';
 import { validatePod } from '../../../helpers/pod-schema.js';
 

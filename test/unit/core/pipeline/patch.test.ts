@@ -8,11 +8,11 @@ import { deepFreeze } from '../../../../src/core/config/merge.js';
 import { decide } from '../../../../src/core/decide.js';
 import { inject } from '../../../../src/core/inject.js';
 import type { JsonValue } from '../../../../src/core/json.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 import { applyPatchStrict, PatchApplyError } from '../../../../src/core/patch/apply-strict.js';
 import { createSubtreePatch, diffValues } from '../../../../src/core/patch/diff.js';
 import { escapeSegment, parsePointer, toPointer } from '../../../../src/core/patch/pointer.js';
-import { getPodTemplate, listWorkloads } from '../../../../src/core/workloads.js';
+import { getPodTemplate, listWorkloads } from '../../../../src/core/pod-template.js';
 import { CORPUS_DIR } from '../../../helpers/shared.js';
 
 const touched = [

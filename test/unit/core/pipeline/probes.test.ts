@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EnvVar, Pod } from '../../../../src/core/k8s.js';
+import type { EnvVar, Pod } from '../../../../src/core/pod-types.js';
 import {
   dumpAppProbers,
   mergeOrAppendProbers,

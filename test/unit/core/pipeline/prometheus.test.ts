@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Pod, StringMap } from '../../../../src/core/k8s.js';
+import type { Pod, StringMap } from '../../../../src/core/pod-types.js';
 import {
   applyPrometheusMerge,
   applySecurePrometheusAnnotation,

@@ -8,7 +8,7 @@ import {
 import { formatStatus, parseStatus } from '../../../../src/core/pipeline/status.js';
 import { resolveTemplates, selectTemplates } from '../../../../src/core/pipeline/templates.js';
 import { buildTemplateSet } from '../../../../src/core/pipeline/template-set.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 import { thrownText } from '../../../helpers/errors.js';
 
 describe('status annotation (TestParseStatus)', () => {

@@ -7,7 +7,7 @@ import {
   mapWorkloads,
   setPodTemplate,
   workloadIdentity,
-} from '../../../../src/core/workloads.js';
+} from '../../../../src/core/pod-template.js';
 
 const meta = { labels: { app: 'x' } };
 const spec = { containers: [{ name: 'app' }] };

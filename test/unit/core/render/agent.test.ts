@@ -9,7 +9,7 @@ import {
   istiodCertificates,
 } from '../../../../src/core/render/agent.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';
-import type { Container, Pod } from '../../../../src/core/k8s.js';
+import type { Container, Pod } from '../../../../src/core/pod-types.js';
 import { contextWith } from './context.js';
 
 function proxyOf(pod: Pod): Container | undefined {

@@ -4,7 +4,7 @@ import { mergeMeshObjects, mergeValues } from '../../../../src/core/config/merge
 import type { MeshConfig } from '../../../../src/core/config/types.js';
 import type { RenderContext } from '../../../../src/core/contracts.js';
 import type { JsonObject } from '../../../../src/core/json.js';
-import type { Container, Pod, StringMap } from '../../../../src/core/k8s.js';
+import type { Container, Pod, StringMap } from '../../../../src/core/pod-types.js';
 import { resolveProxyConfig } from '../../../../src/core/proxy-config.js';
 
 export interface ContextOptions {

@@ -14,7 +14,7 @@ import {
 import { resolveProxyConfig } from '../../../../src/core/proxy-config.js';
 import type { RenderContext } from '../../../../src/core/contracts.js';
 import { isJsonObject, type JsonObject } from '../../../../src/core/json.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 
 export type { CorpusCase };
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RenderContext, RenderedTemplate } from '../../../../src/core/contracts.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';
-import type { Container, EnvVar, Pod } from '../../../../src/core/k8s.js';
+import type { Container, EnvVar, Pod } from '../../../../src/core/pod-types.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../../src/core/json.js';
 import { corpusCase, goldenPods, renderContexts, type CorpusCase } from './corpus.js';
 

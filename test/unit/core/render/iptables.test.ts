@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
 import { mergeValues } from '../../../../src/core/config/merge.js';
 import type { JsonObject } from '../../../../src/core/json.js';
-import type { StringMap } from '../../../../src/core/k8s.js';
+import type { StringMap } from '../../../../src/core/pod-types.js';
 import {
   excludeInboundPort,
   iptablesArgs,

@@ -7,7 +7,7 @@ import {
   podPortsEnvValue,
   truncateLabelValue,
 } from '../../../../src/core/render/metadata.js';
-import type { Container } from '../../../../src/core/k8s.js';
+import type { Container } from '../../../../src/core/pod-types.js';
 
 describe('canonical service labels', () => {
   it.each([

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isInjectorError } from '../../../../src/errors.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';
-import type { Container, EnvVar, Pod, StringMap } from '../../../../src/core/k8s.js';
+import type { Container, EnvVar, Pod, StringMap } from '../../../../src/core/pod-types.js';
 import type { JsonObject } from '../../../../src/core/json.js';
 import { contextWith, type ContextOptions } from './context.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../../../../src/core/render/index.js';
 import { otelResourceAttributes } from '../../../../src/core/render/metadata.js';
-import type { Container, Pod } from '../../../../src/core/k8s.js';
+import type { Container, Pod } from '../../../../src/core/pod-types.js';
 import { contextWith, podWith } from './context.js';
 
 function container(pod: Pod, name: string): Container | undefined {

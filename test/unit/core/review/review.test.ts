@@ -9,7 +9,7 @@ import {
 import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
 import { InjectorError, formatError } from '../../../../src/errors.js';
 import type { NamespaceLookupResult } from '../../../../src/core/contracts.js';
-import type { Container, Pod } from '../../../../src/core/k8s.js';
+import type { Container, Pod } from '../../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../../src/core/patch/apply-strict.js';
 import { BAD_ANNOTATION, makeReview } from '../../../helpers/review.js';
 import { thrownText } from '../../../helpers/errors.js';

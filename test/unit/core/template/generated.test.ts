@@ -9,7 +9,7 @@ import { parseYamlDocument } from '../../../../src/core/yaml.js';
 import { describe, expect, it } from 'vitest';
 import type { RenderContext } from '../../../../src/core/contracts.js';
 import type { JsonValue } from '../../../../src/core/json.js';
-import type { Pod } from '../../../../src/core/k8s.js';
+import type { Pod } from '../../../../src/core/pod-types.js';
 import { proxyIds, workloadMetaFromPod } from '../../../../src/core/pipeline/meta.js';
 import { resolveProxyConfig } from '../../../../src/core/proxy-config.js';
 import { renderTemplate } from '../../../../src/core/render/index.js';

@@ -11,7 +11,7 @@
 import { InjectorError } from '../errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { isJsonObject } from './json.js';
-import type { Pod } from './k8s.js';
+import type { Pod } from './pod-types.js';
 
 export const TEMPLATE_KINDS = [
   'Deployment',

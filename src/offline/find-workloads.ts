@@ -1,18 +1,18 @@
 /**
  * Finding the workloads of a manifest document (List items included, with their paths for
- * messages and patches) and reading their pod template through src/core/workloads.ts, the same
+ * messages and patches) and reading their pod template through src/core/pod-template.ts, the same
  * kind table the pipeline uses (spec §10.3: dispatch on `kind` only, apiVersion kept).
  */
 import { InjectorError, isInjectorError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import type { Pod } from '../core/k8s.js';
+import type { Pod } from '../core/pod-types.js';
 import {
   getPodTemplate,
   isList,
   isWorkload,
   workloadIdentity,
   type WorkloadIdentity,
-} from '../core/workloads.js';
+} from '../core/pod-template.js';
 
 export interface Workload {
   ref: WorkloadIdentity;
