@@ -8,21 +8,15 @@ import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
 import type { Container, ContainerPort, EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { Values } from '../config/types.js';
+import { caAddress, clusterId, fieldRefEnv, podIdentityEnv } from './env.js';
+import { podAnnotations, podLabels } from './pod-annotations.js';
 import {
   CUSTOM_BOOTSTRAP_DIR,
-  caAddress,
-  clusterId,
-  fieldRefEnv,
   imagePullPolicy,
   imagePullSecrets,
-  podAnnotations,
-  podIdentityEnv,
-  podInfoVolume,
-  podLabels,
   proxyAgentArgs,
-  tokenVolume,
-  volumeMount,
-} from './common.js';
+} from './proxy-container.js';
+import { podInfoVolume, tokenVolume, volumeMount } from './volumes.js';
 import { proxyImage } from './images.js';
 import {
   PROXY_CONTAINER,

@@ -24,16 +24,10 @@ import {
   setImagePullSecrets,
   workloadMetaEnv,
 } from './agent.js';
-import {
-  annotationResources,
-  caCertVolume,
-  meshIdentityEnv,
-  podAnnotations,
-  podLabels,
-  proxyMetadataEnv,
-  proxyReadinessProbe,
-  resourceFieldEnv,
-} from './common.js';
+import { meshIdentityEnv, proxyMetadataEnv, resourceFieldEnv } from './env.js';
+import { podAnnotations, podLabels } from './pod-annotations.js';
+import { annotationResources, proxyReadinessProbe } from './proxy-container.js';
+import { caCertVolume } from './volumes.js';
 import { interceptionModeOf, statusPortText } from './iptables.js';
 import { canonicalRevision, rawCanonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';

@@ -21,17 +21,10 @@ import {
   setImagePullSecrets,
   workloadMetaEnv,
 } from './agent.js';
-import {
-  caCertVolume,
-  fieldRefEnv,
-  meshIdentityEnv,
-  podAnnotations,
-  podLabels,
-  proxyMetadataEnv,
-  proxyReadinessProbe,
-  proxyResources,
-  volumeMount,
-} from './common.js';
+import { fieldRefEnv, meshIdentityEnv, proxyMetadataEnv } from './env.js';
+import { podAnnotations, podLabels } from './pod-annotations.js';
+import { proxyReadinessProbe, proxyResources } from './proxy-container.js';
+import { caCertVolume, volumeMount } from './volumes.js';
 import { statusPortText } from './iptables.js';
 import { PROXY_CONTAINER, canonicalName, canonicalRevision } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';

@@ -25,22 +25,15 @@ import {
   setImagePullSecrets,
   workloadMetaEnv,
 } from './agent.js';
+import { datadogEnv, meshIdentityEnv, proxyMetadataEnv, resourceFieldEnv } from './env.js';
+import { namedEntries, podAnnotations, podLabels } from './pod-annotations.js';
 import {
   PROXY_HEALTH_PORT,
-  caCertVolume,
-  crlVolume,
-  datadogEnv,
   imagePullPolicy,
-  meshIdentityEnv,
-  namedEntries,
-  podAnnotations,
-  podLabels,
-  proxyMetadataEnv,
   proxyReadinessProbe,
   proxyResources,
-  resourceFieldEnv,
-  volumeMount,
-} from './common.js';
+} from './proxy-container.js';
+import { caCertVolume, crlVolume, volumeMount } from './volumes.js';
 import { proxyInitImage } from './images.js';
 import { interceptionModeOf, iptablesArgs, statusPortText, trafficSettings } from './iptables.js';
 import {
