@@ -27,7 +27,7 @@ import { createPodAudit, type PodAudit } from '../../src/k8s/pod-audit.js';
 import { createWebhookAudit, type WebhookAudit } from '../../src/k8s/webhook-audit.js';
 import { AcceptingKubeConfig, ACCEPT_PARTIAL_METADATA } from '../../src/k8s/kubeconfig.js';
 import { runClusterCheck } from '../../src/cli/check-cluster.js';
-import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../k8s/helpers.js';
+import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../helpers/async.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MANIFEST = join(ROOT, 'manifests/base/mutatingwebhookconfiguration.yaml');

@@ -16,7 +16,7 @@ import { buildApp, type InjectorApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import type { Pod } from '../../src/core/pod-types.js';
-import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../k8s/helpers.js';
+import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../helpers/async.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NS = 'sidecar-injector';

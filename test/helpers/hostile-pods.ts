@@ -447,7 +447,7 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     ),
     envelope: envelopeBreak,
     nativeSidecars: fc.boolean(),
-    // Short deadlines with huge pods are tested on their own (test/http/timeout.test.ts): on a
+    // Short deadlines with huge pods are tested on their own (test/unit/http/timeout.test.ts): on a
     // shared 2-core machine a scheduling pause alone can exceed a few tens of milliseconds.
     timeoutMs: fc.constantFrom(10_000, 10_000, 30_000, 1_000),
     uid: fc.uuid(),

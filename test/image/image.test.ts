@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
-import { tempDir } from '../k8s/helpers.js';
+import { tempDir } from '../helpers/async.js';
 import { ROOT, run } from '../helpers/tools.js';
 
 // Node 24 (the `node` devDependency) first, as npm scripts and the node:24 image have it.

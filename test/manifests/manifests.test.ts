@@ -20,7 +20,7 @@ import {
   webhookConfigurations,
   type Obj,
 } from '../helpers/k8s-objects.js';
-import { tempDir } from '../k8s/helpers.js';
+import { tempDir } from '../helpers/async.js';
 
 const kustomize = await findKustomize();
 if (kustomize === undefined)

@@ -22,7 +22,7 @@ import {
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { closeSession, h1Request, h2Request } from '../tls/clients.js';
+import { closeSession, h1Request, h2Request } from '../server/clients.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Timers fire on a loaded 2-core machine a little late; a cut must come within this of its bound. */

@@ -5,7 +5,7 @@ import type { NamespaceInfo, NamespaceResolver } from '../../../src/core/contrac
 import type { Pod } from '../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../src/core/patch/apply-strict.js';
 import { parseAdmissionReview } from '../../../src/core/review.js';
-import { staticProvider } from '../../http/harness.js';
+import { staticProvider } from '../http/harness.js';
 import { makeReview } from '../../helpers/review.js';
 
 const config = staticProvider(defaultInjectionConfig());

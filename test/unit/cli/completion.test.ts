@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { completionTable, runCompletion } from '../../../src/cli/completion.js';
 import { EXIT } from '../../../src/cli/io.js';
-import { captureIO } from '../../offline/cli-io.js';
+import { captureIO } from './capture-io.js';
 
 async function script(shell: string): Promise<string> {
   const io = captureIO(process.cwd());

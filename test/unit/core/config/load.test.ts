@@ -18,7 +18,7 @@ import {
 } from '../../../../src/core/config/defaults.js';
 import type { ConfigIssue, InjectionConfig } from '../../../../src/core/config/types.js';
 import { CORPUS_DIR } from '../../../helpers/shared.js';
-import { loadCases } from '../decision/cases.js';
+import { loadCases } from '../decide-cases.js';
 
 function ok(sources: ConfigSourceTexts, revision?: string): InjectionConfig {
   const result = loadInjectionConfig(sources, revision === undefined ? {} : { revision });
