@@ -108,6 +108,13 @@ function isAlnum(c: string | undefined): boolean {
   return c !== undefined && /[\p{L}\p{N}_]/u.test(c);
 }
 
+/** Go's parse error text: `template: <name>:<line>: <msg>`, the line counted up to `pos`. */
+function failureAt(name: string, text: string, pos: number, msg: string): TemplateError {
+  let line = 1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text[i] === '\n') line++;
+  return new TemplateError(`template: ${name}:${line}: ${msg}`);
+}
+
 class Lexer {
   readonly toks: Tok[] = [];
   private parenDepth = 0;
@@ -119,14 +126,8 @@ class Lexer {
     this.run();
   }
 
-  private lineOf(pos: number): number {
-    let line = 1;
-    for (let i = 0; i < pos && i < this.text.length; i++) if (this.text[i] === '\n') line++;
-    return line;
-  }
-
   private fail(pos: number, msg: string): never {
-    throw new TemplateError(`template: ${this.name}:${this.lineOf(pos)}: ${msg}`);
+    throw failureAt(this.name, this.text, pos, msg);
   }
 
   private run(): void {
@@ -402,14 +403,8 @@ class Parser {
     private readonly hasFunc: FuncLookup,
   ) {}
 
-  private lineOf(pos: number): number {
-    let line = 1;
-    for (let i = 0; i < pos && i < this.text.length; i++) if (this.text[i] === '\n') line++;
-    return line;
-  }
-
   private fail(pos: number, msg: string): never {
-    throw new TemplateError(`template: ${this.name}:${this.lineOf(pos)}: ${msg}`);
+    throw failureAt(this.name, this.text, pos, msg);
   }
 
   private peek(): Tok {
