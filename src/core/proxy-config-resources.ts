@@ -196,7 +196,7 @@ function stringMapAt(
     issues.push({ path, message: `expected a map of strings, got ${describeValue(value)}` });
     return undefined;
   }
-  const out: StringMap = {};
+  const entries: [string, string][] = [];
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== 'string') {
       issues.push({
@@ -205,9 +205,10 @@ function stringMapAt(
       });
       continue;
     }
-    out[key] = entry;
+    entries.push([key, entry]);
   }
-  return out;
+  // Keys are user input: fromEntries defines own properties (`__proto__` stays a plain key).
+  return Object.fromEntries(entries);
 }
 
 /** `spec.selector`: absent or null means no selector; a selector without labels matches nothing. */
