@@ -155,7 +155,9 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
   ];
   // The audits are not part of readiness: they only report, and need RBAC the webhook does not.
   const audits =
-    opts.audit === undefined ? undefined : startAudits(opts, kubeConfig, namespaces, config);
+    opts.audit === undefined
+      ? undefined
+      : startAudits(opts, kubeConfig, namespaces, config, proxyConfigs);
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -216,6 +218,7 @@ function startAudits(
   kubeConfig: KubeConfig,
   namespaces: NamespaceCache,
   config: ConfigProvider,
+  proxyConfigs: ProxyConfigSource | undefined,
 ): { pods: PodAudit; webhooks: WebhookAudit } {
   const audit = opts.audit as ClusterAuditOptions;
   const { informerRestarts } = clusterMetrics(opts.registry);
@@ -231,6 +234,7 @@ function startAudits(
       return found === undefined ? undefined : toNamespaceInfo(found, name);
     },
     namespacesSynced: () => namespaces.informer.synced(),
+    ...(proxyConfigs === undefined ? {} : { proxyConfigs: () => proxyConfigs.current() }),
     ...(audit.intervalMs === undefined ? {} : { intervalMs: audit.intervalMs }),
     events: { enabled: audit.events },
     ...backoff,
