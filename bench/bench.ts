@@ -38,6 +38,7 @@ import type { Pod } from '../src/core/pod-types.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
+import { templateInjectBenchmarks } from './inject-templates.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
@@ -774,6 +775,8 @@ async function main(): Promise<void> {
   for (const line of payloadMicroBenchmarks(sets)) console.log(line);
   console.log('');
   for (const line of microBenchmark(args.iterations)) console.log(line);
+  console.log('');
+  for (const line of templateInjectBenchmarks(join(root, '..', 'shared'))) console.log(line);
   if (istio) for (const line of istioBenchmarkInjection(root, args.iterations)) console.log(line);
   else console.log(`Istio BenchmarkInjection: skipped (${istioNote ?? 'unavailable'})`);
 }

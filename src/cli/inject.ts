@@ -4,14 +4,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfigOnce } from '../config-sources/choose.js';
+import { loadConfigOnce, readProxyConfigsOnce } from '../config-sources/choose.js';
 import { detectNativeSidecars } from '../core/native-sidecars.js';
 import { InjectorError } from '../errors.js';
 import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
 import { kubeInjector } from '../offline/kube-inject.js';
 import { injectManifest, type ManifestResult } from '../offline/manifest.js';
 import { renderJson, renderPatches, renderYaml } from '../offline/output.js';
-import { first, type FlagSpec } from './flags.js';
+import { all, first, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand } from './io.js';
 import { offlineCommand } from './offline-command.js';
 
@@ -35,6 +35,9 @@ ReplicaSet, ReplicationController, Job, CronJob, Pod, DeploymentConfig, List) an
       --revision <rev>          control-plane revision (default: the default revision)
       --set <path>=<value>      override a value (values.global.proxy.includeIPRanges=10.0.0.0/8)
                                 or a mesh setting (meshConfig.defaultConfig.holdApplicationUntilProxyStarts=true)
+      --proxy-config <file>     networking.istio.io/v1beta1 ProxyConfig resources to apply (repeatable);
+                                ProxyConfig documents among the manifests are applied too. Either
+                                way they configure the injected proxies and are not printed
       --native-sidecars auto|enabled|disabled
                                 proxy as a native sidecar (an init container; Kubernetes >= 1.33).
                                 auto (default): with --kubeconfig, when every node's kubelet is
@@ -48,6 +51,7 @@ export const INJECT_FLAGS: readonly FlagSpec[] = [
   // kubectl's habit: -o is the format; the file has its own flag.
   { name: 'output', short: 'o', kind: 'enum', choices: ['yaml', 'json', 'patch'] },
   { name: 'native-sidecars', kind: 'enum', choices: ['auto', 'enabled', 'disabled'] },
+  { name: 'proxy-config', kind: 'string', repeatable: true },
 ];
 
 /** The `inject` command over a cluster reader (for `--kubeconfig`). */
@@ -62,7 +66,15 @@ export function createInjectCommand(cluster: ClusterReader): CliCommand {
         first(flags, 'native-sidecars') ?? 'auto',
         request.kubeconfig,
       );
-      const injector = kubeInjector(config, { nativeSidecars });
+      const proxyConfigs = await readProxyConfigsOnce({
+        inputs,
+        files: all(flags, 'proxy-config').map((path) => resolve(io.cwd, path)),
+      });
+      for (const warning of proxyConfigs.warnings) io.stderr(`warning: ${warning}\n`);
+      const injector = kubeInjector(config, {
+        nativeSidecars,
+        ...(proxyConfigs.set.size === 0 ? {} : { proxyConfigs: proxyConfigs.set }),
+      });
 
       const results: { result: ManifestResult; text: string }[] = [];
       for (const input of inputs) {

@@ -14,6 +14,18 @@
  * "A cluster is reachable": `serve` without `--cluster-mode offline`; the offline commands with
  * `--kubeconfig`. A new source (template or ProxyConfig sources) is a new row here and in
  * CONFIG_SOURCES, implemented in this folder.
+ *
+ * ProxyConfig resources (`networking.istio.io/v1beta1`), which the core layers over the mesh
+ * config per pod (src/core/proxy-config-resources.ts), have their own rows:
+ *
+ * | source      | chosen when                          | read by                                      |
+ * | ----------- | ------------------------------------ | -------------------------------------------- |
+ * | `cluster`   | `serve` with a cluster               | an informer (src/k8s/proxy-config-source.ts)  |
+ * | `documents` | `inject`                             | the input's ProxyConfig documents and `--proxy-config` files (proxy-configs.ts) |
+ * | `none`      | `serve --cluster-mode offline`, `check` | nothing: no resources                     |
+ *
+ * Like istioctl kube-inject, `inject --kubeconfig` does not read the cluster's resources: what it
+ * applies is what it was given.
  */
 import { readFile } from 'node:fs/promises';
 import { loadInjectionConfigOrThrow } from '../core/config/load.js';
@@ -21,6 +33,12 @@ import type { InjectionConfig } from '../core/config/types.js';
 import type { ConfigSources } from '../core/contracts.js';
 import { InjectorError } from '../errors.js';
 import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
+import {
+  proxyConfigsFromDocuments,
+  readProxyConfigFiles,
+  type DocumentStream,
+  type ProxyConfigDocuments,
+} from './proxy-configs.js';
 import { readConfigDir } from './static.js';
 
 export type ConfigSourceKind = 'config-dir' | 'cluster' | 'embedded';
@@ -121,4 +139,27 @@ export async function loadConfigOnce(
     { ...sources, set: request.set },
     request.revision === '' ? {} : { revision: request.revision },
   );
+}
+
+export type ProxyConfigSourceKind = 'cluster' | 'documents' | 'none';
+
+/** Where a command's ProxyConfig resources come from (the second table above). */
+export function chooseProxyConfigSource(request: {
+  command: 'serve' | 'inject' | 'check';
+  cluster: boolean;
+}): ProxyConfigSourceKind {
+  if (request.command === 'serve') return request.cluster ? 'cluster' : 'none';
+  return request.command === 'inject' ? 'documents' : 'none';
+}
+
+/** The flag naming files of ProxyConfig documents. */
+export const PROXY_CONFIG_FLAG = '--proxy-config';
+
+/** `inject`'s ProxyConfig resources: those among its input documents, then those of the files. */
+export async function readProxyConfigsOnce(request: {
+  inputs: readonly DocumentStream[];
+  files: readonly string[];
+}): Promise<ProxyConfigDocuments> {
+  const files = await readProxyConfigFiles(request.files, PROXY_CONFIG_FLAG);
+  return proxyConfigsFromDocuments(request.inputs, files);
 }

@@ -8,6 +8,7 @@
 import type { Operation } from 'fast-json-patch';
 import type { InjectionConfig, ProxyConfig, MeshConfig, Values } from './config/types.js';
 import type { Pod, StringMap } from './pod-types.js';
+import type { ProxyConfigSet } from './proxy-config-resources.js';
 
 /** Facts about the cluster the request comes from, resolved by the caller before calling the core. */
 export interface ClusterFacts {
@@ -19,6 +20,11 @@ export interface ClusterFacts {
   namespaceAnnotations?: StringMap;
   /** istiod's `COMPLIANCE_POLICY`, e.g. `fips-140-3`; empty when unset. */
   compliancePolicy?: string;
+  /**
+   * The `networking.istio.io` ProxyConfig resources (the cluster's, or the documents given to
+   * `inject`); absent: none. They feed the pod's proxy config (src/core/proxy-config-resources.ts).
+   */
+  proxyConfigs?: ProxyConfigSet;
 }
 
 /** Everything one injection needs. Plain data; the core does not mutate any of it. */

@@ -52,6 +52,7 @@ import { stripPod } from './pipeline/strip.js';
 import { resolveTemplates, selectTemplates } from './pipeline/templates.js';
 import { EMBEDDED_TEMPLATES, runTemplate } from './pipeline/template-set.js';
 import { resolveProxyConfig } from './proxy-config.js';
+import type { ProxyConfigTarget } from './proxy-config-resources.js';
 import { annotationWarnings } from './annotations/warnings.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';
@@ -74,7 +75,11 @@ export function inject(input: InjectionInput): InjectionOutput {
   const warnings: string[] = annotationWarnings(annotations);
   const namespace = pod.metadata?.namespace || input.namespace;
 
-  const { proxyConfig, issues } = resolveProxyConfig(config.mesh, annotations);
+  const { proxyConfig, issues } = resolveProxyConfig(
+    config.mesh,
+    annotations,
+    proxyConfigTarget(cluster, namespace, pod),
+  );
   const invalid: ErrorDetail[] = validateAnnotations(annotations);
   // The annotation check already covers proxy.istio.io/config over the default mesh; the
   // resolution over the configured mesh only adds what that check could not see.
@@ -169,6 +174,16 @@ export function inject(input: InjectionInput): InjectionOutput {
   const managedFields = input.pod.metadata?.managedFields;
   if (managedFields !== undefined && merged.metadata) merged.metadata.managedFields = managedFields;
   return { pod: merged, patch, warnings };
+}
+
+/** The pod as the ProxyConfig resources select it (Istio: the pod's namespace and labels). */
+function proxyConfigTarget(
+  cluster: InjectionInput['cluster'],
+  namespace: string,
+  pod: Pod,
+): ProxyConfigTarget | undefined {
+  if (cluster.proxyConfigs === undefined) return undefined;
+  return { set: cluster.proxyConfigs, namespace, labels: pod.metadata?.labels ?? {} };
 }
 
 /** What the post-processing of one injection reads besides the pods, and where it warns. */

@@ -1,7 +1,8 @@
 /**
  * The effective ProxyConfig of a pod (spec §4.1): built-in defaults <- mesh `defaultConfig` <-
- * the pod's `KEY.proxyConfig` annotation (YAML or JSON). ProxyConfig custom resources are
- * resolved by the caller (they need the cluster) and are not part of this function.
+ * the ProxyConfig resources of the root and the pod's namespace <- the pod's `KEY.proxyConfig`
+ * annotation (YAML or JSON) <- a workload-selector ProxyConfig resource. The resources are read by
+ * the adapters and given as a `ProxyConfigSet`; src/core/proxy-config-resources.ts has the rules.
  */
 import type { ErrorDetail } from '../errors.js';
 import {
@@ -27,6 +28,12 @@ import type { StringMap } from './pod-types.js';
 import { parseYamlDocument } from './yaml.js';
 import { KEY } from './annotations/keys.js';
 import { boundedCache } from './bounded-cache.js';
+import {
+  proxyConfigLayers,
+  type ProxyConfigResource,
+  type ProxyConfigSet,
+  type ProxyConfigTarget,
+} from './proxy-config-resources.js';
 
 const nullableInt: Checker = (value, path, issues) =>
   value === null ? undefined : int(0, 2147483647)(value, path, issues);
@@ -161,21 +168,93 @@ function meshProxyConfig(mesh: MeshConfig): ProxyConfig {
 }
 
 /**
- * Effective proxy config for a pod. When the annotation is invalid, the mesh-level config is
- * returned together with the issues (injection is then refused by annotation validation).
+ * Below the annotation: the mesh config with the namespace-wide resources over it, remembered per
+ * (mesh, resource set, namespace); a new set (any resource change) starts afresh.
+ */
+const namespaceBaseCache = new WeakMap<
+  MeshConfig,
+  WeakMap<ProxyConfigSet, Map<string, ProxyConfig>>
+>();
+
+function namespaceBase(
+  mesh: MeshConfig,
+  target: ProxyConfigTarget,
+  layers: readonly ProxyConfigResource[],
+): ProxyConfig {
+  if (layers.length === 0) return meshProxyConfig(mesh);
+  let bySet = namespaceBaseCache.get(mesh);
+  if (bySet === undefined) {
+    bySet = new WeakMap();
+    namespaceBaseCache.set(mesh, bySet);
+  }
+  let byNamespace = bySet.get(target.set);
+  if (byNamespace === undefined) {
+    byNamespace = new Map();
+    bySet.set(target.set, byNamespace);
+  }
+  let cached = byNamespace.get(target.namespace);
+  if (cached === undefined) {
+    let merged: JsonObject = meshProxyConfig(mesh);
+    for (const layer of layers) merged = mergeProxyConfigObjects(merged, layer.overlay);
+    cached = deepFreeze(merged as ProxyConfig);
+    // Namespaces come from requests: bounded, cleared when full.
+    if (byNamespace.size >= 1024) byNamespace.clear();
+    byNamespace.set(target.namespace, cached);
+  }
+  return cached;
+}
+
+/** Above the annotation: a workload-selector resource, remembered per (config below, resource). */
+const workloadCache = new WeakMap<ProxyConfig, WeakMap<ProxyConfigResource, ProxyConfig>>();
+
+function withWorkload(config: ProxyConfig, workload: ProxyConfigResource | undefined): ProxyConfig {
+  if (workload === undefined) return config;
+  // Only frozen (cached) configs are shared between requests, so only they are keys.
+  if (!Object.isFrozen(config)) {
+    return mergeProxyConfigObjects(config, workload.overlay);
+  }
+  let byResource = workloadCache.get(config);
+  if (byResource === undefined) {
+    byResource = new WeakMap();
+    workloadCache.set(config, byResource);
+  }
+  let cached = byResource.get(workload);
+  if (cached === undefined) {
+    cached = deepFreeze(mergeProxyConfigObjects(config, workload.overlay) as ProxyConfig);
+    byResource.set(workload, cached);
+  }
+  return cached;
+}
+
+/**
+ * Effective proxy config for a pod; `target` carries the ProxyConfig resources (absent: none).
+ * When the annotation is invalid, the config without it is returned together with the issues
+ * (injection is then refused by annotation validation).
  */
 export function resolveProxyConfig(
   mesh: MeshConfig,
   annotations: StringMap,
+  target?: ProxyConfigTarget,
 ): { proxyConfig: ProxyConfig; issues: ErrorDetail[] } {
-  const base = meshProxyConfig(mesh);
+  const layers =
+    target === undefined || target.set.size === 0
+      ? undefined
+      : proxyConfigLayers(target, mesh.rootNamespace);
+  const base =
+    layers === undefined || target === undefined
+      ? meshProxyConfig(mesh)
+      : namespaceBase(mesh, target, layers.namespaceWide);
+  const workload = layers?.workload;
   const text = annotations[KEY.proxyConfig];
-  if (text === undefined) return { proxyConfig: base, issues: [] };
+  if (text === undefined) return { proxyConfig: withWorkload(base, workload), issues: [] };
 
   const field = `metadata.annotations[${KEY.proxyConfig}]`;
   if (typeof text !== 'string') {
     const reason = 'failed to convert to apply proxy config: annotation values must be strings';
-    return { proxyConfig: base, issues: [{ field, value: String(text), reason }] };
+    return {
+      proxyConfig: withWorkload(base, workload),
+      issues: [{ field, value: String(text), reason }],
+    };
   }
   const parseIssues: ConfigIssue[] = [];
   const overlay = parseProxyConfigOverlay(text, parseIssues);
@@ -183,17 +262,17 @@ export function resolveProxyConfig(
     const reason = `failed to convert to apply proxy config: ${parseIssues
       .map((i) => (i.path === '' ? i.message : `${i.path}: ${i.message}`))
       .join('; ')}`;
-    return { proxyConfig: base, issues: [{ field, value: text, reason }] };
+    return { proxyConfig: withWorkload(base, workload), issues: [{ field, value: text, reason }] };
   }
   const proxyConfig = mergeProxyConfigObjects(base, overlay) as ProxyConfig;
   const problems = validateProxyConfig(proxyConfig);
   if (problems.length > 0) {
     return {
-      proxyConfig: base,
+      proxyConfig: withWorkload(base, workload),
       issues: [{ field, value: text, reason: `invalid proxy config: ${problems.join('; ')}` }],
     };
   }
-  return { proxyConfig, issues: [] };
+  return { proxyConfig: withWorkload(proxyConfig, workload), issues: [] };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
 import type { Registry } from 'prom-client';
 import { podAuditMetrics } from '../metrics/registry.js';
 import type { Logger } from 'pino';
+import type { ProxyConfigSet } from '../core/proxy-config-resources.js';
 import type { NamespaceInfo } from '../core/contracts.js';
 import type { Pod } from '../core/pod-types.js';
 import {
@@ -111,6 +112,8 @@ export interface PodAuditOptions {
   onRestart?: () => void;
   /** A ready-made pod cache instead of the API informer (the memory benchmark feeds its own). */
   informer?: ResilientInformer<V1Pod>;
+  /** The cluster's ProxyConfig resources now (they can set the proxy image type). */
+  proxyConfigs?: () => ProxyConfigSet;
 }
 
 export interface PodAudit {
@@ -168,6 +171,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
     if (!informer.synced() || !opts.namespacesSynced()) return [...current.values()];
     const started = performance.now();
     const config = opts.config.current();
+    const proxyConfigs = opts.proxyConfigs?.();
     const pods = informer.list();
     const found: PodFinding[] = [];
     for (let i = 0; i < pods.length; i += batchSize) {
@@ -175,7 +179,8 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
       if (closed) return [...current.values()];
       for (const pod of pods.slice(i, i + batchSize)) {
         const p = pod as unknown as Pod;
-        const finding = evaluatePod(p, opts.namespace(p.metadata?.namespace ?? ''), config);
+        const namespace = opts.namespace(p.metadata?.namespace ?? '');
+        const finding = evaluatePod(p, namespace, config, proxyConfigs);
         if (finding !== undefined) found.push(finding);
       }
     }

@@ -1,6 +1,6 @@
 /**
- * Composition of the Kubernetes side: the Namespace cache, the ConfigMap-backed configuration and the
- * Node facts, each on its own self-restarting informer. Nothing here is called on the request path
+ * Composition of the Kubernetes side: the Namespace cache, the ConfigMap-backed configuration, the
+ * Node facts and the ProxyConfig resources, each on its own self-restarting informer. Nothing here is called on the request path
  * except the caches' reads and the namespace resolver's bounded GET on a miss.
  */
 import type { Registry } from 'prom-client';
@@ -15,6 +15,7 @@ import type {
   ConfigProvider,
   NamespaceResolver,
 } from '../core/contracts.js';
+import { chooseProxyConfigSource } from '../config-sources/choose.js';
 import type { ConfigLoader } from '../config-sources/reloading.js';
 import { createConfigMapProvider, type ConfigMapProvider } from './configmap-provider.js';
 import type { BackoffOptions } from './informer.js';
@@ -22,6 +23,7 @@ import { ACCEPT_PARTIAL_METADATA, AcceptingKubeConfig, loadKubeConfig } from './
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createNamespaceCache, toNamespaceInfo, type NamespaceCache } from './namespace-cache.js';
 import { createPodAudit, type PodAudit } from './pod-audit.js';
+import { createProxyConfigSource, type ProxyConfigSource } from './proxy-config-source.js';
 import { createWebhookAudit, type WebhookAudit } from './webhook-audit.js';
 import { verifyCaBundle } from '../tls/ca-bundle.js';
 import {
@@ -42,6 +44,8 @@ export interface ClusterRuntimeOptions {
   staticFacts?: Omit<ClusterFacts, 'nativeSidecars' | 'namespaceAnnotations'>;
   /** Restart backoff of the informers (tests shorten it). */
   backoff?: BackoffOptions;
+  /** How often a missing ProxyConfig CRD (or RBAC rule) is checked again (tests shorten it). */
+  proxyConfigRecheckMs?: number;
   /**
    * A configuration provider to use instead of watching the ConfigMaps (`--config-dir`): no
    * ConfigMap informer is started, and the caller keeps ownership of the provider.
@@ -130,9 +134,30 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
   const informers = [namespaces.informer, facts.informer];
   if (watched) informers.push(watched.informer);
   for (const informer of informers) informer.start();
+  // `serve` with a cluster reads the cluster's ProxyConfig resources (the table in choose.ts).
+  const proxyConfigs =
+    chooseProxyConfigSource({ command: 'serve', cluster: true }) === 'cluster'
+      ? createProxyConfigSource({
+          kubeConfig,
+          logger,
+          ...backoff,
+          ...(opts.proxyConfigRecheckMs === undefined
+            ? {}
+            : { recheckMs: opts.proxyConfigRecheckMs }),
+          onRestart: () => restarts.inc({ informer: 'proxyconfigs' }),
+        })
+      : undefined;
+  proxyConfigs?.start();
+  // Readiness waits for the first ProxyConfig list (a missing CRD or permission counts as done).
+  const sources: Pick<ProxyConfigSource, 'synced' | 'connected' | 'whenSynced'>[] = [
+    ...informers,
+    ...(proxyConfigs === undefined ? [] : [proxyConfigs]),
+  ];
   // The audits are not part of readiness: they only report, and need RBAC the webhook does not.
   const audits =
-    opts.audit === undefined ? undefined : startAudits(opts, kubeConfig, namespaces, config);
+    opts.audit === undefined
+      ? undefined
+      : startAudits(opts, kubeConfig, namespaces, config, proxyConfigs);
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -145,16 +170,17 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
   const runtime: ClusterRuntime = {
     config,
     namespaces,
-    facts,
+    facts: withProxyConfigs(facts, proxyConfigs),
     readiness: {
-      synced: () => informers.every((i) => i.synced()),
-      apiServerReachable: () => informers.every((i) => i.connected()),
-      ...(audits === undefined
-        ? {}
-        : { details: () => ({ webhooks: audits.webhooks.readinessDetail() }) }),
+      synced: () => sources.every((i) => i.synced()),
+      apiServerReachable: () => sources.every((i) => i.connected()),
+      details: () => ({
+        ...(proxyConfigs === undefined ? {} : { proxyConfigs: proxyConfigs.readinessDetail() }),
+        ...(audits === undefined ? {} : { webhooks: audits.webhooks.readinessDetail() }),
+      }),
     },
     async whenSynced(): Promise<void> {
-      await Promise.all(informers.map((i) => i.whenSynced()));
+      await Promise.all(sources.map((i) => i.whenSynced()));
       while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     async stop(): Promise<void> {
@@ -162,6 +188,7 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
         watched?.close(),
         namespaces.informer.stop(),
         facts.informer.stop(),
+        proxyConfigs?.stop(),
         audits?.pods.stop(),
         audits?.webhooks.stop(),
       ]);
@@ -171,11 +198,27 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
   return runtime;
 }
 
+/** The node facts with the current ProxyConfig resources added (a cheap read per request). */
+function withProxyConfigs(
+  facts: ClusterFactsProvider,
+  proxyConfigs: ProxyConfigSource | undefined,
+): ClusterFactsProvider {
+  if (proxyConfigs === undefined) return facts;
+  return {
+    factsFor(pod, namespace) {
+      const found = facts.factsFor(pod, namespace);
+      const set = proxyConfigs.current();
+      return set.size === 0 ? found : { ...found, proxyConfigs: set };
+    },
+  };
+}
+
 function startAudits(
   opts: ClusterRuntimeOptions,
   kubeConfig: KubeConfig,
   namespaces: NamespaceCache,
   config: ConfigProvider,
+  proxyConfigs: ProxyConfigSource | undefined,
 ): { pods: PodAudit; webhooks: WebhookAudit } {
   const audit = opts.audit as ClusterAuditOptions;
   const { informerRestarts } = clusterMetrics(opts.registry);
@@ -191,6 +234,7 @@ function startAudits(
       return found === undefined ? undefined : toNamespaceInfo(found, name);
     },
     namespacesSynced: () => namespaces.informer.synced(),
+    ...(proxyConfigs === undefined ? {} : { proxyConfigs: () => proxyConfigs.current() }),
     ...(audit.intervalMs === undefined ? {} : { intervalMs: audit.intervalMs }),
     events: { enabled: audit.events },
     ...backoff,

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { InjectorError, isInjectorError, type ErrorDetail } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import type { Pod } from '../core/pod-types.js';
+import { isProxyConfigDocument } from '../core/proxy-config-resources.js';
 import { splitDocuments, type ManifestDocument } from './documents.js';
 import { setPodTemplate, type WorkloadIdentity } from '../core/pod-template.js';
 import {
@@ -44,6 +45,11 @@ export interface DocumentResult {
   value: JsonValue;
   objects: ObjectResult[];
   changed: boolean;
+  /**
+   * A ProxyConfig resource: `inject` applies it to the pods (src/config-sources/proxy-configs.ts)
+   * and leaves it out of the output, as it configures the injection rather than the cluster.
+   */
+  consumed?: true;
 }
 
 export interface ManifestResult {
@@ -74,6 +80,9 @@ function injectDocument(
 ): DocumentResult {
   const { value } = document;
   if (!isJsonObject(value)) return { document, value, objects: [], changed: false };
+  if (isProxyConfigDocument(value)) {
+    return { document, value, objects: [], changed: false, consumed: true };
+  }
   const where = `document ${document.index}`;
   const workloads = findWorkloads(value, `${source}: ${where}`);
   if (workloads.length === 0) return { document, value, objects: [], changed: false };

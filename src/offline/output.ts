@@ -18,6 +18,7 @@ const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
 export function renderYaml(result: ManifestResult, originalText: string): string {
   if (result.documents.length === 0) return originalText;
   return result.documents
+    .filter((d) => d.consumed !== true)
     .map(({ document, value, changed }) => {
       if (!changed) return document.text;
       if (document.json) {
@@ -43,7 +44,9 @@ function indentsSequences(text: string): boolean {
 
 /** One JSON document: the object itself, or a `List` when the inputs held several. */
 export function renderJson(results: readonly ManifestResult[]): string {
-  const values = results.flatMap((r) => r.documents.map((d) => d.value)).filter((v) => v !== null);
+  const values = results
+    .flatMap((r) => r.documents.filter((d) => d.consumed !== true).map((d) => d.value))
+    .filter((v) => v !== null);
   const out: JsonValue =
     values.length === 1 && values[0] !== undefined
       ? values[0]

@@ -60,6 +60,35 @@ let ca: string;
 let core: k8s.CoreV1Api;
 const findings: string[] = [];
 
+const PROXY_CONFIG_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'proxyconfigs.networking.istio.io' },
+  spec: {
+    group: 'networking.istio.io',
+    names: {
+      kind: 'ProxyConfig',
+      listKind: 'ProxyConfigList',
+      plural: 'proxyconfigs',
+      singular: 'proxyconfig',
+    },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        },
+      },
+    ],
+  },
+};
+
 async function kc(args: readonly string[], input?: string): Promise<string> {
   const r = await cp.kubectl(args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
@@ -330,6 +359,10 @@ beforeAll(async () => {
   );
   await kc(['create', 'namespace', 'predict']);
   await kc(['label', 'namespace', 'predict', 'istio-injection=disabled']);
+  // Istio's ProxyConfig CRD (the group, version and names Istio installs; the schema left open),
+  // present before the injector starts, as in a cluster with Istio installed.
+  await kc(['apply', '-f', '-'], JSON.stringify(PROXY_CONFIG_CRD));
+  await kc(['wait', '--for=condition=Established', 'crd/proxyconfigs.networking.istio.io']);
 
   injector = await startInjector({
     port: injectorPort,
@@ -824,6 +857,48 @@ describe('when the injector is down or slow', () => {
       `frozen injector: refused after ${elapsed.toFixed(1)} s: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`,
     );
     await settle('outage', true);
+  });
+});
+
+describe('ProxyConfig resources', () => {
+  it('a namespace ProxyConfig reaches its pods; a workload one wins for the pods it selects', async () => {
+    await namespace('tuned', { 'istio-injection': 'enabled' });
+    const proxyConfig = (name: string, spec: Record<string, unknown>) =>
+      JSON.stringify({
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'ProxyConfig',
+        metadata: { name, namespace: 'tuned' },
+        spec,
+      });
+    await kc(
+      ['apply', '-f', '-'],
+      proxyConfig('namespace-wide', { concurrency: 3, environmentVariables: { TUNED: 'ns' } }),
+    );
+    await kc(
+      ['apply', '-f', '-'],
+      proxyConfig('web', { selector: { matchLabels: { app: 'web' } }, concurrency: 1 }),
+    );
+    const proxyConfigOf = (pod: Pod): Record<string, unknown> => {
+      const proxy = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+        (c) => c.name === 'istio-proxy',
+      );
+      const text = proxy?.env?.find((e) => e.name === 'PROXY_CONFIG')?.value ?? '{}';
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    // The injector's informer sees the resources shortly after they are stored.
+    const other = await eventually(async () => {
+      const r = await cp.kubectl(
+        ['-n', 'tuned', 'create', '--dry-run=server', '-o', 'json', '-f', '-'],
+        JSON.stringify(podManifest('other')),
+      );
+      if (r.code !== 0) return undefined;
+      const pod = JSON.parse(r.stdout) as Pod;
+      return proxyConfigOf(pod)['concurrency'] === 3 ? pod : undefined;
+    }, 'the namespace ProxyConfig applied');
+    expect(proxyConfigOf(other)['proxyMetadata']).toMatchObject({ TUNED: 'ns' });
+    const web = await createPod('tuned', podManifest('web'));
+    expect(proxyConfigOf(web)).toMatchObject({ concurrency: 1, proxyMetadata: { TUNED: 'ns' } });
+    await expectStoredAsPredicted(web);
   });
 });
 

@@ -17,7 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type Resource =
-  'namespaces' | 'nodes' | 'configmaps' | 'pods' | 'mutatingwebhookconfigurations';
+  'namespaces' | 'nodes' | 'configmaps' | 'pods' | 'mutatingwebhookconfigurations' | 'proxyconfigs';
 
 export interface KObject {
   apiVersion?: string;
@@ -61,10 +61,12 @@ const KINDS: Record<Resource, string> = {
   configmaps: 'ConfigMap',
   pods: 'Pod',
   mutatingwebhookconfigurations: 'MutatingWebhookConfiguration',
+  proxyconfigs: 'ProxyConfig',
 };
 
 const API_VERSIONS: Partial<Record<Resource, string>> = {
   mutatingwebhookconfigurations: 'admissionregistration.k8s.io/v1',
+  proxyconfigs: 'networking.istio.io/v1beta1',
 };
 
 export const TEST_TOKEN = 'fake-apiserver-token';
@@ -91,6 +93,10 @@ export class FakeApiServer {
   failWith: number | undefined;
   /** Namespace GETs wait this long before answering (simulates a slow server). */
   getDelayMs = 0;
+  /** Whether the ProxyConfig CRD is installed; without it its paths answer 404, as the real server does. */
+  proxyConfigCrd = false;
+  /** Resources whose requests are answered 403 (RBAC without a rule for them). */
+  readonly forbidden = new Set<Resource>();
 
   constructor(private readonly options: FakeApiServerOptions = {}) {}
 
@@ -265,6 +271,14 @@ export class FakeApiServer {
       sendStatus(res, 404, 'NotFound', `no route for ${req.method ?? ''} ${url.pathname}`);
       return;
     }
+    if (route.resource === 'proxyconfigs' && !this.proxyConfigCrd) {
+      sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
+      return;
+    }
+    if (this.forbidden.has(route.resource)) {
+      sendStatus(res, 403, 'Forbidden', `${route.resource} is forbidden: no RBAC rule`);
+      return;
+    }
     const fieldName = parseFieldSelector(url.searchParams.get('fieldSelector'));
     if (route.name !== undefined) {
       this.handleGet(res, route.resource, route.name, route.namespace, accept);
@@ -372,6 +386,15 @@ function parsePath(
     return parts[4] === undefined
       ? { resource: 'mutatingwebhookconfigurations' }
       : { resource: 'mutatingwebhookconfigurations', name: parts[4] };
+  }
+  if (parts.slice(0, 3).join('/') === 'apis/networking.istio.io/v1beta1') {
+    if (parts[3] === 'proxyconfigs' && parts.length === 4) return { resource: 'proxyconfigs' };
+    if (parts[3] === 'namespaces' && parts[5] === 'proxyconfigs' && parts.length <= 7) {
+      return parts[6] === undefined
+        ? { resource: 'proxyconfigs', namespace: parts[4] }
+        : { resource: 'proxyconfigs', namespace: parts[4], name: parts[6] };
+    }
+    return undefined;
   }
   if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
   const rest = parts.slice(2);

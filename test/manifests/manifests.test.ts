@@ -175,9 +175,14 @@ describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
       expect(svc.spec?.ports?.[0]).toMatchObject({ port: 443, targetPort: 'https-webhook' });
     });
 
-    it('grants read-only access: namespaces, nodes, pods and webhook configurations cluster-wide, ConfigMaps in one namespace', () => {
+    it('grants read-only access: namespaces, nodes, ProxyConfigs, pods and webhook configurations cluster-wide, ConfigMaps in one namespace', () => {
       expect(typed(ClusterRole, 'ClusterRole').rules).toEqual([
         { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: ['networking.istio.io'],
+          resources: ['proxyconfigs'],
+          verbs: ['get', 'list', 'watch'],
+        },
         { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
         {
           apiGroups: ['admissionregistration.k8s.io'],

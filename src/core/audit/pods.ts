@@ -10,6 +10,7 @@ import type { InjectionConfig } from '../config/types.js';
 import { decide } from '../decide.js';
 import type { Container, OwnerReference, Pod, StringMap } from '../pod-types.js';
 import { resolveProxyConfig } from '../proxy-config.js';
+import type { ProxyConfigSet } from '../proxy-config-resources.js';
 import { parseStatus } from '../pipeline/status.js';
 import { KEY } from '../annotations/keys.js';
 import { proxyImage } from '../render/images.js';
@@ -147,6 +148,7 @@ export function evaluatePod(
   pod: Pod,
   namespace: NamespaceInfo | undefined,
   config: InjectionConfig,
+  proxyConfigs?: ProxyConfigSet,
 ): PodFinding | undefined {
   if (namespace === undefined || !isLive(pod)) return undefined;
   const labels: StringMap = pod.metadata?.labels ?? {};
@@ -212,7 +214,14 @@ export function evaluatePod(
   }
 
   if (wouldInject && proxy?.image !== undefined) {
-    const { proxyConfig } = resolveProxyConfig(config.mesh, annotations);
+    // The image type may come from a ProxyConfig resource, as it did at injection.
+    const { proxyConfig } = resolveProxyConfig(
+      config.mesh,
+      annotations,
+      proxyConfigs === undefined
+        ? undefined
+        : { set: proxyConfigs, namespace: namespace.name, labels },
+    );
     const expected = proxyImage({ values: config.values, proxyConfig, annotations });
     if (proxy.image !== expected) {
       return finding(

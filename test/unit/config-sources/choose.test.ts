@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseConfigSource, readConfigOnce } from '../../../src/config-sources/choose.js';
+import {
+  chooseConfigSource,
+  chooseProxyConfigSource,
+  readConfigOnce,
+} from '../../../src/config-sources/choose.js';
 import { InjectorError } from '../../../src/errors.js';
 
 describe('chooseConfigSource: one precedence for every command', () => {
@@ -14,6 +18,18 @@ describe('chooseConfigSource: one precedence for every command', () => {
     [{ cluster: false }, 'embedded'],
   ] as const)('%o -> %s', (request, want) => {
     expect(chooseConfigSource(request)).toBe(want);
+  });
+});
+
+describe('chooseProxyConfigSource: where ProxyConfig resources come from', () => {
+  it.each([
+    [{ command: 'serve', cluster: true }, 'cluster'],
+    [{ command: 'serve', cluster: false }, 'none'],
+    [{ command: 'inject', cluster: true }, 'documents'],
+    [{ command: 'inject', cluster: false }, 'documents'],
+    [{ command: 'check', cluster: true }, 'none'],
+  ] as const)('%o -> %s', (request, want) => {
+    expect(chooseProxyConfigSource(request)).toBe(want);
   });
 });
 

@@ -19,6 +19,10 @@ import {
 } from '../../../../src/core/audit/pods.js';
 import { createPodTrimmer } from '../../../../src/core/audit/pod-trim.js';
 import {
+  buildProxyConfigSet,
+  parseProxyConfigResource,
+} from '../../../../src/core/proxy-config-resources.js';
+import {
   evaluateWebhookSelectors,
   webhookEntriesOptionsOf,
 } from '../../../../src/core/webhook-selectors.js';
@@ -104,6 +108,30 @@ describe('evaluatePod (tables)', () => {
       actual: 'docker.io/istio/proxyv2:1.32.0',
       fix: 'kubectl rollout restart deployment/web -n shop',
     });
+  });
+
+  it('keeps the ProxyConfig resource that chose the image type: no false stale report', () => {
+    const parsed = parseProxyConfigResource(
+      {
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'ProxyConfig',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { selector: { matchLabels: { app: 'web' } }, image: { imageType: 'distroless' } },
+      },
+      'shop',
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const proxyConfigs = buildProxyConfigSet([parsed.resource]);
+    const pod = inject({
+      pod: rsPod('web-7d9f8b-d1', 'shop'),
+      namespace: 'shop',
+      config: base,
+      cluster: { nativeSidecars: false, proxyConfigs },
+      mode: 'webhook',
+    }).pod;
+    expect(evaluatePod(pod, enabled, base, proxyConfigs)).toBeUndefined();
+    // Without the resource the same pod's image looks stale: the check does read the set.
+    expect(evaluatePod(pod, enabled, base)?.problem).toBe('stale-proxy-image');
   });
 
   it('keeps the pod annotation that chose the image: no false stale report', () => {
