@@ -192,12 +192,17 @@ export function isInjectorEntry(
   }
   const path = webhook.clientConfig?.service?.path ?? webhook.clientConfig?.url ?? '';
   return (
-    /sidecar-injector/.test(webhook.name) ||
+    // The entry names injectors use (istiod's `*sidecar-injector.istio.io`, ours
+    // `*.inject.sidecar-injector.io`), not any name under a domain that merely contains the words:
+    // `record.suite.sidecar-injector.io` is a recorder, not an injector.
+    INJECTOR_ENTRY_NAME.test(webhook.name) ||
     /sidecar-injector/.test(configuration.name) ||
     (webhook.clientConfig?.service?.name ?? '').startsWith('istiod') ||
     /\/inject(\/|$)/.test(path.replace(/^https?:\/\/[^/]+/, ''))
   );
 }
+
+const INJECTOR_ENTRY_NAME = /(^|\.)(sidecar-injector\.istio\.io|inject\.sidecar-injector\.io)$/;
 
 function overlaps(a: MutatingWebhook, b: MutatingWebhook): boolean {
   return (
@@ -269,11 +274,13 @@ function caBundleFindings(
 ): WebhookFinding[] {
   const verify = options.verifyCaBundle;
   const client = webhook.clientConfig;
-  // A URL without a caBundle is verified against the API server's system roots: not ours to judge.
-  if (verify === undefined || client?.service === undefined) return [];
+  if (verify === undefined || client === undefined) return [];
   const base = { severity: 'warning' as const, configuration, webhook: webhook.name };
   const fix = `set clientConfig.caBundle of ${webhook.name} to the base64 PEM of the CA that issued the serving certificate`;
   if (client.caBundle === undefined || client.caBundle === '') {
+    // A URL without a caBundle is verified against the API server's system roots: not ours to
+    // judge. A URL with one is verified against it, as a service is.
+    if (client.service === undefined) return [];
     return [
       {
         ...base,
