@@ -4,7 +4,8 @@
  *   (istiod beside us, an older revision's configuration, a stale copy of ours): a pod would be
  *   injected twice (what Istio's analyzer reports as IST0139);
  * - our entries whose caBundle does not verify the certificate we serve (the check itself is
- *   passed in: the core does no cryptography on files);
+ *   passed in: the core does no cryptography on files), and our entries that call another Service
+ *   than ours;
  * - entries that put the cluster at risk: failurePolicy Fail without excluding kube-system or our
  *   own namespace, a long timeout under Fail, or Ignore (pods then start without a sidecar).
  * Pure. Selector semantics: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-namespaceselector
@@ -50,6 +51,7 @@ export type WebhookFindingCode =
   | 'overlap'
   | 'ca-bundle-missing'
   | 'ca-bundle-mismatch'
+  | 'wrong-service'
   | 'fail-without-namespace-exclusion'
   | 'long-timeout-under-fail'
   | 'ignore-policy';
@@ -59,6 +61,7 @@ export const WEBHOOK_FINDING_CODES: readonly WebhookFindingCode[] = [
   'overlap',
   'ca-bundle-missing',
   'ca-bundle-mismatch',
+  'wrong-service',
   'fail-without-namespace-exclusion',
   'long-timeout-under-fail',
   'ignore-policy',
@@ -232,6 +235,7 @@ export function auditWebhooks(
 
   for (const webhook of ours) {
     findings.push(...caBundleFindings(own?.name ?? '', webhook, options));
+    findings.push(...serviceFindings(own?.name ?? '', webhook, options));
   }
 
   const injectors: { configuration: WebhookConfiguration; webhook: MutatingWebhook }[] = [];
@@ -298,6 +302,31 @@ function caBundleFindings(
       code: 'ca-bundle-mismatch',
       message: `the caBundle does not verify the certificate this injector serves (${verdict.why}): every call fails`,
       fix,
+    },
+  ];
+}
+
+/**
+ * An entry of our configuration that calls another Service: the API server sends those pods
+ * there, or (no such Service, no endpoints) fails every call. A URL entry is not judged: where a
+ * URL leads is not visible from here.
+ */
+function serviceFindings(
+  configuration: string,
+  webhook: MutatingWebhook,
+  options: WebhookAuditOptions,
+): WebhookFinding[] {
+  const service = webhook.clientConfig?.service;
+  if (service === undefined || pointsAt(webhook, options.service)) return [];
+  const ours = `${options.service.namespace}/${options.service.name}`;
+  return [
+    {
+      code: 'wrong-service',
+      severity: 'warning',
+      configuration,
+      webhook: webhook.name,
+      message: `calls Service ${service.namespace ?? ''}/${service.name ?? ''}, not this injector's ${ours}: the pods it selects are sent elsewhere, or every call fails`,
+      fix: `set clientConfig.service of ${webhook.name} to {namespace: ${options.service.namespace}, name: ${options.service.name}}`,
     },
   ];
 }

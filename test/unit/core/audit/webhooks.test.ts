@@ -139,6 +139,23 @@ describe('auditWebhooks', () => {
     expect(byCode('ca-bundle-missing')).toEqual(withBundle.webhooks.slice(2).map((w) => w.name));
   });
 
+  it('reports our entries that call another Service than ours, not those calling a URL', () => {
+    const moved = structuredClone(ours);
+    moved.webhooks[0]!.clientConfig = {
+      ...moved.webhooks[0]!.clientConfig,
+      service: {
+        namespace: options.service.namespace,
+        name: 'sidecar-injector-old',
+        path: '/inject',
+      },
+    };
+    moved.webhooks[1]!.clientConfig = { url: 'https://127.0.0.1:9443/inject' };
+    const found = auditWebhooks([moved], options).filter((f) => f.code === 'wrong-service');
+    expect(found.map((f) => f.webhook)).toEqual([moved.webhooks[0]!.name]);
+    expect(found[0]!.message).toContain('sidecar-injector-old');
+    expect(auditWebhooks([ours], options).filter((f) => f.code === 'wrong-service')).toEqual([]);
+  });
+
   it('checks the caBundle of an entry that calls a URL; a URL without one uses system roots', () => {
     const byUrl = structuredClone(ours);
     byUrl.webhooks[0]!.clientConfig = { url: 'https://127.0.0.1:9443/inject', caBundle: 'YmFk' };
