@@ -212,6 +212,9 @@ describe('reviewAdmission: answers', () => {
     expect(response.response.status?.message).toMatch(/^INJ_ERR_DEADLINE_EXCEEDED: /);
     expect(outcome.errorCode).toBe('INJ_ERR_DEADLINE_EXCEEDED');
     expect(engine.calls.inject).toBe(0);
+    // Passed on arrival (a huge body took the time): not even the decision is made.
+    expect(engine.calls.decide).toBe(0);
+    expect(response.response.status?.message).toContain('before review');
   });
 });
 
