@@ -1,10 +1,11 @@
 /**
- * `npm run soak [-- --minutes 5 --share 0.5 --connections 8]`: a bounded soak of the real server.
+ * `npm run soak [-- --duration 5m --share 0.5 --connections 8]`: a bounded soak of the real server
+ * (`--minutes 5` is the same as `--duration 5m`).
  *
  * 1. Starts `sidecar-injector serve` in its own process on 127.0.0.1 (offline, dev certificate).
  * 2. Measures its capacity: 10 s closed loop at `--connections` with the mixed payloads of
  *    ../shared/perf/payloads (every file of index.json, in turn).
- * 3. Drives it open loop at `--share` of that capacity (default half) for `--minutes` (default 2),
+ * 3. Drives it open loop at `--share` of that capacity (default half) for `--duration` (default 2m),
  *    sampling the server's RSS (/proc) and V8 heap (its own /metrics) every second.
  * 4. Reports errors (non-2xx, socket errors, timeouts), p50/p99/max latency, and the slopes of RSS
  *    and of the heap after GC (the lowest heap reading of each 10 s window: what survives a
@@ -17,18 +18,50 @@ import * as https from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { parseGoDuration } from '../src/http/timeout.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PAYLOADS = join(ROOT, '..', 'shared', 'perf', 'payloads');
 
+const FLAGS = new Set(['minutes', 'duration', 'share', 'connections']);
+
+/** `--name value` or `--name=value`; unknown flags are refused (a typo must not run 2 minutes). */
+function flags(argv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !FLAGS.has(m[1] ?? '')) {
+      throw new Error(
+        `unknown argument ${arg}: use --duration 5m, --minutes, --share, --connections`,
+      );
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
+    out.set(m[1] ?? '', value);
+  }
+  return out;
+}
+
+const given = flags(process.argv.slice(2));
+
 function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  const text = given.get(name);
+  const value = text === undefined ? fallback : Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   return value;
 }
 
-const minutes = flag('minutes', 2);
+/** `--duration` is a Go-style duration (`5m`, `90s`, `1m30s`); `--minutes` a number of minutes. */
+function soakMinutes(): number {
+  const text = given.get('duration');
+  if (text === undefined) return flag('minutes', 2);
+  const ms = parseGoDuration(text);
+  if (ms === undefined || ms <= 0) throw new Error(`--duration ${text}: expected e.g. 5m, 90s`);
+  return ms / 60_000;
+}
+
+const minutes = soakMinutes();
 const share = flag('share', 0.5);
 const connections = flag('connections', 8);
 
@@ -182,7 +215,7 @@ const bodies = await payloads();
 const server = await launch();
 try {
   console.log(
-    `soak: ${bodies.length} payloads, ${connections} connections, ${minutes} min at ${share} of capacity`,
+    `soak: ${bodies.length} payloads, ${connections} connections, ${(minutes * 60).toFixed(0)} s at ${share} of capacity`,
   );
   const capacity = await run(server.port, server.ca, bodies, 10);
   const capacityRps = capacity.result.requests.average;
@@ -208,16 +241,18 @@ try {
   const total = minutes * 60;
   const from = total >= 300 ? total - 180 : total * 0.4;
   const tail = samples.filter((s) => s.t >= from);
+  const span = total - from;
+  // 10 s windows, shorter on a short run so that the fit still has several points.
+  const windowS = Math.max(1, Math.min(10, Math.floor(span / 6)));
   const windows = new Map<number, number>();
   for (const s of tail) {
-    const w = Math.floor(s.t / 10);
+    const w = Math.floor(s.t / windowS);
     windows.set(w, Math.min(windows.get(w) ?? Infinity, s.heap));
   }
-  const heapMins = [...windows].map(([w, heap]) => [w * 10, heap] as [number, number]);
+  const heapMins = [...windows].map(([w, heap]) => [w * windowS, heap] as [number, number]);
   const rssPoints = tail.map((s) => [s.t, s.rss] as [number, number]);
   const mean = (points: [number, number][]) =>
     points.reduce((sum, [, y]) => sum + y, 0) / Math.max(1, points.length);
-  const span = total - from;
   const pct = (points: [number, number][]) => ((slope(points) * span) / mean(points)) * 100;
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   console.log(
@@ -225,10 +260,19 @@ try {
       `requests: ${result.requests.total} (${result.requests.average.toFixed(0)} req/s), errors ${errors} (non-2xx ${result.non2xx}, socket ${result.errors}, timeouts ${result.timeouts})`,
       `latency: p50 ${percentile(durations, 50).toFixed(2)} ms, p99 ${percentile(durations, 99).toFixed(2)} ms, max ${(durations.at(-1) ?? NaN).toFixed(2)} ms`,
       `RSS over the last ${span.toFixed(0)} s: mean ${mib(mean(rssPoints))} MiB, change ${pct(rssPoints).toFixed(1)} % (fitted)`,
-      `heap after GC over the last ${span.toFixed(0)} s: mean ${mib(mean(heapMins))} MiB, change ${pct(heapMins).toFixed(1)} % (fitted, 10 s window minima)`,
+      `heap after GC over the last ${span.toFixed(0)} s: mean ${mib(mean(heapMins))} MiB, change ${pct(heapMins).toFixed(1)} % (fitted, ${windowS} s window minima)`,
     ].join('\n'),
   );
-  process.exitCode = errors > 0 ? 1 : 0;
+  // Flat means within ±10 % over the stretch; judged on 3 minutes or more (a short run's first
+  // seconds still include warm-up growth).
+  const drift = Math.max(Math.abs(pct(rssPoints)), Math.abs(pct(heapMins)));
+  const judged = span >= 180;
+  console.log(
+    judged
+      ? `flat within ±10 %: ${drift <= 10 ? 'yes' : 'no'} (largest change ${drift.toFixed(1)} %)`
+      : `flatness not judged: ${span.toFixed(0)} s is shorter than 3 minutes`,
+  );
+  process.exitCode = errors > 0 || (judged && !(drift <= 10)) ? 1 : 0;
 } finally {
   server.stop();
 }

@@ -24,7 +24,8 @@ Reads the cluster once and reports what the running server's audit reports:
     revision than their namespace now selects, and pods whose proxy image differs from the one
     injected now; each with the reason and the command that fixes it;
   - other injectors whose webhook selectors overlap ours, our entries whose caBundle does not
-    verify the serving certificate (with --tls-cert), and risky failurePolicy/timeout settings.
+    verify the serving certificate (with --tls-cert), our entries that call another Service than
+    --service, and risky failurePolicy/timeout settings.
 
   -n, --namespace <ns>            only the pods of this namespace
       --kubeconfig <file>         cluster to read (default: in-cluster service account)

@@ -100,7 +100,7 @@ export function inject(input: InjectionInput): InjectionOutput {
         deploymentMeta: { name: input.workload.name, namespace: input.workload.namespace },
       }
     : workloadMetaFromPod(pod, namespace);
-  const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations);
+  const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations, warnings);
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
   const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
@@ -228,7 +228,14 @@ function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext)
     }
     const portText = current[KEY.statusPort];
     const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
-    if (Number.isInteger(rewritePort)) rewriteAppProbes(merged, rewritePort);
+    // Port 0 means no status port: probes sent there would be refused by the API server (a
+    // probe port is 1-65535), so they stay as the application wrote them.
+    if (Number.isInteger(rewritePort) && rewritePort > 0) rewriteAppProbes(merged, rewritePort);
+    else if (rewritePort === 0 && probers !== '') {
+      warnings.push(
+        `${KEY.statusPort} is 0 (no status port): the application probes are not rewritten`,
+      );
+    }
   }
 
   const network2 = envs[NETWORK_ENV];

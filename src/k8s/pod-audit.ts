@@ -260,7 +260,8 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
 function logFields(f: PodFinding): Record<string, unknown> {
   return {
     namespace: f.namespace,
-    pod: f.pod,
+    // Not `pod`: the logger redacts a top-level `pod` (src/logging/logger.ts), as a pod object.
+    podName: f.pod,
     workload: `${f.workload.kind}/${f.workload.name}`,
     reason: f.reason,
     fix: f.fix,

@@ -16,6 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import {
   buildControlPlane,
   ROOT,
+  run,
   startControlPlane,
   startInjector,
   type ControlPlane,
@@ -37,6 +38,7 @@ import {
   type KObject,
 } from './cluster-helpers.js';
 import { parseGoDuration } from '../../src/http/timeout.js';
+import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { SAMPLES_DIR } from '../helpers/shared.js';
 import type { Container, Pod } from '../../src/core/pod-types.js';
 
@@ -1103,6 +1105,452 @@ describe('API paths beyond a plain create', () => {
     expect(names(stored, 'containers').filter((n) => /^c\d$/.test(n))).toHaveLength(10);
     expect(injected(stored)).toBe(true);
     await expectStoredAsPredicted(stored);
+  });
+});
+
+/** GET on the running injector's TLS port (its /metrics and /readyz), verified against the CA. */
+async function injectorGet(path: string): Promise<{ status: number; body: string }> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: injectorPort, path, ca, agent: false, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.end();
+  });
+}
+
+/** The value of one series of the injector's /metrics; undefined when the series is absent. */
+async function injectorMetric(
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const { body } = await injectorGet('/metrics');
+  let sum: number | undefined;
+  for (const line of body.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? ([^ ]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) {
+      sum = (sum ?? 0) + Number(m[3]);
+    }
+  }
+  return sum;
+}
+
+interface ReadyFinding {
+  code: string;
+  webhook: string;
+}
+
+/** The webhook self-check's findings as /readyz details them (informational, never a failure). */
+async function readinessFindings(): Promise<ReadyFinding[]> {
+  const r = await injectorGet('/readyz');
+  expect(r.status, 'findings never make the injector unready').toBe(200);
+  const body = JSON.parse(r.body) as { details?: { webhooks?: { findings?: ReadyFinding[] } } };
+  return body.details?.webhooks?.findings ?? [];
+}
+
+interface LogLine {
+  msg?: string;
+  [k: string]: unknown;
+}
+
+function injectorLog(): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of (injector?.logs() ?? '').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // a line cut by the log buffer's bound
+    }
+  }
+  return out;
+}
+
+interface CheckReport {
+  pods: {
+    problem: string;
+    namespace: string;
+    pod: string;
+    owner?: { kind: string; name: string };
+    workload: { kind: string; name: string };
+    reason: string;
+    fix: string;
+  }[];
+  webhooks: { code: string; configuration: string; webhook: string; message: string }[];
+}
+
+/** `sidecar-injector check --cluster` as an operator runs it, with the injector's credentials. */
+async function checkCluster(ns?: string): Promise<CheckReport> {
+  const r = await run(process.execPath, [
+    join(ROOT, 'dist/src/cli.js'),
+    'check',
+    '--cluster',
+    ...(ns === undefined ? [] : ['-n', ns]),
+    `--kubeconfig=${injectorKubeconfig}`,
+    `--istio-namespace=${INJECTOR_NS}`,
+    `--tls-cert=${cp.info.webhookCertFile}`,
+    '--output=json',
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as CheckReport;
+}
+
+async function restartInjector(): Promise<void> {
+  await injector?.stop();
+  injector = await startInjector({
+    port: injectorPort,
+    certFile: cp.info.webhookCertFile,
+    keyFile: cp.info.webhookKeyFile,
+    kubeconfig: injectorKubeconfig,
+    caFile: cp.info.caFile,
+  });
+}
+
+async function ourWebhooks(): Promise<KObject & { webhooks: Record<string, unknown>[] }> {
+  return kcJson<KObject & { webhooks: Record<string, unknown>[] }>([
+    'get',
+    'mutatingwebhookconfiguration',
+    CONFIG,
+  ]);
+}
+
+async function patchOurWebhooks(field: string, values: unknown[]): Promise<void> {
+  await kc([
+    'patch',
+    'mutatingwebhookconfiguration',
+    CONFIG,
+    '--type=json',
+    '-p',
+    JSON.stringify(
+      values.map((value, i) => ({ op: 'replace', path: `/webhooks/${i}/${field}`, value })),
+    ),
+  ]);
+}
+
+describe('the audit and the webhook self-check against the real API server', () => {
+  it('pods created while the injector was down under failurePolicy Ignore are reported within 30 s with their owner and restart command; the restart clears them', async () => {
+    const ns = 'audit-missing';
+    await namespace(ns, { 'istio-injection': 'enabled' });
+    if (injector === undefined) await restartInjector();
+    await settle(ns, true);
+    const policies = (await ourWebhooks()).webhooks.map((w) => w.failurePolicy);
+    expect(policies).toEqual(OUR_WEBHOOKS.map(() => 'Fail'));
+    await injector?.stop();
+    injector = undefined;
+    await patchOurWebhooks(
+      'failurePolicy',
+      policies.map(() => 'Ignore'),
+    );
+    let restored = false;
+    try {
+      // Recreate: this control plane has no kubelet, so no pod ever becomes Ready and a rolling
+      // update (maxUnavailable 0 at two replicas) would never replace the old pods.
+      await kc(
+        ['-n', ns, 'apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web' },
+          spec: {
+            replicas: 2,
+            strategy: { type: 'Recreate' },
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+            },
+          },
+        }),
+      );
+      const uninjected = await eventually(
+        async () => {
+          const l = await kcJson<{ items: Pod[] }>(['-n', ns, 'get', 'pods', '-l', 'app=web']);
+          return l.items.length === 2 ? l.items : undefined;
+        },
+        'two pods admitted without the injector',
+        60_000,
+      );
+      for (const p of uninjected) expect(injected(p), p.metadata?.name).toBe(false);
+      const replicaSet = uninjected[0]?.metadata?.ownerReferences?.[0];
+      expect(replicaSet?.kind).toBe('ReplicaSet');
+      const podNames = uninjected.map((p) => p.metadata?.name ?? '').sort();
+
+      // The injector comes back (still under Ignore): the audit finds the pods by itself.
+      const back = Date.now();
+      await restartInjector();
+      await eventually(
+        async () =>
+          (await injectorMetric('sidecar_injector_pods_missing_sidecar', {
+            namespace: ns,
+            owner_kind: 'Deployment',
+          })) === 2,
+        'pods_missing_sidecar{namespace="audit-missing",owner_kind="Deployment"} 2',
+        30_000,
+      );
+      const reportedAfter = (Date.now() - back) / 1000;
+      findings.push(
+        `pods created under Ignore while the injector was down: reported ${reportedAfter.toFixed(1)} s after it was started again`,
+      );
+      expect(reportedAfter).toBeLessThan(30);
+      const fix = `kubectl rollout restart deployment/web -n ${ns}`;
+      const logged = injectorLog().filter(
+        (l) => l.msg === 'pod missing-sidecar' && l['namespace'] === ns,
+      );
+      // Named in the line (podName: the server's logger redacts a top-level `pod`).
+      expect(logged.map((l) => l['podName']).sort()).toEqual(podNames);
+      for (const l of logged) {
+        expect(l['workload']).toBe('Deployment/web');
+        expect(l['fix']).toBe(fix);
+      }
+      const report = await checkCluster(ns);
+      expect(report.pods.map((f) => f.pod).sort()).toEqual(podNames);
+      for (const f of report.pods) {
+        expect(f).toMatchObject({
+          problem: 'missing-sidecar',
+          namespace: ns,
+          owner: { kind: 'ReplicaSet', name: replicaSet?.name },
+          workload: { kind: 'Deployment', name: 'web' },
+          fix,
+        });
+      }
+      // The self-check names the policy that let them through, in /readyz and in the CLI.
+      const ignored = (await readinessFindings()).filter((f) => f.code === 'ignore-policy');
+      expect(ignored.map((f) => f.webhook).sort()).toEqual([...OUR_WEBHOOKS].sort());
+      expect(report.webhooks.filter((w) => w.code === 'ignore-policy')).toHaveLength(4);
+
+      await patchOurWebhooks('failurePolicy', policies);
+      restored = true;
+      await eventually(
+        async () => !(await readinessFindings()).some((f) => f.code === 'ignore-policy'),
+        'ignore-policy cleared',
+        10_000,
+      );
+      await eventually(
+        async () =>
+          (await injectorMetric('sidecar_injector_webhook_findings', { code: 'ignore-policy' })) ===
+          0,
+        'webhook_findings{code="ignore-policy"} 0',
+        10_000,
+      );
+
+      // The fix as printed, run as printed.
+      await kc(fix.split(' ').slice(1));
+      const replaced = await eventually(
+        async () => {
+          const l = await kcJson<{ items: Pod[] }>(['-n', ns, 'get', 'pods', '-l', 'app=web']);
+          const names = l.items.map((p) => p.metadata?.name ?? '');
+          return l.items.length === 2 && !names.some((n) => podNames.includes(n))
+            ? l.items
+            : undefined;
+        },
+        'the restarted Deployment replaced both pods',
+        60_000,
+      );
+      for (const p of replaced) expect(injected(p), p.metadata?.name).toBe(true);
+      await eventually(
+        async () =>
+          ((await injectorMetric('sidecar_injector_pods_missing_sidecar', { namespace: ns })) ??
+            0) === 0,
+        'pods_missing_sidecar cleared for audit-missing',
+        30_000,
+      );
+      const cleared = injectorLog().filter(
+        (l) => l.msg === 'pod missing-sidecar cleared' && l['namespace'] === ns,
+      );
+      expect(cleared.map((l) => l['podName']).sort()).toEqual(podNames);
+      expect((await checkCluster(ns)).pods).toEqual([]);
+    } finally {
+      if (!restored) await patchOurWebhooks('failurePolicy', policies);
+      if (injector === undefined) await restartInjector();
+    }
+  });
+
+  it('a second webhook configuration copied from ours is reported as an overlap, and cleared when deleted', async () => {
+    // The shipped configuration beside the suite's own (non-injecting) webhooks: nothing to say.
+    expect(await readinessFindings(), 'no self-check finding before the copy').toEqual([]);
+    const ours = await ourWebhooks();
+    const copy = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'sidecar-injector-copy', labels: ours.metadata?.labels ?? {} },
+      webhooks: ours.webhooks,
+    };
+    await kc(['apply', '-f', '-'], JSON.stringify(copy));
+    try {
+      const started = Date.now();
+      const overlaps = await eventually(
+        async () => {
+          const f = (await readinessFindings()).filter((x) => x.code === 'overlap');
+          return f.length === OUR_WEBHOOKS.length ? f : undefined;
+        },
+        'an overlap per copied entry in /readyz',
+        30_000,
+      );
+      findings.push(
+        `a copy of our MutatingWebhookConfiguration: ${overlaps.length} overlaps reported after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      expect(overlaps.map((f) => f.webhook).sort()).toEqual([...OUR_WEBHOOKS].sort());
+      expect(await injectorMetric('sidecar_injector_webhook_findings', { code: 'overlap' })).toBe(
+        OUR_WEBHOOKS.length,
+      );
+      const logged = injectorLog().filter(
+        (l) => l['code'] === 'overlap' && l['configuration'] === 'sidecar-injector-copy',
+      );
+      expect(logged).toHaveLength(OUR_WEBHOOKS.length);
+      const report = await checkCluster();
+      const reported = report.webhooks.filter((w) => w.code === 'overlap');
+      expect(reported.map((w) => w.configuration)).toEqual(
+        OUR_WEBHOOKS.map(() => 'sidecar-injector-copy'),
+      );
+      // The overlap is real: the API server calls both configurations for one pod.
+      await namespace('audit-overlap', { 'istio-injection': 'enabled' });
+      await settle('audit-overlap', true);
+      const pod = await createPod('audit-overlap', podManifest('twice'));
+      const event = await auditFor(
+        (e) => e.verb === 'create' && e.responseObject?.metadata?.name === 'twice',
+        'audit of twice',
+      );
+      const called = Object.values(event.annotations ?? {}).filter((v) =>
+        v.includes('"sidecar-injector-copy"'),
+      );
+      expect(called.length).toBeGreaterThan(0);
+      expect(allNames(pod).filter((n) => n === 'istio-proxy')).toHaveLength(1);
+    } finally {
+      await kc([
+        'delete',
+        'mutatingwebhookconfiguration',
+        'sidecar-injector-copy',
+        '--ignore-not-found',
+      ]);
+    }
+    await eventually(
+      async () => !(await readinessFindings()).some((f) => f.code === 'overlap'),
+      'overlap cleared in /readyz',
+      30_000,
+    );
+    expect(await injectorMetric('sidecar_injector_webhook_findings', { code: 'overlap' })).toBe(0);
+    expect((await checkCluster()).webhooks.filter((w) => w.code === 'overlap')).toEqual([]);
+  });
+
+  it('a caBundle that does not verify our certificate is reported (and the API server fails the calls); fixing it clears the report', async () => {
+    const ns = 'audit-ca';
+    await namespace(ns, { 'istio-injection': 'enabled' });
+    await settle(ns, true);
+    const ours = await ourWebhooks();
+    const bundles = ours.webhooks.map(
+      (w) => (w.clientConfig as { caBundle?: string }).caBundle ?? '',
+    );
+    const other = await generateDevCertificates({ hosts: ['localhost'] });
+    const wrong = Buffer.from(other.ca).toString('base64');
+    // Only the namespace entry: it is the one that serves namespaces labelled istio-injection.
+    const index = ours.webhooks.findIndex((w) => w.name === 'namespace.inject.sidecar-injector.io');
+    expect(index).toBeGreaterThanOrEqual(0);
+    await patchOurWebhooks(
+      'clientConfig/caBundle',
+      bundles.map((b, i) => (i === index ? wrong : b)),
+    );
+    try {
+      const mismatch = await eventually(
+        async () => (await readinessFindings()).find((f) => f.code === 'ca-bundle-mismatch'),
+        'ca-bundle-mismatch in /readyz',
+        30_000,
+      );
+      expect(mismatch.webhook).toBe('namespace.inject.sidecar-injector.io');
+      expect(
+        await injectorMetric('sidecar_injector_webhook_findings', { code: 'ca-bundle-mismatch' }),
+      ).toBe(1);
+      const report = await checkCluster();
+      expect(report.webhooks.filter((w) => w.code === 'ca-bundle-mismatch')).toMatchObject([
+        { configuration: CONFIG, webhook: 'namespace.inject.sidecar-injector.io' },
+      ]);
+      // What the finding predicts, the API server does: it cannot verify us and (Fail) refuses.
+      const r = await eventually(async () => {
+        const res = await cp.kubectl(
+          ['-n', ns, 'create', '-f', '-'],
+          JSON.stringify(podManifest(`bad-ca-${Date.now()}`)),
+        );
+        return res.code !== 0 ? res : undefined;
+      }, 'pod creation refused under the wrong caBundle');
+      expect(r.stderr).toMatch(/x509|certificate/);
+      findings.push(`wrong caBundle: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`);
+    } finally {
+      await patchOurWebhooks('clientConfig/caBundle', bundles);
+    }
+    await eventually(
+      async () => !(await readinessFindings()).some((f) => f.code === 'ca-bundle-mismatch'),
+      'ca-bundle-mismatch cleared',
+      30_000,
+    );
+    expect(
+      await injectorMetric('sidecar_injector_webhook_findings', { code: 'ca-bundle-mismatch' }),
+    ).toBe(0);
+    expect((await checkCluster()).webhooks.filter((w) => w.code.startsWith('ca-bundle'))).toEqual(
+      [],
+    );
+    await settle(ns, true);
+  });
+
+  it('an entry of ours that calls another Service is reported (and the API server fails the calls); restoring it clears the report', async () => {
+    const ns = 'audit-service';
+    await namespace(ns, { 'istio-injection': 'enabled' });
+    await settle(ns, true);
+    const ours = await ourWebhooks();
+    const clients = ours.webhooks.map((w) => w.clientConfig as Record<string, unknown>);
+    const index = ours.webhooks.findIndex((w) => w.name === 'namespace.inject.sidecar-injector.io');
+    const moved = {
+      service: { namespace: INJECTOR_NS, name: 'sidecar-injector-old', path: '/inject', port: 443 },
+      caBundle: clients[index]?.caBundle,
+    };
+    await patchOurWebhooks(
+      'clientConfig',
+      clients.map((c, i) => (i === index ? moved : c)),
+    );
+    try {
+      const found = await eventually(
+        async () => (await readinessFindings()).find((f) => f.code === 'wrong-service'),
+        'wrong-service in /readyz',
+        30_000,
+      );
+      expect(found.webhook).toBe('namespace.inject.sidecar-injector.io');
+      expect(
+        await injectorMetric('sidecar_injector_webhook_findings', { code: 'wrong-service' }),
+      ).toBe(1);
+      const reported = (await checkCluster()).webhooks.filter((w) => w.code === 'wrong-service');
+      expect(reported).toHaveLength(1);
+      expect(reported[0]?.message).toContain(`${INJECTOR_NS}/sidecar-injector-old`);
+      const r = await eventually(async () => {
+        const res = await cp.kubectl(
+          ['-n', ns, 'create', '-f', '-'],
+          JSON.stringify(podManifest(`moved-${Date.now()}`)),
+        );
+        return res.code !== 0 ? res : undefined;
+      }, 'pod creation refused while the entry calls another Service');
+      expect(r.stderr).toContain('sidecar-injector-old');
+      findings.push(
+        `entry calling another Service: ${r.stderr.trim().split('\n').at(-1)?.slice(0, 300)}`,
+      );
+    } finally {
+      await patchOurWebhooks('clientConfig', clients);
+    }
+    await eventually(
+      async () => !(await readinessFindings()).some((f) => f.code === 'wrong-service'),
+      'wrong-service cleared',
+      30_000,
+    );
+    expect(
+      await injectorMetric('sidecar_injector_webhook_findings', { code: 'wrong-service' }),
+    ).toBe(0);
+    await settle(ns, true);
   });
 });
 

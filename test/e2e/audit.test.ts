@@ -199,7 +199,7 @@ describe('cluster audit against a (fake) API server', () => {
       'sidecar_injector_pods_missing_sidecar{namespace="shop",owner_kind="Deployment"} 1',
     );
     expect(
-      lines().filter((l) => l.msg === 'pod missing-sidecar' && l.pod === 'web-7d9f8b-down1'),
+      lines().filter((l) => l.msg === 'pod missing-sidecar' && l.podName === 'web-7d9f8b-down1'),
     ).toHaveLength(1);
 
     // What `kubectl rollout restart` leads to: the old pod goes, a new one is admitted (webhook up).

@@ -5,6 +5,8 @@
  * - never `INJ_ERR_INTERNAL`, never a throw past the envelope;
  * - a patch always applies under strict RFC 6902 semantics (the API server's);
  * - a schema-valid pod stays schema-valid after the patch, and is never refused as malformed;
+ * - a pod whose numbers are in the ranges the API server checks (ports, probe fields, UIDs and
+ *   GIDs; test/helpers/pod-ranges.ts) keeps them in range after the patch;
  * - no container or init-container name is duplicated by the injection (names are unique across
  *   both lists in Kubernetes);
  * - no pod annotation named like an Object.prototype member is reported as an Istio annotation;
@@ -20,6 +22,7 @@ import { reviewAdmission, type ReviewResult } from '../../src/core/review.js';
 import { budgetMs } from '../../src/http/timeout.js';
 import { isInjectorError } from '../../src/errors.js';
 import { validatePod } from './pod-schema.js';
+import { podRangeProblems } from './pod-ranges.js';
 import { PROTOTYPE_KEYS, type Scenario } from './hostile-pods.js';
 
 export type ViolationClass =
@@ -28,6 +31,7 @@ export type ViolationClass =
   | 'patch-does-not-apply'
   | 'patch-without-type'
   | 'schema-invalid-result'
+  | 'out-of-range-result'
   | 'valid-pod-refused'
   | 'duplicate-name'
   | 'prototype-key-as-annotation'
@@ -76,7 +80,12 @@ export function review(scenario: Scenario): { result?: ReviewResult; error?: unk
   try {
     const result = reviewAdmission(parseJsonBody(scenario.body), {
       config,
-      cluster: { nativeSidecars: scenario.nativeSidecars },
+      cluster: {
+        nativeSidecars: scenario.nativeSidecars,
+        ...(scenario.openshift === undefined
+          ? {}
+          : { openshift: true, namespaceAnnotations: scenario.openshift }),
+      },
       deadlineExceeded: () => performance.now() >= deadline,
     });
     return { result, ms: performance.now() - started };
@@ -144,6 +153,12 @@ export function checkScenario(scenario: Scenario): Violation[] {
   if (schemaError(scenario.pod) === undefined) {
     const after = schemaError(patched);
     if (after !== undefined) violations.push({ class: 'schema-invalid-result', detail: after });
+  }
+  if (podRangeProblems(scenario.pod).length === 0) {
+    const after = podRangeProblems(patched);
+    if (after.length > 0) {
+      violations.push({ class: 'out-of-range-result', detail: after.join('; ').slice(0, 300) });
+    }
   }
   return violations;
 }

@@ -48,6 +48,9 @@ const numberText = fc.oneof(
     '5 ',
     '+5',
     '05',
+    '00',
+    ' 0',
+    '0 ',
     '1.5',
     '',
     'NaN',
@@ -424,7 +427,29 @@ export interface Scenario {
   nativeSidecars: boolean;
   /** The `?timeout=` the API server would send, in ms. */
   timeoutMs: number;
+  /** On OpenShift: the namespace's SCC range annotations (the proxy UID and GID come from them). */
+  openshift?: Record<string, string>;
 }
+
+/** OpenShift SCC ranges, `start/size` or `start-end`, some past the int32 the API server allows. */
+const sccRange = fc.oneof(
+  fc.constantFrom('1000660000/10000', '1000660000-1000669999', '2147483000/10000', '0/1'),
+  fc.constantFrom('4294967295/1', '2147483647/2', '9007199254740993/1', '5/0', 'x', ''),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.integer({ min: 0, max: 2 ** 20 }))
+    .map(([start, size]) => `${start}/${size}`),
+);
+
+const openshiftNamespace = fc.option(
+  fc.record(
+    {
+      'openshift.io/sa.scc.uid-range': sccRange,
+      'openshift.io/sa.scc.supplemental-groups': sccRange,
+    },
+    { requiredKeys: [] },
+  ),
+  { freq: 4 },
+);
 
 const envelopeBreak = fc.constantFrom<'none' | 'object-null' | 'object-missing' | 'object-array'>(
   'none',
@@ -452,8 +477,9 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     timeoutMs: fc.constantFrom(10_000, 10_000, 30_000, 1_000),
     uid: fc.uuid(),
     namespace: fc.constantFrom('default', 'prod', ''),
+    openshift: openshiftNamespace,
   })
-  .map(({ pod, mutations, envelope, nativeSidecars, timeoutMs, uid, namespace }) => {
+  .map(({ pod, mutations, envelope, nativeSidecars, timeoutMs, uid, namespace, openshift }) => {
     const object: JsonValue | undefined =
       envelope === 'object-null'
         ? null
@@ -480,5 +506,6 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
       pristine: envelope === 'none' && mutations.length === 0,
       nativeSidecars,
       timeoutMs,
+      ...(openshift === null ? {} : { openshift }),
     };
   });

@@ -1,8 +1,9 @@
 /**
  * Property: whatever the pod (test/helpers/hostile-pods.ts), every answer keeps the injector's
  * invariants (test/helpers/admission-invariants.ts): no INJ_ERR_INTERNAL, a patch that applies
- * strictly, a schema-valid pod kept schema-valid, no duplicated container name, no prototype
- * member read as an Istio annotation, an answer before the deadline.
+ * strictly, a schema-valid pod kept schema-valid and its numbers in the API server's ranges, no
+ * duplicated container name, no prototype member read as an Istio annotation, an answer before
+ * the deadline. Numbers are denser in numeric-annotations.property.test.ts.
  *
  * Runs and seed come from the environment so CI can run more and vary the seed per commit
  * (.ci/run sets INJECTOR_PROPERTY_RUNS=20000 and INJECTOR_PROPERTY_SEED from `git rev-parse
@@ -41,6 +42,7 @@ describe('hostile AdmissionReviews', () => {
     expect(sample.filter((s) => !s.pristine).length).toBeGreaterThan(300);
     expect(sample.filter((s) => s.pristine).length).toBeGreaterThan(200);
     expect(sample.filter((s) => s.nativeSidecars).length).toBeGreaterThan(300);
+    expect(sample.filter((s) => s.openshift !== undefined).length).toBeGreaterThan(100);
   });
 
   it(

@@ -282,7 +282,8 @@ describe('HTTP/2 under load and attack', () => {
     );
     let attackerOut = '';
     attacker.stdout.on('data', (chunk: Buffer) => (attackerOut += chunk.toString('utf8')));
-    const attackerDone = new Promise<void>((resolve) => attacker.once('exit', () => resolve()));
+    // 'close', not 'exit': the tally is on stdout, which may still be unread when the process exits.
+    const attackerDone = new Promise<void>((resolve) => attacker.once('close', () => resolve()));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const during = await measure(seconds * 1000 - 1_000);
     agent.destroy();
@@ -300,11 +301,10 @@ describe('HTTP/2 under load and attack', () => {
     expect(during.latencies.length).toBeGreaterThan(20);
     // Every attacking session the server saw was cut, and reconnecting did not buy more.
     expect(cuts).toBeGreaterThan(0);
-    // The attacker's own tally is a cross-check only: the client sometimes stays on a session the
-    // server already cut and is then ended by its time limit before it prints; the server's cut
-    // count above is the assertion that matters.
-    if (attackerOut.trim()) expect(counts['sessions']).toBeGreaterThan(0);
-    else console.log('rapid reset: the attacker client ended at its time limit without a tally');
+    // The attacker's own tally: it ran for its whole time, was cut and reconnected.
+    expect(attacker.exitCode).toBe(0);
+    expect(counts['streams']).toBeGreaterThan(1_000);
+    expect(counts['sessions']).toBeGreaterThan(1);
     // The latency and memory targets are bench figures (docs/performance.md); these bounds say
     // the other client was not starved and the attack did not pile up memory.
     expect(percentile(during.latencies, 99)).toBeLessThan(1_000);

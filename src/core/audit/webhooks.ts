@@ -4,7 +4,8 @@
  *   (istiod beside us, an older revision's configuration, a stale copy of ours): a pod would be
  *   injected twice (what Istio's analyzer reports as IST0139);
  * - our entries whose caBundle does not verify the certificate we serve (the check itself is
- *   passed in: the core does no cryptography on files);
+ *   passed in: the core does no cryptography on files), and our entries that call another Service
+ *   than ours;
  * - entries that put the cluster at risk: failurePolicy Fail without excluding kube-system or our
  *   own namespace, a long timeout under Fail, or Ignore (pods then start without a sidecar).
  * Pure. Selector semantics: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-namespaceselector
@@ -50,6 +51,7 @@ export type WebhookFindingCode =
   | 'overlap'
   | 'ca-bundle-missing'
   | 'ca-bundle-mismatch'
+  | 'wrong-service'
   | 'fail-without-namespace-exclusion'
   | 'long-timeout-under-fail'
   | 'ignore-policy';
@@ -59,6 +61,7 @@ export const WEBHOOK_FINDING_CODES: readonly WebhookFindingCode[] = [
   'overlap',
   'ca-bundle-missing',
   'ca-bundle-mismatch',
+  'wrong-service',
   'fail-without-namespace-exclusion',
   'long-timeout-under-fail',
   'ignore-policy',
@@ -192,12 +195,17 @@ export function isInjectorEntry(
   }
   const path = webhook.clientConfig?.service?.path ?? webhook.clientConfig?.url ?? '';
   return (
-    /sidecar-injector/.test(webhook.name) ||
+    // The entry names injectors use (istiod's `*sidecar-injector.istio.io`, ours
+    // `*.inject.sidecar-injector.io`), not any name under a domain that merely contains the words:
+    // `record.suite.sidecar-injector.io` is a recorder, not an injector.
+    INJECTOR_ENTRY_NAME.test(webhook.name) ||
     /sidecar-injector/.test(configuration.name) ||
     (webhook.clientConfig?.service?.name ?? '').startsWith('istiod') ||
     /\/inject(\/|$)/.test(path.replace(/^https?:\/\/[^/]+/, ''))
   );
 }
+
+const INJECTOR_ENTRY_NAME = /(^|\.)(sidecar-injector\.istio\.io|inject\.sidecar-injector\.io)$/;
 
 function overlaps(a: MutatingWebhook, b: MutatingWebhook): boolean {
   return (
@@ -227,6 +235,7 @@ export function auditWebhooks(
 
   for (const webhook of ours) {
     findings.push(...caBundleFindings(own?.name ?? '', webhook, options));
+    findings.push(...serviceFindings(own?.name ?? '', webhook, options));
   }
 
   const injectors: { configuration: WebhookConfiguration; webhook: MutatingWebhook }[] = [];
@@ -237,21 +246,8 @@ export function auditWebhooks(
         continue;
       }
       injectors.push({ configuration, webhook });
-      const with_ = ours.filter((o) => overlaps(o, webhook)).map((o) => o.name);
-      if (with_.length === 0) continue;
-      const copy = pointsAt(webhook, options.service) ? ' (it calls this injector: a copy)' : '';
-      const cel =
-        (webhook.matchConditions ?? []).length > 0
-          ? '; its matchConditions were not evaluated, so the overlap is possible, not certain'
-          : '';
-      findings.push({
-        code: 'overlap',
-        severity: 'warning',
-        configuration: configuration.name,
-        webhook: webhook.name,
-        message: `can inject the same pods as ${with_.join(', ')}${copy}: a pod matching both is injected twice${cel}`,
-        fix: `delete the stale configuration (kubectl delete mutatingwebhookconfiguration ${configuration.name}) or make the selectors exclusive (different ${REVISION_LABEL} values)`,
-      });
+      const finding = overlapFinding(configuration, webhook, ours, options);
+      if (finding) findings.push(finding);
     }
   }
 
@@ -262,6 +258,30 @@ export function auditWebhooks(
   return findings;
 }
 
+/** The finding for another injector entry that can take the same pods as one of ours. */
+function overlapFinding(
+  configuration: WebhookConfiguration,
+  webhook: MutatingWebhook,
+  ours: readonly MutatingWebhook[],
+  options: WebhookAuditOptions,
+): WebhookFinding | undefined {
+  const with_ = ours.filter((o) => overlaps(o, webhook)).map((o) => o.name);
+  if (with_.length === 0) return undefined;
+  const copy = pointsAt(webhook, options.service) ? ' (it calls this injector: a copy)' : '';
+  const cel =
+    (webhook.matchConditions ?? []).length > 0
+      ? '; its matchConditions were not evaluated, so the overlap is possible, not certain'
+      : '';
+  return {
+    code: 'overlap',
+    severity: 'warning',
+    configuration: configuration.name,
+    webhook: webhook.name,
+    message: `can inject the same pods as ${with_.join(', ')}${copy}: a pod matching both is injected twice${cel}`,
+    fix: `delete the stale configuration (kubectl delete mutatingwebhookconfiguration ${configuration.name}) or make the selectors exclusive (different ${REVISION_LABEL} values)`,
+  };
+}
+
 function caBundleFindings(
   configuration: string,
   webhook: MutatingWebhook,
@@ -269,11 +289,13 @@ function caBundleFindings(
 ): WebhookFinding[] {
   const verify = options.verifyCaBundle;
   const client = webhook.clientConfig;
-  // A URL without a caBundle is verified against the API server's system roots: not ours to judge.
-  if (verify === undefined || client?.service === undefined) return [];
+  if (verify === undefined || client === undefined) return [];
   const base = { severity: 'warning' as const, configuration, webhook: webhook.name };
   const fix = `set clientConfig.caBundle of ${webhook.name} to the base64 PEM of the CA that issued the serving certificate`;
   if (client.caBundle === undefined || client.caBundle === '') {
+    // A URL without a caBundle is verified against the API server's system roots: not ours to
+    // judge. A URL with one is verified against it, as a service is.
+    if (client.service === undefined) return [];
     return [
       {
         ...base,
@@ -291,6 +313,31 @@ function caBundleFindings(
       code: 'ca-bundle-mismatch',
       message: `the caBundle does not verify the certificate this injector serves (${verdict.why}): every call fails`,
       fix,
+    },
+  ];
+}
+
+/**
+ * An entry of our configuration that calls another Service: the API server sends those pods
+ * there, or (no such Service, no endpoints) fails every call. A URL entry is not judged: where a
+ * URL leads is not visible from here.
+ */
+function serviceFindings(
+  configuration: string,
+  webhook: MutatingWebhook,
+  options: WebhookAuditOptions,
+): WebhookFinding[] {
+  const service = webhook.clientConfig?.service;
+  if (service === undefined || pointsAt(webhook, options.service)) return [];
+  const ours = `${options.service.namespace}/${options.service.name}`;
+  return [
+    {
+      code: 'wrong-service',
+      severity: 'warning',
+      configuration,
+      webhook: webhook.name,
+      message: `calls Service ${service.namespace ?? ''}/${service.name ?? ''}, not this injector's ${ours}: the pods it selects are sent elsewhere, or every call fails`,
+      fix: `set clientConfig.service of ${webhook.name} to {namespace: ${options.service.namespace}, name: ${options.service.name}}`,
     },
   ];
 }

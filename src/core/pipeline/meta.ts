@@ -70,29 +70,59 @@ export const DEFAULT_PROXY_GID = 1337;
 const UID_RANGE = 'openshift.io/sa.scc.uid-range';
 const SUPPLEMENTAL_GROUPS = 'openshift.io/sa.scc.supplemental-groups';
 
-/** Last ID of an OpenShift range annotation block: `start/size` -> start+size-1, `start-end` -> end. */
+/**
+ * The API server accepts a runAsUser / runAsGroup of 0..2147483647 only (apimachinery's
+ * IsValidUserID and IsValidGroupID, used by ValidateSecurityContext), although the fields are int64.
+ */
+const MAX_ID = 2_147_483_647;
+
+/**
+ * Last ID of an OpenShift range annotation block: `start/size` -> start+size-1, `start-end` -> end;
+ * undefined when the block is not a range, or is empty (`start/0`).
+ */
 function rangeEnd(block: string): number | undefined {
   const slash = /^(\d+)\/(\d+)$/.exec(block.trim());
-  if (slash) return Number(slash[1]) + Number(slash[2]) - 1;
+  if (slash) return Number(slash[2]) === 0 ? undefined : Number(slash[1]) + Number(slash[2]) - 1;
   const dash = /^(\d+)-(\d+)$/.exec(block.trim());
   if (dash) return Number(dash[2]);
   return undefined;
 }
 
+/** The last ID of an annotation's first block, when it is one Kubernetes accepts. */
+function idFrom(
+  annotation: string,
+  text: string | undefined,
+  warnings: string[],
+): number | undefined {
+  if (text === undefined) return undefined;
+  const end = rangeEnd(text.split(',')[0] ?? '');
+  if (end !== undefined && end > MAX_ID) {
+    warnings.push(
+      `namespace annotation ${annotation} ${JSON.stringify(text.slice(0, 60))} ends at ID ${end}, past the ${MAX_ID} Kubernetes accepts for runAsUser/runAsGroup; not used`,
+    );
+    return undefined;
+  }
+  return end;
+}
+
 /**
  * Proxy UID/GID: 1337/1337, or on OpenShift the last ID of the namespace's SCC ranges
  * (https://docs.openshift.com/container-platform/latest/authentication/managing-security-context-constraints.html).
+ * A range ending past what the API server accepts is not used (with a warning), as an unparseable
+ * one is not: the pod would otherwise be refused at validation. The warning goes to `warnings`.
  */
 export function proxyIds(
   openshift: boolean,
   namespaceAnnotations: StringMap | undefined,
+  warnings: string[] = [],
 ): { uid: number; gid: number } {
   if (!openshift || !namespaceAnnotations)
     return { uid: DEFAULT_PROXY_UID, gid: DEFAULT_PROXY_GID };
   const uidRange = namespaceAnnotations[UID_RANGE];
-  const uid = uidRange === undefined ? undefined : rangeEnd(uidRange.split(',')[0] ?? '');
-  const groups = namespaceAnnotations[SUPPLEMENTAL_GROUPS] ?? uidRange;
-  const gid = groups === undefined ? undefined : rangeEnd(groups.split(',')[0] ?? '');
+  const uid = idFrom(UID_RANGE, uidRange, warnings);
+  // Without a supplemental-groups annotation the GID comes from the UID range too.
+  const groups = namespaceAnnotations[SUPPLEMENTAL_GROUPS];
+  const gid = groups === undefined ? uid : idFrom(SUPPLEMENTAL_GROUPS, groups, warnings);
   return { uid: uid ?? DEFAULT_PROXY_UID, gid: gid ?? uid ?? DEFAULT_PROXY_GID };
 }
 

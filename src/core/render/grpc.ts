@@ -116,26 +116,39 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
   const { values } = ctx;
   const annotations = podAnnotations(ctx);
   const labels = podLabels(ctx);
-  const statusPort = statusPortText(annotations, values);
+  // The annotation is validated as a port (0-65535, spaces allowed), so this is an integer. 0,
+  // however written ("0", "00", " 0"), is no status port: Istio's template then writes a
+  // containerPort and probe port 0, which the API server refuses (ports are 1-65535), so the
+  // port, the readiness probe and the postStart wait on it are left out instead.
+  const statusPort = Number(statusPortText(annotations, values).trim());
+  const served = statusPort !== 0;
   const istiod = istiodCertificates(values);
 
   const readiness = proxyReadinessProbe(values, annotations);
   // The agent itself answers readiness on the status port (there is no Envoy on 15021).
-  readiness.httpGet = { path: '/healthz/ready', port: Number(statusPort) };
+  readiness.httpGet = { path: '/healthz/ready', port: statusPort };
 
   const agent: Container = {
     ...agentContainer(ctx, 'sidecar', {
-      containerPort: Number(statusPort),
+      containerPort: statusPort,
       protocol: 'TCP',
       name: 'mesh-metrics',
     }),
-    lifecycle: {
-      postStart: {
-        exec: {
-          command: ['pilot-agent', 'wait', `--url=http://localhost:${statusPort}/healthz/ready`],
-        },
-      },
-    },
+    ...(served
+      ? {
+          lifecycle: {
+            postStart: {
+              exec: {
+                command: [
+                  'pilot-agent',
+                  'wait',
+                  `--url=http://localhost:${statusPort}/healthz/ready`,
+                ],
+              },
+            },
+          },
+        }
+      : {}),
     env: agentEnv(ctx),
     resources: proxyResources(values, annotations),
     volumeMounts: agentMounts([
@@ -148,7 +161,8 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
       'istio-podinfo',
     ]),
   };
-  if (statusPort !== '0') agent.readinessProbe = readiness;
+  if (served) agent.readinessProbe = readiness;
+  else delete agent.ports;
 
   const apps: Container[] = (ctx.pod.spec?.containers ?? [])
     .filter((container) => container.name !== PROXY_CONTAINER)

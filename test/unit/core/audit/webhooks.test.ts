@@ -105,6 +105,20 @@ describe('auditWebhooks', () => {
     expect(auditWebhooks([ours, policy, updates], options)).toEqual([]);
   });
 
+  it('judges entry names as injectors use them, not by a domain that contains the words', () => {
+    const entry = (name: string): WebhookConfiguration => ({
+      name: 'some-webhooks',
+      webhooks: [{ name, rules: POD_RULES, clientConfig: { url: 'https://10.0.0.1:9443/record' } }],
+    });
+    const overlapsWith = (name: string) =>
+      auditWebhooks([ours, entry(name)], options).filter((f) => f.code === 'overlap').length > 0;
+    expect(overlapsWith('record.suite.sidecar-injector.io')).toBe(false);
+    expect(overlapsWith('sidecar-injector.example.com')).toBe(false);
+    expect(overlapsWith('sidecar-injector.istio.io')).toBe(true);
+    expect(overlapsWith('rev.namespace.sidecar-injector.istio.io')).toBe(true);
+    expect(overlapsWith('namespace.inject.sidecar-injector.io')).toBe(true);
+  });
+
   it('checks the caBundle of our entries with the given verifier', () => {
     const withBundle = structuredClone(ours);
     withBundle.webhooks[0]!.clientConfig = {
@@ -123,6 +137,37 @@ describe('auditWebhooks', () => {
     const byCode = (code: string) => verdicts.filter((f) => f.code === code).map((f) => f.webhook);
     expect(byCode('ca-bundle-mismatch')).toEqual([withBundle.webhooks[1]!.name]);
     expect(byCode('ca-bundle-missing')).toEqual(withBundle.webhooks.slice(2).map((w) => w.name));
+  });
+
+  it('reports our entries that call another Service than ours, not those calling a URL', () => {
+    const moved = structuredClone(ours);
+    moved.webhooks[0]!.clientConfig = {
+      ...moved.webhooks[0]!.clientConfig,
+      service: {
+        namespace: options.service.namespace,
+        name: 'sidecar-injector-old',
+        path: '/inject',
+      },
+    };
+    moved.webhooks[1]!.clientConfig = { url: 'https://127.0.0.1:9443/inject' };
+    const found = auditWebhooks([moved], options).filter((f) => f.code === 'wrong-service');
+    expect(found.map((f) => f.webhook)).toEqual([moved.webhooks[0]!.name]);
+    expect(found[0]!.message).toContain('sidecar-injector-old');
+    expect(auditWebhooks([ours], options).filter((f) => f.code === 'wrong-service')).toEqual([]);
+  });
+
+  it('checks the caBundle of an entry that calls a URL; a URL without one uses system roots', () => {
+    const byUrl = structuredClone(ours);
+    byUrl.webhooks[0]!.clientConfig = { url: 'https://127.0.0.1:9443/inject', caBundle: 'YmFk' };
+    byUrl.webhooks[1]!.clientConfig = { url: 'https://injector.example.com/inject' };
+    const found = auditWebhooks([byUrl], {
+      ...options,
+      verifyCaBundle: (b) => (b === 'YmFk' ? { ok: false, why: 'not signed by it' } : { ok: true }),
+    }).filter((f) => f.code.startsWith('ca-bundle'));
+    expect(found.filter((f) => f.code === 'ca-bundle-mismatch').map((f) => f.webhook)).toEqual([
+      byUrl.webhooks[0]!.name,
+    ]);
+    expect(found.map((f) => f.webhook)).not.toContain(byUrl.webhooks[1]!.name);
   });
 
   it('reports risky failure policies, timeouts and missing namespace exclusions', () => {

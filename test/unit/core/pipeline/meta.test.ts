@@ -168,6 +168,27 @@ describe('proxy UID/GID', () => {
     expect(proxyIds(openshift, annotations)).toEqual(want);
   });
 
+  it.each<[Record<string, string>, { uid: number; gid: number }, number]>([
+    // Past int32: the API server refuses runAsUser 2147483648 and above.
+    [{ 'openshift.io/sa.scc.uid-range': '2147483640/100' }, { uid: 1337, gid: 1337 }, 1],
+    [{ 'openshift.io/sa.scc.uid-range': '2147483600/48' }, { uid: 2147483647, gid: 2147483647 }, 0],
+    [
+      {
+        'openshift.io/sa.scc.uid-range': '1000620000/10000',
+        'openshift.io/sa.scc.supplemental-groups': '4294967295-4294967296',
+      },
+      { uid: 1000629999, gid: 1000629999 },
+      1,
+    ],
+    // An empty range has no last ID.
+    [{ 'openshift.io/sa.scc.uid-range': '5/0' }, { uid: 1337, gid: 1337 }, 0],
+  ])('a range the API server cannot take is not used: %j', (annotations, want, warned) => {
+    const warnings: string[] = [];
+    expect(proxyIds(true, annotations, warnings)).toEqual(want);
+    expect(warnings).toHaveLength(warned);
+    for (const w of warnings) expect(w).toMatch(/past the 2147483647 Kubernetes accepts/);
+  });
+
   it('drops a user istio-proxy runAsUser equal to the app one', () => {
     const pod: Pod = {
       spec: {
