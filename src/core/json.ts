@@ -18,6 +18,23 @@ export function own<T>(obj: Readonly<Record<string, T>>, key: string): T | undef
 }
 
 /**
+ * `obj[key] = value` for a key that may come from user input: `__proto__` becomes an own entry
+ * (as JSON.parse makes it) instead of replacing the object's prototype.
+ */
+export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    obj[key] = value;
+  }
+}
+
+/**
  * Split dotted paths, remembered: callers pass a small, fixed set of literal paths on every
  * injection, so splitting once each keeps `getPath` off the hot path. Bounded all the same.
  */

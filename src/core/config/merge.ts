@@ -2,7 +2,7 @@
  * Plain-data helpers for configuration: deep clone, deep freeze and the two merge semantics the
  * injector's inputs use (Helm values coalescing, MeshConfig/ProxyConfig overlaying).
  */
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from '../json.js';
 
 /** Recursively freezes plain data so a shared configuration cannot be changed by a caller. */
 export function deepFreeze<T>(value: T): T {
@@ -19,7 +19,7 @@ export function cloneJson<T extends JsonValue | undefined>(value: T): T {
   if (isJsonObject(value)) {
     const out: JsonObject = {};
     for (const [key, child] of Object.entries(value)) {
-      if (child !== undefined) out[key] = cloneJson(child);
+      if (child !== undefined) setOwn(out, key, cloneJson(child));
     }
     return out as T;
   }
@@ -38,9 +38,12 @@ export function mergeValues(base: JsonObject, overlay: JsonObject): JsonObject {
       delete out[key];
       continue;
     }
-    const current = out[key];
-    out[key] =
-      isJsonObject(current) && isJsonObject(value) ? mergeValues(current, value) : cloneJson(value);
+    const current = own(out, key);
+    setOwn(
+      out,
+      key,
+      isJsonObject(current) && isJsonObject(value) ? mergeValues(current, value) : cloneJson(value),
+    );
   }
   return out;
 }
@@ -57,7 +60,7 @@ function overlayObject(
   const out = cloneJson(base);
   for (const [key, value] of Object.entries(overlay)) {
     if (value === undefined) continue;
-    out[key] = special.get(key)?.(out[key], value) ?? cloneJson(value);
+    setOwn(out, key, special.get(key)?.(own(out, key), value) ?? cloneJson(value));
   }
   return out;
 }
