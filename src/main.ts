@@ -59,6 +59,7 @@ interface ClusterWiring {
   namespaces?: NamespaceResolver;
   facts?: ClusterFactsProvider;
   readiness?: ClusterReadiness;
+  revisionTags?: () => readonly string[];
   stop(): Promise<void>;
 }
 
@@ -112,6 +113,7 @@ async function startClusterWiring(
     namespaces: runtime.namespaces,
     facts: runtime.facts,
     readiness: runtime.readiness,
+    revisionTags: runtime.revisionTags,
     stop: () => runtime.stop(),
   };
 }
@@ -286,7 +288,9 @@ export async function startServer(
     };
     let draining = false;
     const app = buildApp({
-      engine: createRealEngine(),
+      engine: createRealEngine(
+        cluster?.revisionTags === undefined ? {} : { revisionTags: cluster.revisionTags },
+      ),
       parsePathParams,
       config,
       logger,

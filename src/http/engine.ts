@@ -10,17 +10,34 @@ import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webho
 
 export { parsePathParams };
 
-export function createRealEngine(): InjectionEngine {
+export interface RealEngineOptions {
+  /**
+   * Revision tags pointing at our revision, learned from the cluster (src/k8s/webhook-configurations.ts):
+   * a cheap read of a ready array, honoured beside `values.revisionTags`.
+   */
+  revisionTags?: () => readonly string[];
+}
+
+export function createRealEngine(options: RealEngineOptions = {}): InjectionEngine {
+  const learned = options.revisionTags;
   return {
     decide,
     inject,
     evaluateWebhookSelectors({ namespace, pod, config }) {
+      const entries = webhookEntriesOptionsOf(config);
+      const extra = learned?.() ?? [];
       return evaluateWebhookSelectors({
-        ...webhookEntriesOptionsOf(config),
+        ...entries,
+        ...(extra.length === 0 ? {} : { tags: mergeTags(entries.tags ?? [], extra) }),
         namespaceName: namespace.name,
         namespaceLabels: namespace.labels,
         podLabels: pod.metadata?.labels ?? {},
       });
     },
   };
+}
+
+/** Sorted and without repeats, so the entry cache sees one key per tag set. */
+function mergeTags(configured: readonly string[], learned: readonly string[]): string[] {
+  return [...new Set([...configured, ...learned])].sort();
 }

@@ -23,6 +23,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createNamespaceCache, toNamespaceInfo, type NamespaceCache } from './namespace-cache.js';
 import { createPodAudit, type PodAudit } from './pod-audit.js';
 import { createWebhookAudit, type WebhookAudit } from './webhook-audit.js';
+import {
+  createWebhookConfigurationWatch,
+  type WebhookConfigurationWatch,
+} from './webhook-configurations.js';
 import { verifyCaBundle } from '../tls/ca-bundle.js';
 import {
   createNodeFacts,
@@ -42,6 +46,8 @@ export interface ClusterRuntimeOptions {
   staticFacts?: Omit<ClusterFacts, 'nativeSidecars' | 'namespaceAnnotations'>;
   /** Restart backoff of the informers (tests shorten it). */
   backoff?: BackoffOptions;
+  /** Retry interval while MutatingWebhookConfigurations cannot be listed (tests shorten it). */
+  forbiddenRetryMs?: number;
   /**
    * A configuration provider to use instead of watching the ConfigMaps (`--config-dir`): no
    * ConfigMap informer is started, and the caller keeps ownership of the provider.
@@ -71,6 +77,8 @@ export interface ClusterRuntime {
   namespaces: NamespaceResolver;
   facts: ClusterFactsProvider;
   readiness: ClusterReadiness;
+  /** Revision tags pointing at our revision, learned from the MutatingWebhookConfigurations. */
+  revisionTags: () => readonly string[];
   /** Resolves once every informer has synced and a configuration is loaded. */
   whenSynced(): Promise<void>;
   stop(): Promise<void>;
@@ -127,12 +135,25 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     onRestart: () => restarts.inc({ informer: 'nodes' }),
   });
 
+  // Tags are part of the decision, so readiness waits for them unless they cannot be read at all
+  // (then only values.revisionTags count, as before tags were learned).
+  const webhookConfigurations = createWebhookConfigurationWatch({
+    kubeConfig,
+    logger,
+    revision: opts.revision,
+    ...backoff,
+    ...(opts.forbiddenRetryMs === undefined ? {} : { forbiddenRetryMs: opts.forbiddenRetryMs }),
+    onRestart: () => restarts.inc({ informer: 'mutatingwebhookconfigurations' }),
+  });
   const informers = [namespaces.informer, facts.informer];
   if (watched) informers.push(watched.informer);
   for (const informer of informers) informer.start();
+  webhookConfigurations.start();
   // The audits are not part of readiness: they only report, and need RBAC the webhook does not.
   const audits =
-    opts.audit === undefined ? undefined : startAudits(opts, kubeConfig, namespaces, config);
+    opts.audit === undefined
+      ? undefined
+      : startAudits(opts, kubeConfig, namespaces, config, webhookConfigurations);
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -146,8 +167,9 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     config,
     namespaces,
     facts,
+    revisionTags: () => webhookConfigurations.revisionTags(),
     readiness: {
-      synced: () => informers.every((i) => i.synced()),
+      synced: () => informers.every((i) => i.synced()) && webhookConfigurations.settled(),
       apiServerReachable: () => informers.every((i) => i.connected()),
       ...(audits === undefined
         ? {}
@@ -155,13 +177,16 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     },
     async whenSynced(): Promise<void> {
       await Promise.all(informers.map((i) => i.whenSynced()));
-      while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (!config.ready() || !webhookConfigurations.settled()) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     },
     async stop(): Promise<void> {
       await Promise.all([
         watched?.close(),
         namespaces.informer.stop(),
         facts.informer.stop(),
+        webhookConfigurations.stop(),
         audits?.pods.stop(),
         audits?.webhooks.stop(),
       ]);
@@ -176,6 +201,7 @@ function startAudits(
   kubeConfig: KubeConfig,
   namespaces: NamespaceCache,
   config: ConfigProvider,
+  watch: WebhookConfigurationWatch,
 ): { pods: PodAudit; webhooks: WebhookAudit } {
   const audit = opts.audit as ClusterAuditOptions;
   const { informerRestarts } = clusterMetrics(opts.registry);
@@ -201,12 +227,11 @@ function startAudits(
     logger: opts.logger,
     registry: opts.registry,
     ownConfiguration: audit.webhookConfiguration,
+    watch,
     service: audit.service,
     ...(audit.servedCertificate === undefined
       ? {}
       : { servedCertificate: audit.servedCertificate, verify: verifyCaBundle }),
-    ...backoff,
-    onRestart: () => informerRestarts.inc({ informer: 'mutatingwebhookconfigurations' }),
   });
   pods.start();
   webhooks.start();

@@ -89,6 +89,8 @@ export class FakeApiServer {
   readonly events: KObject[] = [];
   /** When set, every request is answered with this HTTP status (simulates an overloaded server). */
   failWith: number | undefined;
+  /** Resources whose reads are answered 403 Forbidden (missing RBAC). */
+  readonly forbidden = new Set<Resource>();
   /** Namespace GETs wait this long before answering (simulates a slow server). */
   getDelayMs = 0;
 
@@ -263,6 +265,10 @@ export class FakeApiServer {
     const route = parsePath(url.pathname);
     if (route === undefined || req.method !== 'GET') {
       sendStatus(res, 404, 'NotFound', `no route for ${req.method ?? ''} ${url.pathname}`);
+      return;
+    }
+    if (this.forbidden.has(route.resource)) {
+      sendStatus(res, 403, 'Forbidden', `${route.resource} is forbidden: no RBAC rule allows it`);
       return;
     }
     const fieldName = parseFieldSelector(url.searchParams.get('fieldSelector'));
