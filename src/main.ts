@@ -27,7 +27,7 @@ import type {
   NamespaceResolver,
 } from './core/contracts.js';
 import { InjectorError, formatError, isInjectorError } from './errors.js';
-import { buildApp, type InjectorApp } from './http/app.js';
+import { buildApp, type InjectorApp, type ReviewEventSink } from './http/app.js';
 import { createRealEngine, parsePathParams } from './http/engine.js';
 import { createLogger } from './logging/logger.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
@@ -61,6 +61,7 @@ interface ClusterWiring {
   facts?: ClusterFactsProvider;
   readiness?: ClusterReadiness;
   revisionTags?: () => readonly string[];
+  events?: ReviewEventSink;
   stop(): Promise<void>;
 }
 
@@ -95,6 +96,7 @@ async function startClusterWiring(
     logger,
     registry: metrics.registry,
     staticFacts: platformFacts(options),
+    events: options.events,
     // `--config-dir` replaces the ConfigMaps: then no ConfigMap informer is started.
     ...(configDir === undefined ? {} : { config: configDir }),
     ...(options.audit
@@ -115,6 +117,7 @@ async function startClusterWiring(
     facts: runtime.facts,
     readiness: runtime.readiness,
     revisionTags: runtime.revisionTags,
+    ...(runtime.events === undefined ? {} : { events: runtime.events }),
     stop: () => runtime.stop(),
   };
 }
@@ -299,6 +302,7 @@ export async function startServer(
       ...(cluster?.namespaces ? { namespaces: cluster.namespaces } : {}),
       ...(cluster?.facts ? { facts: cluster.facts } : {}),
       ...(cluster?.readiness ? { clusterReadiness: cluster.readiness } : {}),
+      ...(cluster?.events ? { events: cluster.events } : {}),
       staticFacts,
       certificateReady: () => true,
       draining: () => draining,

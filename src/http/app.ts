@@ -39,7 +39,7 @@ import type {
   NamespaceResolver,
 } from '../core/contracts.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import type { StringMap } from '../core/k8s.js';
+import type { Pod, StringMap } from '../core/k8s.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { parseJsonBody } from '../core/json-parse.js';
 import {
@@ -83,6 +83,8 @@ export interface AppOptions {
   staticFacts?: ClusterFacts;
   /** Cluster mode: informers synced. */
   clusterReadiness?: ClusterReadiness;
+  /** Cluster mode: Events about skipped and denied pods (a non-blocking, bounded batcher). */
+  events?: ReviewEventSink;
   /** True once a serving certificate is loaded; absent means no TLS gate (plain HTTP use). */
   certificateReady?: () => boolean;
   /** True while the server drains before shutdown: readiness fails, requests are still answered. */
@@ -91,6 +93,17 @@ export interface AppOptions {
   tls?: TlsMaterial;
   /** Monotonic clock in ms, for deadlines; tests may replace it. */
   now?: () => number;
+}
+
+/** Takes a review's outcome for an Event; must return at once and never throw (src/k8s/review-events.ts). */
+export interface ReviewEventSink {
+  report(input: {
+    namespace: string;
+    pod: Pod | undefined;
+    decision: 'skipped' | 'denied';
+    reason: string;
+    message: string;
+  }): void;
 }
 
 interface ErrorBody {
@@ -352,6 +365,7 @@ export function buildApp(opts: AppOptions): InjectorApp {
     const result = await answer(parsed, request, deadline, deadlineExceeded);
     recordOutcome(metrics, result.outcome);
     const { outcome } = result;
+    reportEvent(parsed, outcome);
     // One flat line of scalars per review: nothing in it needs redacting, and no child logger
     // (whose bindings pino serialises on creation) is built per request.
     request.log.info(
@@ -373,6 +387,26 @@ export function buildApp(opts: AppOptions): InjectorApp {
       'admission review',
     );
     return result.response;
+  };
+
+  const events = opts.events;
+  const reportEvent = (parsed: ParsedReview, outcome: ReviewOutcome): void => {
+    // Dry runs create nothing, so there is no pod to tell anyone about.
+    if (events === undefined || outcome.dryRun) return;
+    if (outcome.decision !== 'skipped' && outcome.decision !== 'denied') return;
+    if (parsed.kind !== 'Pod') return;
+    try {
+      events.report({
+        namespace: parsed.namespace,
+        pod: parsed.object,
+        decision: outcome.decision,
+        reason: outcome.errorCode ?? outcome.reason ?? 'unknown',
+        message: outcome.message ?? '',
+      });
+    } catch (error) {
+      // An Event is a courtesy: it never changes or delays the answer.
+      opts.logger.warn({ err: error }, 'could not queue a review Event');
+    }
   };
 
   const answer = async (

@@ -28,6 +28,8 @@ import {
   type WebhookConfigurationWatch,
 } from './webhook-configurations.js';
 import { verifyCaBundle } from '../tls/ca-bundle.js';
+import { apiEventWriter, createReviewEvents, type ReviewEvents } from './review-events.js';
+import { reviewEventMetrics } from '../metrics/registry.js';
 import {
   createNodeFacts,
   type NativeSidecarDetector,
@@ -53,6 +55,8 @@ export interface ClusterRuntimeOptions {
    * ConfigMap informer is started, and the caller keeps ownership of the provider.
    */
   config?: ConfigProvider;
+  /** Events on the owners of skipped and denied pods; absent or false: none. */
+  events?: boolean;
   /** The pod audit and webhook self-check (docs/audit.md); absent: not started. */
   audit?: ClusterAuditOptions;
   /** Overrides of the pure core functions (tests). */
@@ -79,6 +83,8 @@ export interface ClusterRuntime {
   readiness: ClusterReadiness;
   /** Revision tags pointing at our revision, learned from the MutatingWebhookConfigurations. */
   revisionTags: () => readonly string[];
+  /** The Event batcher for skipped and denied pods, when enabled. */
+  events?: ReviewEvents;
   /** Resolves once every informer has synced and a configuration is loaded. */
   whenSynced(): Promise<void>;
   stop(): Promise<void>;
@@ -154,6 +160,14 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     opts.audit === undefined
       ? undefined
       : startAudits(opts, kubeConfig, namespaces, config, webhookConfigurations);
+  const events =
+    opts.events === true
+      ? createReviewEvents({
+          writer: apiEventWriter(kubeConfig),
+          logger,
+          counter: reviewEventMetrics(opts.registry).events,
+        })
+      : undefined;
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -168,6 +182,7 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     namespaces,
     facts,
     revisionTags: () => webhookConfigurations.revisionTags(),
+    ...(events === undefined ? {} : { events }),
     readiness: {
       synced: () => informers.every((i) => i.synced()) && webhookConfigurations.settled(),
       apiServerReachable: () => informers.every((i) => i.connected()),
@@ -187,6 +202,7 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
         namespaces.informer.stop(),
         facts.informer.stop(),
         webhookConfigurations.stop(),
+        events?.stop(),
         audits?.pods.stop(),
         audits?.webhooks.stop(),
       ]);
