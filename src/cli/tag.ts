@@ -14,6 +14,8 @@ import {
   type TagListRow,
   type TagWebhookConfiguration,
 } from '../core/revision-tags.js';
+import { KEY } from '../core/annotations/keys.js';
+import { NAMESPACE_INJECTION_LABEL } from '../core/webhook-selectors.js';
 import { InjectorError } from '../errors.js';
 import { first, parseFlags, usageError, type FlagSpec } from './flags.js';
 import { EXIT, type CliCommand, type CliIO } from './io.js';
@@ -22,14 +24,14 @@ import { runGuarded } from './offline-command.js';
 export const TAG_USAGE = `Usage: sidecar-injector tag <set|list|remove> [TAG] [flags]
 
 Revision tags are stable names (prod, stable, default) for a revision: label a namespace
-istio.io/rev=<tag> once, then move the tag from revision to revision. A tag is a
-MutatingWebhookConfiguration labelled istio.io/tag=<tag>, istio.io/rev=<revision>, built from the
+${KEY.rev}=<tag> once, then move the tag from revision to revision. A tag is a
+MutatingWebhookConfiguration labelled ${TAG_LABEL}=<tag>, ${KEY.rev}=<revision>, built from the
 revision's own configuration (same Service, caBundle, failurePolicy, timeout); the injector of
 that revision learns the tag from it. istioctl tag list shows these tags too.
 
   sidecar-injector tag set TAG --revision REV [--overwrite] [--dry-run]
       create TAG pointing at REV, or move it with --overwrite. The tag "default" also takes
-      over istio-injection=enabled and sidecar.istio.io/inject=true, and neutralises the
+      over ${NAMESPACE_INJECTION_LABEL}=enabled and ${KEY.inject}=true, and neutralises the
       default revision's entries (as istioctl does) so no pod is injected twice.
   sidecar-injector tag list [-o table|json|yaml]
       every tag, the revision it points at, its configurations and the namespaces using it.
@@ -163,7 +165,7 @@ async function setTag(
     overwrite: opts.overwrite,
     ...(opts.webhookConfig === undefined ? {} : { webhookConfiguration: opts.webhookConfig }),
   });
-  const rev = plan.configuration.metadata.labels?.['istio.io/rev'] ?? opts.revision;
+  const rev = plan.configuration.metadata.labels?.[KEY.rev] ?? opts.revision;
   if (opts.dryRun) {
     io.stdout(toYaml([plan.configuration, ...plan.deactivates]));
     for (const name of plan.deletes)
@@ -190,12 +192,12 @@ async function setTag(
   for (const c of plan.deactivates) {
     await cluster.replace(c);
     io.stdout(
-      `Neutralised the default-revision entries of MutatingWebhookConfiguration ${c.metadata.name}: istio-injection=enabled now goes through tag "default".\n`,
+      `Neutralised the default-revision entries of MutatingWebhookConfiguration ${c.metadata.name}: ${NAMESPACE_INJECTION_LABEL}=enabled now goes through tag "default".\n`,
     );
   }
   io.stdout(
     `Revision tag "${opts.tag}" ${plan.replaces === undefined ? 'created' : 'updated'}, referencing revision "${rev}" (MutatingWebhookConfiguration ${plan.configuration.metadata.name}, built from ${plan.source}).\n` +
-      `To inject through it: kubectl label namespace <NAMESPACE> ${opts.tag === 'default' ? 'istio-injection=enabled' : `istio.io/rev=${opts.tag}`} --overwrite\n`,
+      `To inject through it: kubectl label namespace <NAMESPACE> ${opts.tag === 'default' ? `${NAMESPACE_INJECTION_LABEL}=enabled` : `${KEY.rev}=${opts.tag}`} --overwrite\n`,
   );
   return EXIT.OK;
 }
@@ -251,7 +253,7 @@ async function removeTag(
         details: plan.namespaces.map((ns) => ({
           field: 'namespace',
           value: ns,
-          reason: `labelled istio.io/rev=${tag}`,
+          reason: `labelled ${KEY.rev}=${tag}`,
         })),
       },
     );

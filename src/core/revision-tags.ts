@@ -10,7 +10,8 @@
 import { InjectorError } from '../errors.js';
 import type { LabelSelector } from './config/types.js';
 import type { StringMap } from './k8s.js';
-import { REVISION_LABEL, webhookEntries } from './webhook-selectors.js';
+import { KEY } from './annotations/keys.js';
+import { NAMESPACE_INJECTION_LABEL, REVISION_LABEL, webhookEntries } from './webhook-selectors.js';
 
 export const TAG_LABEL = 'istio.io/tag';
 /** The revision written `default` in labels; our flags also accept the empty string for it. */
@@ -236,7 +237,7 @@ function entryTemplate(base: TagWebhookConfiguration): Omit<TagWebhookEntry, 'na
 }
 
 /** The keys the injection entries select on; everything else is the operator's own scoping. */
-const INJECTION_KEYS = new Set([REVISION_LABEL, 'istio-injection', 'sidecar.istio.io/inject']);
+const INJECTION_KEYS = new Set([REVISION_LABEL, NAMESPACE_INJECTION_LABEL, KEY.inject]);
 
 interface ExtraSelectors {
   namespace: LabelSelector;

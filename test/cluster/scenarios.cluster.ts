@@ -690,6 +690,93 @@ describe('revision tags (as istioctl tag set creates them)', () => {
   });
 });
 
+describe('Events about skipped and denied pods', () => {
+  interface StoredEvent {
+    reason: string;
+    type: string;
+    count?: number;
+    message: string;
+    involvedObject: { kind: string; name: string; uid?: string };
+  }
+  const eventsIn = async (ns: string, reason: string): Promise<StoredEvent[]> =>
+    (
+      await kcJson<{ items: StoredEvent[] }>([
+        '-n',
+        ns,
+        'get',
+        'events',
+        `--field-selector=reason=${reason}`,
+      ])
+    ).items;
+
+  it('a Deployment whose pods opt out gets one Event on its ReplicaSet; a denied pod a Warning', async () => {
+    await namespace('evented', { 'istio-injection': 'enabled' });
+    await settle('evented', true);
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'quiet' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'quiet' } },
+        template: {
+          metadata: {
+            labels: { app: 'quiet' },
+            annotations: { 'sidecar.istio.io/inject': 'false' },
+          },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+        },
+      },
+    };
+    await kc(['-n', 'evented', 'apply', '-f', '-'], JSON.stringify(deployment));
+    const skipped = await eventually(async () => {
+      const found = await eventsIn('evented', 'SidecarInjectionSkipped');
+      const total = found.reduce((n, e) => n + (e.count ?? 1), 0);
+      return total >= 3 ? found : undefined;
+    }, 'Events for the skipped pods');
+    const rs = await kcJson<{ items: { metadata: { name: string; uid: string } }[] }>([
+      '-n',
+      'evented',
+      'get',
+      'replicasets',
+      '-l',
+      'app=quiet',
+    ]);
+    expect(skipped.map((e) => e.involvedObject)).toEqual(
+      skipped.map(() => ({
+        kind: 'ReplicaSet',
+        name: rs.items[0]?.metadata.name,
+        uid: rs.items[0]?.metadata.uid,
+        apiVersion: 'apps/v1',
+        namespace: 'evented',
+      })),
+    );
+    // Three pods, one reason: aggregated, not one Event per pod.
+    expect(skipped.length).toBeLessThan(3);
+    expect(skipped[0]?.type).toBe('Normal');
+    expect(skipped[0]?.message).toContain('of Deployment/quiet');
+
+    const denied = await cp.kubectl(
+      ['-n', 'evented', 'create', '-f', '-'],
+      JSON.stringify(
+        podManifest('bad-cpu', { annotations: { 'sidecar.istio.io/proxyCPU': 'lots' } }),
+      ),
+    );
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('INJ_ERR_INVALID_ANNOTATION');
+    const warning = await eventually(
+      async () => (await eventsIn('evented', 'SidecarInjectionDenied'))[0],
+      'Event for the denied pod',
+    );
+    expect(warning.type).toBe('Warning');
+    expect(warning.involvedObject).toMatchObject({ kind: 'Pod', name: 'bad-cpu' });
+    expect(warning.message).toContain('INJ_ERR_INVALID_ANNOTATION');
+    findings.push(
+      `Events: ${skipped.reduce((n, e) => n + (e.count ?? 1), 0)} skipped pods of Deployment quiet -> ${skipped.length} Event(s) on ReplicaSet ${rs.items[0]?.metadata.name}; denied pod -> Warning ${warning.reason}`,
+    );
+  });
+});
+
 describe('sidecar-injector tag against the real API server', () => {
   it('tag set creates a tag configuration the API server accepts and the injector honours; list shows it; remove takes it away', async () => {
     const steps: string[] = [];
