@@ -408,7 +408,7 @@ function deactivated(c: TagWebhookConfiguration): TagWebhookConfiguration | unde
 
 /**
  * Whether an entry selects pods by the default-revision labels (`istio-injection`,
- * `sidecar.istio.io/inject=true`) or by `istio.io/rev=default`; revision entries of other names
+ * `KEY.inject=true`) or by `istio.io/rev=default`; revision entries of other names
  * are left alone.
  */
 function selectsDefault(w: TagWebhookEntry): boolean {
