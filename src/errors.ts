@@ -120,6 +120,26 @@ export const ERROR_CODES = {
     summary:
       'a one-shot read from the Kubernetes API (ConfigMap or Namespace for the offline commands) failed',
   },
+  INJ_ERR_TAG_CONFLICT: {
+    httpStatus: 409,
+    admissionStatus: 400,
+    exitCode: 1,
+    summary:
+      'tag set/remove would clash with the cluster: the tag exists, names a revision, or namespaces still use it (the message says which flag overrides)',
+  },
+  INJ_ERR_TAG_NOT_FOUND: {
+    httpStatus: 404,
+    admissionStatus: 400,
+    exitCode: 1,
+    summary: 'tag remove names a revision tag no MutatingWebhookConfiguration carries',
+  },
+  INJ_ERR_REVISION_NOT_FOUND: {
+    httpStatus: 404,
+    admissionStatus: 400,
+    exitCode: 1,
+    summary:
+      'tag set points at a revision with no sidecar-injector MutatingWebhookConfiguration in the cluster',
+  },
   INJ_ERR_INTERNAL: {
     httpStatus: 500,
     admissionStatus: 500,

@@ -18,6 +18,7 @@ Commands:
   serve     run the admission webhook server (TLS, HTTP/2 and HTTP/1.1)
   inject    inject sidecars into manifests offline (like istioctl kube-inject)
   check     explain whether and why a pod would be injected
+  tag       set, list or remove revision tags (like istioctl tag)
   version   the version, the Istio behaviour version, the templates and the git commit
   completion bash|zsh|fish
             print a shell completion script (bash: source <(sidecar-injector completion bash))
@@ -158,6 +159,8 @@ export async function runMain(argv: readonly string[] = process.argv.slice(2)): 
     }
     case 'completion':
       return (await import('./cli/completion.js')).runCompletion(rest, io);
+    case 'tag':
+      return (await import('./cli/tag.js')).runTag(rest, io);
     case 'serve':
       return runServe(rest, io);
     case 'inject':

@@ -26,6 +26,7 @@ import type {
 } from './core/contracts.js';
 import { InjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
+import type { ReviewEventSink } from './http/routes.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
 import { certificateNotAfter, createCertReloader, type CertReloader } from './tls/cert-reloader.js';
 import { devCertHosts, ensureDevCertificates } from './tls/dev-cert.js';
@@ -36,6 +37,8 @@ interface ClusterWiring {
   namespaces?: NamespaceResolver;
   facts?: ClusterFactsProvider;
   readiness?: ClusterReadiness;
+  revisionTags?: () => readonly string[];
+  events?: ReviewEventSink;
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ async function startClusterWiring(
     logger,
     registry: metrics.registry,
     staticFacts: platformFacts(options),
+    events: options.events,
     // `--config-dir` replaces the ConfigMaps: then no ConfigMap informer is started.
     ...(configDir === undefined ? {} : { config: configDir }),
     ...(options.audit
@@ -89,6 +93,8 @@ async function startClusterWiring(
     namespaces: runtime.namespaces,
     facts: runtime.facts,
     readiness: runtime.readiness,
+    revisionTags: runtime.revisionTags,
+    ...(runtime.events === undefined ? {} : { events: runtime.events }),
     stop: () => runtime.stop(),
   };
 }
@@ -182,6 +188,18 @@ async function listenOrExplain<T>(
   }
 }
 
+/** What the routes read from the cluster wiring: nothing offline. */
+function clusterRouteOptions(cluster: ClusterWiring | undefined) {
+  if (cluster === undefined) return {};
+  return {
+    namespaces: cluster.namespaces,
+    facts: cluster.facts,
+    clusterReadiness: cluster.readiness,
+    revisionTags: cluster.revisionTags,
+    events: cluster.events,
+  };
+}
+
 /** Builds and starts the webhook server from validated options. */
 export async function startServer(
   options: ServeOptions,
@@ -266,9 +284,7 @@ export async function startServer(
       config,
       logger,
       metrics,
-      ...(cluster?.namespaces ? { namespaces: cluster.namespaces } : {}),
-      ...(cluster?.facts ? { facts: cluster.facts } : {}),
-      ...(cluster?.readiness ? { clusterReadiness: cluster.readiness } : {}),
+      ...clusterRouteOptions(cluster),
       staticFacts,
       certificateReady: () => true,
       draining: () => draining,

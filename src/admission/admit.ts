@@ -30,6 +30,8 @@ export interface AdmissionSources {
   facts?: ClusterFactsProvider | undefined;
   /** Facts used when `facts` is absent (offline mode). */
   staticFacts?: ClusterFacts | undefined;
+  /** Cluster mode: revision tags learned from the cluster (a cheap read of a ready array). */
+  revisionTags?: (() => readonly string[]) | undefined;
 }
 
 /** The request as the transport received it. */
@@ -74,6 +76,7 @@ export async function admit(
     cluster,
     ...(namespace ? { namespace } : {}),
     ...(pathEnv ? { pathEnv } : {}),
+    ...(sources.revisionTags ? { revisionTags: sources.revisionTags() } : {}),
     deadlineExceeded,
   });
 }

@@ -9,6 +9,7 @@ import { INJECT_FLAGS } from './inject.js';
 import { EXIT, type CliCommand } from './io.js';
 import { CONFIG_FLAGS, FILENAME_FLAG, runGuarded } from './offline-command.js';
 import { SERVE_FLAGS } from './serve.js';
+import { TAG_FLAGS, TAG_SUBCOMMANDS } from './tag.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
@@ -21,6 +22,7 @@ export function completionTable(): Map<string, string[]> {
     ['serve', names(SERVE_FLAGS)],
     ['inject', offline(INJECT_FLAGS)],
     ['check', offline(CHECK_FLAGS)],
+    ['tag', [...TAG_SUBCOMMANDS, ...names(TAG_FLAGS)]],
     ['version', []],
     ['completion', [...SHELLS]],
   ]);

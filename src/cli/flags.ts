@@ -49,6 +49,8 @@ export interface ParsedFlags {
   origin: Map<string, FlagOrigin>;
   help: boolean;
   problems: string[];
+  /** Words that are not flags; only commands that take operands (`tag set TAG`) accept them. */
+  positional: string[];
 }
 
 /** `-h` and `--help`, understood by every command. */
@@ -174,6 +176,7 @@ export function parseFlags(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   specs: readonly FlagSpec[],
+  options: { operands?: number } = {},
 ): ParsedFlags {
   const problems: string[] = [];
   const { given, positional } = readArgv(argv, [...specs, HELP_FLAG], problems);
@@ -215,9 +218,10 @@ export function parseFlags(
       }
     }
   }
-  // No command takes operands: the inputs are flags (`-f`), so a stray word is a mistake.
-  if (positional.length > 0) problems.push(`unexpected argument(s): ${positional.join(' ')}`);
-  return { values, origin, help: given.has(HELP_FLAG.name), problems };
+  // Inputs are flags (`-f`), so a word beyond the operands a command takes is a mistake.
+  const extra = positional.slice(options.operands ?? 0);
+  if (extra.length > 0) problems.push(`unexpected argument(s): ${extra.join(' ')}`);
+  return { values, origin, help: given.has(HELP_FLAG.name), problems, positional };
 }
 
 /** The (first) value of a flag, if it has a valid one. */

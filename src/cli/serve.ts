@@ -34,6 +34,8 @@ export interface ServeOptions {
   audit: boolean;
   auditIntervalSeconds: number;
   auditEvents: boolean;
+  /** Cluster mode: Events on the owners of skipped and denied pods. */
+  events: boolean;
   webhookConfig: string;
   /** Our Service, `<namespace>/<name>`. */
   service: { namespace: string; name: string };
@@ -164,6 +166,16 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     description: 'time between pod audit runs',
   },
   {
+    name: 'events',
+    env: 'INJECTOR_EVENTS',
+    kind: 'enum',
+    choices: ['on', 'off'],
+    default: 'on',
+    metavar: 'on|off',
+    description:
+      'cluster mode: Events on the owners of skipped and denied pods, batched and rate-limited (needs create and patch on events)',
+  },
+  {
     name: 'audit-events',
     env: 'INJECTOR_AUDIT_EVENTS',
     kind: 'boolean',
@@ -261,6 +273,7 @@ function toServeOptions(get: Get, env: Readonly<Record<string, string | undefine
     audit: get('audit') !== 'off',
     auditIntervalSeconds: Number(get('audit-interval') ?? '15'),
     auditEvents: get('audit-events') === 'true',
+    events: get('events') !== 'off',
     webhookConfig: get('webhook-config') ?? 'sidecar-injector',
     service: serviceOf(get('service') ?? 'sidecar-injector/sidecar-injector'),
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),

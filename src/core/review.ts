@@ -43,6 +43,11 @@ export interface ReviewInput {
   pathEnv?: StringMap;
   /** True once the request's deadline has passed; checked between stages. */
   deadlineExceeded?: () => boolean;
+  /**
+   * Revision tags pointing at our revision, learned from the cluster's webhook configurations
+   * (src/k8s/webhook-configurations.ts), honoured beside `values.revisionTags`.
+   */
+  revisionTags?: readonly string[];
 }
 
 export type ReviewDecision = 'injected' | 'skipped' | 'denied' | 'ignored';
@@ -305,13 +310,21 @@ function selectorGate(
       ? { note: 'namespace labels unavailable; trusted the webhook configuration selectors' }
       : { note: undefined };
   }
+  const entries = webhookEntriesOptionsOf(input.config);
+  const learned = input.revisionTags ?? [];
   const verdict = evaluateWebhookSelectors({
-    ...webhookEntriesOptionsOf(input.config),
+    ...entries,
+    ...(learned.length === 0 ? {} : { tags: mergeTags(entries.tags ?? [], learned) }),
     namespaceName: nsInfo.name,
     namespaceLabels: nsInfo.labels,
     podLabels: pod.metadata?.labels ?? {},
   });
   return verdict.matched ? { note: verdict.message } : { skip: verdict };
+}
+
+/** Sorted and without repeats, so the entry cache sees one key per tag set. */
+function mergeTags(configured: readonly string[], learned: readonly string[]): string[] {
+  return [...new Set([...configured, ...learned])].sort();
 }
 
 /**

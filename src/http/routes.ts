@@ -5,8 +5,14 @@
  */
 import { admit, type AdmissionSources } from '../admission/admit.js';
 import type { ClusterReadiness } from '../core/contracts.js';
+import type { Pod } from '../core/pod-types.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import { parseAdmissionReview, type ReviewOutcome, type ReviewResult } from '../core/review.js';
+import {
+  parseAdmissionReview,
+  type ParsedReview,
+  type ReviewOutcome,
+  type ReviewResult,
+} from '../core/review.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
 import type { AppReply, AppRequest, InjectorApp } from './types.js';
@@ -19,6 +25,43 @@ export interface RouteOptions extends AdmissionSources {
   certificateReady?: () => boolean;
   /** True while the server drains before shutdown: readiness fails, requests are still answered. */
   draining?: () => boolean;
+  /** Cluster mode: Events about skipped and denied pods (a non-blocking, bounded batcher). */
+  events?: ReviewEventSink | undefined;
+}
+
+/** Takes a review's outcome for an Event; must return at once and never throw (src/k8s/review-events.ts). */
+export interface ReviewEventSink {
+  report(input: {
+    namespace: string;
+    pod: Pod | undefined;
+    decision: 'skipped' | 'denied';
+    reason: string;
+    message: string;
+  }): void;
+}
+
+/** Hands a skipped or denied pod to the Event sink; an Event never changes or delays the answer. */
+function reportEvent(
+  events: ReviewEventSink | undefined,
+  logger: AppRequest['log'],
+  parsed: ParsedReview,
+  outcome: ReviewOutcome,
+): void {
+  // Dry runs create nothing, so there is no pod to tell anyone about.
+  if (events === undefined || outcome.dryRun) return;
+  if (outcome.decision !== 'skipped' && outcome.decision !== 'denied') return;
+  if (parsed.kind !== 'Pod') return;
+  try {
+    events.report({
+      namespace: parsed.namespace,
+      pod: parsed.object,
+      decision: outcome.decision,
+      reason: outcome.errorCode ?? outcome.reason ?? 'unknown',
+      message: outcome.message ?? '',
+    });
+  } catch (error) {
+    logger.warn({ err: error }, 'could not queue a review Event');
+  }
 }
 
 function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
@@ -55,6 +98,7 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
     const result = await admit({ review: parsed, path, deadline, now }, opts);
     recordOutcome(metrics, result.outcome);
     const { outcome } = result;
+    reportEvent(opts.events, request.log, parsed, outcome);
     // One flat line of scalars per review: nothing in it needs redacting, and no child logger
     // (whose bindings pino serialises on creation) is built per request.
     request.log.info(

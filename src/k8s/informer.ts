@@ -49,6 +49,10 @@ export interface InformerOptions<T extends KubernetesObject> {
    * the injector reads: nodes carry image lists, metadata carries managedFields.
    */
   transform?: (obj: T) => T;
+  /** A restart delay for this error instead of the backoff (e.g. slow retries while forbidden). */
+  retryDelay?: (err: unknown) => number | undefined;
+  /** True: the failure is already explained elsewhere; log the restart at debug level only. */
+  quiet?: (err: unknown) => boolean;
 }
 
 export interface ResilientInformer<T extends KubernetesObject> extends ObjectCache<T> {
@@ -130,8 +134,12 @@ export function createInformer<T extends KubernetesObject>(
     if (now - lastFailureAt > BACKOFF_RESET_MS) failures = 0;
     lastFailureAt = now;
     failures += 1;
-    const delayMs = restartDelay(backoff, failures);
-    log.warn({ err, attempt: failures, delayMs }, 'informer failed; restarting');
+    const delayMs = opts.retryDelay?.(err) ?? restartDelay(backoff, failures);
+    if (opts.quiet?.(err) === true) {
+      log.debug({ err, attempt: failures, delayMs }, 'informer failed; restarting');
+    } else {
+      log.warn({ err, attempt: failures, delayMs }, 'informer failed; restarting');
+    }
     opts.onRestart?.();
     clearTimeout(retryTimer);
     retryTimer = setTimeout(run, delayMs);

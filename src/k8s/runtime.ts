@@ -25,7 +25,13 @@ import { createNamespaceCache, toNamespaceInfo, type NamespaceCache } from './na
 import { createPodAudit, type PodAudit } from './pod-audit.js';
 import { createProxyConfigSource, type ProxyConfigSource } from './proxy-config-source.js';
 import { createWebhookAudit, type WebhookAudit } from './webhook-audit.js';
+import {
+  createWebhookConfigurationWatch,
+  type WebhookConfigurationWatch,
+} from './webhook-configurations.js';
 import { verifyCaBundle } from '../tls/ca-bundle.js';
+import { apiEventWriter, createReviewEvents, type ReviewEvents } from './review-events.js';
+import { reviewEventMetrics } from '../metrics/registry.js';
 import {
   createNodeFacts,
   type NativeSidecarDetector,
@@ -46,11 +52,15 @@ export interface ClusterRuntimeOptions {
   backoff?: BackoffOptions;
   /** How often a missing ProxyConfig CRD (or RBAC rule) is checked again (tests shorten it). */
   proxyConfigRecheckMs?: number;
+  /** Retry interval while MutatingWebhookConfigurations cannot be listed (tests shorten it). */
+  forbiddenRetryMs?: number;
   /**
    * A configuration provider to use instead of watching the ConfigMaps (`--config-dir`): no
    * ConfigMap informer is started, and the caller keeps ownership of the provider.
    */
   config?: ConfigProvider;
+  /** Events on the owners of skipped and denied pods; absent or false: none. */
+  events?: boolean;
   /** The pod audit and webhook self-check (docs/audit.md); absent: not started. */
   audit?: ClusterAuditOptions;
   /** Overrides of the pure core functions (tests). */
@@ -75,6 +85,10 @@ export interface ClusterRuntime {
   namespaces: NamespaceResolver;
   facts: ClusterFactsProvider;
   readiness: ClusterReadiness;
+  /** Revision tags pointing at our revision, learned from the MutatingWebhookConfigurations. */
+  revisionTags: () => readonly string[];
+  /** The Event batcher for skipped and denied pods, when enabled. */
+  events?: ReviewEvents;
   /** Resolves once every informer has synced and a configuration is loaded. */
   whenSynced(): Promise<void>;
   stop(): Promise<void>;
@@ -131,6 +145,16 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     onRestart: () => restarts.inc({ informer: 'nodes' }),
   });
 
+  // Tags are part of the decision, so readiness waits for them unless they cannot be read at all
+  // (then only values.revisionTags count, as before tags were learned).
+  const webhookConfigurations = createWebhookConfigurationWatch({
+    kubeConfig,
+    logger,
+    revision: opts.revision,
+    ...backoff,
+    ...(opts.forbiddenRetryMs === undefined ? {} : { forbiddenRetryMs: opts.forbiddenRetryMs }),
+    onRestart: () => restarts.inc({ informer: 'mutatingwebhookconfigurations' }),
+  });
   const informers = [namespaces.informer, facts.informer];
   if (watched) informers.push(watched.informer);
   for (const informer of informers) informer.start();
@@ -153,11 +177,23 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     ...informers,
     ...(proxyConfigs === undefined ? [] : [proxyConfigs]),
   ];
+  webhookConfigurations.start();
   // The audits are not part of readiness: they only report, and need RBAC the webhook does not.
   const audits =
     opts.audit === undefined
       ? undefined
-      : startAudits(opts, kubeConfig, namespaces, config, proxyConfigs);
+      : startAudits(opts, kubeConfig, namespaces, config, {
+          watch: webhookConfigurations,
+          proxyConfigs,
+        });
+  const events =
+    opts.events === true
+      ? createReviewEvents({
+          writer: apiEventWriter(kubeConfig),
+          logger,
+          counter: reviewEventMetrics(opts.registry).events,
+        })
+      : undefined;
   logger.info(
     {
       istioNamespace: opts.istioNamespace,
@@ -171,8 +207,10 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     config,
     namespaces,
     facts: withProxyConfigs(facts, proxyConfigs),
+    revisionTags: () => webhookConfigurations.revisionTags(),
+    ...(events === undefined ? {} : { events }),
     readiness: {
-      synced: () => sources.every((i) => i.synced()),
+      synced: () => sources.every((i) => i.synced()) && webhookConfigurations.settled(),
       apiServerReachable: () => sources.every((i) => i.connected()),
       details: () => ({
         ...(proxyConfigs === undefined ? {} : { proxyConfigs: proxyConfigs.readinessDetail() }),
@@ -181,7 +219,9 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
     },
     async whenSynced(): Promise<void> {
       await Promise.all(sources.map((i) => i.whenSynced()));
-      while (!config.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (!config.ready() || !webhookConfigurations.settled()) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     },
     async stop(): Promise<void> {
       await Promise.all([
@@ -189,6 +229,8 @@ export async function startClusterRuntime(opts: ClusterRuntimeOptions): Promise<
         namespaces.informer.stop(),
         facts.informer.stop(),
         proxyConfigs?.stop(),
+        webhookConfigurations.stop(),
+        events?.stop(),
         audits?.pods.stop(),
         audits?.webhooks.stop(),
       ]);
@@ -218,9 +260,10 @@ function startAudits(
   kubeConfig: KubeConfig,
   namespaces: NamespaceCache,
   config: ConfigProvider,
-  proxyConfigs: ProxyConfigSource | undefined,
+  cluster: { watch: WebhookConfigurationWatch; proxyConfigs: ProxyConfigSource | undefined },
 ): { pods: PodAudit; webhooks: WebhookAudit } {
   const audit = opts.audit as ClusterAuditOptions;
+  const { watch, proxyConfigs } = cluster;
   const { informerRestarts } = clusterMetrics(opts.registry);
   const backoff = opts.backoff === undefined ? {} : { backoff: opts.backoff };
   const pods = createPodAudit({
@@ -245,12 +288,11 @@ function startAudits(
     logger: opts.logger,
     registry: opts.registry,
     ownConfiguration: audit.webhookConfiguration,
+    watch,
     service: audit.service,
     ...(audit.servedCertificate === undefined
       ? {}
       : { servedCertificate: audit.servedCertificate, verify: verifyCaBundle }),
-    ...backoff,
-    onRestart: () => informerRestarts.inc({ informer: 'mutatingwebhookconfigurations' }),
   });
   pods.start();
   webhooks.start();

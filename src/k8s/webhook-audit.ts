@@ -1,6 +1,7 @@
 /**
  * The webhook self-check in cluster mode: a read-only MutatingWebhookConfiguration informer
- * (RBAC: list and watch on mutatingwebhookconfigurations) whose changes re-run the analysis of
+ * (RBAC: list and watch on mutatingwebhookconfigurations; the server's shared one from
+ * webhook-configurations.ts, or its own) whose changes re-run the analysis of
  * src/core/audit/webhooks.ts, debounced. Findings become a gauge per code, one log line per change
  * and a readiness detail; they never make the injector unready (the webhook still answers).
  */
@@ -25,8 +26,12 @@ import {
 import { diffFindings } from '../core/audit/pods.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
 import { requestOptions } from './kubeconfig.js';
+import {
+  MWC_PATH,
+  trimConfiguration,
+  type WebhookConfigurationWatch,
+} from './webhook-configurations.js';
 
-export const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 const DEBOUNCE_MS = 200;
 
 /** What the analysis reads of a configuration (the API object carries managedFields and more). */
@@ -71,22 +76,6 @@ export function toWebhookConfiguration(obj: V1MutatingWebhookConfiguration): Web
   };
 }
 
-/** Keeps the fields the analysis reads; drops managedFields and annotations. */
-function trimConfiguration(obj: V1MutatingWebhookConfiguration): V1MutatingWebhookConfiguration {
-  return {
-    apiVersion: obj.apiVersion,
-    kind: obj.kind,
-    metadata: {
-      ...(obj.metadata?.name === undefined ? {} : { name: obj.metadata.name }),
-      ...(obj.metadata?.resourceVersion === undefined
-        ? {}
-        : { resourceVersion: obj.metadata.resourceVersion }),
-      ...(obj.metadata?.labels === undefined ? {} : { labels: obj.metadata.labels }),
-    },
-    ...(obj.webhooks === undefined ? {} : { webhooks: obj.webhooks }),
-  };
-}
-
 export interface WebhookAuditRuntimeOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
@@ -98,6 +87,8 @@ export interface WebhookAuditRuntimeOptions {
   verify?: (served: string, caBundle: string) => CaBundleVerdict;
   backoff?: BackoffOptions;
   onRestart?: () => void;
+  /** The process's shared configuration informer; absent: the audit runs its own. */
+  watch?: WebhookConfigurationWatch;
 }
 
 export interface WebhookAudit {
@@ -115,21 +106,26 @@ export function createWebhookAudit(opts: WebhookAuditRuntimeOptions): WebhookAud
   const log = opts.logger.child({ component: 'webhook-audit' });
   const api = opts.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   let timer: NodeJS.Timeout | undefined;
-  const informer = createInformer<V1MutatingWebhookConfiguration>({
-    name: 'mutatingwebhookconfigurations',
-    path: MWC_PATH,
-    kubeConfig: opts.kubeConfig,
-    list: () => api.listMutatingWebhookConfiguration({}, requestOptions({})),
-    transform: trimConfiguration,
-    logger: opts.logger,
-    onChange: () => {
-      clearTimeout(timer);
-      timer = setTimeout(refresh, DEBOUNCE_MS);
-      timer.unref();
-    },
-    ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
-    ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
-  });
+  const onChange = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, DEBOUNCE_MS);
+    timer.unref();
+  };
+  const shared = opts.watch;
+  const informer =
+    shared?.informer ??
+    createInformer<V1MutatingWebhookConfiguration>({
+      name: 'mutatingwebhookconfigurations',
+      path: MWC_PATH,
+      kubeConfig: opts.kubeConfig,
+      list: () => api.listMutatingWebhookConfiguration({}, requestOptions({})),
+      transform: trimConfiguration,
+      logger: opts.logger,
+      onChange,
+      ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
+      ...(opts.onRestart === undefined ? {} : { onRestart: opts.onRestart }),
+    });
+  shared?.onChange(onChange);
   const gauge = webhookAuditMetrics(opts.registry).findings;
   let current = new Map<string, WebhookFinding>();
 
@@ -176,12 +172,13 @@ export function createWebhookAudit(opts: WebhookAuditRuntimeOptions): WebhookAud
     }),
     refresh,
     start(): void {
-      informer.start();
+      // A shared informer is started and stopped by its owner.
+      if (shared === undefined) informer.start();
       void Promise.resolve(informer.whenSynced()).then(refresh);
     },
     async stop(): Promise<void> {
       clearTimeout(timer);
-      await informer.stop();
+      if (shared === undefined) await informer.stop();
     },
   };
 }

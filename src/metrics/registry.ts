@@ -99,6 +99,11 @@ export const METRIC_DEFINITIONS = {
     'Findings of the webhook self-check by code (overlap, ca-bundle-mismatch, ...)',
     ['code'],
   ),
+  reviewEvents: metric(
+    `${OWN_PREFIX}review_events_total`,
+    'Kubernetes Events about skipped and denied pods: sent (created or count updated), dropped (queue full or rate limit), failed',
+    ['result'],
+  ),
 } as const satisfies Record<string, MetricDefinition>;
 
 type Definitions = typeof METRIC_DEFINITIONS;
@@ -220,4 +225,9 @@ export function clusterMetrics(registry: Registry): {
     informerRestarts: counter(registry, 'informerRestarts'),
     namespaceLookups: counter(registry, 'namespaceLookups'),
   };
+}
+
+/** Counter of the Events the server writes about skipped and denied pods. */
+export function reviewEventMetrics(registry: Registry): { events: Counter<'result'> } {
+  return { events: counter(registry, 'reviewEvents') };
 }

@@ -91,12 +91,12 @@ export class FakeApiServer {
   readonly events: KObject[] = [];
   /** When set, every request is answered with this HTTP status (simulates an overloaded server). */
   failWith: number | undefined;
+  /** Resources whose reads are answered 403 Forbidden (missing RBAC). */
+  readonly forbidden = new Set<Resource>();
   /** Namespace GETs wait this long before answering (simulates a slow server). */
   getDelayMs = 0;
   /** Whether the ProxyConfig CRD is installed; without it its paths answer 404, as the real server does. */
   proxyConfigCrd = false;
-  /** Resources whose requests are answered 403 (RBAC without a rule for them). */
-  readonly forbidden = new Set<Resource>();
 
   constructor(private readonly options: FakeApiServerOptions = {}) {}
 
@@ -276,7 +276,7 @@ export class FakeApiServer {
       return;
     }
     if (this.forbidden.has(route.resource)) {
-      sendStatus(res, 403, 'Forbidden', `${route.resource} is forbidden: no RBAC rule`);
+      sendStatus(res, 403, 'Forbidden', `${route.resource} is forbidden: no RBAC rule allows it`);
       return;
     }
     const fieldName = parseFieldSelector(url.searchParams.get('fieldSelector'));

@@ -18,6 +18,7 @@ import {
   type WebhookConfiguration,
 } from '../helpers/k8s-objects.js';
 import { candidateRevisions, entriesPatchedByIstiod } from '../helpers/istiod-cert-patcher.js';
+import { planTagSet, type TagWebhookConfiguration } from '../../src/core/revision-tags.js';
 
 const CHART = join(ROOT, 'charts/sidecar-injector');
 /** Fixed, so results never depend on the Kubernetes version a helm build assumes by default. */
@@ -346,6 +347,50 @@ describe.skipIf(helm === undefined)('helm chart', () => {
     for (const c of configs)
       for (const w of c.webhooks) expect(w.clientConfig.service.name).toBe('sidecar-injector-1-32');
     await expect(template('mesh', ['revisionTags={prod}'])).rejects.toThrow(/named revision/);
+  });
+
+  it('`tag set` against the chart-installed revision writes the entries the chart renders for that tag', async () => {
+    const objs = await template('istio-system', CASES['tags']);
+    const configs = webhookConfigurations(objs) as unknown as TagWebhookConfiguration[];
+    const installed = configs.filter((c) => c.metadata.labels?.['istio.io/tag'] === undefined);
+    for (const tag of ['prod-stable', 'default']) {
+      const chart = configs.find((c) => c.metadata.labels?.['istio.io/tag'] === tag);
+      const plan = planTagSet(installed, { tag, revision: '1-32', overwrite: false });
+      expect(plan.configuration.metadata.name).toBe(chart?.metadata.name);
+      expect(plan.configuration.webhooks, tag).toEqual(chart?.webhooks);
+      expect(plan.configuration.metadata.labels).toMatchObject({
+        'istio.io/tag': tag,
+        'istio.io/rev': '1-32',
+        app: 'sidecar-injector',
+      });
+    }
+  });
+
+  it('RBAC: webhook configurations are read for the tags; Events are written only when enabled', async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const rules = async (set: readonly string[]): Promise<Rule[]> =>
+      find(await template('mesh', set), 'ClusterRole')['rules'] as Rule[];
+    const on = await rules([]);
+    expect(on).toContainEqual({
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations'],
+      verbs: ['list', 'watch'],
+    });
+    expect(on).toContainEqual({
+      apiGroups: [''],
+      resources: ['events'],
+      verbs: ['create', 'patch'],
+    });
+    const off = await rules(['server.events=false']);
+    expect(off.flatMap((r) => r.resources)).not.toContain('events');
+    const args = (objs: Obj[]): string[] =>
+      (
+        find(objs, 'Deployment')['spec'] as {
+          template: { spec: { containers: { args: string[] }[] } };
+        }
+      ).template.spec.containers[0]?.args ?? [];
+    expect(args(await template('mesh'))).toContain('--events=on');
+    expect(args(await template('mesh', ['server.events=false']))).toContain('--events=off');
   });
 
   it('ships its own ConfigMaps only when asked, with the chart’s tags in values.revisionTags', async () => {

@@ -26,6 +26,7 @@ export const TEST_SERVE_OPTIONS: ServeOptions = {
   audit: true,
   auditIntervalSeconds: 15,
   auditEvents: false,
+  events: false,
   webhookConfig: 'sidecar-injector',
   service: { namespace: 'sidecar-injector', name: 'sidecar-injector' },
 };

@@ -175,7 +175,7 @@ describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
       expect(svc.spec?.ports?.[0]).toMatchObject({ port: 443, targetPort: 'https-webhook' });
     });
 
-    it('grants read-only access: namespaces, nodes, ProxyConfigs, pods and webhook configurations cluster-wide, ConfigMaps in one namespace', () => {
+    it('grants reads of namespaces, nodes, ProxyConfigs, pods and webhook configurations cluster-wide, ConfigMaps in one namespace, and writes of Events only', () => {
       expect(typed(ClusterRole, 'ClusterRole').rules).toEqual([
         { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
         {
@@ -189,6 +189,7 @@ describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
           resources: ['mutatingwebhookconfigurations'],
           verbs: ['list', 'watch'],
         },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       ]);
       const role = typed(Role, 'Role');
       expect(role.metadata?.namespace).toBe('sidecar-injector');

@@ -27,6 +27,7 @@ describe('serve flags', () => {
         audit: true,
         auditIntervalSeconds: 15,
         auditEvents: false,
+        events: true,
         webhookConfig: 'sidecar-injector',
         service: { namespace: 'sidecar-injector', name: 'sidecar-injector' },
       },
@@ -47,6 +48,17 @@ describe('serve flags', () => {
     });
     const bad = parseServeOptions(['--audit-interval', '1', '--service', 'nope'], {});
     expect(!bad.ok && !bad.help && bad.problems.length).toBe(2);
+  });
+
+  it('--events off (or INJECTOR_EVENTS=off) turns the review Events off', () => {
+    const off = parseServeOptions(['--events', 'off'], {});
+    expect(off.ok && off.options.events).toBe(false);
+    const env = parseServeOptions([], { INJECTOR_EVENTS: 'off' });
+    expect(env.ok && env.options.events).toBe(false);
+    const bad = parseServeOptions(['--events', 'maybe'], {});
+    expect(!bad.ok && !bad.help && bad.problems).toEqual([
+      '--events: expected one of on|off, got "maybe"',
+    ]);
   });
 
   it('--platform and --compliance-policy (or their variables) set the process-wide facts', () => {

@@ -8,6 +8,7 @@ import {
   createMetrics,
   podAuditMetrics,
   webhookAuditMetrics,
+  reviewEventMetrics,
 } from '../../../src/metrics/registry.js';
 
 const README = new URL('../../../README.md', import.meta.url);
@@ -55,6 +56,7 @@ describe('metrics registry', () => {
     expect(configReloadMetrics(registry).errors).toBe(first.errors);
     expect(podAuditMetrics(registry).missing).toBe(podAuditMetrics(registry).missing);
     webhookAuditMetrics(registry);
+    expect(reviewEventMetrics(registry).events).toBe(reviewEventMetrics(registry).events);
     expect(clusterMetrics(registry).informerRestarts).toBe(
       clusterMetrics(registry).informerRestarts,
     );
