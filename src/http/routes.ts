@@ -6,7 +6,8 @@
 import { admit, type AdmissionSources } from '../admission/admit.js';
 import type { ClusterReadiness } from '../core/contracts.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import { parseAdmissionReview, type ReviewOutcome, type ReviewResult } from '../core/review.js';
+import { parseAdmissionReview } from '../core/review-envelope.js';
+import type { ReviewOutcome, ReviewResult } from '../core/review.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
 import type { AppReply, AppRequest, InjectorApp } from './types.js';
