@@ -34,7 +34,6 @@ export default tseslint.config(
       'src/core/audit/pod-trim.ts',
       'src/core/audit/pods.ts',
       'src/core/config/istio-operator.ts',
-      'src/core/decide.ts',
       'src/core/inject.ts',
       'src/core/json-parse.ts',
       'src/core/pipeline/meta.ts',
