@@ -45,7 +45,6 @@ export default tseslint.config(
       'src/core/template/fmt.ts',
       'src/core/template/funcs.ts',
       'src/core/template/parse.ts',
-      'src/core/webhook-selectors.ts',
     ],
     rules: { complexity: ['error', 35] },
   },
