@@ -17,9 +17,9 @@ import {
   denyReview,
   isPodCreate,
   reviewParsed,
-  type ParsedReview,
   type ReviewResult,
 } from '../core/review.js';
+import type { ParsedReview } from '../core/review-envelope.js';
 
 /** Where an admission reads its configuration and cluster state; wired by src/server.ts. */
 export interface AdmissionSources {

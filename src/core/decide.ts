@@ -136,34 +136,41 @@ export function decide(input: DecideInput): Decision {
     );
   }
 
-  if (sw !== undefined) {
-    const reason: DecisionReason = sw.explicit
-      ? sw.source === 'label'
-        ? 'pod-label-opt-in'
-        : 'pod-annotation-opt-in'
-      : sw.source === 'label'
-        ? 'pod-label-opt-out'
-        : 'pod-annotation-opt-out';
-    return decision(sw.explicit, reason, '', warnings);
-  }
+  if (sw !== undefined) return decision(sw.explicit, switchReason(sw), '', warnings);
 
   if (mode === 'webhook') {
-    const never = firstMatch(injector.neverInjectSelector, labels, 'neverInjectSelector', warnings);
-    if (never !== undefined) {
-      return decision(false, 'never-inject-selector', `neverInjectSelector[${never}]`, warnings);
-    }
-    const always = firstMatch(
-      injector.alwaysInjectSelector,
-      labels,
-      'alwaysInjectSelector',
-      warnings,
-    );
-    if (always !== undefined) {
-      return decision(true, 'always-inject-selector', `alwaysInjectSelector[${always}]`, warnings);
-    }
+    const bySelector = selectorDecision(injector, labels, warnings);
+    if (bySelector !== undefined) return bySelector;
   }
 
   return policy === 'enabled'
     ? decision(true, 'policy-enabled', '', warnings)
     : decision(false, 'policy-disabled', '', warnings);
+}
+
+function switchReason(sw: NonNullable<Switch>): DecisionReason {
+  if (sw.explicit) return sw.source === 'label' ? 'pod-label-opt-in' : 'pod-annotation-opt-in';
+  return sw.source === 'label' ? 'pod-label-opt-out' : 'pod-annotation-opt-out';
+}
+
+/** The injector config's neverInjectSelector, then alwaysInjectSelector (webhook mode only). */
+function selectorDecision(
+  injector: InjectorConfig,
+  labels: StringMap,
+  warnings: string[],
+): Decision | undefined {
+  const never = firstMatch(injector.neverInjectSelector, labels, 'neverInjectSelector', warnings);
+  if (never !== undefined) {
+    return decision(false, 'never-inject-selector', `neverInjectSelector[${never}]`, warnings);
+  }
+  const always = firstMatch(
+    injector.alwaysInjectSelector,
+    labels,
+    'alwaysInjectSelector',
+    warnings,
+  );
+  if (always !== undefined) {
+    return decision(true, 'always-inject-selector', `alwaysInjectSelector[${always}]`, warnings);
+  }
+  return undefined;
 }

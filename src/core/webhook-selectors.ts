@@ -237,6 +237,17 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
     ...input.namespaceLabels,
   };
   const podLabels = input.podLabels;
+  return (
+    firstMatchingEntry(entries, nsLabels, podLabels) ??
+    whyNoMatch(input, entries, nsLabels, podLabels)
+  );
+}
+
+function firstMatchingEntry(
+  entries: readonly WebhookEntry[],
+  nsLabels: StringMap,
+  podLabels: StringMap,
+): WebhookSelectorResult | undefined {
   for (const entry of entries) {
     if (
       matchesSelector(entry.namespaceSelector, nsLabels) &&
@@ -257,7 +268,16 @@ export function evaluateWebhookSelectors(input: WebhookSelectorInput): WebhookSe
       };
     }
   }
+  return undefined;
+}
 
+/** The most specific reason none of the entries matched. */
+function whyNoMatch(
+  input: WebhookSelectorInput,
+  entries: readonly WebhookEntry[],
+  nsLabels: StringMap,
+  podLabels: StringMap,
+): WebhookSelectorResult {
   const ours = new Set(entries.map((e) => e.revision));
   const self = input.revision === '' ? 'default' : input.revision;
   const nsInjection = nsLabels[NAMESPACE_INJECTION_LABEL];

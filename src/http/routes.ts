@@ -7,12 +7,8 @@ import { admit, type AdmissionSources } from '../admission/admit.js';
 import type { ClusterReadiness } from '../core/contracts.js';
 import type { Pod } from '../core/pod-types.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
-import {
-  parseAdmissionReview,
-  type ParsedReview,
-  type ReviewOutcome,
-  type ReviewResult,
-} from '../core/review.js';
+import { parseAdmissionReview, type ParsedReview } from '../core/review-envelope.js';
+import type { ReviewOutcome, ReviewResult } from '../core/review.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
 import type { AppReply, AppRequest, InjectorApp } from './types.js';

@@ -4,7 +4,7 @@ import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import type { NamespaceInfo, NamespaceResolver } from '../../../src/core/contracts.js';
 import type { Pod } from '../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../src/core/patch/apply-strict.js';
-import { parseAdmissionReview } from '../../../src/core/review.js';
+import { parseAdmissionReview } from '../../../src/core/review-envelope.js';
 import { staticProvider } from '../http/harness.js';
 import { makeReview } from '../../helpers/review.js';
 

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Operation } from 'fast-json-patch';
-import {
-  denyReview,
-  parseAdmissionReview,
-  reviewAdmission,
-  type ReviewInput,
-} from '../../../src/core/review.js';
+import { denyReview, reviewAdmission, type ReviewInput } from '../../../src/core/review.js';
+import { parseAdmissionReview } from '../../../src/core/review-envelope.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import { InjectorError, formatError } from '../../../src/errors.js';
 import type { NamespaceLookupResult } from '../../../src/core/contracts.js';

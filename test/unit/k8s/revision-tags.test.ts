@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { FakeApiServer, type KObject } from '../../e2e/fake-apiserver.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../../src/k8s/runtime.js';
-import { parseAdmissionReview, reviewParsed } from '../../../src/core/review.js';
+import { parseAdmissionReview } from '../../../src/core/review-envelope.js';
+import { reviewParsed } from '../../../src/core/review.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../../helpers/async.js';
 
