@@ -346,6 +346,24 @@ export interface Comparison {
   signature?: string;
 }
 
+/**
+ * The class of an error text, so that a signature tells apart errors of different causes: the
+ * refused configuration field, the annotation named, else the message with quoted values and
+ * numbers generalised (cut short).
+ */
+export function errorClass(message: string): string {
+  const field = /^configuration refused: \[\{"path":"([^"]*)"/.exec(message);
+  if (field) return `config ${field[1] ?? ''}`;
+  const annotation = /annotation '([^']+)'/.exec(message) ?? /annotation "([^"]+)"/.exec(message);
+  if (annotation) return `annotation ${annotation[1] ?? ''}`;
+  return message
+    .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
+    .replace(/\d+/g, 'N')
+    .replace(/\s+/g, ' ')
+    .slice(0, 80)
+    .trim();
+}
+
 export function compare(c: OracleCase, a: Result, b: Result): Comparison {
   // Indices generalised; kube-inject paths made pod-relative (the same difference shows in every
   // kind of workload and in Lists).
@@ -361,7 +379,7 @@ export function compare(c: OracleCase, a: Result, b: Result): Comparison {
       kind: 'error',
       ours: a.error ?? '<no error>',
       istio: b.error ?? '<no error>',
-      signature: sig(a.error !== undefined ? 'error-only-ours' : 'error-only-istio'),
+      signature: `${sig(a.error !== undefined ? 'error-only-ours' : 'error-only-istio')} (${errorClass(a.error ?? b.error ?? '')})`,
     };
   }
   if (a.error !== undefined) return { identical: true };
