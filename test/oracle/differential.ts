@@ -170,6 +170,9 @@ function ourConfig(texts: BaseTexts): InjectionConfig | string {
 
 function clusterFactsFor(c: OracleCase, namespace: string): ClusterFacts {
   const facts: ClusterFacts = { nativeSidecars: c.settings.nativeSidecars };
+  // Our kube-inject command hands the pipeline the native-sidecar decision only
+  // (src/cli/inject.ts), as Istio's IntoResourceFile never reads a namespace or the platform.
+  if (c.mode === 'kube-inject') return facts;
   if (c.settings.platform === 'openshift') {
     facts.openshift = true;
     const ns = c.namespaces.find((n) => n.name === namespace);
