@@ -245,6 +245,19 @@ export function clusterIdOf(path: string): string {
   return parsePathParams(path).ISTIO_META_CLUSTER_ID ?? '';
 }
 
+/**
+ * istiod's own cluster as a deployment names it (values `global.multiCluster.clusterName`, which
+ * is istiod's CLUSTER_ID): Istio reads the namespace from the cluster the path or the values
+ * name (inject.go extractClusterAndNetwork), so the case's namespaces live there.
+ */
+function valuesClusterName(valuesText: string): string {
+  const values = JSON.parse(valuesText) as JsonValue;
+  const global = isJsonObject(values) ? values.global : undefined;
+  const multi = isJsonObject(global) ? global.multiCluster : undefined;
+  const name = isJsonObject(multi) ? multi.clusterName : undefined;
+  return typeof name === 'string' ? name : '';
+}
+
 export async function istio(
   oracle: OracleProcess,
   c: OracleCase,
@@ -267,7 +280,7 @@ export async function istio(
     question.pod = podOf(c);
     question.namespace = c.requestNamespace;
     question.path = c.path;
-    question.clusterId = clusterIdOf(c.path);
+    question.clusterId = clusterIdOf(c.path) || valuesClusterName(texts.values);
     question.revision = 'default';
   }
   const a: OracleAnswer = await oracle.ask(question);

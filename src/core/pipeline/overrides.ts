@@ -110,10 +110,12 @@ export function reapplyOverrides(inputs: OverrideInputs): Pod {
     merged = strategicMerge(merged, { spec: { initContainers: [overlay] } }, POD_SCHEMA) as Pod;
   }
 
-  if (
-    status === undefined &&
-    (applied.containers.length > 0 || applied.initContainers.length > 0)
-  ) {
+  // Istio records the overrides only for a pod without a status annotation at all: one whose
+  // status is not valid JSON counts as already injected too (webhook.go,
+  // reapplyOverwrittenContainers).
+  const annotations = original.metadata?.annotations;
+  const alreadyInjected = annotations !== undefined && Object.hasOwn(annotations, KEY.status);
+  if (!alreadyInjected && (applied.containers.length > 0 || applied.initContainers.length > 0)) {
     const record: JsonObject = {};
     if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
     if (applied.initContainers.length > 0)
