@@ -153,20 +153,33 @@ export function adjustInitContainerUser(merged: Pod, original: Pod, tproxy: bool
   const spec = merged.spec;
   if (!spec) return;
 
+  // Istio adjusts one init container: the first named istio-init, else the first named
+  // istio-validation (webhook.go adjustInitContainerUser); a user's own istio-init is the one.
+  const initList = spec.initContainers ?? [];
+  const initIndex = [INIT_CONTAINER, VALIDATION_CONTAINER]
+    .map((name) => initList.findIndex((c) => c.name === name))
+    .find((i) => i >= 0);
+  if (initIndex === undefined) return;
+
   if (tproxy && user.user !== undefined) {
-    const update = (list: Container[] | undefined): Container[] | undefined =>
-      list?.map((c) =>
-        c.name === PROXY_CONTAINER
-          ? { ...c, securityContext: { ...(c.securityContext ?? {}), runAsUser: 0 } }
-          : c,
-      );
-    if (spec.containers) spec.containers = update(spec.containers);
-    if (spec.initContainers) spec.initContainers = update(spec.initContainers);
+    // The first istio-proxy, containers before init containers (FindSidecar).
+    const inContainers = (spec.containers ?? []).findIndex((c) => c.name === PROXY_CONTAINER);
+    const key = inContainers >= 0 ? 'containers' : 'initContainers';
+    const list = spec[key] ?? [];
+    const at = inContainers >= 0 ? inContainers : list.findIndex((c) => c.name === PROXY_CONTAINER);
+    const proxy = list[at];
+    if (proxy) {
+      const updated = [...list];
+      updated[at] = {
+        ...proxy,
+        securityContext: { ...(proxy.securityContext ?? {}), runAsUser: 0 },
+      };
+      spec[key] = updated;
+    }
   }
 
-  if (!spec.initContainers) return;
-  spec.initContainers = spec.initContainers.map((c) => {
-    if (c.name !== INIT_CONTAINER && c.name !== VALIDATION_CONTAINER) return c;
+  spec.initContainers = (spec.initContainers ?? []).map((c, i) => {
+    if (i !== initIndex) return c;
     let out = c;
     if (!tproxy && c.name === VALIDATION_CONTAINER) {
       const sc: JsonObject = { ...(c.securityContext ?? {}) };
