@@ -209,6 +209,13 @@ export function orderedJson(type: string, value: JsonValue): JsonValue {
     }
     if (omitZero === true && isZero(v)) continue;
     if (Array.isArray(v) && v.length === 0) continue;
+    // omitempty drops an empty map too (ResourceList requests/limits: `requests: {}` vanishes).
+    if (
+      (fieldType === '{}' || fieldType === 'Q{}') &&
+      isJsonObject(v) &&
+      Object.keys(v).length === 0
+    )
+      continue;
     out[name] = convert(fieldType, v);
   }
   // `resources` is a struct, not a pointer: Go always prints it.
