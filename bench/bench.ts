@@ -210,16 +210,23 @@ async function withServerCpu<T extends { requests: number }>(
   return { ...result, cpuMs: result.requests > 0 ? (after - before) / 1000 / result.requests : 0 };
 }
 
+/** A cold oracle build (Go module downloads and compilation on 2 cores) takes minutes. */
+const ORACLE_BUILD_TIMEOUT_MS = 20 * 60_000;
+/** How long Istio's server may take to parse the chart's templates and listen. */
+const ISTIO_START_TIMEOUT_MS = 60_000;
+
 /** The oracle binary (built by `scripts/oracle.ts --build-only`, which caches it), or why not. */
 function istioOracleBinary(root: string): { binary?: string; note?: string } {
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) return { note: 'Go is not installed' };
+  // Bounded: a build that cannot finish (a stalled module download) skips the peer, with a note.
   const r = spawnSync(
     join(root, 'node_modules', '.bin', 'tsx'),
     [join(root, 'scripts', 'oracle.ts'), '--build-only'],
-    { cwd: root, encoding: 'utf8' },
+    { cwd: root, encoding: 'utf8', timeout: ORACLE_BUILD_TIMEOUT_MS, killSignal: 'SIGKILL' },
   );
   const binary = /binary ready: (\S+)/.exec(r.stdout)?.[1];
+  if (r.error) return { note: `the oracle build did not finish: ${r.error.message}` };
   if (r.status !== 0 || !binary)
     return { note: `the oracle build failed: ${r.stderr.slice(-300)}` };
   return { binary };
@@ -235,13 +242,18 @@ async function procCpuMicros(pid: number): Promise<number> {
   return ticks * 10_000;
 }
 
-/** Istio's webhook server (`oracle serve`), stopping by itself after maxSeconds. */
+/**
+ * Istio's webhook server (`oracle serve`) on 127.0.0.1: it stops by itself after maxSeconds or
+ * maxRequests, is killed if it does not listen within ISTIO_START_TIMEOUT_MS, and is killed when
+ * the bench process exits, whatever way it ends.
+ */
 function startIstio(
   binary: string,
   root: string,
   tls: DevCertificates,
   workDir: string,
   maxSeconds: number,
+  maxRequests: number,
 ): Promise<Child> {
   return (async () => {
     const certPath = join(workDir, 'istio-cert.pem');
@@ -261,26 +273,47 @@ function startIstio(
         keyPath,
         '--max-seconds',
         String(maxSeconds),
+        '--max-requests',
+        String(maxRequests),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     const port = await new Promise<number>((resolve, reject) => {
       let text = '';
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`oracle serve exited (${code})`)));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`oracle serve did not listen within ${ISTIO_START_TIMEOUT_MS} ms`));
+      }, ISTIO_START_TIMEOUT_MS);
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      child.once('error', fail);
+      child.once('exit', (code) => fail(new Error(`oracle serve exited (${code})`)));
       child.stdout.on('data', (chunk: Buffer) => {
         text += chunk.toString('utf8');
         const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
       });
     });
     child.removeAllListeners('exit');
+    child.removeAllListeners('error');
+    child.stdout.resume();
     const pid = child.pid ?? 0;
     return {
       process: child,
       port,
       request: async (message: string): Promise<ChildMessage> => {
-        if (message === 'cpu') return { cpuMicros: await procCpuMicros(pid) };
+        // A server that stopped by itself (its time budget) has no /proc entry left: no CPU.
+        if (message === 'cpu') return { cpuMicros: await procCpuMicros(pid).catch(() => 0) };
         if (message === 'stop') child.kill('SIGTERM');
         return {};
       },
@@ -323,7 +356,12 @@ function stopChild(child: Child): Promise<void> {
       resolve();
       return;
     }
-    child.process.once('exit', () => resolve());
+    // A child that does not stop within 10 s is killed: the bench never waits on it forever.
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+    child.process.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     if (child.process.send) child.process.send('stop');
     else void child.request('stop');
   });
@@ -443,6 +481,9 @@ async function h2loadCell(
   ];
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // h2load ends after -D seconds; one that does not (a server gone mid-handshake) is killed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), (duration + 30) * 1000);
+    child.once('exit', () => clearTimeout(timer));
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -679,7 +720,13 @@ async function main(): Promise<void> {
       // Bounded: the server stops by itself well after the last cell could have ended.
       const cellsCount = sets.size * args.concurrency.length * (h2 ? 2 : 1);
       const budget = Math.ceil(cellsCount * (args.duration + 5) * 2 + 120);
-      istio = await startIstio(found.binary, root, tls, workDir, budget);
+      // Far above what the cells can send (the fastest server answers well under 50 000 req/s).
+      const maxRequests = Math.ceil(cellsCount * args.duration * 50_000);
+      try {
+        istio = await startIstio(found.binary, root, tls, workDir, budget, maxRequests);
+      } catch (error) {
+        istioNote = `Istio's server did not start: ${(error as Error).message}`;
+      }
     }
   }
   console.log(

@@ -138,7 +138,8 @@ export function parseProxyConfigOverlay(
 }
 
 function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefined {
-  const result = parseYamlDocument(text);
+  // istiod reads the annotation with protomarshal.ApplyYAML: go-yaml v2's YAML 1.1 scalars.
+  const result = parseYamlDocument(text, { resolution: 'go' });
   if (!result.ok) {
     issues.push({ path: '', message: result.errors[0] ?? 'invalid YAML' });
     return undefined;

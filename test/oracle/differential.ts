@@ -168,6 +168,9 @@ function ourConfig(texts: BaseTexts): InjectionConfig | string {
 
 function clusterFactsFor(c: OracleCase, namespace: string): ClusterFacts {
   const facts: ClusterFacts = { nativeSidecars: c.settings.nativeSidecars };
+  // Our kube-inject command hands the pipeline the native-sidecar decision only
+  // (src/cli/inject.ts), as Istio's IntoResourceFile never reads a namespace or the platform.
+  if (c.mode === 'kube-inject') return facts;
   if (c.settings.platform === 'openshift') {
     facts.openshift = true;
     const ns = c.namespaces.find((n) => n.name === namespace);
@@ -239,6 +242,19 @@ export function clusterIdOf(path: string): string {
   return parsePathParams(path).ISTIO_META_CLUSTER_ID ?? '';
 }
 
+/**
+ * istiod's own cluster as a deployment names it (values `global.multiCluster.clusterName`, which
+ * is istiod's CLUSTER_ID): Istio reads the namespace from the cluster the path or the values
+ * name (inject.go extractClusterAndNetwork), so the case's namespaces live there.
+ */
+function valuesClusterName(valuesText: string): string {
+  const values = JSON.parse(valuesText) as JsonValue;
+  const global = isJsonObject(values) ? values.global : undefined;
+  const multi = isJsonObject(global) ? global.multiCluster : undefined;
+  const name = isJsonObject(multi) ? multi.clusterName : undefined;
+  return typeof name === 'string' ? name : '';
+}
+
 export async function istio(
   oracle: OracleProcess,
   c: OracleCase,
@@ -261,7 +277,7 @@ export async function istio(
     question.pod = podOf(c);
     question.namespace = c.requestNamespace;
     question.path = c.path;
-    question.clusterId = clusterIdOf(c.path);
+    question.clusterId = clusterIdOf(c.path) || valuesClusterName(texts.values);
     question.revision = 'default';
   }
   const a: OracleAnswer = await oracle.ask(question);
@@ -343,6 +359,24 @@ export interface Comparison {
   signature?: string;
 }
 
+/**
+ * The class of an error text, so that a signature tells apart errors of different causes: the
+ * refused configuration field, the annotation named, else the message with quoted values and
+ * numbers generalised (cut short).
+ */
+export function errorClass(message: string): string {
+  const field = /^configuration refused: \[\{"path":"([^"]*)"/.exec(message);
+  if (field) return `config ${field[1] ?? ''}`;
+  const annotation = /annotation '([^']+)'/.exec(message) ?? /annotation "([^"]+)"/.exec(message);
+  if (annotation) return `annotation ${annotation[1] ?? ''}`;
+  return message
+    .replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')
+    .replace(/\d+/g, 'N')
+    .replace(/\s+/g, ' ')
+    .slice(0, 80)
+    .trim();
+}
+
 export function compare(c: OracleCase, a: Result, b: Result): Comparison {
   // Indices generalised; kube-inject paths made pod-relative (the same difference shows in every
   // kind of workload and in Lists).
@@ -358,7 +392,7 @@ export function compare(c: OracleCase, a: Result, b: Result): Comparison {
       kind: 'error',
       ours: a.error ?? '<no error>',
       istio: b.error ?? '<no error>',
-      signature: sig(a.error !== undefined ? 'error-only-ours' : 'error-only-istio'),
+      signature: `${sig(a.error !== undefined ? 'error-only-ours' : 'error-only-istio')} (${errorClass(a.error ?? b.error ?? '')})`,
     };
   }
   if (a.error !== undefined) return { identical: true };

@@ -61,6 +61,13 @@ func answerLines() error {
 				if ferr := out.Flush(); ferr != nil {
 					return ferr
 				}
+			} else if msg.YAML != nil {
+				if werr := enc.Encode(readYAML(msg.YAML)); werr != nil {
+					return werr
+				}
+				if ferr := out.Flush(); ferr != nil {
+					return ferr
+				}
 			} else if msg.Text != nil {
 				o.texts[msg.Text.ID] = msg.Text.Value
 			} else if msg.Case != nil {

@@ -38,6 +38,7 @@ type message struct {
 	Text  *textDef      `json:"text,omitempty"`
 	Case  *ocase        `json:"case,omitempty"`
 	Canon *canonRequest `json:"canon,omitempty"`
+	YAML  *yamlRequest  `json:"yaml,omitempty"`
 }
 
 type namespace struct {

@@ -98,6 +98,23 @@ export function buildOracle(rev: Revision, log: (line: string) => void = () => {
   return { binary, seconds };
 }
 
+/** How istiod reads a text (test/oracle/yamlcheck.go `yamlAnswer`). */
+export interface YamlAnswer {
+  id: string;
+  config?: {
+    policy: string;
+    defaultTemplates: string[] | null;
+    aliases: Record<string, string[] | null> | null;
+    neverInjectSelector: unknown[] | null;
+    alwaysInjectSelector: unknown[] | null;
+    injectedAnnotations: Record<string, string> | null;
+    templates: Record<string, string> | null;
+  };
+  configError?: string;
+  map?: unknown;
+  mapError?: string;
+}
+
 /** What the oracle answers for one case (see test/oracle/oracle.go `answer`). */
 export interface OracleAnswer {
   id: string;
@@ -166,6 +183,18 @@ export class OracleProcess {
         else resolveAnswer(JSON.parse(line) as OracleAnswer);
       });
       this.child.stdin.write(`${JSON.stringify({ canon: question })}\n`);
+    });
+  }
+
+  /** How istiod reads a text: as the injector config and as an untyped map (yamlcheck.go). */
+  yaml(question: { id: string; text: string }): Promise<YamlAnswer> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise((resolveAnswer, reject) => {
+      this.waiting.push((line) => {
+        if (line === '') reject(new Error(this.exited ?? 'oracle closed its output'));
+        else resolveAnswer(JSON.parse(line) as YamlAnswer);
+      });
+      this.child.stdin.write(`${JSON.stringify({ yaml: question })}\n`);
     });
   }
 

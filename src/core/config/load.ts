@@ -49,13 +49,21 @@ export interface LoadOptions {
   nativeFastPath?: boolean;
 }
 
+/**
+ * One ConfigMap text read as istiod reads it: sigs.k8s.io/yaml over go-yaml v2 (YAML 1.1), the
+ * injector `config` into Go string fields throughout (inject.UnmarshalConfig), the others into
+ * typed or untyped fields (protomarshal.ApplyYAML, yaml.Unmarshal into a map).
+ */
 function parseYamlMap(
   text: string | undefined,
   path: string,
   issues: ConfigIssue[],
 ): JsonObject | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const result = parseYamlDocument(text, { uniqueKeys: false });
+  const result = parseYamlDocument(text, {
+    uniqueKeys: false,
+    resolution: path === 'config' ? 'go-strings' : 'go',
+  });
   if (!result.ok) {
     for (const error of result.errors)
       issues.push({ path, message: `not valid YAML/JSON: ${error}` });

@@ -11,14 +11,24 @@ import { canonicalQuantityValue } from '../quantity.js';
 
 /**
  * One field: name, the type of its value (a key of TYPES, `[]T` for a list, `{}` for a sorted
- * string map, `Q{}` for a quantity map) and whether a zero value is omitted (non-pointer field).
+ * string map, `Q{}` for a quantity map) and whether a zero value is omitted (`omitempty` on a
+ * non-pointer field), or, for a field without `omitempty`, the zero value Go prints when it is
+ * absent (`null` for a nil pointer).
  */
-type Field = readonly [name: string, type?: string, omitZero?: boolean];
+type Field = readonly [name: string, type?: string, omitZero?: boolean | Always];
+
+/** A field without `omitempty`: Go prints it even when unset, as `zero`. */
+interface Always {
+  zero: JsonValue;
+}
 
 const Z = true;
+const NO_OMIT_STRING: Always = { zero: '' };
+const NO_OMIT_INT: Always = { zero: 0 };
+const NO_OMIT_POINTER: Always = { zero: null };
 const TYPES: Record<string, readonly Field[]> = {
   Container: [
-    ['name', undefined, Z],
+    ['name', undefined, NO_OMIT_STRING],
     ['image', undefined, Z],
     ['command', '[]'],
     ['args', '[]'],
@@ -47,13 +57,13 @@ const TYPES: Record<string, readonly Field[]> = {
   ContainerPort: [
     ['name', undefined, Z],
     ['hostPort', undefined, Z],
-    ['containerPort', undefined, Z],
+    ['containerPort', undefined, NO_OMIT_INT],
     ['protocol', undefined, Z],
     ['hostIP', undefined, Z],
   ],
   EnvFromSource: [['prefix', undefined, Z], ['configMapRef'], ['secretRef']],
   EnvVar: [
-    ['name', undefined, Z],
+    ['name', undefined, NO_OMIT_STRING],
     ['value', undefined, Z],
     ['valueFrom', 'EnvVarSource'],
   ],
@@ -66,11 +76,11 @@ const TYPES: Record<string, readonly Field[]> = {
   ],
   ObjectFieldSelector: [
     ['apiVersion', undefined, Z],
-    ['fieldPath', undefined, Z],
+    ['fieldPath', undefined, NO_OMIT_STRING],
   ],
   ResourceFieldSelector: [
     ['containerName', undefined, Z],
-    ['resource', undefined, Z],
+    ['resource', undefined, NO_OMIT_STRING],
     ['divisor', 'Q'],
   ],
   ResourceRequirements: [
@@ -79,21 +89,21 @@ const TYPES: Record<string, readonly Field[]> = {
     ['claims', '[]'],
   ],
   ResizePolicy: [
-    ['resourceName', undefined, Z],
-    ['restartPolicy', undefined, Z],
+    ['resourceName', undefined, NO_OMIT_STRING],
+    ['restartPolicy', undefined, NO_OMIT_STRING],
   ],
   VolumeMount: [
-    ['name', undefined, Z],
+    ['name', undefined, NO_OMIT_STRING],
     ['readOnly', undefined, Z],
     ['recursiveReadOnly'],
-    ['mountPath', undefined, Z],
+    ['mountPath', undefined, NO_OMIT_STRING],
     ['subPath', undefined, Z],
     ['mountPropagation'],
     ['subPathExpr', undefined, Z],
   ],
   VolumeDevice: [
-    ['name', undefined, Z],
-    ['devicePath', undefined, Z],
+    ['name', undefined, NO_OMIT_STRING],
+    ['devicePath', undefined, NO_OMIT_STRING],
   ],
   Probe: [
     ['exec', 'ExecAction'],
@@ -117,14 +127,25 @@ const TYPES: Record<string, readonly Field[]> = {
   ExecAction: [['command', '[]']],
   HTTPGetAction: [
     ['path', undefined, Z],
-    ['port'],
+    ['port', undefined, NO_OMIT_INT],
     ['host', undefined, Z],
     ['scheme', undefined, Z],
     ['httpHeaders', '[]HTTPHeader'],
   ],
-  HTTPHeader: [['name'], ['value']],
-  TCPSocketAction: [['port'], ['host', undefined, Z]],
-  GRPCAction: [['port'], ['service']],
+  HTTPHeader: [
+    ['name', undefined, NO_OMIT_STRING],
+    ['value', undefined, NO_OMIT_STRING],
+  ],
+  TCPSocketAction: [
+    ['port', undefined, NO_OMIT_INT],
+    ['host', undefined, Z],
+  ],
+  // k8s.io/api core/v1 GRPCAction: `port` and the `*string` `service` carry no omitempty, so an
+  // unset service prints as null (Istio's ISTIO_KUBE_APP_PROBERS shows `"service":null`).
+  GRPCAction: [
+    ['port', undefined, NO_OMIT_INT],
+    ['service', undefined, NO_OMIT_POINTER],
+  ],
   SecurityContext: [
     ['capabilities', 'Capabilities'],
     ['privileged'],
@@ -182,9 +203,19 @@ export function orderedJson(type: string, value: JsonValue): JsonValue {
   const out: JsonObject = {};
   for (const [name, fieldType, omitZero] of fields) {
     const v = value[name];
-    if (v === undefined || v === null) continue;
+    if (v === undefined || v === null) {
+      if (typeof omitZero === 'object') out[name] = omitZero.zero;
+      continue;
+    }
     if (omitZero === true && isZero(v)) continue;
     if (Array.isArray(v) && v.length === 0) continue;
+    // omitempty drops an empty map too (ResourceList requests/limits: `requests: {}` vanishes).
+    if (
+      (fieldType === '{}' || fieldType === 'Q{}') &&
+      isJsonObject(v) &&
+      Object.keys(v).length === 0
+    )
+      continue;
     out[name] = convert(fieldType, v);
   }
   // `resources` is a struct, not a pointer: Go always prints it.

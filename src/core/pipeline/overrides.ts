@@ -110,10 +110,12 @@ export function reapplyOverrides(inputs: OverrideInputs): Pod {
     merged = strategicMerge(merged, { spec: { initContainers: [overlay] } }, POD_SCHEMA) as Pod;
   }
 
-  if (
-    status === undefined &&
-    (applied.containers.length > 0 || applied.initContainers.length > 0)
-  ) {
+  // Istio records the overrides only for a pod without a status annotation at all: one whose
+  // status is not valid JSON counts as already injected too (webhook.go,
+  // reapplyOverwrittenContainers).
+  const annotations = original.metadata?.annotations;
+  const alreadyInjected = annotations !== undefined && Object.hasOwn(annotations, KEY.status);
+  if (!alreadyInjected && (applied.containers.length > 0 || applied.initContainers.length > 0)) {
     const record: JsonObject = {};
     if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
     if (applied.initContainers.length > 0)
@@ -151,20 +153,33 @@ export function adjustInitContainerUser(merged: Pod, original: Pod, tproxy: bool
   const spec = merged.spec;
   if (!spec) return;
 
+  // Istio adjusts one init container: the first named istio-init, else the first named
+  // istio-validation (webhook.go adjustInitContainerUser); a user's own istio-init is the one.
+  const initList = spec.initContainers ?? [];
+  const initIndex = [INIT_CONTAINER, VALIDATION_CONTAINER]
+    .map((name) => initList.findIndex((c) => c.name === name))
+    .find((i) => i >= 0);
+  if (initIndex === undefined) return;
+
   if (tproxy && user.user !== undefined) {
-    const update = (list: Container[] | undefined): Container[] | undefined =>
-      list?.map((c) =>
-        c.name === PROXY_CONTAINER
-          ? { ...c, securityContext: { ...(c.securityContext ?? {}), runAsUser: 0 } }
-          : c,
-      );
-    if (spec.containers) spec.containers = update(spec.containers);
-    if (spec.initContainers) spec.initContainers = update(spec.initContainers);
+    // The first istio-proxy, containers before init containers (FindSidecar).
+    const inContainers = (spec.containers ?? []).findIndex((c) => c.name === PROXY_CONTAINER);
+    const key = inContainers >= 0 ? 'containers' : 'initContainers';
+    const list = spec[key] ?? [];
+    const at = inContainers >= 0 ? inContainers : list.findIndex((c) => c.name === PROXY_CONTAINER);
+    const proxy = list[at];
+    if (proxy) {
+      const updated = [...list];
+      updated[at] = {
+        ...proxy,
+        securityContext: { ...(proxy.securityContext ?? {}), runAsUser: 0 },
+      };
+      spec[key] = updated;
+    }
   }
 
-  if (!spec.initContainers) return;
-  spec.initContainers = spec.initContainers.map((c) => {
-    if (c.name !== INIT_CONTAINER && c.name !== VALIDATION_CONTAINER) return c;
+  spec.initContainers = (spec.initContainers ?? []).map((c, i) => {
+    if (i !== initIndex) return c;
     let out = c;
     if (!tproxy && c.name === VALIDATION_CONTAINER) {
       const sc: JsonObject = { ...(c.securityContext ?? {}) };

@@ -34,7 +34,9 @@ function resolvePort(
   statusPort: number,
 ): JsonValue | undefined {
   if (typeof port === 'string') {
-    const named = container.ports?.find((p) => p.name === port);
+    // Istio's DumpAppProbers maps every named port in order, so a repeated name resolves to
+    // its last port; an unnamed port is never a match.
+    const named = port === '' ? undefined : container.ports?.findLast((p) => p.name === port);
     return named ? named.containerPort : undefined;
   }
   if (port === statusPort) return undefined;

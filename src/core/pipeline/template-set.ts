@@ -114,7 +114,9 @@ export function runTemplate(
     template.kind === 'native' &&
     (compiled === undefined || provenForNative(ctx.pod.metadata?.annotations))
   )
-    return BUILTIN_RENDERERS[template.name](ctx);
+    // Through the same typed view as the engine's output: a value the configuration leaves
+    // empty (`global.pilotCertProvider: ""`) is an omitted EnvVar.value in istiod's pod too.
+    return goTyped(BUILTIN_RENDERERS[template.name](ctx)) as RenderedTemplate;
   if (compiled === undefined) throw new Error(`template ${name} has neither renderer nor text`);
   let text: string;
   try {

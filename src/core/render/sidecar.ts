@@ -56,12 +56,15 @@ import { KEY } from '../annotations/keys.js';
 
 const GKE_CA_NAME = 'GkeWorkloadCertificate';
 
-/** Per-pod native-sidecar decision: the annotation wins over the global decision. */
+/**
+ * The template's native-sidecar decision: any annotation value but `false` means native, an
+ * empty or absent one the global decision (the chart's `ne (... | default (printf "%t"
+ * .NativeSidecars)) "false"`). Moving a user `istio-proxy` follows `nativeSidecarsForPod`.
+ */
 export function nativeSidecarFor(ctx: RenderContext): boolean {
   const value = podAnnotations(ctx)[KEY.nativeSidecar];
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return ctx.nativeSidecars;
+  if (value === undefined || value === '') return ctx.nativeSidecars;
+  return value !== 'false';
 }
 
 /** Hold-application flag as the template sees it: proxy config or values. */
@@ -258,9 +261,10 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
     ...bootstrapOverrideVolume(annotations),
     ...agentStateVolumes(values, 'istio-envoy'),
   );
-  if (istiodCertificates(values)) {
-    volumes.push(caCertVolume(values), crlVolume(values));
-  }
+  // The chart's sidecar template mounts the CRL only with istiod certificates but declares its
+  // (optional) volume whatever the certificate provider.
+  if (istiodCertificates(values)) volumes.push(caCertVolume(values));
+  volumes.push(crlVolume(values));
   if (valueSet(values, 'global.mountMtlsCerts')) {
     const account = ctx.pod.spec?.serviceAccountName;
     volumes.push({

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isInjectorError } from '../../../src/errors.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
@@ -195,6 +196,24 @@ describe('inject: results', () => {
     expect(names(again.pod.spec?.initContainers)).toEqual(['istio-init', 'istio-proxy']);
     expect(again.pod.metadata?.annotations?.['proxy.istio.io/overrides']).toBe(
       out.pod.metadata?.annotations?.['proxy.istio.io/overrides'],
+    );
+  });
+
+  it('records overrides only when the pod has no status annotation at all (any value counts)', () => {
+    fc.assert(
+      fc.property(fc.option(fc.string({ maxLength: 12 }), { nil: undefined }), (status) => {
+        const p = pod(status === undefined ? {} : { 'sidecar.istio.io/status': status });
+        p.spec?.containers?.push({ name: 'istio-proxy', image: 'auto' });
+        let out;
+        try {
+          out = inject(input(p));
+        } catch {
+          return; // A status naming containers this pod lacks is refused elsewhere.
+        }
+        const recorded = out.pod.metadata?.annotations?.['proxy.istio.io/overrides'];
+        if (status === undefined) expect(recorded).toBeDefined();
+        else expect(recorded).toBeUndefined();
+      }),
     );
   });
 

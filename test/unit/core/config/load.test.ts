@@ -232,7 +232,8 @@ describe('loadInjectionConfig: config', () => {
       policy: 'disabled',
       defaultTemplates: ['sidecar', 'extra'],
       aliases: { both: ['sidecar', 'extra'] },
-      neverInjectSelector: [{ matchLabels: { no: 'yes' } }],
+      // YAML 1.1, as istiod reads it: the plain key `no` is the boolean false.
+      neverInjectSelector: [{ matchLabels: { false: 'yes' } }],
       alwaysInjectSelector: [
         { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] },
       ],
@@ -247,10 +248,37 @@ describe('loadInjectionConfig: config', () => {
     expect(injector.policy).toBe('sometimes');
   });
 
+  it('reads every scalar into its Go string field as istiod does (YAML 1.1, Go number text)', () => {
+    const { injector } = ok({
+      config: [
+        'policy: 3',
+        'defaultTemplates: [sidecar, on]',
+        'injectedAnnotations: {a: yes, b: 0777, c: 1.50, d: 1e6, e: 1_000, f: "yes", g: 2024-01-02}',
+        'neverInjectSelector:',
+        '  - matchLabels: {y: n}',
+        'templates:',
+        '  sidecar: "metadata: {}"',
+        '  true: "metadata: {}"',
+      ].join('\n'),
+    });
+    expect(injector.policy).toBe('3');
+    expect(injector.defaultTemplates).toEqual(['sidecar', 'true']);
+    expect(injector.injectedAnnotations).toEqual({
+      a: 'true',
+      b: '511',
+      c: '1.5',
+      d: '1e+06',
+      e: '1000',
+      f: 'yes',
+      g: '2024-01-02',
+    });
+    expect(injector.neverInjectSelector).toEqual([{ matchLabels: { true: 'false' } }]);
+  });
+
   it('reports bad config fields by path', () => {
     const found = issues({
       config:
-        'policy: 3\naliases:\n  a: b\nneverInjectSelector: {}\ninjectedAnnotations: [x]\ntemplates:\n  t: 4',
+        'policy: [3]\naliases:\n  a: b\nneverInjectSelector: {}\ninjectedAnnotations: [x]\ntemplates:\n  t: {a: 4}',
     });
     expect(found.map((i) => i.path).sort()).toEqual([
       'config.aliases.a',

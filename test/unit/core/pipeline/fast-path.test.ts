@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { ClusterFacts } from '../../../../src/core/contracts.js';
@@ -145,5 +146,55 @@ describe.skipIf(!available)('native fast path vs the engine, same template text'
     );
     expect(injected).toBeGreaterThan(PODS / 2);
     expect(diffs.slice(0, 5)).toEqual([]);
+  });
+
+  // The native renderer stands in for the chart's text; its branches on values and on the
+  // nativeSidecar annotation must be the text's, for every value (not only the corpus's).
+  it('the native sidecar renderer follows the text over generated values and nativeSidecar annotations', () => {
+    const { engine } = sets();
+    const native: TemplateSet = new Map([['sidecar', { kind: 'native', name: 'sidecar' }]]);
+    const base = configFor(loadCases()[0] as never);
+    const variation = fc.record({
+      pilotCertProvider: fc.constantFrom('istiod', 'kubernetes', 'custom', ''),
+      caName: fc.constantFrom('', 'GkeWorkloadCertificate'),
+      mountMtlsCerts: fc.boolean(),
+      crlConfigMapName: fc.constantFrom(undefined, '', 'my-crl'),
+      trustBundleName: fc.constantFrom(undefined, '', 'my-bundle'),
+      nativeAnnotation: fc.option(
+        fc.oneof(
+          fc.constantFrom('true', 'false', '', 'on', 'yes', 'False', 'TRUE', '1', '0'),
+          fc.string({ maxLength: 4 }),
+        ),
+        { nil: undefined },
+      ),
+      nativeGlobal: fc.boolean(),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+    fc.assert(
+      fc.property(variation, (v) => {
+        const values = structuredClone(base.values) as Record<string, Record<string, unknown>>;
+        const global = (values.global ??= {});
+        global.pilotCertProvider = v.pilotCertProvider;
+        global.caName = v.caName;
+        global.mountMtlsCerts = v.mountMtlsCerts;
+        if (v.trustBundleName !== undefined) global.trustBundleName = v.trustBundleName;
+        if (v.crlConfigMapName !== undefined)
+          (values.pilot ??= {}).crlConfigMapName = v.crlConfigMapName;
+        const pod = generatePod(v.seed);
+        const annotations = { ...(pod.metadata?.annotations ?? {}) };
+        delete annotations['inject.istio.io/templates'];
+        if (v.nativeAnnotation !== undefined)
+          annotations['sidecar.istio.io/nativeSidecar'] = v.nativeAnnotation;
+        pod.metadata = { ...pod.metadata, annotations };
+        const config = { ...base, values } as InjectionConfig;
+        const cluster: ClusterFacts = { nativeSidecars: v.nativeGlobal };
+        const d = differ(
+          run(pod, { ...config, templates: native }, cluster, 'webhook'),
+          run(pod, { ...config, templates: engine }, cluster, 'webhook'),
+        );
+        expect(d).toBeUndefined();
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containerJson } from '../../../../src/core/pipeline/container-json.js';
+import { containerJson, orderedJson } from '../../../../src/core/pipeline/container-json.js';
 import {
   dropOpenshiftAssignedIds,
   proxyIds,
@@ -235,6 +236,29 @@ describe('template selection', () => {
     );
     expect(resolveTemplates(['custom', 'sidecar'], templates.templates).map((t) => t.name)).toEqual(
       ['custom', 'sidecar'],
+    );
+  });
+});
+
+describe('orderedJson drops what Go omitempty drops, empty maps included', () => {
+  const quantities = fc.dictionary(
+    fc.constantFrom('cpu', 'memory', 'ephemeral-storage'),
+    fc.constantFrom('1', '100m', '1Gi'),
+    { maxKeys: 2 },
+  );
+
+  it('a resources map is printed only when it has entries', () => {
+    fc.assert(
+      fc.property(fc.option(quantities, { nil: undefined }), quantities, (requests, limits) => {
+        const resources = { ...(requests === undefined ? {} : { requests }), limits };
+        const out = orderedJson('Container', { name: 'istio-proxy', resources }) as {
+          resources: Record<string, unknown>;
+        };
+        const want: string[] = [];
+        if (Object.keys(limits).length > 0) want.push('limits');
+        if (requests !== undefined && Object.keys(requests).length > 0) want.push('requests');
+        expect(Object.keys(out.resources)).toEqual(want);
+      }),
     );
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { EnvVar, Pod } from '../../../../src/core/pod-types.js';
 import {
   dumpAppProbers,
@@ -129,5 +130,74 @@ describe('rewriteAppProbes', () => {
       postStart: { httpGet: { path: '/app-lifecycle/hello/poststartz', port: 15020 } },
     });
     expect(proxy?.readinessProbe).toEqual({ httpGet: { port: 15021, path: '/healthz/ready' } });
+  });
+});
+
+describe('gRPC probers as Go prints corev1.GRPCAction (port and service carry no omitempty)', () => {
+  const serviceArb = fc.option(fc.string({ maxLength: 8 }), { nil: undefined });
+  const probeArb = fc.record(
+    {
+      grpc: fc.record(
+        { port: fc.integer({ min: 1, max: 65535 }), service: serviceArb },
+        { requiredKeys: ['port'] },
+      ),
+      timeoutSeconds: fc.integer({ min: 0, max: 30 }),
+    },
+    { requiredKeys: ['grpc'] },
+  );
+  const fieldArb = fc.constantFrom(
+    ['readinessProbe', 'readyz'],
+    ['livenessProbe', 'livez'],
+    ['startupProbe', 'startupz'],
+  );
+
+  it('always writes `service`, null when unset, after `port`', () => {
+    fc.assert(
+      fc.property(probeArb, fieldArb, fc.boolean(), (probe, [field, kind], init) => {
+        const container = { name: 'app', image: 'nginx', [field]: probe };
+        const spec = init
+          ? { initContainers: [container], containers: [{ name: 'main' }] }
+          : { containers: [container] };
+        const dumped = JSON.parse(dumpAppProbers({ spec }, 15020)) as Record<string, unknown>;
+        const service = probe.grpc.service ?? null;
+        const want: Record<string, unknown> = { grpc: { port: probe.grpc.port, service } };
+        if (probe.timeoutSeconds) want.timeoutSeconds = probe.timeoutSeconds;
+        const got = dumped[`/app-health/app/${kind}`];
+        expect(got).toEqual(want);
+        // Key order is part of the text the agent and Istio's goldens see.
+        expect(Object.keys((got as { grpc: object }).grpc)).toEqual(['port', 'service']);
+      }),
+    );
+  });
+});
+
+describe('named probe ports resolve as Istio maps them (the last port of a name wins)', () => {
+  const nameArb = fc.constantFrom('', 'http', 'https', 'grpc');
+  const portsArb = fc.array(
+    fc.record({ name: nameArb, containerPort: fc.integer({ min: 1, max: 65535 }) }),
+    { maxLength: 5 },
+  );
+
+  it('an httpGet or tcpSocket probe on a named port', () => {
+    fc.assert(
+      fc.property(portsArb, nameArb, fc.boolean(), (ports, name, http) => {
+        const handler = http
+          ? { httpGet: { path: '/', port: name } }
+          : { tcpSocket: { port: name } };
+        const pod = {
+          spec: { containers: [{ name: 'app', ports, readinessProbe: handler }] },
+        } as Pod;
+        const text = dumpAppProbers(pod, 15020);
+        let want: number | undefined;
+        for (const p of ports) if (p.name !== '' && p.name === name) want = p.containerPort;
+        if (want === undefined) {
+          expect(text).toBe('');
+          return;
+        }
+        const probers = JSON.parse(text) as Record<string, Record<string, { port: number }>>;
+        const prober = probers['/app-health/app/readyz'];
+        expect(prober?.[http ? 'httpGet' : 'tcpSocket']?.port).toBe(want);
+      }),
+    );
   });
 });
