@@ -6,7 +6,6 @@
  * Contract: Kubernetes `admission/v1` types and the apiserver's `VerifyAdmissionResponse`
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
  */
-import type { Operation } from 'fast-json-patch';
 import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
 import type {
   ClusterFacts,
@@ -18,6 +17,7 @@ import type {
 import type { InjectionConfig, InjectorConfig } from './config/types.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { checkInjectable, checkPodShape } from './pod-shape.js';
+import { encodePatch } from './patch/encode.js';
 import type { Pod, StringMap } from './k8s.js';
 import { clipWarning } from './text.js';
 
@@ -234,10 +234,6 @@ function clampWarnings(warnings: readonly string[]): string[] {
     if (seen.size >= MAX_WARNINGS) break;
   }
   return [...seen];
-}
-
-function encodePatch(ops: readonly Operation[]): string {
-  return Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
 }
 
 function envelope(parsed: ParsedReview, response: AdmissionResponse): AdmissionReviewResponse {
