@@ -32,14 +32,13 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { pino } from 'pino';
 import { defaultInjectionConfig } from '../src/core/config/defaults.js';
 import type { Pod } from '../src/core/k8s.js';
 import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview, reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
 import { createRealEngine, parsePathParams } from '../src/http/engine.js';
-import { createLogger } from '../src/logging/logger.js';
+import { createLogger, logDestination } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
@@ -101,7 +100,7 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   if (kind === 'ours') {
     // The production logger (one line per review, asynchronous writes), but to /dev/null.
     const logger = createLogger({
-      destination: pino.destination({ dest: '/dev/null', sync: false }),
+      destination: logDestination('/dev/null'),
     });
     const app = buildApp({
       engine: createRealEngine(),
