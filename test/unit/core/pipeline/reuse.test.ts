@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultInjectionConfig } from '../../../../src/core/config/defaults.js';
 import type { InjectionConfig } from '../../../../src/core/config/types.js';
 import type { ClusterFacts, InjectionInput } from '../../../../src/core/contracts.js';
 import { inject, injectUncached } from '../../../../src/core/inject.js';
@@ -161,6 +162,36 @@ describe('which template texts can read the pod name', () => {
     check('edited', { ...input, mode: 'webhook' }, 'web-other', tally);
     expect(outcome(() => inject({ ...input, mode: 'webhook' }))).toContain('MY_NAME');
     expect(tally).toEqual({ compared: 3, reusedAcrossNames: 0, diffs: [] });
+  });
+});
+
+describe('which pods are reused', () => {
+  it('not a pod with thousands of env vars (its key would cost more than the pipeline)', () => {
+    const config = defaultInjectionConfig();
+    const pod = (n: number): Pod => ({
+      metadata: { name: 'env-heavy', namespace: 'default' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'app:1',
+            env: Array.from({ length: n }, (_, i) => ({ name: `E${i}`, value: `${i}` })),
+          },
+        ],
+      },
+    });
+    const input = (n: number): InjectionInput => ({
+      pod: pod(n),
+      namespace: 'default',
+      config,
+      cluster: { nativeSidecars: false },
+      mode: 'webhook',
+    });
+    const small = input(300);
+    expect(inject(small).patch).toBe(inject(small).patch);
+    const large = input(2000);
+    expect(inject(large).patch).not.toBe(inject(large).patch);
+    expect(JSON.stringify(inject(large).patch)).toBe(JSON.stringify(injectUncached(large).patch));
   });
 });
 
