@@ -32,7 +32,6 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { pino } from 'pino';
 import { defaultInjectionConfig } from '../src/core/config/defaults.js';
 import type { Pod } from '../src/core/pod-types.js';
 import { inject } from '../src/core/inject.js';
@@ -40,12 +39,16 @@ import { parseAdmissionReview } from '../src/core/review-envelope.js';
 import { reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
 import { templateInjectBenchmarks } from './inject-templates.js';
-import { createLogger } from '../src/logging/logger.js';
+import { createLogger, logDestination } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
+import { timeToReady, type StartupSample } from './startup.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
+
+/** The V8 flags of the chart's NODE_OPTIONS that change speed (docs/performance.md, "GC"). */
+const OURS_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
 type BenchServer = 'ours' | 'floor' | 'istio';
 
 interface MemoryReport {
@@ -62,6 +65,9 @@ interface ChildMessage {
   memory?: MemoryReport;
   /** `process.cpuUsage()` (user + system), in microseconds. */
   cpuMicros?: number;
+  /** RSS now, without a forced GC, and the peak so far (bytes). */
+  rss?: number;
+  peakRssNow?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,7 +108,7 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   if (kind === 'ours') {
     // The production logger (one line per review, asynchronous writes), but to /dev/null.
     const logger = createLogger({
-      destination: pino.destination({ dest: '/dev/null', sync: false }),
+      destination: logDestination('/dev/null'),
     });
     const app = buildApp({
       config: createStaticConfigProvider(defaultInjectionConfig()),
@@ -131,6 +137,12 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
   process.send?.({ port } satisfies ChildMessage);
   process.on('message', (message: string) => {
     if (message === 'memory') process.send?.({ memory: memoryReport() } satisfies ChildMessage);
+    if (message === 'rss') {
+      process.send?.({
+        rss: process.memoryUsage().rss,
+        peakRssNow: process.resourceUsage().maxRSS * 1024,
+      } satisfies ChildMessage);
+    }
     if (message === 'cpu') {
       const { user, system } = process.cpuUsage();
       process.send?.({ cpuMicros: user + system } satisfies ChildMessage);
@@ -166,8 +178,11 @@ interface Cell {
   rps: number;
   p50: number;
   p99: number;
+  max: number;
   errors: number;
   requests: number;
+  /** HTTP/2: connections the streams are spread over. */
+  connections: number;
 }
 
 interface Child {
@@ -177,7 +192,8 @@ interface Child {
 }
 
 function startChild(kind: ServerKind, certFile: string, profileDir?: string): Promise<Child> {
-  const execArgv = kind === 'ours' ? ['--expose-gc'] : [];
+  // Ours runs with the young-generation size the chart sets (OURS_NODE_FLAGS).
+  const execArgv = kind === 'ours' ? ['--expose-gc', ...OURS_NODE_FLAGS] : [];
   if (kind === 'ours' && profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child = fork(fileURLToPath(import.meta.url), ['--child', kind, '--certs', certFile], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -405,7 +421,78 @@ async function loadPayloads(dir: string): Promise<Map<string, PayloadBody[]>> {
     if (entry.name.startsWith('bookinfo-')) sets.get('bookinfo')?.push(body);
     else if (entry.name.startsWith('large')) sets.get('large')?.push(body);
   }
+  // Istio's BenchmarkInjection pod: one container with 2 000 env vars, as a review.
+  sets.set('env2000', [{ name: 'env-2000', text: reviewText(envPod(2000)) }]);
   return new Map([...sets].filter(([, bodies]) => bodies.length > 0));
+}
+
+function reviewText(pod: Pod): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '2f0e1c8e-2000-4e0a-9d3e-000000002000',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'default',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+      object: pod,
+      dryRun: false,
+    },
+  });
+}
+
+/** One POST on `agent`; ms until the whole answer is read. */
+function postOnce(port: number, body: string, agent: https.Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const request = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/inject?timeout=10s',
+        method: 'POST',
+        agent,
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(performance.now() - started));
+      },
+    );
+    request.once('error', reject);
+    request.end(body);
+  });
+}
+
+/**
+ * The first request on a fresh HTTP/1.1 connection (TLS handshake included, as the API server
+ * pays it) against a steady-state request on a kept-alive one: median ms of `n` each.
+ */
+async function freshConnection(port: number, body: string, n: number) {
+  const first: number[] = [];
+  const steady: number[] = [];
+  const kept = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  await postOnce(port, body, kept);
+  for (let i = 0; i < n; i++) {
+    const agent = new https.Agent({ keepAlive: false });
+    first.push(await postOnce(port, body, agent));
+    agent.destroy();
+    steady.push(await postOnce(port, body, kept));
+  }
+  kept.destroy();
+  first.sort((a, b) => a - b);
+  steady.sort((a, b) => a - b);
+  return { first: percentile(first, 50), steady: percentile(steady, 50) };
+}
+
+/** Pins a process to one CPU (taskset), so server and load generator do not share one. */
+function pin(pid: number | undefined, cpu: number): boolean {
+  if (pid === undefined) return false;
+  const r = spawnSync('taskset', ['-pc', String(cpu), String(pid)], { encoding: 'utf8' });
+  return r.status === 0;
 }
 
 async function autocannonCell(
@@ -441,8 +528,10 @@ async function autocannonCell(
     rps: result.requests.average,
     p50: percentile(durations, 50),
     p99: percentile(durations, 99),
+    max: durations[durations.length - 1] ?? Number.NaN,
     errors: result.errors + result.timeouts + result.non2xx,
     requests: result.requests.total,
+    connections: concurrency,
   };
 }
 
@@ -455,18 +544,23 @@ async function h2loadCell(
   port: number,
   bodyFile: string,
   concurrency: number,
+  connections: number,
   duration: number,
   workDir: string,
 ) {
   // h2load appends to an existing log file: each cell gets a fresh one, or a later cell would
   // count (and take the latencies of) the requests of an earlier one.
-  const logFile = join(workDir, `h2load-${port}-${concurrency}-${basename(bodyFile)}.log`);
+  const logFile = join(
+    workDir,
+    `h2load-${port}-${concurrency}-${connections}-${basename(bodyFile)}.log`,
+  );
   await rm(logFile, { force: true });
   const args = [
+    // `concurrency` streams in all, over `connections` connections.
     '-c',
-    String(concurrency),
+    String(connections),
     '-m',
-    '1',
+    String(Math.max(1, Math.ceil(concurrency / connections))),
     '-t',
     '1',
     '-D',
@@ -505,8 +599,10 @@ async function h2loadCell(
     rps: lines.length / duration,
     p50: percentile(durations, 50),
     p99: percentile(durations, 99),
+    max: durations[durations.length - 1] ?? Number.NaN,
     errors,
     requests: lines.length,
+    connections,
   };
 }
 
@@ -617,12 +713,18 @@ function parseArgs(argv: readonly string[]) {
   return {
     child: get('child') as ServerKind | undefined,
     certs: get('certs'),
-    duration: Number(get('duration') ?? '5'),
-    concurrency: (get('concurrency') ?? '1,8,64').split(',').map(Number),
+    duration: Number(get('duration') ?? (argv.includes('--quick') ? '1' : '5')),
+    concurrency: (get('concurrency') ?? (argv.includes('--quick') ? '8' : '1,8,64'))
+      .split(',')
+      .map(Number),
     iterations: Number(get('iterations') ?? '200'),
     payloads: get('payloads'),
     profile: get('profile'),
     noIstio: argv.includes('--no-istio'),
+    quick: argv.includes('--quick'),
+    pin: !argv.includes('--no-pin'),
+    readyRuns: Number(get('ready-runs') ?? '3'),
+    only: get('only')?.split(','),
   };
 }
 
@@ -632,13 +734,16 @@ function formatTable(cells: readonly Cell[]): string {
     'driver',
     'payload',
     'conc',
+    'conns',
     'server',
     'req/s',
     'p50 ms',
     'p99 ms',
+    'max ms',
     'server CPU ms/req',
     'errors',
     'ours/floor',
+    'cpu ours/floor',
     'ours/istio',
     'cpu ours/istio',
   ];
@@ -650,7 +755,8 @@ function formatTable(cells: readonly Cell[]): string {
           c.server === server &&
           c.protocol === cell.protocol &&
           c.payload === cell.payload &&
-          c.concurrency === cell.concurrency,
+          c.concurrency === cell.concurrency &&
+          c.connections === cell.connections,
       );
     const floor = peer('floor');
     const istio = peer('istio');
@@ -658,6 +764,10 @@ function formatTable(cells: readonly Cell[]): string {
       cell.server === 'ours' && floor && floor.rps > 0 ? (cell.rps / floor.rps).toFixed(2) : '';
     const istioRatio =
       cell.server === 'ours' && istio && istio.rps > 0 ? (cell.rps / istio.rps).toFixed(2) : '';
+    const cpuFloor =
+      cell.server === 'ours' && floor && floor.cpuMs > 0
+        ? (cell.cpuMs / floor.cpuMs).toFixed(2)
+        : '';
     const cpuRatio =
       cell.server === 'ours' && istio && istio.cpuMs > 0
         ? (cell.cpuMs / istio.cpuMs).toFixed(2)
@@ -667,13 +777,16 @@ function formatTable(cells: readonly Cell[]): string {
       cell.driver,
       cell.payload,
       String(cell.concurrency),
+      String(cell.connections),
       cell.server,
       cell.rps.toFixed(0),
       cell.p50.toFixed(3),
       cell.p99.toFixed(3),
+      cell.max.toFixed(3),
       cell.cpuMs.toFixed(3),
       String(cell.errors),
       ratio,
+      cpuFloor,
       istioRatio,
       cpuRatio,
     ]);
@@ -694,7 +807,9 @@ async function main(): Promise<void> {
 
   const root = await projectRoot();
   const payloadDir = args.payloads ?? join(root, '..', 'shared', 'perf', 'payloads');
-  const sets = await loadPayloads(payloadDir);
+  const allSets = await loadPayloads(payloadDir);
+  const wanted = args.only ?? (args.quick ? ['bookinfo', 'env2000'] : undefined);
+  const sets = new Map([...allSets].filter(([name]) => !wanted || wanted.includes(name)));
   const workDir = await mkdtemp(join(tmpdir(), 'injector-bench-'));
   const tls = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
   const certFile = join(workDir, 'certs.json');
@@ -711,6 +826,16 @@ async function main(): Promise<void> {
     startChild('floor-h1', certFile),
     startChild('floor-h2', certFile),
   ]);
+  // Servers on CPU 1, this process (autocannon) and h2load (its child) on CPU 0.
+  const pinned =
+    args.pin &&
+    pin(process.pid, 0) &&
+    [ours, floorH1, floorH2].every((child) => pin(child.process.pid, 1));
+  console.log(
+    pinned
+      ? 'pinned: servers on CPU 1, load generators on CPU 0 (other work on the machine still shares both)'
+      : 'not pinned (--no-pin, or taskset failed)',
+  );
   let istio: Child | undefined;
   let istioNote = args.noIstio ? '--no-istio' : undefined;
   if (!args.noIstio) {
@@ -724,6 +849,7 @@ async function main(): Promise<void> {
       const maxRequests = Math.ceil(cellsCount * args.duration * 50_000);
       try {
         istio = await startIstio(found.binary, root, tls, workDir, budget, maxRequests);
+        if (pinned) pin(istio.process.pid, 1);
       } catch (error) {
         istioNote = `Istio's server did not start: ${(error as Error).message}`;
       }
@@ -736,6 +862,9 @@ async function main(): Promise<void> {
   );
   const servers: BenchServer[] = istio ? ['floor', 'istio', 'ours'] : ['floor', 'ours'];
   const cells: Cell[] = [];
+  let loadSeconds = 0;
+  let rssUnderLoad = 0;
+  const fresh: string[] = [];
   try {
     const idle = (await ours.request('memory')).memory;
     let round = 0;
@@ -753,6 +882,10 @@ async function main(): Promise<void> {
           const result = await withServerCpu(child, () =>
             autocannonCell(child.port, bodies, concurrency, args.duration),
           );
+          if (child === ours) {
+            loadSeconds += args.duration;
+            rssUnderLoad = Math.max(rssUnderLoad, (await ours.request('rss')).rss ?? 0);
+          }
           cells.push({
             protocol: 'h1',
             driver: 'autocannon',
@@ -763,12 +896,18 @@ async function main(): Promise<void> {
           });
           process.stderr.write('.');
         }
-        if (h2) {
+        // HTTP/2: the streams over one connection, and over 8 (when there are 8 or more).
+        const spreads = h2 ? [...new Set([1, Math.min(8, concurrency)])] : [];
+        for (const connections of spreads) {
           for (const server of order) {
             const child = serverFor(server, floorH2);
             const result = await withServerCpu(child, () =>
-              h2loadCell(child.port, bodyFile, concurrency, args.duration, workDir),
+              h2loadCell(child.port, bodyFile, concurrency, connections, args.duration, workDir),
             );
+            if (child === ours) {
+              loadSeconds += args.duration;
+              rssUnderLoad = Math.max(rssUnderLoad, (await ours.request('rss')).rss ?? 0);
+            }
             cells.push({
               protocol: 'h2',
               driver: 'h2load',
@@ -782,7 +921,26 @@ async function main(): Promise<void> {
         }
       }
     }
+    // The first request on a fresh HTTP/1.1 connection, alternating servers, Bookinfo body.
+    const firstBody = (sets.get('bookinfo') ?? [...sets.values()][0])?.[0]?.text ?? '{}';
+    const freshRounds = args.quick ? 10 : 30;
+    for (const [name, child] of (istio
+      ? [
+          ['floor', floorH1],
+          ['istio', istio],
+          ['ours', ours],
+        ]
+      : [
+          ['floor', floorH1],
+          ['ours', ours],
+        ]) as [string, Child][]) {
+      const r = await freshConnection(child.port, firstBody, freshRounds);
+      fresh.push(
+        `${name.padEnd(6)} first request on a fresh connection ${r.first.toFixed(3)} ms, steady-state ${r.steady.toFixed(3)} ms, ratio ${(r.first / r.steady).toFixed(2)} (median of ${freshRounds})`,
+      );
+    }
     process.stderr.write('\n');
+    const lastRss = await ours.request('rss');
     const memory = (await ours.request('memory')).memory;
     console.log('\nServer benchmark (TLS, keep-alive; latency as seen by the load generator)\n');
     console.log(formatTable(cells));
@@ -808,7 +966,13 @@ async function main(): Promise<void> {
           `after it rss ${mib(memory.afterGc.rss)}, heap used ${mib(memory.afterGc.heapUsed)}, heap total ${mib(memory.afterGc.heapTotal)}; ` +
           `peak rss during the run ${mib(memory.peakRss)}`,
       );
+      console.log(
+        `our server under load (no forced GC): highest rss after a cell ${mib(rssUnderLoad)}, ` +
+          `rss after ${loadSeconds} s of load ${mib(lastRss.rss ?? 0)}`,
+      );
     }
+    console.log('');
+    for (const line of fresh) console.log(line);
   } finally {
     await Promise.all([
       stopChild(ours),
@@ -818,6 +982,20 @@ async function main(): Promise<void> {
     ]);
     await rm(workDir, { recursive: true, force: true });
   }
+
+  const starts: StartupSample[] = [];
+  const readyDir = await mkdtemp(join(tmpdir(), 'injector-ready-'));
+  try {
+    for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++)
+      starts.push(await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS));
+  } finally {
+    await rm(readyDir, { recursive: true, force: true });
+  }
+  console.log(
+    `\ntime to ready (serve with --tls-cert/--tls-key, spawn to first 200 of /readyz): ` +
+      starts.map((s) => `${s.readyMs.toFixed(0)} ms (CPU ${s.cpuMs} ms)`).join(', '),
+  );
+  if (args.quick) return;
 
   console.log('\nCore micro-benchmarks (in the bench process, no HTTP)\n');
   for (const line of payloadMicroBenchmarks(sets)) console.log(line);

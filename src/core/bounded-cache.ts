@@ -1,24 +1,37 @@
 /**
  * The one bounded cache of the core, for values computed from a string key. Keys are often user
- * input (annotation values), so it never holds more than `max` entries: when full it is cleared
- * and refilled by what is in use, which for the few distinct values of a workload is cheaper
- * than tracking recency.
+ * input (annotation values, whole pods), so it never holds more than `max` entries, nor keys of
+ * more than `maxKeyChars` characters in all: when full it is cleared and refilled by what is in
+ * use, which for the few distinct values of a workload is cheaper than tracking recency.
  */
 export interface BoundedCache<V> {
   /** The value for `key`, computed by `compute` on a miss and remembered. */
   get(key: string, compute: (key: string) => V): V;
 }
 
-export function boundedCache<V>(max: number): BoundedCache<V> {
+export interface BoundedCacheOptions {
+  /** Total length of the remembered keys (default: unbounded, `max` alone bounds the cache). */
+  maxKeyChars?: number;
+}
+
+export function boundedCache<V>(max: number, options: BoundedCacheOptions = {}): BoundedCache<V> {
   const entries = new Map<string, V>();
+  const maxKeyChars = options.maxKeyChars ?? Number.POSITIVE_INFINITY;
+  let keyChars = 0;
   return {
     get(key, compute) {
       const hit = entries.get(key);
       // One lookup on the hot path; `has` only for a remembered `undefined`.
       if (hit !== undefined || entries.has(key)) return hit as V;
       const value = compute(key);
-      if (entries.size >= max) entries.clear();
+      // A key larger than the whole budget is computed every time, never remembered.
+      if (key.length > maxKeyChars) return value;
+      if (entries.size >= max || keyChars + key.length > maxKeyChars) {
+        entries.clear();
+        keyChars = 0;
+      }
       entries.set(key, value);
+      keyChars += key.length;
       return value;
     },
   };

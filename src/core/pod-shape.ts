@@ -177,6 +177,21 @@ function checkContainer(check: ShapeCheck, container: JsonObject, at: string): v
  * is empty when the caller prefixes the fields itself.
  */
 export function checkPodShape(pod: unknown, path: string): InjectorError | undefined {
+  // The well-formed pod (every pod the API server sends) is recognised without allocating; the
+  // paths and the list of problems are built only once something is wrong.
+  if (podShapeIsValid(pod)) return undefined;
+  const problems = podShapeProblems(pod, path);
+  if (problems.length === 0) return undefined;
+  const text = problems
+    .map((p) => `${p.field}: ${p.reason}${p.value === undefined ? '' : `, got ${p.value}`}`)
+    .join('; ');
+  return new InjectorError('INJ_ERR_INVALID_POD', `the pod is malformed: ${text}`, {
+    details: problems,
+  });
+}
+
+/** Every wrongly typed field of `pod`, with its path (empty for a well-formed pod). */
+export function podShapeProblems(pod: unknown, path: string): ErrorDetail[] {
   const check = new ShapeCheck();
   if (!isJsonObject(pod)) {
     check.problems.push({ field: path === '' ? '(pod)' : path, reason: 'expected a Pod object' });
@@ -196,13 +211,7 @@ export function checkPodShape(pod: unknown, path: string): InjectorError | undef
       check.list(spec, 'imagePullSecrets', at, NAMED);
     }
   }
-  if (check.problems.length === 0) return undefined;
-  const text = check.problems
-    .map((p) => `${p.field}: ${p.reason}${p.value === undefined ? '' : `, got ${p.value}`}`)
-    .join('; ');
-  return new InjectorError('INJ_ERR_INVALID_POD', `the pod is malformed: ${text}`, {
-    details: check.problems,
-  });
+  return check.problems;
 }
 
 /**
@@ -218,5 +227,156 @@ export function checkInjectable(pod: JsonObject, path: string): InjectorError | 
     'INJ_ERR_INVALID_POD',
     `the pod is malformed: ${field}: a Pod needs at least one container to be injected`,
     { details: [{ field, reason: 'a Pod needs at least one container' }] },
+  );
+}
+
+/** A shape as parallel arrays, walked without `Object.entries`. */
+interface FastShape {
+  readonly keys: readonly string[];
+  readonly kinds: readonly Kind[];
+}
+
+function fast(shape: Shape): FastShape {
+  return { keys: Object.keys(shape), kinds: Object.values(shape) };
+}
+
+const FAST_METADATA = fast(METADATA);
+const FAST_OWNER_REFERENCE = fast(OWNER_REFERENCE);
+const FAST_SPEC = fast(SPEC);
+const FAST_CONTAINER = fast(CONTAINER);
+const FAST_NAMED = fast(NAMED);
+
+function allStrings(map: JsonObject): boolean {
+  // Own keys only (hasOwn below); Object.values would allocate an array per map.
+  // eslint-disable-next-line no-restricted-syntax
+  for (const key in map) {
+    if (Object.hasOwn(map, key) && typeof map[key] !== 'string') return false;
+  }
+  return true;
+}
+
+function kindMatches(kind: Kind, value: JsonValue): boolean {
+  switch (kind) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return typeof value === kind;
+    case 'object':
+      return isJsonObject(value);
+    case 'string-map':
+      return isJsonObject(value) && allStrings(value);
+    case 'string-list':
+      if (!Array.isArray(value)) return false;
+      for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+      return true;
+  }
+}
+
+function fieldsValid(object: JsonObject, shape: FastShape): boolean {
+  const { keys, kinds } = shape;
+  for (let i = 0; i < keys.length; i++) {
+    const value = object[keys[i] as string];
+    if (value === undefined) continue;
+    if (value === null || !kindMatches(kinds[i] as Kind, value)) return false;
+  }
+  return true;
+}
+
+function listValid(
+  parent: JsonObject,
+  key: string,
+  shape: FastShape,
+  each?: (item: JsonObject) => boolean,
+): boolean {
+  const value = parent[key];
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (!isJsonObject(item) || !fieldsValid(item, shape)) return false;
+    if (each !== undefined && !each(item)) return false;
+  }
+  return true;
+}
+
+/** Optional string / number / object: absent, or of that JSON type (never null). */
+function optString(value: JsonValue | undefined): boolean {
+  return value === undefined || typeof value === 'string';
+}
+
+function optNumber(value: JsonValue | undefined): boolean {
+  return value === undefined || typeof value === 'number';
+}
+
+/**
+ * The lists a pod can hold thousands of (env vars, ports, mounts) with their fields spelled out:
+ * a constant property name per check keeps V8's lookups monomorphic (the generic walk over a
+ * shape's keys costs ~3x more per entry on a 2 000-var container).
+ */
+function envListValid(value: JsonValue | undefined): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const e = value[i];
+    if (!isJsonObject(e)) return false;
+    const from = e['valueFrom'];
+    if (!optString(e['name']) || !optString(e['value'])) return false;
+    if (from !== undefined && !isJsonObject(from)) return false;
+  }
+  return true;
+}
+
+function portListValid(value: JsonValue | undefined): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const p = value[i];
+    if (!isJsonObject(p)) return false;
+    if (!optString(p['name']) || !optNumber(p['containerPort'])) return false;
+    if (!optNumber(p['hostPort']) || !optString(p['protocol']) || !optString(p['hostIP']))
+      return false;
+  }
+  return true;
+}
+
+function mountListValid(value: JsonValue | undefined): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const m = value[i];
+    if (!isJsonObject(m) || !optString(m['name']) || !optString(m['mountPath'])) return false;
+  }
+  return true;
+}
+
+function containerValid(container: JsonObject): boolean {
+  return (
+    typeof container['name'] === 'string' &&
+    portListValid(container['ports']) &&
+    envListValid(container['env']) &&
+    mountListValid(container['volumeMounts'])
+  );
+}
+
+/**
+ * True exactly when `ShapeCheck` finds no problem in `pod` (the same fields, the same rules;
+ * test/unit/core/pod-shape.test.ts checks the two agree on generated pods).
+ */
+export function podShapeIsValid(pod: unknown): boolean {
+  if (!isJsonObject(pod)) return false;
+  const metadata = pod['metadata'];
+  if (metadata !== undefined) {
+    if (!isJsonObject(metadata) || !fieldsValid(metadata, FAST_METADATA)) return false;
+    if (!listValid(metadata, 'ownerReferences', FAST_OWNER_REFERENCE)) return false;
+  }
+  const spec = pod['spec'];
+  if (spec === undefined) return true;
+  return (
+    isJsonObject(spec) &&
+    fieldsValid(spec, FAST_SPEC) &&
+    listValid(spec, 'containers', FAST_CONTAINER, containerValid) &&
+    listValid(spec, 'initContainers', FAST_CONTAINER, containerValid) &&
+    listValid(spec, 'volumes', FAST_NAMED) &&
+    listValid(spec, 'imagePullSecrets', FAST_NAMED)
   );
 }

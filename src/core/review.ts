@@ -8,7 +8,6 @@
  * Contract: the apiserver's `VerifyAdmissionResponse`
  * (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response).
  */
-import type { Operation } from 'fast-json-patch';
 import { InjectorError, asInjectorError, formatError, type ErrorCode } from '../errors.js';
 import type { ClusterFacts, NamespaceLookupResult } from './contracts.js';
 import type { InjectionConfig } from './config/types.js';
@@ -20,6 +19,7 @@ import {
   type WebhookSelectorResult,
 } from './webhook-selectors.js';
 import { checkInjectable, checkPodShape } from './pod-shape.js';
+import { encodePatch } from './patch/encode.js';
 import type { Pod, StringMap } from './pod-types.js';
 import type {
   AdmissionResponse,
@@ -82,10 +82,6 @@ function clampWarnings(warnings: readonly string[]): string[] {
     if (seen.size >= MAX_WARNINGS) break;
   }
   return [...seen];
-}
-
-function encodePatch(ops: readonly Operation[]): string {
-  return Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
 }
 
 function envelope(parsed: ParsedReview, response: AdmissionResponse): AdmissionReviewResponse {

@@ -6,9 +6,25 @@
 import { X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-// @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+
+type X509 = typeof import('@peculiar/x509');
+let x509Module: Promise<X509> | undefined;
+
+/**
+ * @peculiar/x509 and reflect-metadata, loaded on first use: together ~140 ms of start-up, which
+ * a server given --tls-cert/--tls-key (every production one) never needs.
+ */
+function loadX509(): Promise<X509> {
+  x509Module ??= (async () => {
+    // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs the Reflect
+    // metadata API installed before it loads.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto);
+    return x509;
+  })();
+  return x509Module;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -36,7 +52,7 @@ function isIpAddress(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
-async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
+async function exportKey(x509: X509, key: webcrypto.CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
@@ -50,7 +66,7 @@ function randomSerial(): string {
 
 /** Creates a fresh CA and a serving certificate for `hosts`, in memory. */
 export async function generateDevCertificates(options: DevCertOptions): Promise<DevCertificates> {
-  x509.cryptoProvider.set(webcrypto);
+  const x509 = await loadX509();
   const now = options.now ?? new Date();
   // Back-date a little so a client with a slightly slow clock accepts the certificate at once.
   const notBefore = new Date(now.getTime() - 5 * 60 * 1000);
@@ -100,7 +116,7 @@ export async function generateDevCertificates(options: DevCertOptions): Promise<
   return {
     ca: caCert.toString('pem') + '\n',
     cert: leaf.toString('pem') + '\n',
-    key: (await exportKey(leafKeys.privateKey)) + '\n',
+    key: (await exportKey(x509, leafKeys.privateKey)) + '\n',
   };
 }
 

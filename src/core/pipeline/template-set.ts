@@ -232,3 +232,120 @@ function renderError(name: string, message: string): InjectorError {
     details: [{ field: `template ${name}`, reason: message }],
   });
 }
+
+/**
+ * Whether a template set can make a pod's `metadata.name` show in what it renders. The
+ * injection reuses a result across pods that differ only in their names (the replicas of one
+ * ReplicaSet) only when it cannot (src/core/inject.ts). The native renderers never read it (they
+ * read annotations, labels and the spec; the deployment name comes from DeploymentMeta). An
+ * engine text is checked conservatively, action by action: it must reach ObjectMeta only as
+ * `.ObjectMeta.Annotations`, `.Labels` or `.Namespace`, or as the argument of the `annotation`
+ * function (which reads the annotations alone), and never use the bare `.` or `$` (which could
+ * hand the whole data, name included, to `toJson`, `index` or a nested template).
+ */
+export function templateSetReadsPodName(templates: TemplateSet): boolean {
+  const known = readsPodNameBySet.get(templates);
+  if (known !== undefined) return known;
+  let reads = false;
+  for (const template of templates.values()) {
+    if (template.compiled !== undefined && textReadsPodName(template.compiled.text)) reads = true;
+  }
+  readsPodNameBySet.set(templates, reads);
+  return reads;
+}
+
+const readsPodNameBySet = new WeakMap<TemplateSet, boolean>();
+
+const OBJECT_META_USE =
+  /(annotation\s+)?\.ObjectMeta(?:\.(Annotations|Labels|Namespace)(?![A-Za-z0-9_]))?/g;
+const BARE_DOT = /(?:^|[^A-Za-z0-9_)\]])\.(?![A-Za-z_])/;
+const BARE_ROOT = /\$(?![A-Za-z0-9_.])/;
+const KEYWORD = /^\s*(range|with|if|define|block|else|end|template)\b\s*(with|if)?/;
+
+/**
+ * True unless every action of `text` is known not to reach the pod's name. A bare `.` is
+ * allowed where it is not the root data: inside `range` and `with` (an element or the value
+ * selected), and as the argument of `template` (the defined body is checked here too, with its
+ * dot taken as the root).
+ */
+export function textReadsPodName(text: string): boolean {
+  // Per open block: whether `.` is the root data there.
+  const dotIsRoot: boolean[] = [true];
+  const current = () => dotIsRoot[dotIsRoot.length - 1] ?? true;
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf('{{', i);
+    if (open === -1) return false;
+    const comment = /^-?\s*\/\*/.exec(text.slice(open + 2, open + 6));
+    if (comment) {
+      const close = text.indexOf('*/', open + 2);
+      const end = close === -1 ? -1 : text.indexOf('}}', close + 2);
+      if (end === -1) return true;
+      i = end + 2;
+      continue;
+    }
+    const action = actionText(text, open + 2);
+    if (action === undefined) return true;
+    i = action.end;
+    const body = action.body.replace(/^-\s/, '').replace(/\s-$/, '');
+    const keyword = KEYWORD.exec(body);
+    if (actionReadsPodName(body, keyword?.[1], current())) return true;
+    if (!enterOrLeave(dotIsRoot, keyword)) return true;
+  }
+}
+
+/** Whether one action's body can reach the pod's name, given whether `.` is the root there. */
+function actionReadsPodName(body: string, word: string | undefined, dotIsRoot: boolean): boolean {
+  if (word !== 'template' && dotIsRoot && BARE_DOT.test(body)) return true;
+  if (word !== 'template' && BARE_ROOT.test(body)) return true;
+  for (const m of body.matchAll(OBJECT_META_USE)) {
+    if (m[1] === undefined && m[2] === undefined) return true;
+    // `annotation .ObjectMeta` passes ObjectMeta itself; anything after it must not select.
+    if (m[1] !== undefined && m[2] === undefined && body.charAt(m.index + m[0].length) === '.')
+      return true;
+  }
+  return body.replace(OBJECT_META_USE, '').includes('ObjectMeta');
+}
+
+/** Tracks the open blocks' dots; false when an `end` closes more blocks than were opened. */
+function enterOrLeave(dotIsRoot: boolean[], keyword: RegExpExecArray | null): boolean {
+  const word = keyword?.[1];
+  const current = dotIsRoot[dotIsRoot.length - 1] ?? true;
+  if (word === 'range' || word === 'with') dotIsRoot.push(false);
+  else if (word === 'if') dotIsRoot.push(current);
+  else if (word === 'define' || word === 'block') dotIsRoot.push(true);
+  else if (word === 'end') {
+    dotIsRoot.pop();
+    return dotIsRoot.length > 0;
+  } else if (word === 'else') {
+    // `else` and `else if` see the enclosing block's dot; `else with` selects a new one.
+    const outer = dotIsRoot[dotIsRoot.length - 2] ?? true;
+    dotIsRoot[dotIsRoot.length - 1] = keyword?.[2] === 'with' ? false : outer;
+  }
+  return true;
+}
+
+/**
+ * The text of one action from `start` (after `{{`) to its `}}`, string and character literals
+ * blanked to `""`; undefined when it does not end (the engine refuses such a text anyway).
+ */
+function actionText(text: string, start: number): { body: string; end: number } | undefined {
+  let body = '';
+  let i = start;
+  while (i < text.length) {
+    const c = text.charAt(i);
+    if (c === '}' && text.charAt(i + 1) === '}') return { body, end: i + 2 };
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text.charAt(j) !== c)
+        j += c !== '`' && text.charAt(j) === '\\' ? 2 : 1;
+      if (j >= text.length) return undefined;
+      body += '""';
+      i = j + 1;
+      continue;
+    }
+    body += c;
+    i++;
+  }
+  return undefined;
+}

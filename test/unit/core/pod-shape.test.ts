@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPodShape } from '../../../src/core/pod-shape.js';
+import fc from 'fast-check';
+import { checkPodShape, podShapeIsValid, podShapeProblems } from '../../../src/core/pod-shape.js';
 import { PAYLOADS_DIR } from '../../helpers/shared.js';
 
 const app = { name: 'app', image: 'app:1' };
@@ -147,5 +148,96 @@ describe('checkPodShape', () => {
       };
       expect(checkPodShape(review.request.object, file)).toBeUndefined();
     }
+  });
+});
+
+describe('the allocation-free check agrees with the full one', () => {
+  // A field the check reads, with a value of the right or a wrong JSON type.
+  const anyValue = fc.oneof(
+    fc.string({ maxLength: 4 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.constant(null)), {
+      maxLength: 3,
+    }),
+    fc.dictionary(
+      fc.constantFrom('a', 'b', 'name'),
+      fc.oneof(fc.string({ maxLength: 3 }), fc.integer()),
+      {
+        maxKeys: 3,
+      },
+    ),
+  );
+  const object = (keys: readonly string[]) =>
+    fc.dictionary(fc.constantFrom(...keys), anyValue, { maxKeys: keys.length });
+  const list = (item: fc.Arbitrary<unknown>) =>
+    fc.oneof({ weight: 4, arbitrary: fc.array(item, { maxLength: 3 }) }, anyValue);
+  const container = fc
+    .record(
+      {
+        name: fc.oneof({ weight: 6, arbitrary: fc.string({ maxLength: 4 }) }, anyValue),
+        ports: list(object(['name', 'containerPort', 'hostPort', 'protocol', 'hostIP'])),
+        env: list(object(['name', 'value', 'valueFrom'])),
+        volumeMounts: list(object(['name', 'mountPath'])),
+      },
+      { requiredKeys: ['name'] },
+    )
+    .chain((c) =>
+      object(['image', 'args', 'command', 'resources', 'restartPolicy']).map((o) => ({
+        ...o,
+        ...c,
+      })),
+    );
+  const pods = fc.oneof(
+    { weight: 1, arbitrary: anyValue },
+    {
+      weight: 9,
+      arbitrary: fc.record(
+        {
+          metadata: fc.oneof(
+            {
+              weight: 5,
+              arbitrary: object(['name', 'generateName', 'namespace', 'labels', 'annotations']),
+            },
+            anyValue,
+          ),
+          spec: fc.oneof(
+            {
+              weight: 5,
+              arbitrary: fc.record(
+                {
+                  containers: list(container),
+                  initContainers: list(container),
+                  volumes: list(object(['name'])),
+                  hostNetwork: anyValue,
+                  serviceAccountName: anyValue,
+                },
+                { requiredKeys: [] },
+              ),
+            },
+            anyValue,
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+  );
+
+  it('valid exactly when the full check finds no problem', () => {
+    let valid = 0;
+    fc.assert(
+      fc.property(pods, (p) => {
+        const ok = podShapeIsValid(p);
+        if (ok) valid++;
+        expect(ok).toBe(podShapeProblems(p, 'request.object').length === 0);
+        expect(checkPodShape(p, 'request.object') === undefined).toBe(ok);
+      }),
+      { numRuns: 5000, seed: 14 },
+    );
+    // Both sides are exercised.
+    expect(valid).toBeGreaterThan(200);
+    expect(valid).toBeLessThan(4800);
   });
 });

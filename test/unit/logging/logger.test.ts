@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/logging/logger.js';
+import { createLogger, LOG_FLUSH_MS, logDestination } from '../../../src/logging/logger.js';
 
 function capture() {
   let text = '';
@@ -55,5 +59,37 @@ describe('createLogger', () => {
       msg: 'admission review',
     });
     expect(typeof line?.time === 'string' && !Number.isNaN(Date.parse(line.time))).toBe(true);
+  });
+});
+
+describe('logDestination (the production destination)', () => {
+  it('writes every buffered line, by the periodic flush and at exit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'log-dest-'));
+    try {
+      // In process: 100 review-sized lines, then the periodic flush writes what is buffered.
+      const file = join(dir, 'buffered.log');
+      const destination = logDestination(file);
+      const logger = createLogger({ destination });
+      for (let i = 0; i < 100; i++) logger.info({ uid: `u-${i}`, pad: 'x'.repeat(250) }, 'line');
+      await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_MS * 3));
+      const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+      expect(lines.map((l) => (JSON.parse(l) as { uid: string }).uid)).toEqual(
+        Array.from({ length: 100 }, (_, i) => `u-${i}`),
+      );
+      // A process that logs one line to stdout (as the server does) and exits at once still
+      // writes it: pino flushes the buffer at exit.
+      const script = `import { createLogger, logDestination } from ${JSON.stringify(
+        join(process.cwd(), 'src/logging/logger.ts'),
+      )}; createLogger({ destination: logDestination(1) }).info('last words'); process.exit(0);`;
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('"msg":"last words"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
