@@ -77,21 +77,6 @@ function kindOf(value: JsonValue): string {
   return `${typeof value} ${JSON.stringify(value).slice(0, 40)}`;
 }
 
-function matches(kind: Kind, value: JsonValue): boolean {
-  switch (kind) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-      return typeof value === kind;
-    case 'object':
-      return isJsonObject(value);
-    case 'string-map':
-      return isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string');
-    case 'string-list':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string');
-  }
-}
-
 const EXPECTED: Readonly<Record<Kind, string>> = {
   string: 'a string',
   number: 'a number',
@@ -110,7 +95,7 @@ class ShapeCheck {
       // Absent fields are simply not set (Kubernetes `omitempty`). null is refused: the API
       // server never sends it (it encodes from typed structs), and a patch written under a null
       // parent would not apply.
-      if (value === undefined || (value !== null && matches(kind, value))) continue;
+      if (value === undefined || (value !== null && kindMatches(kind, value))) continue;
       if (kind === 'string-map' && isJsonObject(value)) {
         // Name the offending entries, not just the map.
         for (const [entry, v] of Object.entries(value)) {
