@@ -23,7 +23,10 @@ export class PatchApplyError extends Error {
 type Container = JsonValue[] | { [key: string]: JsonValue | undefined };
 
 export function applyPatchStrict<T>(doc: T, ops: readonly Operation[]): T {
-  let root = structuredClone(doc) as JsonValue;
+  // The API server patches a tree decoded from JSON. A pod read from YAML can share one object
+  // under two paths (an anchor and its alias); structuredClone would keep them shared, and an
+  // operation on one path would also change the other.
+  let root = JSON.parse(JSON.stringify(doc)) as JsonValue;
   ops.forEach((op, index) => {
     root = applyOne(root, op, index);
   });

@@ -14,6 +14,7 @@ import { createSubtreePatch, diffValues } from '../../../../src/core/patch/diff.
 import { escapeSegment, parsePointer, toPointer } from '../../../../src/core/patch/pointer.js';
 import { getPodTemplate, listWorkloads } from '../../../../src/core/pod-template.js';
 import { CORPUS_DIR } from '../../../helpers/shared.js';
+import { generatePod } from '../../../helpers/generated-pods.js';
 
 const touched = [
   ['metadata', 'labels'],
@@ -229,5 +230,44 @@ describe('patch round trip over the corpus', () => {
     expect(pod).toEqual(before);
     expect(out.patch.length).toBeGreaterThan(0);
     expect(applyPatchStrict(pod, out.patch)).toEqual(out.pod);
+  });
+});
+
+describe('applyPatchStrict on a pod read from YAML with anchors and aliases', () => {
+  /** The pod with every container's env list shared with the first container that has one. */
+  function aliased(pod: Pod): Pod {
+    const copy = JSON.parse(JSON.stringify(pod)) as Pod;
+    const all = [...(copy.spec?.initContainers ?? []), ...(copy.spec?.containers ?? [])];
+    const shared = all.find((c) => Array.isArray(c.env))?.env;
+    if (shared !== undefined) for (const c of all) if (Array.isArray(c.env)) c.env = shared;
+    return copy;
+  }
+
+  it('patches the tree the API server would decode: shared lists are not changed twice (generated)', () => {
+    const config = defaultInjectionConfig();
+    let sharedSeen = 0;
+    for (let seed = 1; seed <= 600; seed++) {
+      const pod = aliased(generatePod(seed));
+      const tree = JSON.parse(JSON.stringify(pod)) as Pod;
+      let out;
+      try {
+        out = inject({
+          pod,
+          namespace: 'default',
+          config,
+          cluster: { nativeSidecars: false },
+          mode: 'kube-inject',
+        });
+      } catch {
+        continue;
+      }
+      const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+      if (all.filter((c) => Array.isArray(c.env)).length > 1) sharedSeen++;
+      expect(JSON.stringify(applyPatchStrict(pod, out.patch))).toBe(
+        JSON.stringify(applyPatchStrict(tree, out.patch)),
+      );
+      expect(applyPatchStrict(pod, out.patch)).toEqual(out.pod);
+    }
+    expect(sharedSeen).toBeGreaterThan(15);
   });
 });
