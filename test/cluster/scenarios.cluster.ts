@@ -1420,6 +1420,21 @@ interface LogLine {
   [k: string]: unknown;
 }
 
+/**
+ * The injector's log lines that match, once at least `count` of them are there: the server
+ * buffers its log (flushed every 250 ms), so a line can follow the metric it goes with.
+ */
+async function injectorLines(match: (l: LogLine) => boolean, count: number): Promise<LogLine[]> {
+  return eventually(
+    () => {
+      const lines = injectorLog().filter(match);
+      return Promise.resolve(lines.length >= count ? lines : undefined);
+    },
+    `${count} matching injector log lines`,
+    5_000,
+  );
+}
+
 function injectorLog(): LogLine[] {
   const out: LogLine[] = [];
   for (const line of (injector?.logs() ?? '').split('\n')) {
@@ -1560,8 +1575,9 @@ describe('the audit and the webhook self-check against the real API server', () 
       );
       expect(reportedAfter).toBeLessThan(30);
       const fix = `kubectl rollout restart deployment/web -n ${ns}`;
-      const logged = injectorLog().filter(
+      const logged = await injectorLines(
         (l) => l.msg === 'pod missing-sidecar' && l['namespace'] === ns,
+        podNames.length,
       );
       // Named in the line (podName: the server's logger redacts a top-level `pod`).
       expect(logged.map((l) => l['podName']).sort()).toEqual(podNames);
@@ -1621,8 +1637,9 @@ describe('the audit and the webhook self-check against the real API server', () 
         'pods_missing_sidecar cleared for audit-missing',
         30_000,
       );
-      const cleared = injectorLog().filter(
+      const cleared = await injectorLines(
         (l) => l.msg === 'pod missing-sidecar cleared' && l['namespace'] === ns,
+        podNames.length,
       );
       expect(cleared.map((l) => l['podName']).sort()).toEqual(podNames);
       expect((await checkCluster(ns)).pods).toEqual([]);
@@ -1660,8 +1677,9 @@ describe('the audit and the webhook self-check against the real API server', () 
       expect(await injectorMetric('sidecar_injector_webhook_findings', { code: 'overlap' })).toBe(
         OUR_WEBHOOKS.length,
       );
-      const logged = injectorLog().filter(
+      const logged = await injectorLines(
         (l) => l['code'] === 'overlap' && l['configuration'] === 'sidecar-injector-copy',
+        OUR_WEBHOOKS.length,
       );
       expect(logged).toHaveLength(OUR_WEBHOOKS.length);
       const report = await checkCluster();
