@@ -15,7 +15,7 @@ import { decide } from './decide.js';
 import { inject } from './inject.js';
 import {
   evaluateWebhookSelectors,
-  webhookEntriesOptionsOf,
+  webhookEntriesWithTags,
   type WebhookSelectorResult,
 } from './webhook-selectors.js';
 import { checkInjectable, checkPodShape } from './pod-shape.js';
@@ -181,21 +181,13 @@ function selectorGate(
       ? { note: 'namespace labels unavailable; trusted the webhook configuration selectors' }
       : { note: undefined };
   }
-  const entries = webhookEntriesOptionsOf(input.config);
-  const learned = input.revisionTags ?? [];
   const verdict = evaluateWebhookSelectors({
-    ...entries,
-    ...(learned.length === 0 ? {} : { tags: mergeTags(entries.tags ?? [], learned) }),
+    ...webhookEntriesWithTags(input.config, input.revisionTags ?? []),
     namespaceName: nsInfo.name,
     namespaceLabels: nsInfo.labels,
     podLabels: pod.metadata?.labels ?? {},
   });
   return verdict.matched ? { note: verdict.message } : { skip: verdict };
-}
-
-/** Sorted and without repeats, so the entry cache sees one key per tag set. */
-function mergeTags(configured: readonly string[], learned: readonly string[]): string[] {
-  return [...new Set([...configured, ...learned])].sort();
 }
 
 /**

@@ -51,6 +51,19 @@ export function webhookEntriesOptionsOf(config: InjectionConfig): WebhookEntries
 
 const optionsByConfig = new WeakMap<InjectionConfig, WebhookEntriesOptions>();
 
+/**
+ * The configuration's entries with the revision tags learned from the cluster added to
+ * `values.revisionTags` (sorted, without repeats, so the entry cache sees one key per tag set).
+ */
+export function webhookEntriesWithTags(
+  config: InjectionConfig,
+  learned: readonly string[],
+): WebhookEntriesOptions {
+  const entries = webhookEntriesOptionsOf(config);
+  if (learned.length === 0) return entries;
+  return { ...entries, tags: [...new Set([...(entries.tags ?? []), ...learned])].sort() };
+}
+
 function deriveEntriesOptions(config: InjectionConfig): WebhookEntriesOptions {
   const tags = getPath(config.values, 'revisionTags');
   return {

@@ -114,6 +114,8 @@ export interface PodAuditOptions {
   informer?: ResilientInformer<V1Pod>;
   /** The cluster's ProxyConfig resources now (they can set the proxy image type). */
   proxyConfigs?: () => ProxyConfigSet;
+  /** Revision tags learned from the cluster (src/k8s/webhook-configurations.ts). */
+  revisionTags?: () => readonly string[];
 }
 
 export interface PodAudit {
@@ -172,6 +174,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
     const started = performance.now();
     const config = opts.config.current();
     const proxyConfigs = opts.proxyConfigs?.();
+    const revisionTags = opts.revisionTags?.() ?? [];
     const pods = informer.list();
     const found: PodFinding[] = [];
     for (let i = 0; i < pods.length; i += batchSize) {
@@ -180,7 +183,7 @@ export function createPodAudit(opts: PodAuditOptions): PodAudit {
       for (const pod of pods.slice(i, i + batchSize)) {
         const p = pod as unknown as Pod;
         const namespace = opts.namespace(p.metadata?.namespace ?? '');
-        const finding = evaluatePod(p, namespace, config, proxyConfigs);
+        const finding = evaluatePod(p, namespace, config, proxyConfigs, revisionTags);
         if (finding !== undefined) found.push(finding);
       }
     }

@@ -278,6 +278,7 @@ function startAudits(
     },
     namespacesSynced: () => namespaces.informer.synced(),
     ...(proxyConfigs === undefined ? {} : { proxyConfigs: () => proxyConfigs.current() }),
+    revisionTags: () => watch.revisionTags(),
     ...(audit.intervalMs === undefined ? {} : { intervalMs: audit.intervalMs }),
     events: { enabled: audit.events },
     ...backoff,

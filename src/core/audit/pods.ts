@@ -14,7 +14,7 @@ import type { ProxyConfigSet } from '../proxy-config-resources.js';
 import { parseStatus } from '../pipeline/status.js';
 import { KEY } from '../annotations/keys.js';
 import { proxyImage } from '../render/images.js';
-import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../webhook-selectors.js';
+import { evaluateWebhookSelectors, webhookEntriesWithTags } from '../webhook-selectors.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
 
@@ -149,12 +149,14 @@ export function evaluatePod(
   namespace: NamespaceInfo | undefined,
   config: InjectionConfig,
   proxyConfigs?: ProxyConfigSet,
+  /** Revision tags learned from the cluster's webhook configurations (as the review uses them). */
+  revisionTags: readonly string[] = [],
 ): PodFinding | undefined {
   if (namespace === undefined || !isLive(pod)) return undefined;
   const labels: StringMap = pod.metadata?.labels ?? {};
   const annotations: StringMap = pod.metadata?.annotations ?? {};
   const selector = evaluateWebhookSelectors({
-    ...webhookEntriesOptionsOf(config),
+    ...webhookEntriesWithTags(config, revisionTags),
     namespaceName: namespace.name,
     namespaceLabels: namespace.labels,
     podLabels: labels,

@@ -140,6 +140,18 @@ describe('evaluatePod (tables)', () => {
     expect(evaluatePod(injected(pod), enabled, withValues(base, { tag: '9.9.9' }))).toBeUndefined();
   });
 
+  it('a namespace labelled with a revision tag learned from the cluster is ours: its uninjected pods are reported', () => {
+    const tagged = ns('shop', { 'istio.io/rev': 'prod' });
+    const pod = rsPod('web-7d9f8b-t1', 'shop');
+    // Without the tag the namespace selects another revision's webhook: not ours to judge.
+    expect(evaluatePod(pod, tagged, base)).toBeUndefined();
+    const f = evaluatePod(pod, tagged, base, undefined, ['prod']);
+    expect(f).toMatchObject({ problem: 'missing-sidecar', pod: 'web-7d9f8b-t1' });
+    expect(f?.reason).toContain('istio.io/rev=prod');
+    // Injected through the tag: nothing to report.
+    expect(evaluatePod(injected(pod), tagged, base, undefined, ['prod'])).toBeUndefined();
+  });
+
   it('reports pods injected by another revision than the namespace selects now', () => {
     const pod = injected(rsPod('web-7d9f8b-r1', 'shop'));
     const canary: InjectionConfig = { ...base, revision: 'canary' };
