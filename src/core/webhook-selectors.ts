@@ -61,8 +61,21 @@ export function webhookEntriesWithTags(
 ): WebhookEntriesOptions {
   const entries = webhookEntriesOptionsOf(config);
   if (learned.length === 0) return entries;
-  return { ...entries, tags: [...new Set([...(entries.tags ?? []), ...learned])].sort() };
+  // The learned array is replaced only when the cluster's tags change: merge once per pair.
+  const cached = withTagsByLearned.get(learned);
+  if (cached?.config === config) return cached.options;
+  const options = {
+    ...entries,
+    tags: [...new Set([...(entries.tags ?? []), ...learned])].sort(),
+  };
+  withTagsByLearned.set(learned, { config, options });
+  return options;
 }
+
+const withTagsByLearned = new WeakMap<
+  readonly string[],
+  { config: InjectionConfig; options: WebhookEntriesOptions }
+>();
 
 function deriveEntriesOptions(config: InjectionConfig): WebhookEntriesOptions {
   const tags = getPath(config.values, 'revisionTags');
