@@ -73,8 +73,14 @@ function schemaError(pod: unknown): string | undefined {
 }
 
 /** Reviews one scenario in process, as the server does after reading the body. */
-export function review(scenario: Scenario): { result?: ReviewResult; error?: unknown; ms: number } {
+export function review(scenario: Scenario): {
+  result?: ReviewResult;
+  error?: unknown;
+  ms: number;
+  cpuMs: number;
+} {
   config ??= defaultInjectionConfig();
+  const cpuStarted = process.cpuUsage();
   const started = performance.now();
   const deadline = started + budgetMs(scenario.timeoutMs);
   try {
@@ -88,19 +94,27 @@ export function review(scenario: Scenario): { result?: ReviewResult; error?: unk
       },
       deadlineExceeded: () => performance.now() >= deadline,
     });
-    return { result, ms: performance.now() - started };
+    return { result, ms: performance.now() - started, cpuMs: cpuMsSince(cpuStarted) };
   } catch (error) {
-    return { error, ms: performance.now() - started };
+    return { error, ms: performance.now() - started, cpuMs: cpuMsSince(cpuStarted) };
   }
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 export function checkScenario(scenario: Scenario): Violation[] {
-  const { result, error, ms } = review(scenario);
+  const { result, error, ms, cpuMs } = review(scenario);
   const violations: Violation[] = [];
-  if (ms > scenario.timeoutMs) {
+  // Late means the review itself worked past the deadline. Wall time alone would also count the
+  // seconds a loaded machine did not run this process at all, so the CPU the process spent must
+  // exceed the deadline too.
+  if (ms > scenario.timeoutMs && cpuMs > scenario.timeoutMs) {
     violations.push({
       class: 'late',
-      detail: `${ms.toFixed(1)} ms for ?timeout=${scenario.timeoutMs}ms`,
+      detail: `${ms.toFixed(1)} ms (${cpuMs.toFixed(1)} ms of CPU) for ?timeout=${scenario.timeoutMs}ms`,
     });
   }
   if (!result) {
