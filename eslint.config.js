@@ -31,7 +31,6 @@ export default tseslint.config(
     // sequence, a hand-written scanner). Held at the level they meet; a file leaves this list
     // once its functions are split, and the list only shrinks.
     files: [
-      'src/core/config/istio-operator.ts',
       'src/core/inject.ts',
       'src/core/json-parse.ts',
       'src/core/pipeline/meta.ts',
