@@ -31,7 +31,6 @@ export default tseslint.config(
     // sequence, a hand-written scanner). Held at the level they meet; a file leaves this list
     // once its functions are split, and the list only shrinks.
     files: [
-      'src/core/template/funcs.ts',
       'src/core/template/parse.ts',
     ],
     rules: { complexity: ['error', 35] },
