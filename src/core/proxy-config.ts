@@ -27,7 +27,7 @@ import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.j
 import type { StringMap } from './pod-types.js';
 import { parseYamlDocument } from './yaml.js';
 import { KEY } from './annotations/keys.js';
-import { boundedCache } from './bounded-cache.js';
+import { boundedCache, memoByIdentity } from './bounded-cache.js';
 import {
   proxyConfigLayers,
   type ProxyConfigResource,
@@ -161,18 +161,11 @@ function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefin
   return issues.length === before ? parsed : undefined;
 }
 
-const meshBaseCache = new WeakMap<MeshConfig, ProxyConfig>();
-
 /** Built-in defaults <- mesh.defaultConfig, computed once per (immutable) mesh object. */
-function meshProxyConfig(mesh: MeshConfig): ProxyConfig {
-  let cached = meshBaseCache.get(mesh);
-  if (cached === undefined) {
-    const merged = mergeProxyConfigObjects(cloneJson(DEFAULT_PROXY_CONFIG), mesh.defaultConfig);
-    cached = deepFreeze(merged as ProxyConfig);
-    meshBaseCache.set(mesh, cached);
-  }
-  return cached;
-}
+const meshProxyConfig = memoByIdentity((mesh: MeshConfig): ProxyConfig => {
+  const merged = mergeProxyConfigObjects(cloneJson(DEFAULT_PROXY_CONFIG), mesh.defaultConfig);
+  return deepFreeze(merged as ProxyConfig);
+});
 
 /**
  * Below the annotation: the mesh config with the namespace-wide resources over it, remembered per
