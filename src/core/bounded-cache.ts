@@ -36,3 +36,19 @@ export function boundedCache<V>(max: number, options: BoundedCacheOptions = {}):
     },
   };
 }
+
+/**
+ * `compute` remembered per key object, for inputs that never change once built (configurations,
+ * meshes, resolved proxy configs): a WeakMap, so an entry lives as long as its key.
+ */
+export function memoByIdentity<K extends object, V>(compute: (key: K) => V): (key: K) => V {
+  const cache = new WeakMap<K, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}

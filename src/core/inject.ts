@@ -47,7 +47,7 @@ import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeli
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
 import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
-import { formatStatus, parseStatus } from './pipeline/status.js';
+import { formatStatus, parseStatus, type InjectionStatus } from './pipeline/status.js';
 import { stripPod } from './pipeline/strip.js';
 import { resolveTemplates, selectTemplates } from './pipeline/templates.js';
 import {
@@ -238,42 +238,15 @@ function injectFull(input: InjectionInput): FullInjection {
     annotations,
     proxyConfigTarget(cluster, namespace, pod),
   );
-  const invalid: ErrorDetail[] = validateAnnotations(annotations);
-  // The annotation check already covers proxy.istio.io/config over the default mesh; the
-  // resolution over the configured mesh only adds what that check could not see.
-  for (const issue of issues) {
-    if (!invalid.some((d) => d.field === issue.field)) invalid.push(issue);
-  }
-  if (invalid.length > 0) {
-    throw new InjectorError(
-      'INJ_ERR_INVALID_ANNOTATION',
-      `failed to run injection template: ${formatAnnotationErrors(invalid)}`,
-      { details: invalid },
-    );
-  }
+  checkAnnotations(annotations, issues);
 
-  const workload: WorkloadMeta = input.workload
-    ? {
-        typeMeta: { kind: input.workload.kind, apiVersion: input.workload.apiVersion },
-        deploymentMeta: { name: input.workload.name, namespace: input.workload.namespace },
-      }
-    : workloadMetaFromPod(pod, namespace);
+  const workload = workloadMeta(input, pod, namespace);
   const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations, warnings);
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
   const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
   const status = parseStatus(annotations[KEY.status]);
-  if (status === undefined && (annotations[KEY.status] ?? '') !== '') {
-    warnings.push(
-      `ignored ${KEY.status}: not a JSON status object, so nothing previously injected is stripped`,
-    );
-  }
-  const dnsPolicy = pod.spec?.dnsPolicy;
-  if (dnsPolicy !== undefined && dnsPolicy !== '' && dnsPolicy !== 'ClusterFirst') {
-    warnings.push(
-      `dnsPolicy ${JSON.stringify(dnsPolicy.slice(0, 40))} is not ClusterFirst; proxy DNS capture may not apply`,
-    );
-  }
+  warnings.push(...podWarnings(pod, annotations, status));
   const existingOverrides = parseOverrides(annotations[KEY.overrides]);
   const stripped = stripPod(pod, status, agentPort, existingOverrides);
 
@@ -296,24 +269,11 @@ function injectFull(input: InjectionInput): FullInjection {
     compliancePolicy: cluster.compliancePolicy ?? '',
   };
   const native = nativeSidecarsForPod(cluster.nativeSidecars, annotations);
+  const rendered = mergeTemplates(selected, ctx, pod, native);
+  const { templatePod, touched } = rendered;
 
-  // Templates run in order, each merged into the template pod and into the real pod.
-  let templatePod: Pod = {};
-  let merged: Pod = pod;
-  const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
-  for (const { name, template } of selected) {
-    const rendered = runTemplate(name, template, ctx);
-    for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
-    for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
-    templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;
-    if (native && findContainer(templatePod.spec?.initContainers, PROXY_CONTAINER)) {
-      merged = moveProxyToInit(merged);
-    }
-    merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
-  }
-
-  merged = reapplyOverrides({
-    merged,
+  let merged = reapplyOverrides({
+    merged: rendered.merged,
     original: pod,
     templatePod,
     status,
@@ -332,6 +292,88 @@ function injectFull(input: InjectionInput): FullInjection {
   const managedFields = input.pod.metadata?.managedFields;
   if (managedFields !== undefined && merged.metadata) merged.metadata.managedFields = managedFields;
   return { output: { pod: merged, patch, warnings }, touched };
+}
+
+/**
+ * Throws one INJ_ERR_INVALID_ANNOTATION error for every problem of the pod's annotations and of
+ * the proxy config resolved from them (`issues`).
+ */
+function checkAnnotations(annotations: StringMap, issues: readonly ErrorDetail[]): void {
+  const invalid: ErrorDetail[] = validateAnnotations(annotations);
+  // The annotation check already covers proxy.istio.io/config over the default mesh; the
+  // resolution over the configured mesh only adds what that check could not see.
+  for (const issue of issues) {
+    if (!invalid.some((d) => d.field === issue.field)) invalid.push(issue);
+  }
+  if (invalid.length > 0) {
+    throw new InjectorError(
+      'INJ_ERR_INVALID_ANNOTATION',
+      `failed to run injection template: ${formatAnnotationErrors(invalid)}`,
+      { details: invalid },
+    );
+  }
+}
+
+/** The workload the caller named, else the one derived from the pod's owner. */
+function workloadMeta(input: InjectionInput, pod: Pod, namespace: string): WorkloadMeta {
+  if (!input.workload) return workloadMetaFromPod(pod, namespace);
+  return {
+    typeMeta: { kind: input.workload.kind, apiVersion: input.workload.apiVersion },
+    deploymentMeta: { name: input.workload.name, namespace: input.workload.namespace },
+  };
+}
+
+/** What the pod carries that Istio passes over silently: an unreadable status, a DNS policy. */
+function podWarnings(
+  pod: Pod,
+  annotations: StringMap,
+  status: InjectionStatus | undefined,
+): string[] {
+  const warnings: string[] = [];
+  if (status === undefined && (annotations[KEY.status] ?? '') !== '') {
+    warnings.push(
+      `ignored ${KEY.status}: not a JSON status object, so nothing previously injected is stripped`,
+    );
+  }
+  const dnsPolicy = pod.spec?.dnsPolicy;
+  if (dnsPolicy !== undefined && dnsPolicy !== '' && dnsPolicy !== 'ClusterFirst') {
+    warnings.push(
+      `dnsPolicy ${JSON.stringify(dnsPolicy.slice(0, 40))} is not ClusterFirst; proxy DNS capture may not apply`,
+    );
+  }
+  return warnings;
+}
+
+interface MergedTemplates {
+  /** What the templates produced, merged into an empty pod. */
+  templatePod: Pod;
+  /** The same merged into the (unstripped) pod. */
+  merged: Pod;
+  /** The subtrees the patch is built from. */
+  touched: (readonly string[])[];
+}
+
+/** Templates run in order, each merged into the template pod and into the real pod. */
+function mergeTemplates(
+  selected: ReturnType<typeof resolveTemplates>,
+  ctx: RenderContext,
+  pod: Pod,
+  native: boolean,
+): MergedTemplates {
+  let templatePod: Pod = {};
+  let merged: Pod = pod;
+  const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
+  for (const { name, template } of selected) {
+    const rendered = runTemplate(name, template, ctx);
+    for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
+    for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
+    templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;
+    if (native && findContainer(templatePod.spec?.initContainers, PROXY_CONTAINER)) {
+      merged = moveProxyToInit(merged);
+    }
+    merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
+  }
+  return { templatePod, merged, touched };
 }
 
 /** The pod as the ProxyConfig resources select it (Istio: the pod's namespace and labels). */
@@ -359,45 +401,15 @@ function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext)
   meta.annotations ??= {};
   const labels: StringMap = { ...(meta.labels ?? {}) };
 
-  // Effective cluster and network: values < URL parameters < pod label (network only).
-  const envs: StringMap = {};
-  const clusterName = getPath(config.values, 'global.multiCluster.clusterName');
-  const network = getPath(config.values, 'global.network');
-  if (typeof clusterName === 'string' && clusterName !== '') envs[CLUSTER_ENV] = clusterName;
-  if (typeof network === 'string' && network !== '') envs[NETWORK_ENV] = network;
-  Object.assign(envs, input.pathEnv ?? {});
-  const networkLabel = input.pod.metadata?.labels?.[NETWORK_LABEL];
-  if (networkLabel !== undefined && networkLabel !== '') envs[NETWORK_ENV] = networkLabel;
+  const envs = clusterEnvs(input);
   overwriteClusterEnv(merged, envs);
 
   applyPrometheusMerge(merged, config.mesh, agentPort, warnings);
   applySecurePrometheusAnnotation(merged);
+  rewriteProbes(merged, config.values, agentPort, warnings);
 
-  const sidecar = findSidecar(merged);
-  const current = merged.metadata?.annotations ?? {};
-  if (sidecar && rewriteProbesEnabled(current, config.values)) {
-    const probers = dumpAppProbers(merged, agentPort);
-    if (probers !== '') {
-      sidecar.env = mergeOrAppendProbers(
-        current[KEY.status] !== undefined,
-        sidecar.env ?? [],
-        probers,
-      );
-    }
-    const portText = current[KEY.statusPort];
-    const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
-    // Port 0 means no status port: probes sent there would be refused by the API server (a
-    // probe port is 1-65535), so they stay as the application wrote them.
-    if (Number.isInteger(rewritePort) && rewritePort > 0) rewriteAppProbes(merged, rewritePort);
-    else if (rewritePort === 0 && probers !== '') {
-      warnings.push(
-        `${KEY.statusPort} is 0 (no status port): the application probes are not rewritten`,
-      );
-    }
-  }
-
-  const network2 = envs[NETWORK_ENV];
-  if (network2 !== undefined) labels[NETWORK_LABEL] = network2;
+  const network = envs[NETWORK_ENV];
+  if (network !== undefined) labels[NETWORK_LABEL] = network;
   if (Object.keys(labels).length > 0) meta.labels = labels;
   const finalAnnotations: StringMap = { ...(merged.metadata?.annotations ?? {}) };
   finalAnnotations[KEY.status] = formatStatus(templatePod, config.revision);
@@ -409,6 +421,49 @@ function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext)
     proxyConfig.holdApplicationUntilProxyStarts === true ||
     getPath(config.values, 'global.proxy.holdApplicationUntilProxyStarts') === true;
   reorderContainers(merged, hold);
+}
+
+/** Effective cluster and network: values < URL parameters < pod label (network only). */
+function clusterEnvs(input: InjectionInput): StringMap {
+  const envs: StringMap = {};
+  const clusterName = getPath(input.config.values, 'global.multiCluster.clusterName');
+  const network = getPath(input.config.values, 'global.network');
+  if (typeof clusterName === 'string' && clusterName !== '') envs[CLUSTER_ENV] = clusterName;
+  if (typeof network === 'string' && network !== '') envs[NETWORK_ENV] = network;
+  Object.assign(envs, input.pathEnv ?? {});
+  const networkLabel = input.pod.metadata?.labels?.[NETWORK_LABEL];
+  if (networkLabel !== undefined && networkLabel !== '') envs[NETWORK_ENV] = networkLabel;
+  return envs;
+}
+
+/** The application's probes sent through the agent's status port, when rewriting is on. */
+function rewriteProbes(
+  merged: Pod,
+  values: InjectionInput['config']['values'],
+  agentPort: number,
+  warnings: string[],
+): void {
+  const sidecar = findSidecar(merged);
+  const current = merged.metadata?.annotations ?? {};
+  if (!sidecar || !rewriteProbesEnabled(current, values)) return;
+  const probers = dumpAppProbers(merged, agentPort);
+  if (probers !== '') {
+    sidecar.env = mergeOrAppendProbers(
+      current[KEY.status] !== undefined,
+      sidecar.env ?? [],
+      probers,
+    );
+  }
+  const portText = current[KEY.statusPort];
+  const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
+  // Port 0 means no status port: probes sent there would be refused by the API server (a
+  // probe port is 1-65535), so they stay as the application wrote them.
+  if (Number.isInteger(rewritePort) && rewritePort > 0) rewriteAppProbes(merged, rewritePort);
+  else if (rewritePort === 0 && probers !== '') {
+    warnings.push(
+      `${KEY.statusPort} is 0 (no status port): the application probes are not rewritten`,
+    );
+  }
 }
 
 function rewriteProbesEnabled(

@@ -149,13 +149,47 @@ export function parseJsonBody(text: string, limits: JsonParseLimits = {}): JsonV
 }
 
 /**
+ * The closing quote of the string opening at `open`: the next one not preceded by an odd run of
+ * backslashes; -1 when there is none.
+ */
+function closingQuote(text: string, open: number): number {
+  let end = text.indexOf('"', open + 1);
+  while (end !== -1 && text.charCodeAt(end - 1) === BACKSLASH) {
+    let k = end - 2;
+    while (text.charCodeAt(k) === BACKSLASH) k--;
+    if ((end - 1 - k) % 2 === 0) break;
+    end = text.indexOf('"', end + 1);
+  }
+  return end;
+}
+
+/**
+ * checkKey for the string between the quotes at `open` and `end`, when it can spell one of the
+ * two keys (`__proto__` is 9 characters, `constructor` 11, each at most 6 when escaped): the
+ * other strings are not looked at.
+ */
+function checkString(text: string, open: number, end: number): boolean {
+  const len = end - open - 1;
+  if (len < 9 || len > 66) return false;
+  const first = text.charCodeAt(open + 1);
+  if (first !== UNDERSCORE && first !== LOWER_C && first !== BACKSLASH) return false;
+  return checkKey(text, open + 1, end);
+}
+
+function withDefaults(limits: JsonParseLimits): Required<JsonParseLimits> {
+  return {
+    maxDepth: limits.maxDepth ?? MAX_JSON_DEPTH,
+    maxContainers: limits.maxContainers ?? MAX_JSON_CONTAINERS,
+    maxKeys: limits.maxKeys ?? MAX_JSON_KEYS,
+  };
+}
+
+/**
  * The pre-scan alone: throws for the refusals above; returns true when a `constructor` key with
  * an object value was seen (the parsed value must then be checked for `constructor.prototype`).
  */
 export function scanJsonBody(text: string, limits: JsonParseLimits = {}): boolean {
-  const maxDepth = limits.maxDepth ?? MAX_JSON_DEPTH;
-  const maxContainers = limits.maxContainers ?? MAX_JSON_CONTAINERS;
-  const maxKeys = limits.maxKeys ?? MAX_JSON_KEYS;
+  const { maxDepth, maxContainers, maxKeys } = withDefaults(limits);
   const n = text.length;
   // Per open level: 1 for an object (its commas count its keys), 0 for an array.
   const isObject = new Uint8Array(maxDepth + 2);
@@ -166,25 +200,10 @@ export function scanJsonBody(text: string, limits: JsonParseLimits = {}): boolea
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      // The closing quote: the next one not preceded by an odd run of backslashes.
-      let end = text.indexOf('"', i + 1);
-      while (end !== -1 && text.charCodeAt(end - 1) === BACKSLASH) {
-        let k = end - 2;
-        while (text.charCodeAt(k) === BACKSLASH) k--;
-        if ((end - 1 - k) % 2 === 0) break;
-        end = text.indexOf('"', end + 1);
-      }
+      const end = closingQuote(text, i);
       // Unterminated: JSON.parse reports it.
       if (end === -1) break;
-      // Only strings that can spell one of the two keys are looked at (`__proto__` is 9
-      // characters, `constructor` 11, each at most 6 when escaped).
-      const len = end - i - 1;
-      if (len >= 9 && len <= 66) {
-        const first = text.charCodeAt(i + 1);
-        if (first === UNDERSCORE || first === LOWER_C || first === BACKSLASH) {
-          constructorObject = checkKey(text, i + 1, end) || constructorObject;
-        }
-      }
+      constructorObject = checkString(text, i, end) || constructorObject;
       i = end;
     } else if (c === COMMA) {
       if (isObject[depth] === 1) {

@@ -298,41 +298,44 @@ function optNumber(value: JsonValue | undefined): boolean {
  * a constant property name per check keeps V8's lookups monomorphic (the generic walk over a
  * shape's keys costs ~3x more per entry on a 2 000-var container).
  */
-function envListValid(value: JsonValue | undefined): boolean {
+function envValid(e: JsonObject): boolean {
+  const from = e['valueFrom'];
+  return (
+    optString(e['name']) && optString(e['value']) && (from === undefined || isJsonObject(from))
+  );
+}
+
+function portValid(p: JsonObject): boolean {
+  return (
+    optString(p['name']) &&
+    optNumber(p['containerPort']) &&
+    optNumber(p['hostPort']) &&
+    optString(p['protocol']) &&
+    optString(p['hostIP'])
+  );
+}
+
+function mountValid(m: JsonObject): boolean {
+  return optString(m['name']) && optString(m['mountPath']);
+}
+
+/** Absent, or a list of maps each passing `itemValid`. */
+function everyItemValid(
+  value: JsonValue | undefined,
+  itemValid: (item: JsonObject) => boolean,
+): boolean {
   if (value === undefined) return true;
   if (!Array.isArray(value)) return false;
   for (let i = 0; i < value.length; i++) {
-    const e = value[i];
-    if (!isJsonObject(e)) return false;
-    const from = e['valueFrom'];
-    if (!optString(e['name']) || !optString(e['value'])) return false;
-    if (from !== undefined && !isJsonObject(from)) return false;
+    const item = value[i];
+    if (!isJsonObject(item) || !itemValid(item)) return false;
   }
   return true;
 }
 
-function portListValid(value: JsonValue | undefined): boolean {
-  if (value === undefined) return true;
-  if (!Array.isArray(value)) return false;
-  for (let i = 0; i < value.length; i++) {
-    const p = value[i];
-    if (!isJsonObject(p)) return false;
-    if (!optString(p['name']) || !optNumber(p['containerPort'])) return false;
-    if (!optNumber(p['hostPort']) || !optString(p['protocol']) || !optString(p['hostIP']))
-      return false;
-  }
-  return true;
-}
-
-function mountListValid(value: JsonValue | undefined): boolean {
-  if (value === undefined) return true;
-  if (!Array.isArray(value)) return false;
-  for (let i = 0; i < value.length; i++) {
-    const m = value[i];
-    if (!isJsonObject(m) || !optString(m['name']) || !optString(m['mountPath'])) return false;
-  }
-  return true;
-}
+const envListValid = (value: JsonValue | undefined): boolean => everyItemValid(value, envValid);
+const portListValid = (value: JsonValue | undefined): boolean => everyItemValid(value, portValid);
+const mountListValid = (value: JsonValue | undefined): boolean => everyItemValid(value, mountValid);
 
 function containerValid(container: JsonObject): boolean {
   return (

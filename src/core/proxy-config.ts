@@ -23,11 +23,11 @@ import {
 import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
-import { getPath, isJsonObject, type JsonObject } from './json.js';
+import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import type { StringMap } from './pod-types.js';
 import { parseYamlDocument } from './yaml.js';
 import { KEY } from './annotations/keys.js';
-import { boundedCache } from './bounded-cache.js';
+import { boundedCache, memoByIdentity } from './bounded-cache.js';
 import {
   proxyConfigLayers,
   type ProxyConfigResource,
@@ -72,15 +72,34 @@ export function checkProxyConfigObject(
   checkFields(config, PROXY_CONFIG_RULES, prefix, issues);
 }
 
+/** Fields the effective proxy config must set. */
+const REQUIRED_FIELDS = ['configPath', 'binaryPath', 'serviceCluster'] as const;
+
+/** A path a problem names, and the value found there. */
+type Address = [string, JsonValue | undefined];
+
+/** The optional `host:port` addresses of a proxy config. */
+function optionalAddresses(config: ProxyConfig): Address[] {
+  return [
+    ['statsdUdpAddress', config['statsdUdpAddress']],
+    ...['zipkin', 'lightstep', 'datadog'].map((tracer): Address => [
+      `tracing.${tracer}.address`,
+      getPath(config.tracing ?? undefined, `${tracer}.address`),
+    ]),
+    ...['envoyMetricsService', 'envoyAccessLogService'].map((service): Address => [
+      `${service}.address`,
+      getPath(config[service], 'address'),
+    ]),
+  ];
+}
+
 /**
  * Semantic checks Istio applies to the effective proxy config: required paths and addresses.
  * Returns problems as `field: text` strings.
  */
 export function validateProxyConfig(config: ProxyConfig): string[] {
   const problems: string[] = [];
-  if (!config.configPath) problems.push('configPath: must be set');
-  if (!config.binaryPath) problems.push('binaryPath: must be set');
-  if (!config.serviceCluster) problems.push('serviceCluster: must be set');
+  for (const field of REQUIRED_FIELDS) if (!config[field]) problems.push(`${field}: must be set`);
   if (config.drainDuration !== undefined && /^-|^0+(\.0+)?s$/.test(config.drainDuration)) {
     problems.push(`drainDuration: must be positive, got "${config.drainDuration}"`);
   }
@@ -92,22 +111,9 @@ export function validateProxyConfig(config: ProxyConfig): string[] {
   if (config.proxyAdminPort !== undefined && config.proxyAdminPort === 0) {
     problems.push('proxyAdminPort: must be 1-65535');
   }
-  const statsd = config['statsdUdpAddress'];
-  if (typeof statsd === 'string' && statsd !== '' && !isHostPort(statsd)) {
-    problems.push(`statsdUdpAddress: expected "host:port", got ${JSON.stringify(statsd)}`);
-  }
-  for (const tracer of ['zipkin', 'lightstep', 'datadog']) {
-    const address = getPath(config.tracing ?? undefined, `${tracer}.address`);
+  for (const [path, address] of optionalAddresses(config)) {
     if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
-      problems.push(
-        `tracing.${tracer}.address: expected "host:port", got ${JSON.stringify(address)}`,
-      );
-    }
-  }
-  for (const service of ['envoyMetricsService', 'envoyAccessLogService']) {
-    const address = getPath(config[service], 'address');
-    if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
-      problems.push(`${service}.address: expected "host:port", got ${JSON.stringify(address)}`);
+      problems.push(`${path}: expected "host:port", got ${JSON.stringify(address)}`);
     }
   }
   return problems;
@@ -155,18 +161,11 @@ function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefin
   return issues.length === before ? parsed : undefined;
 }
 
-const meshBaseCache = new WeakMap<MeshConfig, ProxyConfig>();
-
 /** Built-in defaults <- mesh.defaultConfig, computed once per (immutable) mesh object. */
-function meshProxyConfig(mesh: MeshConfig): ProxyConfig {
-  let cached = meshBaseCache.get(mesh);
-  if (cached === undefined) {
-    const merged = mergeProxyConfigObjects(cloneJson(DEFAULT_PROXY_CONFIG), mesh.defaultConfig);
-    cached = deepFreeze(merged as ProxyConfig);
-    meshBaseCache.set(mesh, cached);
-  }
-  return cached;
-}
+const meshProxyConfig = memoByIdentity((mesh: MeshConfig): ProxyConfig => {
+  const merged = mergeProxyConfigObjects(cloneJson(DEFAULT_PROXY_CONFIG), mesh.defaultConfig);
+  return deepFreeze(merged as ProxyConfig);
+});
 
 /**
  * Below the annotation: the mesh config with the namespace-wide resources over it, remembered per

@@ -101,71 +101,103 @@ const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
  */
 export function parseSelectorString(input: string): LabelSelector {
   const tokens = tokenize(input);
-  const expressions: LabelSelectorRequirement[] = [];
-  let pos = 0;
-  const peek = (): Token | undefined => tokens[pos];
-  const next = (): Token | undefined => tokens[pos++];
-  const word = (what: string): string => {
-    const t = next();
-    if (t?.kind !== 'word') throw selectorError(input, `expected ${what}`);
-    return t.text;
-  };
-  const key = (): string => {
-    const k = word('a label key');
-    if (!LABEL_KEY_RE.test(k)) throw selectorError(input, `invalid label key ${JSON.stringify(k)}`);
-    return k;
-  };
-  const value = (text: string): string => {
-    if (!LABEL_VALUE_RE.test(text)) {
-      throw selectorError(input, `invalid label value ${JSON.stringify(text)}`);
-    }
-    return text;
-  };
-
   if (tokens.length === 0) return {};
-  for (;;) {
-    const first = peek();
-    if (first?.kind === 'op' && first.text === '!') {
-      next();
-      expressions.push({ key: key(), operator: 'DoesNotExist' });
-    } else {
-      const k = key();
-      const op = peek();
-      if (op === undefined || (op.kind === 'op' && op.text === ',')) {
-        expressions.push({ key: k, operator: 'Exists' });
-      } else if (op.kind === 'op' && (op.text === '=' || op.text === '==' || op.text === '!=')) {
-        next();
-        // An empty value (`key=`) is allowed.
-        const v = peek()?.kind === 'word' ? word('a value') : '';
-        expressions.push({
-          key: k,
-          operator: op.text === '!=' ? 'NotIn' : 'In',
-          values: [value(v)],
-        });
-      } else if (op.kind === 'word' && (op.text === 'in' || op.text === 'notin')) {
-        next();
-        const open = next();
-        if (open?.kind !== 'op' || open.text !== '(') throw selectorError(input, "expected '('");
-        const values: string[] = [];
-        for (;;) {
-          const t = peek();
-          if (t?.kind === 'word') values.push(value(word('a value')));
-          else values.push('');
-          const sep = next();
-          if (sep?.kind === 'op' && sep.text === ')') break;
-          if (sep?.kind !== 'op' || sep.text !== ',')
-            throw selectorError(input, "expected ',' or ')'");
-        }
-        expressions.push({ key: k, operator: op.text === 'in' ? 'In' : 'NotIn', values });
-      } else {
-        throw selectorError(input, `unexpected ${JSON.stringify(op.text)} after key ${k}`);
+  return new SelectorParser(input, tokens).selector();
+}
+
+const isOp = (t: Token | undefined, text: string): boolean => t?.kind === 'op' && t.text === text;
+
+/** A recursive-descent parser over the tokens of one selector string. */
+class SelectorParser {
+  private pos = 0;
+
+  constructor(
+    private readonly input: string,
+    private readonly tokens: readonly Token[],
+  ) {}
+
+  /** Requirements separated by commas, up to the end of the input. */
+  selector(): LabelSelector {
+    const expressions: LabelSelectorRequirement[] = [];
+    for (;;) {
+      expressions.push(this.requirement());
+      const sep = this.next();
+      if (sep === undefined) break;
+      if (sep.kind !== 'op' || sep.text !== ',') {
+        throw selectorError(this.input, `expected ',' but found ${JSON.stringify(sep.text)}`);
       }
     }
-    const sep = next();
-    if (sep === undefined) break;
-    if (sep.kind !== 'op' || sep.text !== ',') {
-      throw selectorError(input, `expected ',' but found ${JSON.stringify(sep.text)}`);
-    }
+    return { matchExpressions: expressions };
   }
-  return { matchExpressions: expressions };
+
+  private requirement(): LabelSelectorRequirement {
+    if (isOp(this.peek(), '!')) {
+      this.next();
+      return { key: this.key(), operator: 'DoesNotExist' };
+    }
+    const k = this.key();
+    const op = this.peek();
+    if (op === undefined || isOp(op, ',')) return { key: k, operator: 'Exists' };
+    if (op.kind === 'op' && (op.text === '=' || op.text === '==' || op.text === '!=')) {
+      return this.equality(k, op.text);
+    }
+    if (op.kind === 'word' && (op.text === 'in' || op.text === 'notin')) {
+      return this.set(k, op.text);
+    }
+    throw selectorError(this.input, `unexpected ${JSON.stringify(op.text)} after key ${k}`);
+  }
+
+  /** `key=value`, `key==value`, `key!=value`; an empty value (`key=`) is allowed. */
+  private equality(k: string, op: '=' | '==' | '!='): LabelSelectorRequirement {
+    this.next();
+    const v = this.peek()?.kind === 'word' ? this.word('a value') : '';
+    return { key: k, operator: op === '!=' ? 'NotIn' : 'In', values: [this.value(v)] };
+  }
+
+  /** `key in (a,b)`, `key notin (a,b)`. */
+  private set(k: string, op: 'in' | 'notin'): LabelSelectorRequirement {
+    this.next();
+    const open = this.next();
+    if (open?.kind !== 'op' || open.text !== '(') throw selectorError(this.input, "expected '('");
+    const values: string[] = [];
+    for (;;) {
+      const t = this.peek();
+      if (t?.kind === 'word') values.push(this.value(this.word('a value')));
+      else values.push('');
+      const sep = this.next();
+      if (sep?.kind === 'op' && sep.text === ')') break;
+      if (sep?.kind !== 'op' || sep.text !== ',')
+        throw selectorError(this.input, "expected ',' or ')'");
+    }
+    return { key: k, operator: op === 'in' ? 'In' : 'NotIn', values };
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private next(): Token | undefined {
+    return this.tokens[this.pos++];
+  }
+
+  private word(what: string): string {
+    const t = this.next();
+    if (t?.kind !== 'word') throw selectorError(this.input, `expected ${what}`);
+    return t.text;
+  }
+
+  private key(): string {
+    const k = this.word('a label key');
+    if (!LABEL_KEY_RE.test(k)) {
+      throw selectorError(this.input, `invalid label key ${JSON.stringify(k)}`);
+    }
+    return k;
+  }
+
+  private value(text: string): string {
+    if (!LABEL_VALUE_RE.test(text)) {
+      throw selectorError(this.input, `invalid label value ${JSON.stringify(text)}`);
+    }
+    return text;
+  }
 }

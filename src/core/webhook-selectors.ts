@@ -11,7 +11,7 @@ import { getPath } from './json.js';
 import type { StringMap } from './pod-types.js';
 import { matchesSelector } from './selectors.js';
 import { KEY } from './annotations/keys.js';
-import { boundedCache } from './bounded-cache.js';
+import { boundedCache, memoByIdentity } from './bounded-cache.js';
 
 export const NAMESPACE_INJECTION_LABEL = 'istio-injection';
 /** Namespace and pod label selecting a revision (the same key as the pod annotation). */
@@ -40,16 +40,11 @@ export interface WebhookEntriesOptions {
 
 /** The entry options the chart derives from an injection configuration (revision, tags, values). */
 export function webhookEntriesOptionsOf(config: InjectionConfig): WebhookEntriesOptions {
-  // Configurations are immutable: derive once per configuration, not once per request.
-  let options = optionsByConfig.get(config);
-  if (options === undefined) {
-    options = deriveEntriesOptions(config);
-    optionsByConfig.set(config, options);
-  }
-  return options;
+  return optionsByConfig(config);
 }
 
-const optionsByConfig = new WeakMap<InjectionConfig, WebhookEntriesOptions>();
+// Configurations are immutable: derive once per configuration, not once per request.
+const optionsByConfig = memoByIdentity(deriveEntriesOptions);
 
 /**
  * The configuration's entries with the revision tags learned from the cluster added to

@@ -9,8 +9,13 @@ import type { Pod } from '../core/pod-types.js';
 import type { WebhookConfiguration } from '../core/audit/webhooks.js';
 import { InjectorError } from '../errors.js';
 import { FETCH_TIMEOUT_MS } from './fetch-config.js';
-import { ACCEPT_PARTIAL_METADATA_LIST, loadKubeConfig, requestOptions } from './kubeconfig.js';
-import { statusCodeOf, toNamespaceInfo } from './namespace-cache.js';
+import {
+  ACCEPT_PARTIAL_METADATA_LIST,
+  loadKubeConfig,
+  requestOptions,
+  statusCodeOf,
+} from './kubeconfig.js';
+import { toNamespaceInfo } from './namespace-cache.js';
 import { createV1PodTrimmer, PAGE_SIZE, pagedPodList } from './pod-audit.js';
 import { toWebhookConfiguration } from './webhook-audit.js';
 

@@ -7,8 +7,13 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { ConfigSources, NamespaceInfo } from '../core/contracts.js';
 import { InjectorError } from '../errors.js';
 import { configMapNames, sourcesFromConfigMaps } from './configmap-provider.js';
-import { ACCEPT_PARTIAL_METADATA, loadKubeConfig, requestOptions } from './kubeconfig.js';
-import { statusCodeOf, toNamespaceInfo } from './namespace-cache.js';
+import {
+  ACCEPT_PARTIAL_METADATA,
+  loadKubeConfig,
+  requestOptions,
+  statusCodeOf,
+} from './kubeconfig.js';
+import { toNamespaceInfo } from './namespace-cache.js';
 import { nodeVersion } from './node-facts.js';
 import type { NodeVersion } from '../core/native-sidecars.js';
 

@@ -1,6 +1,7 @@
 /**
- * Loading the API-server connection and the metadata-only content negotiation used by the
- * Namespace cache. Only src/k8s imports @kubernetes/client-node at runtime.
+ * Loading the API-server connection, the metadata-only content negotiation used by the
+ * Namespace cache, and the HTTP status of a failed call. Only src/k8s imports
+ * @kubernetes/client-node at runtime.
  */
 import {
   KubeConfig,
@@ -99,4 +100,13 @@ export function requestOptions(opts: { accept?: string; signal?: AbortSignal }):
     ],
     middlewareMergeStrategy: 'append',
   };
+}
+
+/** HTTP status of a client-node error (`ApiException.code`) or of a watch error (`statusCode`). */
+export function statusCodeOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const record = err as { code?: unknown; statusCode?: unknown };
+  if (typeof record.code === 'number') return record.code;
+  if (typeof record.statusCode === 'number') return record.statusCode;
+  return undefined;
 }

@@ -20,6 +20,7 @@ import {
   ACCEPT_PARTIAL_METADATA,
   ACCEPT_PARTIAL_METADATA_LIST,
   requestOptions,
+  statusCodeOf,
 } from './kubeconfig.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
 
@@ -131,13 +132,4 @@ export function toNamespaceInfo(obj: NamespaceMeta, fallbackName: string): Names
     labels: { ...(obj.metadata?.labels ?? {}) },
     annotations: { ...(obj.metadata?.annotations ?? {}) },
   };
-}
-
-/** HTTP status of a client-node error (`ApiException.code`) or of a watch error (`statusCode`). */
-export function statusCodeOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const record = err as { code?: unknown; statusCode?: unknown };
-  if (typeof record.code === 'number') return record.code;
-  if (typeof record.statusCode === 'number') return record.statusCode;
-  return undefined;
 }

@@ -32,6 +32,7 @@ import {
   diffFindings,
   evaluatePod,
   findingKey,
+  PROBLEM_LABELS,
   samePodFinding,
   type PodFinding,
 } from '../core/audit/pods.js';
@@ -340,12 +341,7 @@ async function createEvent(api: CoreV1Api, group: PodFinding[]): Promise<void> {
   const now = new Date();
   const pods = group.map((f) => f.pod);
   const shown = pods.slice(0, 5).join(', ') + (pods.length > 5 ? `, +${pods.length - 5} more` : '');
-  const reason =
-    first.problem === 'missing-sidecar'
-      ? 'SidecarMissing'
-      : first.problem === 'stale-revision'
-        ? 'SidecarStaleRevision'
-        : 'SidecarStaleImage';
+  const reason = PROBLEM_LABELS[first.problem].eventReason;
   const body: CoreV1Event = {
     metadata: { generateName: `${first.workload.name}.sidecar-audit.`, namespace: first.namespace },
     involvedObject: {

@@ -26,7 +26,7 @@ import {
   type ProxyConfigSet,
 } from '../core/proxy-config-resources.js';
 import { createInformer, type BackoffOptions } from './informer.js';
-import { statusCodeOf } from './namespace-cache.js';
+import { statusCodeOf } from './kubeconfig.js';
 
 const PLURAL = 'proxyconfigs';
 const CRD = `${PLURAL}.${PROXY_CONFIG_GROUP}`;

@@ -12,8 +12,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { workloadOf } from '../core/audit/pods.js';
 import type { Pod } from '../core/pod-types.js';
-import { requestOptions } from './kubeconfig.js';
-import { statusOf } from './webhook-configurations.js';
+import { requestOptions, statusCodeOf } from './kubeconfig.js';
 
 export interface ReviewEventInput {
   /** `request.namespace`. */
@@ -193,7 +192,7 @@ export function createReviewEvents(opts: ReviewEventsOptions): ReviewEvents {
         opts.counter?.inc({ result: 'sent' });
       } catch (err) {
         opts.counter?.inc({ result: 'failed' });
-        if (statusOf(err) === 403) {
+        if (statusCodeOf(err) === 403) {
           pausedUntil = now() + forbiddenPauseMs;
           pending.clear();
           log.warn(

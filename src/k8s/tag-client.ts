@@ -13,13 +13,12 @@ import type { TagCluster } from '../cli/tag.js';
 import type { TagWebhookConfiguration } from '../core/revision-tags.js';
 import { REVISION_LABEL } from '../core/webhook-selectors.js';
 import { InjectorError } from '../errors.js';
-import { loadKubeConfig, requestOptions } from './kubeconfig.js';
-import { statusOf } from './webhook-configurations.js';
+import { loadKubeConfig, requestOptions, statusCodeOf } from './kubeconfig.js';
 
 const CALL_TIMEOUT_MS = 10_000;
 
 function apiError(what: string, err: unknown): InjectorError {
-  const status = statusOf(err);
+  const status = statusCodeOf(err);
   if (status === 409) {
     return new InjectorError(
       'INJ_ERR_TAG_CONFLICT',
@@ -107,7 +106,7 @@ export function connectTagCluster(kubeconfigPath: string | undefined): Promise<T
       try {
         await admission.deleteMutatingWebhookConfiguration({ name }, opts());
       } catch (err) {
-        if (statusOf(err) === 404) return;
+        if (statusCodeOf(err) === 404) return;
         throw apiError(`deleting MutatingWebhookConfiguration ${name}`, err);
       }
     },

@@ -13,7 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { tagsPointingAt } from '../core/revision-tags.js';
 import { createInformer, type BackoffOptions, type ResilientInformer } from './informer.js';
-import { requestOptions } from './kubeconfig.js';
+import { requestOptions, statusCodeOf } from './kubeconfig.js';
 
 export const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 /** Between attempts while the list is forbidden: RBAC is fixed by a person, not in seconds. */
@@ -59,15 +59,6 @@ export function trimConfiguration(
   };
 }
 
-/** The HTTP status of a client-node list error or a watch failure, when it carries one. */
-export function statusOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e.code === 'number') return e.code;
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
 export function createWebhookConfigurationWatch(
   opts: WebhookConfigurationWatchOptions,
 ): WebhookConfigurationWatch {
@@ -99,7 +90,7 @@ export function createWebhookConfigurationWatch(
         unreadable = false;
         return list;
       } catch (err) {
-        const status = statusOf(err);
+        const status = statusCodeOf(err);
         if ((status === 403 || status === 404) && !unreadable) {
           unreadable = true;
           log.warn(
@@ -115,7 +106,7 @@ export function createWebhookConfigurationWatch(
     transform: trimConfiguration,
     logger: opts.logger,
     retryDelay: (err) =>
-      statusOf(err) === 403 || statusOf(err) === 404
+      statusCodeOf(err) === 403 || statusCodeOf(err) === 404
         ? (opts.forbiddenRetryMs ?? FORBIDDEN_RETRY_MS)
         : undefined,
     quiet: () => unreadable,

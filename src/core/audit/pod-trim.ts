@@ -8,7 +8,14 @@
  * each distinct map is stored once however many pods carry it. The intern table is bounded; when
  * full it starts over (objects already cached keep their shared copies).
  */
-import type { Container, OwnerReference, Pod, PodSpec, StringMap } from '../pod-types.js';
+import type {
+  Container,
+  ObjectMeta,
+  OwnerReference,
+  Pod,
+  PodSpec,
+  StringMap,
+} from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import { AUDIT_ANNOTATIONS, PROXY_CONTAINER } from './pods.js';
 
@@ -50,9 +57,18 @@ export function createPodTrimmer(maxInterned = DEFAULT_MAX_INTERNED): PodTrimmer
     return maps.intern(key, Object.freeze({ ...picked }));
   }
 
-  return (pod: Pod): Pod => {
-    const meta = pod.metadata ?? {};
-    const metadata: Pod['metadata'] = {};
+  /** The controller (or else the first) owner, with interned kind and name. */
+  function owner(meta: ObjectMeta): OwnerReference | undefined {
+    const refs = meta.ownerReferences ?? [];
+    const ref = refs.find((r) => r.controller === true) ?? refs[0];
+    if (ref === undefined || typeof ref.kind !== 'string' || typeof ref.name !== 'string') {
+      return undefined;
+    }
+    return { kind: str(ref.kind), name: str(ref.name), controller: true };
+  }
+
+  function trimMetadata(meta: ObjectMeta): ObjectMeta {
+    const metadata: ObjectMeta = {};
     if (meta.name !== undefined) metadata.name = meta.name;
     if (meta.namespace !== undefined) metadata.namespace = str(meta.namespace);
     if (typeof meta.resourceVersion === 'string') metadata.resourceVersion = meta.resourceVersion;
@@ -61,25 +77,27 @@ export function createPodTrimmer(maxInterned = DEFAULT_MAX_INTERNED): PodTrimmer
     if (labels !== undefined) metadata.labels = labels;
     const annotations = map(meta.annotations, AUDIT_ANNOTATIONS);
     if (annotations !== undefined) metadata.annotations = annotations;
-    const refs = meta.ownerReferences ?? [];
-    const ref = refs.find((r) => r.controller === true) ?? refs[0];
-    if (ref !== undefined && typeof ref.kind === 'string' && typeof ref.name === 'string') {
-      const owner: OwnerReference = { kind: str(ref.kind), name: str(ref.name), controller: true };
-      metadata.ownerReferences = [owner];
-    }
+    const ref = owner(meta);
+    if (ref !== undefined) metadata.ownerReferences = [ref];
+    return metadata;
+  }
 
+  function trimSpec(source: PodSpec | undefined): PodSpec {
     const spec: PodSpec = {};
-    if (pod.spec?.hostNetwork === true) spec.hostNetwork = true;
+    if (source?.hostNetwork === true) spec.hostNetwork = true;
     const proxy =
-      pod.spec?.containers?.find((c) => c.name === PROXY_CONTAINER) ??
-      pod.spec?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
+      source?.containers?.find((c) => c.name === PROXY_CONTAINER) ??
+      source?.initContainers?.find((c) => c.name === PROXY_CONTAINER);
     if (proxy !== undefined) {
       const container: Container = { name: PROXY_CONTAINER };
       if (typeof proxy.image === 'string') container.image = str(proxy.image);
       spec.containers = [container];
     }
+    return spec;
+  }
 
-    const trimmed: Pod = { metadata, spec };
+  return (pod: Pod): Pod => {
+    const trimmed: Pod = { metadata: trimMetadata(pod.metadata ?? {}), spec: trimSpec(pod.spec) };
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
       const status: JsonObject = { phase };

@@ -20,6 +20,21 @@ export const PROXY_CONTAINER = 'istio-proxy';
 
 export type PodProblem = 'missing-sidecar' | 'stale-revision' | 'stale-proxy-image';
 
+/**
+ * How each problem is named outside the audit: the gauge that counts it with its `reason` label
+ * (FindingCount), and the reason of the Kubernetes Event sent to its workload.
+ */
+export const PROBLEM_LABELS: Readonly<
+  Record<
+    PodProblem,
+    { metric: 'missing' | 'stale'; reason: '' | 'revision' | 'image'; eventReason: string }
+  >
+> = {
+  'missing-sidecar': { metric: 'missing', reason: '', eventReason: 'SidecarMissing' },
+  'stale-revision': { metric: 'stale', reason: 'revision', eventReason: 'SidecarStaleRevision' },
+  'stale-proxy-image': { metric: 'stale', reason: 'image', eventReason: 'SidecarStaleImage' },
+};
+
 /** Kinds that own pods and are named in metrics; any other owner kind is counted as `other`. */
 export const WORKLOAD_KINDS = [
   'Deployment',
@@ -140,19 +155,37 @@ function isLive(pod: Pod): boolean {
   return pod.metadata?.deletionTimestamp === undefined;
 }
 
-/**
- * Evaluates one pod against the current configuration. `namespace` undefined (not known yet)
- * yields no finding: without the namespace labels the selectors cannot be judged.
- */
-export function evaluatePod(
+/** What one pod is judged with: the admission's verdicts and what the pod carries. */
+interface PodJudgement {
+  pod: Pod;
+  namespace: NamespaceInfo;
+  config: InjectionConfig;
+  proxyConfigs: ProxyConfigSet | undefined;
+  labels: StringMap;
+  annotations: StringMap;
+  selector: ReturnType<typeof evaluateWebhookSelectors>;
+  decisionMessage: string;
+  wouldInject: boolean;
+  /** The revision named in the pod's status annotation (normalised), when it has one. */
+  injectedBy: string | undefined;
+  /** The revision this configuration serves (normalised). */
+  ours: string;
+  proxy: Container | undefined;
+}
+
+interface Verdict {
+  problem: PodProblem;
+  reason: string;
+  stale?: { expected: string; actual: string };
+}
+
+function judge(
   pod: Pod,
-  namespace: NamespaceInfo | undefined,
+  namespace: NamespaceInfo,
   config: InjectionConfig,
-  proxyConfigs?: ProxyConfigSet,
-  /** Revision tags learned from the cluster's webhook configurations (as the review uses them). */
-  revisionTags: readonly string[] = [],
-): PodFinding | undefined {
-  if (namespace === undefined || !isLive(pod)) return undefined;
+  proxyConfigs: ProxyConfigSet | undefined,
+  revisionTags: readonly string[],
+): PodJudgement {
   const labels: StringMap = pod.metadata?.labels ?? {};
   const annotations: StringMap = pod.metadata?.annotations ?? {};
   const selector = evaluateWebhookSelectors({
@@ -167,73 +200,103 @@ export function evaluatePod(
     injector: config.injector,
     mode: 'webhook',
   });
-  const wouldInject = selector.matched && decision.inject;
   const status = parseStatus(annotations[KEY.status]);
-  const proxy = proxyContainer(pod);
-  const ours = normRevision(config.revision);
-
-  const finding = (
-    problem: PodProblem,
-    reason: string,
-    stale?: { expected: string; actual: string },
-  ): PodFinding => {
-    const { owner, workload, fix } = workloadOf(pod);
-    return {
-      problem,
-      namespace: namespace.name,
-      pod: pod.metadata?.name ?? '',
-      ...(owner === undefined ? {} : { owner }),
-      workload,
-      reason,
-      fix,
-      ...(stale ?? {}),
-    };
+  return {
+    pod,
+    namespace,
+    config,
+    proxyConfigs,
+    labels,
+    annotations,
+    selector,
+    decisionMessage: decision.message,
+    wouldInject: selector.matched && decision.inject,
+    injectedBy: status === undefined ? undefined : normRevision(status.revision),
+    ours: normRevision(config.revision),
+    proxy: proxyContainer(pod),
   };
+}
 
-  if (status === undefined && proxy === undefined) {
-    if (!wouldInject) return undefined;
-    return finding(
-      'missing-sidecar',
-      `no ${PROXY_CONTAINER} although it would be injected now: ${selector.message}; ${decision.message}`,
-    );
-  }
+/** No status annotation and no proxy, yet the pod would be injected now. */
+function missingSidecar(j: PodJudgement): Verdict | undefined {
+  if (j.injectedBy !== undefined || j.proxy !== undefined || !j.wouldInject) return undefined;
+  return {
+    problem: 'missing-sidecar',
+    reason: `no ${PROXY_CONTAINER} although it would be injected now: ${j.selector.message}; ${j.decisionMessage}`,
+  };
+}
 
-  const injectedBy = status === undefined ? undefined : normRevision(status.revision);
-  if (injectedBy !== undefined && injectedBy !== ours) {
-    if (wouldInject) {
-      return finding(
-        'stale-revision',
-        `injected by revision ${injectedBy}, but ${selector.message}, which revision ${ours} serves`,
-        { expected: ours, actual: injectedBy },
-      );
-    }
+/** Injected by another revision than the one that would inject it now, or ours no longer serves it. */
+function staleRevision(j: PodJudgement): Verdict | undefined {
+  const { injectedBy, ours, selector } = j;
+  if (injectedBy !== undefined && injectedBy !== ours && j.wouldInject) {
+    return {
+      problem: 'stale-revision',
+      reason: `injected by revision ${injectedBy}, but ${selector.message}, which revision ${ours} serves`,
+      stale: { expected: ours, actual: injectedBy },
+    };
   }
   if (injectedBy === ours && !selector.matched && selector.reason === 'revision-mismatch') {
-    return finding('stale-revision', `injected by revision ${ours}, but: ${selector.message}`, {
-      expected: 'another revision',
-      actual: ours,
-    });
-  }
-
-  if (wouldInject && proxy?.image !== undefined) {
-    // The image type may come from a ProxyConfig resource, as it did at injection.
-    const { proxyConfig } = resolveProxyConfig(
-      config.mesh,
-      annotations,
-      proxyConfigs === undefined
-        ? undefined
-        : { set: proxyConfigs, namespace: namespace.name, labels },
-    );
-    const expected = proxyImage({ values: config.values, proxyConfig, annotations });
-    if (proxy.image !== expected) {
-      return finding(
-        'stale-proxy-image',
-        `${PROXY_CONTAINER} runs ${proxy.image}; the configuration now injects ${expected}`,
-        { expected, actual: proxy.image },
-      );
-    }
+    return {
+      problem: 'stale-revision',
+      reason: `injected by revision ${ours}, but: ${selector.message}`,
+      stale: { expected: 'another revision', actual: ours },
+    };
   }
   return undefined;
+}
+
+/** The proxy runs another image than the configuration injects now. */
+function staleProxyImage(j: PodJudgement): Verdict | undefined {
+  const actual = j.proxy?.image;
+  if (!j.wouldInject || actual === undefined) return undefined;
+  // The image type may come from a ProxyConfig resource, as it did at injection.
+  const { proxyConfig } = resolveProxyConfig(
+    j.config.mesh,
+    j.annotations,
+    j.proxyConfigs === undefined
+      ? undefined
+      : { set: j.proxyConfigs, namespace: j.namespace.name, labels: j.labels },
+  );
+  const expected = proxyImage({ values: j.config.values, proxyConfig, annotations: j.annotations });
+  if (actual === expected) return undefined;
+  return {
+    problem: 'stale-proxy-image',
+    reason: `${PROXY_CONTAINER} runs ${actual}; the configuration now injects ${expected}`,
+    stale: { expected, actual },
+  };
+}
+
+function findingOf(pod: Pod, namespace: string, verdict: Verdict): PodFinding {
+  const { owner, workload, fix } = workloadOf(pod);
+  return {
+    problem: verdict.problem,
+    namespace,
+    pod: pod.metadata?.name ?? '',
+    ...(owner === undefined ? {} : { owner }),
+    workload,
+    reason: verdict.reason,
+    fix,
+    ...(verdict.stale ?? {}),
+  };
+}
+
+/**
+ * Evaluates one pod against the current configuration. `namespace` undefined (not known yet)
+ * yields no finding: without the namespace labels the selectors cannot be judged.
+ */
+export function evaluatePod(
+  pod: Pod,
+  namespace: NamespaceInfo | undefined,
+  config: InjectionConfig,
+  proxyConfigs?: ProxyConfigSet,
+  /** Revision tags learned from the cluster's webhook configurations (as the review uses them). */
+  revisionTags: readonly string[] = [],
+): PodFinding | undefined {
+  if (namespace === undefined || !isLive(pod)) return undefined;
+  const j = judge(pod, namespace, config, proxyConfigs, revisionTags);
+  const verdict = missingSidecar(j) ?? staleRevision(j) ?? staleProxyImage(j);
+  return verdict === undefined ? undefined : findingOf(pod, namespace.name, verdict);
 }
 
 /** Evaluates every pod; `namespaceOf` answers from a cache (undefined when unknown). */
@@ -323,13 +386,7 @@ export function countFindings(
   for (const f of findings) {
     const namespace = kept.has(f.namespace) ? f.namespace : OTHER_NAMESPACES;
     const ownerKind = workloadKindLabel(f.workload.kind);
-    const metric = f.problem === 'missing-sidecar' ? 'missing' : 'stale';
-    const reason =
-      f.problem === 'stale-revision'
-        ? 'revision'
-        : f.problem === 'stale-proxy-image'
-          ? 'image'
-          : '';
+    const { metric, reason } = PROBLEM_LABELS[f.problem];
     const key = `${metric}\u0000${namespace}\u0000${ownerKind}\u0000${reason}`;
     const entry = counts.get(key);
     if (entry === undefined) counts.set(key, { metric, namespace, ownerKind, reason, count: 1 });

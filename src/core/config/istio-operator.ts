@@ -17,28 +17,56 @@ export function istioOperatorOverlays(
   doc: JsonObject | undefined,
   issues: ConfigIssue[],
 ): OperatorOverlays {
-  if (doc === undefined) return {};
+  const spec = operatorSpec(doc, issues);
+  if (spec === undefined) return {};
+  const result: OperatorOverlays = {};
+  const values = clonedMap(spec, 'values', issues);
+  const overlay = values ?? {};
+  if (applyShortcuts(spec, overlay) || values !== undefined) result.values = overlay;
+  const mesh = clonedMap(spec, 'meshConfig', issues);
+  if (mesh !== undefined) result.mesh = mesh;
+  return result;
+}
+
+/** The document's `spec` map; undefined (with an issue when malformed) when there is none. */
+function operatorSpec(doc: JsonObject | undefined, issues: ConfigIssue[]): JsonObject | undefined {
+  if (doc === undefined) return undefined;
   const kind = doc['kind'];
   if (kind !== undefined && kind !== 'IstioOperator') {
     issues.push({
       path: 'istioOperator.kind',
       message: `expected IstioOperator, got ${JSON.stringify(kind)}`,
     });
-    return {};
+    return undefined;
   }
   const spec = doc['spec'];
-  if (spec === undefined || spec === null) return {};
+  if (spec === undefined || spec === null) return undefined;
   if (!isJsonObject(spec)) {
     issues.push({ path: 'istioOperator.spec', message: 'expected a map' });
-    return {};
+    return undefined;
   }
-  const result: OperatorOverlays = {};
-  const values = spec['values'];
-  if (values !== undefined && values !== null) {
-    if (isJsonObject(values)) result.values = cloneJson(values);
-    else issues.push({ path: 'istioOperator.spec.values', message: 'expected a map' });
-  }
-  const overlay = result.values ?? {};
+  return spec;
+}
+
+/** A copy of the map `spec[key]`; undefined when absent, or with an issue when not a map. */
+function clonedMap(
+  spec: JsonObject,
+  key: 'values' | 'meshConfig',
+  issues: ConfigIssue[],
+): JsonObject | undefined {
+  const value = spec[key];
+  if (value === undefined || value === null) return undefined;
+  if (isJsonObject(value)) return cloneJson(value);
+  issues.push({ path: `istioOperator.spec.${key}`, message: 'expected a map' });
+  return undefined;
+}
+
+/**
+ * Writes `spec.revision`, `hub`, `tag` and `components.cni.enabled` into the values `overlay`;
+ * true when any of them is set.
+ */
+function applyShortcuts(spec: JsonObject, overlay: JsonObject): boolean {
+  let applied = false;
   for (const key of ['revision', 'hub', 'tag'] as const) {
     const v = spec[key];
     if (v === undefined || v === null) continue;
@@ -47,17 +75,12 @@ export function istioOperatorOverlays(
       const global = isJsonObject(overlay['global']) ? overlay['global'] : (overlay['global'] = {});
       global[key] = v;
     }
-    result.values = overlay;
+    applied = true;
   }
   const cniEnabled = isJsonObject(spec['components']) ? spec['components']['cni'] : undefined;
   if (isJsonObject(cniEnabled) && cniEnabled['enabled'] !== undefined) {
     setPathValue(overlay, ['pilot', 'cni', 'enabled'], cniEnabled['enabled'] ?? null);
-    result.values = overlay;
+    applied = true;
   }
-  const meshConfig = spec['meshConfig'];
-  if (meshConfig !== undefined && meshConfig !== null) {
-    if (isJsonObject(meshConfig)) result.mesh = cloneJson(meshConfig);
-    else issues.push({ path: 'istioOperator.spec.meshConfig', message: 'expected a map' });
-  }
-  return result;
+  return applied;
 }

@@ -26,43 +26,74 @@ export interface WorkloadMeta {
 
 const CRONJOB_SUFFIX = /^(.*)-\d{8,10}$/;
 
+/** A workload as Istio's deployment meta names it: its type and name. */
+interface NamedWorkload {
+  typeMeta: TypeMeta;
+  name: string;
+}
+
+/** The workload above `owner`, when this rule recognises the owner's name; else undefined. */
+type OwnerRule = (owner: NamedWorkload, labels: StringMap) => NamedWorkload | undefined;
+
+/** `name` without the suffix `-<suffix>`, or undefined when it does not end so. */
+function withoutSuffix(name: string, suffix: string | undefined): string | undefined {
+  if (suffix === undefined || !name.endsWith(`-${suffix}`)) return undefined;
+  return name.slice(0, -(suffix.length + 1));
+}
+
+function replicaSetOf(hashLabel: string, kind: string, apiVersion?: string): OwnerRule {
+  return (owner, labels) => {
+    if (owner.typeMeta.kind !== 'ReplicaSet') return undefined;
+    const name = withoutSuffix(owner.name, labels[hashLabel]);
+    if (name === undefined) return undefined;
+    return { typeMeta: { kind, apiVersion: apiVersion ?? owner.typeMeta.apiVersion }, name };
+  };
+}
+
+/** Tried in order; the first that answers names the workload, else the owner itself does. */
+const OWNER_RULES: readonly OwnerRule[] = [
+  replicaSetOf('pod-template-hash', 'Deployment'),
+  // Argo Rollouts name their ReplicaSets the same way, with their own hash label.
+  replicaSetOf('rollouts-pod-template-hash', 'Rollout', 'v1alpha1'),
+  (owner, labels) =>
+    owner.typeMeta.kind === 'ReplicationController' && labels.deploymentconfig !== undefined
+      ? {
+          typeMeta: { kind: 'DeploymentConfig', apiVersion: owner.typeMeta.apiVersion },
+          name: labels.deploymentconfig,
+        }
+      : undefined,
+  (owner) => {
+    if (owner.typeMeta.kind !== 'Job') return undefined;
+    const m = CRONJOB_SUFFIX.exec(owner.name);
+    return m
+      ? { typeMeta: { kind: 'CronJob', apiVersion: 'batch/v1' }, name: m[1] ?? '' }
+      : undefined;
+  },
+];
+
+function workloadAbove(owner: NamedWorkload, labels: StringMap): NamedWorkload {
+  for (const rule of OWNER_RULES) {
+    const found = rule(owner, labels);
+    if (found !== undefined) return found;
+  }
+  return owner;
+}
+
 /** Deployment and type meta of a pod received by the webhook. */
 export function workloadMetaFromPod(pod: Pod, namespace: string): WorkloadMeta {
   const meta = pod.metadata ?? {};
   const podName = meta.name ?? '';
-  let typeMeta: TypeMeta = { kind: 'Pod', apiVersion: 'v1' };
-  let name = podName;
+  let workload: NamedWorkload = { typeMeta: { kind: 'Pod', apiVersion: 'v1' }, name: podName };
   const owner = (meta.ownerReferences ?? []).find((r) => r.controller === true);
   if ((meta.generateName ?? '') !== '' && owner) {
-    const labels = meta.labels ?? {};
-    const ownerName = owner.name ?? '';
-    typeMeta = { kind: owner.kind ?? '', apiVersion: owner.apiVersion ?? '' };
-    name = ownerName;
-    const hash = labels['pod-template-hash'];
-    const rolloutHash = labels['rollouts-pod-template-hash'];
-    if (typeMeta.kind === 'ReplicaSet' && hash !== undefined && ownerName.endsWith(`-${hash}`)) {
-      typeMeta = { kind: 'Deployment', apiVersion: typeMeta.apiVersion };
-      name = ownerName.slice(0, -(hash.length + 1));
-    } else if (
-      typeMeta.kind === 'ReplicaSet' &&
-      rolloutHash !== undefined &&
-      ownerName.endsWith(`-${rolloutHash}`)
-    ) {
-      typeMeta = { kind: 'Rollout', apiVersion: 'v1alpha1' };
-      name = ownerName.slice(0, -(rolloutHash.length + 1));
-    } else if (typeMeta.kind === 'ReplicationController' && labels.deploymentconfig !== undefined) {
-      typeMeta = { kind: 'DeploymentConfig', apiVersion: typeMeta.apiVersion };
-      name = labels.deploymentconfig;
-    } else if (typeMeta.kind === 'Job') {
-      const m = CRONJOB_SUFFIX.exec(ownerName);
-      if (m) {
-        typeMeta = { kind: 'CronJob', apiVersion: 'batch/v1' };
-        name = m[1] ?? '';
-      }
-    }
+    const direct: NamedWorkload = {
+      typeMeta: { kind: owner.kind ?? '', apiVersion: owner.apiVersion ?? '' },
+      name: owner.name ?? '',
+    };
+    workload = workloadAbove(direct, meta.labels ?? {});
   }
-  if (name === '') name = podName;
-  return { typeMeta, deploymentMeta: { name, namespace } };
+  const name = workload.name === '' ? podName : workload.name;
+  return { typeMeta: workload.typeMeta, deploymentMeta: { name, namespace } };
 }
 
 export const DEFAULT_PROXY_UID = 1337;

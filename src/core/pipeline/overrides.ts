@@ -79,55 +79,82 @@ export interface OverrideInputs {
   existing: ParsedContainers;
 }
 
+type ContainerList = keyof ParsedContainers;
+
+/**
+ * Where the user's version of an injected container is looked up, after the recorded overrides
+ * of the same list: an injected init container may be overridden from either pod list.
+ */
+const OVERRIDE_SOURCES: Readonly<Record<ContainerList, readonly ContainerList[]>> = {
+  containers: ['containers'],
+  initContainers: ['containers', 'initContainers'],
+};
+
+function userContainer(
+  list: ContainerList,
+  name: string,
+  inputs: OverrideInputs,
+): Container | undefined {
+  const recorded = findContainer(inputs.existing[list], name);
+  if (recorded) return recorded;
+  for (const source of OVERRIDE_SOURCES[list]) {
+    const found = findContainer(inputs.original.spec?.[source], name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Merges the user's containers over the injected ones of `list`, noting each in `applied`. */
+function mergeUserContainers(
+  list: ContainerList,
+  merged: Pod,
+  inputs: OverrideInputs,
+  applied: ParsedContainers,
+): Pod {
+  let out = merged;
+  for (const c of inputs.templatePod.spec?.[list] ?? []) {
+    if (inputs.status?.[list].includes(c.name)) continue;
+    const match = userContainer(list, c.name, inputs);
+    if (!match) continue;
+    const overlay = overlayOf(match);
+    applied[list].push(overlay);
+    out = strategicMerge(out, { spec: { [list]: [overlay] } }, POD_SCHEMA) as Pod;
+  }
+  return out;
+}
+
+/** `merged` with the applied overrides recorded in the overrides annotation. */
+function recordOverrides(merged: Pod, applied: ParsedContainers): Pod {
+  const record: JsonObject = {};
+  if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
+  if (applied.initContainers.length > 0)
+    record.initContainers = applied.initContainers.map(containerJson);
+  const meta = { ...(merged.metadata ?? {}) };
+  meta.annotations = {
+    ...(meta.annotations ?? {}),
+    [KEY.overrides]: JSON.stringify(record),
+  };
+  return { ...merged, metadata: meta };
+}
+
 /**
  * Merges user containers over the injected ones of the same name and, on a first injection,
  * records them in the overrides annotation. Returns the new merged pod.
  */
 export function reapplyOverrides(inputs: OverrideInputs): Pod {
-  const { original, templatePod, status, existing } = inputs;
-  let merged = inputs.merged;
   const applied: ParsedContainers = { containers: [], initContainers: [] };
-
-  for (const c of templatePod.spec?.containers ?? []) {
-    if (status?.containers.includes(c.name)) continue;
-    const match =
-      findContainer(existing.containers, c.name) ??
-      findContainer(original.spec?.containers, c.name);
-    if (!match) continue;
-    const overlay = overlayOf(match);
-    applied.containers.push(overlay);
-    merged = strategicMerge(merged, { spec: { containers: [overlay] } }, POD_SCHEMA) as Pod;
-  }
-  for (const c of templatePod.spec?.initContainers ?? []) {
-    if (status?.initContainers.includes(c.name)) continue;
-    const match =
-      findContainer(existing.initContainers, c.name) ??
-      findContainer(original.spec?.containers, c.name) ??
-      findContainer(original.spec?.initContainers, c.name);
-    if (!match) continue;
-    const overlay = overlayOf(match);
-    applied.initContainers.push(overlay);
-    merged = strategicMerge(merged, { spec: { initContainers: [overlay] } }, POD_SCHEMA) as Pod;
-  }
+  let merged = mergeUserContainers('containers', inputs.merged, inputs, applied);
+  merged = mergeUserContainers('initContainers', merged, inputs, applied);
 
   // Istio records the overrides only for a pod without a status annotation at all: one whose
   // status is not valid JSON counts as already injected too (webhook.go,
   // reapplyOverwrittenContainers).
-  const annotations = original.metadata?.annotations;
+  const annotations = inputs.original.metadata?.annotations;
   const alreadyInjected = annotations !== undefined && Object.hasOwn(annotations, KEY.status);
-  if (!alreadyInjected && (applied.containers.length > 0 || applied.initContainers.length > 0)) {
-    const record: JsonObject = {};
-    if (applied.containers.length > 0) record.containers = applied.containers.map(containerJson);
-    if (applied.initContainers.length > 0)
-      record.initContainers = applied.initContainers.map(containerJson);
-    const meta = { ...(merged.metadata ?? {}) };
-    meta.annotations = {
-      ...(meta.annotations ?? {}),
-      [KEY.overrides]: JSON.stringify(record),
-    };
-    merged = { ...merged, metadata: meta };
+  if (alreadyInjected || (applied.containers.length === 0 && applied.initContainers.length === 0)) {
+    return merged;
   }
-  return merged;
+  return recordOverrides(merged, applied);
 }
 
 function runAs(c: Container | undefined): { user?: number; group?: number } {

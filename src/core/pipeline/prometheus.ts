@@ -162,6 +162,21 @@ export function applyPrometheusMerge(
   if (prometheusPort(annotations) === target) return;
 
   const scrape = scrapeConfiguration(annotations);
+  checkScrapeTargets(scrape, annotations, agentPort, warnings);
+  addScrapeEnv(pod, scrape);
+  pod.metadata.annotations = agentScrapeAnnotations(annotations, target);
+}
+
+/**
+ * Validates the user's scrape ports (throws for one Istio owns) and makes the first target the
+ * scrape port and path; warns about a targets annotation with no usable entry.
+ */
+function checkScrapeTargets(
+  scrape: ScrapeConfiguration,
+  annotations: StringMap,
+  agentPort: number,
+  warnings: string[],
+): void {
   const rawTargets = annotations[KEY.scrapeTargets];
   if (rawTargets !== undefined && rawTargets.trim() !== '' && !scrape.targets) {
     warnings.push(`ignored ${KEY.scrapeTargets}: every entry needs a port (port:path,...)`);
@@ -174,18 +189,24 @@ export function applyPrometheusMerge(
   } else if (scrape.port !== '') {
     checkPort(scrape.port, agentPort);
   }
+}
 
+/** Hands the user's scrape configuration to the agent in the sidecar's env, when there is one. */
+function addScrapeEnv(pod: Pod, scrape: ScrapeConfiguration): void {
   const sidecar = findSidecar(pod);
   const empty = scrape.scrape === '' && scrape.path === '' && scrape.port === '' && !scrape.targets;
-  if (sidecar && !empty) {
-    const value: ScrapeConfiguration = {
-      scrape: scrape.scrape,
-      path: scrape.path,
-      port: scrape.port,
-    };
-    if (scrape.targets) value.targets = scrape.targets.map((t) => ({ port: t.port, path: t.path }));
-    sidecar.env = [...(sidecar.env ?? []), { name: SCRAPE_ENV, value: JSON.stringify(value) }];
-  }
+  if (!sidecar || empty) return;
+  const value: ScrapeConfiguration = {
+    scrape: scrape.scrape,
+    path: scrape.path,
+    port: scrape.port,
+  };
+  if (scrape.targets) value.targets = scrape.targets.map((t) => ({ port: t.port, path: t.path }));
+  sidecar.env = [...(sidecar.env ?? []), { name: SCRAPE_ENV, value: JSON.stringify(value) }];
+}
+
+/** The pod's annotations with the scrape annotations pointing at the agent's merged endpoint. */
+function agentScrapeAnnotations(annotations: StringMap, target: string): StringMap {
   const out: StringMap = { ...annotations };
   for (const key of [
     KEY.prometheusScrape,
@@ -197,7 +218,7 @@ export function applyPrometheusMerge(
   out[KEY.prometheusPort] = target;
   out[KEY.prometheusPath] = AGENT_PATH;
   out[KEY.prometheusScrape] = 'true';
-  pod.metadata.annotations = out;
+  return out;
 }
 
 /** Sets `KEY.securePort` from the proxy env unless the user set one (any spelling). */

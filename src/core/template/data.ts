@@ -8,6 +8,7 @@
  */
 import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
+import { memoByIdentity } from '../bounded-cache.js';
 import { cleanProxyConfig, proxyImage, proxyInitImage } from '../render/index.js';
 import {
   fromJsonValue,
@@ -366,39 +367,13 @@ function meshConfigStruct(mesh: JsonObject): GoStruct {
 
 // --- the whole data value ----------------------------------------------------------------------
 
-const valuesCache = new WeakMap<object, GoValue>();
-const meshCache = new WeakMap<object, GoStruct>();
-
 /** `.Values` as Go's map[string]any from JSON (numbers are float64); converted once per object. */
-function valuesOf(values: JsonObject): GoValue {
-  let v = valuesCache.get(values);
-  if (v === undefined) {
-    v = fromJsonValue(values);
-    valuesCache.set(values, v);
-  }
-  return v;
-}
-
-const proxyConfigCache = new WeakMap<object, GoStruct>();
+const valuesOf = memoByIdentity((values: JsonObject): GoValue => fromJsonValue(values));
 
 /** The resolved proxy config is often shared by many pods (no per-pod annotation). */
-function proxyConfigOf(pc: JsonObject): GoStruct {
-  let s = proxyConfigCache.get(pc);
-  if (s === undefined) {
-    s = proxyConfigStruct(pc);
-    proxyConfigCache.set(pc, s);
-  }
-  return s;
-}
+const proxyConfigOf = memoByIdentity(proxyConfigStruct);
 
-function meshOf(mesh: JsonObject): GoStruct {
-  let m = meshCache.get(mesh);
-  if (m === undefined) {
-    m = meshConfigStruct(mesh);
-    meshCache.set(mesh, m);
-  }
-  return m;
-}
+const meshOf = memoByIdentity(meshConfigStruct);
 
 const SIDECAR_TEMPLATE_DATA: GoStructType = { name: '*inject.SidecarTemplateData' };
 

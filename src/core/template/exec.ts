@@ -173,6 +173,26 @@ class State {
     const mark = this.vars.length;
     const { decl, isAssign } = node.pipe;
     const v = this.evalPipeline(dot, { ...node.pipe, decl: [] });
+    const items = this.rangeItems(v, decl.length, node.pos);
+    if (items.length === 0) {
+      const flow = node.elseList ? this.walk(dot, node.elseList) : Flow.Normal;
+      this.vars.length = mark;
+      return flow === Flow.Break || flow === Flow.Continue ? Flow.Normal : flow;
+    }
+    if (!isAssign) for (const name of decl) this.vars.push({ name, value: null });
+    const bodyMark = this.vars.length;
+    for (const [index, elem] of items) {
+      this.assignRangeVars(decl, index, elem, isAssign);
+      const flow = this.walk(elem, node.list);
+      this.vars.length = bodyMark;
+      if (flow === Flow.Break) break;
+    }
+    this.vars.length = mark;
+    return Flow.Normal;
+  }
+
+  /** The (index or key, element) pairs Go's range visits, maps in key order. */
+  private rangeItems(v: GoValue | undefined, vars: number, pos: number): [GoValue, GoValue][] {
     const items: [GoValue, GoValue][] = [];
     if (v === undefined) {
       // Go: an invalid value (a missing key) ranges over nothing.
@@ -183,34 +203,30 @@ class State {
     } else if (isGoMap(v)) {
       for (const k of Object.keys(v).sort()) items.push([k, v[k] ?? null]);
     } else if (typeof v === 'number') {
-      if (decl.length > 1) {
-        this.at(node.pos, 'range');
+      if (vars > 1) {
+        this.at(pos, 'range');
         this.fail(`can't use ${v} to iterate over more than one variable`);
       }
       for (let i = 0; i < v; i++) items.push([i, i]);
     } else {
-      this.at(node.pos, 'range');
+      this.at(pos, 'range');
       this.fail(`range can't iterate over ${formatValue(v)}`);
     }
-    if (items.length === 0) {
-      const flow = node.elseList ? this.walk(dot, node.elseList) : Flow.Normal;
-      this.vars.length = mark;
-      return flow === Flow.Break || flow === Flow.Continue ? Flow.Normal : flow;
+    return items;
+  }
+
+  /** `{{range $e := ...}}` binds the element; `{{range $i, $e := ...}}` the index and element. */
+  private assignRangeVars(
+    decl: readonly string[],
+    index: GoValue,
+    elem: GoValue,
+    isAssign: boolean,
+  ): void {
+    if (decl.length === 1) this.assignRangeVar(decl[0] ?? '', elem, isAssign);
+    else if (decl.length === 2) {
+      this.assignRangeVar(decl[0] ?? '', index, isAssign);
+      this.assignRangeVar(decl[1] ?? '', elem, isAssign);
     }
-    if (!isAssign) for (const name of decl) this.vars.push({ name, value: null });
-    const bodyMark = this.vars.length;
-    for (const [index, elem] of items) {
-      if (decl.length === 1) this.assignRangeVar(decl[0] ?? '', elem, isAssign);
-      else if (decl.length === 2) {
-        this.assignRangeVar(decl[0] ?? '', index, isAssign);
-        this.assignRangeVar(decl[1] ?? '', elem, isAssign);
-      }
-      const flow = this.walk(elem, node.list);
-      this.vars.length = bodyMark;
-      if (flow === Flow.Break) break;
-    }
-    this.vars.length = mark;
-    return Flow.Normal;
   }
 
   private assignRangeVar(name: string, value: GoValue, isAssign: boolean): void {
@@ -342,21 +358,7 @@ class State {
     if (receiver === undefined) return undefined;
     const hasArgs = args.length > 1 || final !== NOFINAL;
     if (receiver === null) this.fail(`nil pointer evaluating interface {}.${name}`);
-    if (receiver instanceof GoStruct) {
-      const method = receiver.type.methods?.[name];
-      if (method !== undefined) {
-        if (hasArgs) this.fail(`wrong number of args for ${name}: want 0 got ${args.length - 1}`);
-        return method(receiver);
-      }
-      if (receiver.isNil && Object.hasOwn(receiver.fields, name)) {
-        this.fail(`nil pointer evaluating ${receiver.type.name}.${name}`);
-      }
-      if (Object.hasOwn(receiver.fields, name)) {
-        if (hasArgs) this.fail(`${name} has arguments but cannot be invoked as function`);
-        return receiver.fields[name];
-      }
-      this.fail(`can't evaluate field ${name} in type ${receiver.type.name}`);
-    }
+    if (receiver instanceof GoStruct) return this.structField(name, args, hasArgs, receiver);
     if (receiver instanceof StrMap) {
       if (hasArgs) this.fail(`${name} is not a method but has arguments`);
       return receiver.get(name);
@@ -372,6 +374,28 @@ class State {
     this.fail(
       `can't evaluate field ${name} in type ${iface ? 'interface {}' : goTypeName(receiver)}`,
     );
+  }
+
+  /** A method (called without arguments) or a field of a struct. */
+  private structField(
+    name: string,
+    args: readonly Arg[],
+    hasArgs: boolean,
+    receiver: GoStruct,
+  ): GoValue {
+    const method = receiver.type.methods?.[name];
+    if (method !== undefined) {
+      if (hasArgs) this.fail(`wrong number of args for ${name}: want 0 got ${args.length - 1}`);
+      return method(receiver);
+    }
+    if (receiver.isNil && Object.hasOwn(receiver.fields, name)) {
+      this.fail(`nil pointer evaluating ${receiver.type.name}.${name}`);
+    }
+    if (Object.hasOwn(receiver.fields, name)) {
+      if (hasArgs) this.fail(`${name} has arguments but cannot be invoked as function`);
+      return receiver.fields[name];
+    }
+    this.fail(`can't evaluate field ${name} in type ${receiver.type.name}`);
   }
 
   private evalFunction(dot: GoValue, name: string, cmd: Cmd, final: Final): GoValue {
@@ -472,45 +496,56 @@ class State {
 
   /** Go's validateType: fits a value to a parameter, or fails as Go does. */
   private convert(v: GoValue, kind: ParamKind): GoValue {
-    switch (kind) {
-      case 'value':
-        return v;
-      case 'any':
-        return v === undefined ? null : v;
-      case 'strmap':
-        if (v instanceof StrMap) return v;
-        if (v === undefined || v === null) return new StrMap({}, true);
-        break;
-      case 'slice':
-        if (Array.isArray(v)) return v as GoValue;
-        if (v === undefined || v === null) return null;
-        break;
-      case 'map':
-        if (isGoMap(v)) return v;
-        if (v === undefined || v === null) return null;
-        break;
-      case 'string':
-        if (typeof v === 'string') return v;
-        break;
-      case 'int':
-        if (typeof v === 'number') return v;
-        break;
-      case 'bool':
-        if (typeof v === 'boolean') return v;
-        break;
-      default:
-        if (kind.startsWith('structs:')) {
-          if (Array.isArray(v)) return v as GoValue;
-          if (v === undefined || v === null) return [];
-        } else if (v instanceof GoStruct && typeNameMatches(v.type.name, kind.slice(7))) {
-          return v;
-        } else if (v === undefined || v === null) {
-          if (kind.slice(7).startsWith('*')) return null;
-        }
-    }
+    const fitted = fit(v, kind);
+    if (fitted !== NO_FIT) return fitted;
     if (v === undefined) this.fail(`invalid value; expected ${kindName(kind)}`);
     this.fail(`wrong type for value; expected ${kindName(kind)}; got ${goTypeName(v)}`);
   }
+}
+
+/** What fit answers for a value that does not fit the parameter. */
+const NO_FIT: unique symbol = Symbol('no fit');
+
+const isNil = (v: GoValue): boolean => v === undefined || v === null;
+
+/** The value a parameter of `kind` receives for `v` (Go's validateType), or NO_FIT. */
+function fit(v: GoValue, kind: ParamKind): GoValue | typeof NO_FIT {
+  switch (kind) {
+    case 'value':
+      return v;
+    case 'any':
+      return v === undefined ? null : v;
+    case 'strmap':
+      if (v instanceof StrMap) return v;
+      return isNil(v) ? new StrMap({}, true) : NO_FIT;
+    case 'slice':
+      if (Array.isArray(v)) return v as GoValue;
+      return isNil(v) ? null : NO_FIT;
+    case 'map':
+      if (isGoMap(v)) return v;
+      return isNil(v) ? null : NO_FIT;
+    case 'string':
+      return typeof v === 'string' ? v : NO_FIT;
+    case 'int':
+      return typeof v === 'number' ? v : NO_FIT;
+    case 'bool':
+      return typeof v === 'boolean' ? v : NO_FIT;
+    default:
+      return fitStruct(v, kind);
+  }
+}
+
+/** `structs:T` takes a list of T (nil: an empty one); `struct:T` a T, or nil for a pointer type. */
+function fitStruct(
+  v: GoValue,
+  kind: `structs:${string}` | `struct:${string}`,
+): GoValue | typeof NO_FIT {
+  if (kind.startsWith('structs:')) {
+    if (Array.isArray(v)) return v as GoValue;
+    return isNil(v) ? [] : NO_FIT;
+  }
+  if (v instanceof GoStruct && typeNameMatches(v.type.name, kind.slice(7))) return v;
+  return isNil(v) && kind.slice(7).startsWith('*') ? null : NO_FIT;
 }
 
 function typeNameMatches(actual: string, wanted: string): boolean {

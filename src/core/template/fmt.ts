@@ -163,15 +163,7 @@ function fmtFloat(f: number, verb: string, spec: Spec): string {
     case 'v':
     case 'g':
     case 'G':
-      if (spec.prec === undefined) body = formatFloatShortest(a);
-      else {
-        const p = spec.prec === 0 ? 1 : spec.prec;
-        const exp = a === 0 ? 0 : Math.floor(Math.log10(Number(a.toExponential(p - 1))));
-        body =
-          exp < -4 || exp >= p
-            ? expText(a.toExponential(p - 1).replace(/\.?0+e/, 'e'))
-            : String(Number(a.toFixed(Math.max(0, p - 1 - exp))));
-      }
+      body = spec.prec === undefined ? formatFloatShortest(a) : gText(a, spec.prec);
       if (verb === 'G') body = body.toUpperCase();
       break;
     case 'f':
@@ -187,6 +179,15 @@ function fmtFloat(f: number, verb: string, spec: Spec): string {
       return bad(verb, new GoFloat(f));
   }
   return pad(signed(body, neg, spec), spec, true);
+}
+
+/** `%.Ng` of a non-negative finite `a`: exponent form for small or large exponents. */
+function gText(a: number, prec: number): string {
+  const p = prec === 0 ? 1 : prec;
+  const exp = a === 0 ? 0 : Math.floor(Math.log10(Number(a.toExponential(p - 1))));
+  return exp < -4 || exp >= p
+    ? expText(a.toExponential(p - 1).replace(/\.?0+e/, 'e'))
+    : String(Number(a.toFixed(Math.max(0, p - 1 - exp))));
 }
 
 /** JS's `1.5e+3` as Go writes it: at least two exponent digits. */
@@ -230,18 +231,20 @@ function fmtOne(v: GoValue, verb: string, spec: Spec): string {
     return verb === 'v' || verb === 't' ? pad(v ? 'true' : 'false', spec) : bad(verb, v);
   }
   if (v instanceof GoFloat) return fmtFloat(v.value, verb, spec);
-  if (v instanceof GoEnum) {
-    return verb === 'v' || verb === 's'
-      ? pad(v.name, spec)
-      : verb === 'd'
-        ? fmtInt(v.number, verb, spec)
-        : bad(verb, v);
-  }
+  if (v instanceof GoEnum) return fmtEnum(v, verb, spec);
+  return fmtComposite(v, verb, spec);
+}
+
+/** An enum prints its name, or its number under %d. */
+function fmtEnum(v: GoEnum, verb: string, spec: Spec): string {
+  if (verb === 'v' || verb === 's') return pad(v.name, spec);
+  return verb === 'd' ? fmtInt(v.number, verb, spec) : bad(verb, v);
+}
+
+/** Maps, lists and structs: %v and %s print the value; %q and %d apply to each element of a list. */
+function fmtComposite(v: GoValue, verb: string, spec: Spec): string {
   if (verb === 'v' || verb === 's') return pad(formatValue(v), spec);
-  if (verb === 'q' && Array.isArray(v)) {
-    return `[${(v as readonly GoValue[]).map((e) => fmtOne(e, verb, spec)).join(' ')}]`;
-  }
-  if (verb === 'd' && Array.isArray(v)) {
+  if ((verb === 'q' || verb === 'd') && Array.isArray(v)) {
     return `[${(v as readonly GoValue[]).map((e) => fmtOne(e, verb, spec)).join(' ')}]`;
   }
   return bad(verb, v);

@@ -121,33 +121,34 @@ function length(v: GoValue): number {
 function index(item: GoValue, ...keys: GoValue[]): GoValue {
   let cur = item;
   if (cur === undefined) throw new Error('index of untyped nil');
-  for (const k of keys) {
-    if (cur === null || cur === undefined) throw new Error('index of nil pointer');
-    if (Array.isArray(cur) || typeof cur === 'string') {
-      if (typeof k !== 'number')
-        throw new Error(`cannot index slice/array with type ${goTypeName(k)}`);
-      const len = typeof cur === 'string' ? byteLength(cur) : cur.length;
-      if (k < 0 || k >= len) throw new Error(`index out of range: ${k}`);
-      cur =
-        typeof cur === 'string'
-          ? (new TextEncoder().encode(cur)[k] ?? 0)
-          : ((cur as readonly GoValue[])[k] ?? null);
-    } else if (cur instanceof StrMap) {
-      if (typeof k !== 'string')
-        throw new Error(`value has type ${goTypeName(k)}; should be string`);
-      cur = cur.get(k) ?? '';
-    } else if (isGoMap(cur)) {
-      if (typeof k !== 'string') {
-        if (k === undefined || k === null)
-          throw new Error('value is nil; should be of type string');
-        throw new Error(`value has type ${goTypeName(k)}; should be string`);
-      }
-      cur = Object.hasOwn(cur, k) ? (cur[k] ?? null) : null;
-    } else {
-      throw new Error(`can't index item of type ${goTypeName(cur)}`);
-    }
-  }
+  for (const k of keys) cur = indexOnce(cur, k);
   return cur;
+}
+
+/** One step of Go's index: a list or string by number, a map by string key. */
+function indexOnce(cur: GoValue, k: GoValue): GoValue {
+  if (cur === null || cur === undefined) throw new Error('index of nil pointer');
+  if (Array.isArray(cur) || typeof cur === 'string') return indexSequence(cur, k);
+  if (cur instanceof StrMap) {
+    if (typeof k !== 'string') throw new Error(`value has type ${goTypeName(k)}; should be string`);
+    return cur.get(k) ?? '';
+  }
+  if (isGoMap(cur)) {
+    if (typeof k !== 'string') {
+      if (k === undefined || k === null) throw new Error('value is nil; should be of type string');
+      throw new Error(`value has type ${goTypeName(k)}; should be string`);
+    }
+    return Object.hasOwn(cur, k) ? (cur[k] ?? null) : null;
+  }
+  throw new Error(`can't index item of type ${goTypeName(cur)}`);
+}
+
+/** A list's element or a string's byte. */
+function indexSequence(cur: readonly GoValue[] | string, k: GoValue): GoValue {
+  if (typeof k !== 'number') throw new Error(`cannot index slice/array with type ${goTypeName(k)}`);
+  const len = typeof cur === 'string' ? byteLength(cur) : cur.length;
+  if (k < 0 || k >= len) throw new Error(`index out of range: ${k}`);
+  return typeof cur === 'string' ? (new TextEncoder().encode(cur)[k] ?? 0) : (cur[k] ?? null);
 }
 
 function slice(item: GoValue, ...idx: GoValue[]): GoValue {
@@ -373,6 +374,40 @@ function parseImageTagDigest(image: string): [string, string] {
   return [colon > slash ? img.slice(colon + 1) : '', digest];
 }
 
+/** Whether an OpenTelemetry provider of the mesh asks for the semantic-conventions attributes. */
+function semanticConventionsEnabled(mc: GoValue): boolean {
+  const mesh = (mc instanceof GoStruct ? mc.json : undefined) as
+    { extensionProviders?: unknown } | undefined;
+  const providers = Array.isArray(mesh?.extensionProviders)
+    ? (mesh.extensionProviders as unknown[])
+    : [];
+  return providers.some((p) => {
+    const otel = (p as { opentelemetry?: { serviceAttributeEnrichment?: unknown } } | null)
+      ?.opentelemetry;
+    return otel?.serviceAttributeEnrichment === 'OTEL_SEMANTIC_CONVENTIONS';
+  });
+}
+
+const entryOf = (m: Readonly<Record<string, string>>, k: string): string =>
+  Object.hasOwn(m, k) ? (m[k] ?? '') : '';
+
+/** service.version: the annotation, else the version label, else the only container's image tag. */
+function serviceVersion(
+  a: Readonly<Record<string, string>>,
+  l: Readonly<Record<string, string>>,
+  cs: readonly GoStruct[],
+): string {
+  if (entryOf(a, 'resource.opentelemetry.io/service.version') !== '') {
+    return entryOf(a, 'resource.opentelemetry.io/service.version');
+  }
+  if (entryOf(l, 'app.kubernetes.io/version') !== '')
+    return entryOf(l, 'app.kubernetes.io/version');
+  if (cs.length !== 1) return '';
+  const [tag, digest] = parseImageTagDigest(formatValue(cs[0]?.fields['Image'] ?? ''));
+  if (tag !== '' && digest !== '') return `${tag}@${digest}`;
+  return digest !== '' ? digest : tag;
+}
+
 function otelResourceAttributes(
   mc: GoValue,
   ann: GoValue,
@@ -380,40 +415,22 @@ function otelResourceAttributes(
   ns: string,
   containers: GoValue,
 ): string {
-  const mesh = (mc instanceof GoStruct ? mc.json : undefined) as
-    { extensionProviders?: unknown } | undefined;
-  const providers = Array.isArray(mesh?.extensionProviders)
-    ? (mesh.extensionProviders as unknown[])
-    : [];
-  const semconv = providers.some((p) => {
-    const otel = (p as { opentelemetry?: { serviceAttributeEnrichment?: unknown } } | null)
-      ?.opentelemetry;
-    return otel?.serviceAttributeEnrichment === 'OTEL_SEMANTIC_CONVENTIONS';
-  });
-  if (!semconv) return '';
+  if (!semanticConventionsEnabled(mc)) return '';
   const a = strmapEntries(ann);
   const l = strmapEntries(labels);
   const cs = ((containers ?? []) as readonly GoValue[]).filter(
     (c): c is GoStruct => c instanceof GoStruct,
   );
   const attrs: string[] = [];
-  const has = (m: Readonly<Record<string, string>>, k: string): string =>
-    Object.hasOwn(m, k) ? (m[k] ?? '') : '';
-  if (has(a, 'resource.opentelemetry.io/service.namespace') !== '') {
-    attrs.push(`service.namespace=${has(a, 'resource.opentelemetry.io/service.namespace')}`);
+  if (entryOf(a, 'resource.opentelemetry.io/service.namespace') !== '') {
+    attrs.push(`service.namespace=${entryOf(a, 'resource.opentelemetry.io/service.namespace')}`);
   } else if (ns !== '') attrs.push(`service.namespace=${ns}`);
-  if (has(a, 'resource.opentelemetry.io/service.version') !== '') {
-    attrs.push(`service.version=${has(a, 'resource.opentelemetry.io/service.version')}`);
-  } else if (has(l, 'app.kubernetes.io/version') !== '') {
-    attrs.push(`service.version=${has(l, 'app.kubernetes.io/version')}`);
-  } else if (cs.length === 1) {
-    const [tag, digest] = parseImageTagDigest(formatValue(cs[0]?.fields['Image'] ?? ''));
-    if (tag !== '' && digest !== '') attrs.push(`service.version=${tag}@${digest}`);
-    else if (digest !== '') attrs.push(`service.version=${digest}`);
-    else if (tag !== '') attrs.push(`service.version=${tag}`);
-  }
-  if (has(a, 'resource.opentelemetry.io/service.instance.id') !== '') {
-    attrs.push(`service.instance.id=${has(a, 'resource.opentelemetry.io/service.instance.id')}`);
+  const version = serviceVersion(a, l, cs);
+  if (version !== '') attrs.push(`service.version=${version}`);
+  if (entryOf(a, 'resource.opentelemetry.io/service.instance.id') !== '') {
+    attrs.push(
+      `service.instance.id=${entryOf(a, 'resource.opentelemetry.io/service.instance.id')}`,
+    );
   } else if (cs.length > 0) {
     attrs.push(`service.instance.id=${ns}.$(POD_NAME).${formatValue(cs[0]?.fields['Name'] ?? '')}`);
   }

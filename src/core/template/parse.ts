@@ -584,45 +584,61 @@ class Parser {
   private pipeline(context: string, decl: boolean, inParen = false): Pipe {
     const start = this.peekNonSpace();
     const pipe: Pipe = { decl: [], isAssign: false, cmds: [], pos: start.pos };
-    if (decl && start.k === 'var') {
-      // Look ahead for `$x :=`, `$x =`, or (range) `$i, $e :=`.
-      const save = this.i;
-      const names: string[] = [];
-      let ok = false;
-      for (;;) {
-        const v = this.nextNonSpace();
-        if (v.k !== 'var') break;
-        names.push(v.v);
-        const op = this.nextNonSpace();
-        if (op.k === 'declare' || op.k === 'assign') {
-          ok = true;
-          pipe.isAssign = op.k === 'assign';
-          break;
-        }
-        if (op.k === 'comma' && context === 'range' && names.length < 2) continue;
-        break;
-      }
-      if (ok) {
-        pipe.decl = names;
-        if (pipe.isAssign) {
-          for (const n of names)
-            if (!this.hasVar(n)) this.fail(start.pos, `undefined variable "${n}"`);
-        } else {
-          this.vars[this.vars.length - 1]?.push(...names);
-        }
-      } else {
-        this.i = save;
+    if (decl && start.k === 'var') this.declarations(pipe, context);
+    this.commands(pipe, context, inParen);
+    if (pipe.cmds.length === 0 && context === 'command')
+      this.fail(start.pos, 'missing value for command');
+    // Go: non-executable commands may only start a pipeline.
+    for (let c = 1; c < pipe.cmds.length; c++) {
+      const first = pipe.cmds[c]?.args[0];
+      if (first && ['bool', 'dot', 'nil', 'number', 'string'].includes(first.t)) {
+        this.fail(first.pos, `non executable command in pipeline stage ${c + 1}`);
       }
     }
+    return pipe;
+  }
+
+  /**
+   * `$x :=`, `$x =`, or (range) `$i, $e :=` at the start of `pipe`: recorded and declared when
+   * present, else the tokens are left for the commands.
+   */
+  private declarations(pipe: Pipe, context: string): void {
+    const startPos = this.peekNonSpace().pos;
+    const save = this.i;
+    const names: string[] = [];
+    let ok = false;
     for (;;) {
-      const t = this.peekNonSpace();
-      if (t.k === 'right' && !inParen) {
-        this.next();
+      const v = this.nextNonSpace();
+      if (v.k !== 'var') break;
+      names.push(v.v);
+      const op = this.nextNonSpace();
+      if (op.k === 'declare' || op.k === 'assign') {
+        ok = true;
+        pipe.isAssign = op.k === 'assign';
         break;
       }
-      if (t.k === 'rparen' && inParen) {
+      if (op.k === 'comma' && context === 'range' && names.length < 2) continue;
+      break;
+    }
+    if (!ok) {
+      this.i = save;
+      return;
+    }
+    pipe.decl = names;
+    if (pipe.isAssign) {
+      for (const n of names) if (!this.hasVar(n)) this.fail(startPos, `undefined variable "${n}"`);
+    } else {
+      this.vars[this.vars.length - 1]?.push(...names);
+    }
+  }
+
+  /** The commands of `pipe`, separated by `|`, up to and including its closing token. */
+  private commands(pipe: Pipe, context: string, inParen: boolean): void {
+    for (;;) {
+      const t = this.peekNonSpace();
+      if ((t.k === 'right' && !inParen) || (t.k === 'rparen' && inParen)) {
         this.next();
-        break;
+        return;
       }
       if (t.k === 'right' || t.k === 'rparen' || t.k === 'eof') {
         this.fail(
@@ -639,16 +655,6 @@ class Parser {
         }
       }
     }
-    if (pipe.cmds.length === 0 && context === 'command')
-      this.fail(start.pos, 'missing value for command');
-    // Go: non-executable commands may only start a pipeline.
-    for (let c = 1; c < pipe.cmds.length; c++) {
-      const first = pipe.cmds[c]?.args[0];
-      if (first && ['bool', 'dot', 'nil', 'number', 'string'].includes(first.t)) {
-        this.fail(first.pos, `non executable command in pipeline stage ${c + 1}`);
-      }
-    }
-    return pipe;
   }
 
   private command(context: string, inParen: boolean): Cmd {

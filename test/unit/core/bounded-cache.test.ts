@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundedCache } from '../../../src/core/bounded-cache.js';
+import { boundedCache, memoByIdentity } from '../../../src/core/bounded-cache.js';
 
 describe('boundedCache', () => {
   it('computes a key once while it is remembered', () => {
@@ -34,5 +34,24 @@ describe('boundedCache', () => {
     expect(seen).toEqual(['a', 'b', 'c', 'a', 'b']);
     expect(cache.get('b', compute)).toBe('b');
     expect(seen).toHaveLength(5);
+  });
+});
+
+describe('memoByIdentity', () => {
+  it('computes once per key object, and apart for an equal but distinct object', () => {
+    const seen: object[] = [];
+    const size = memoByIdentity((key: { items: number[] }) => {
+      seen.push(key);
+      return { size: key.items.length };
+    });
+    const a = { items: [1, 2] };
+    const b = { items: [1, 2] };
+    const first = size(a);
+    expect(first).toEqual({ size: 2 });
+    expect(size(a)).toBe(first);
+    expect(size(b)).not.toBe(first);
+    expect(seen).toEqual([a, b]);
+    expect(seen[0]).toBe(a);
+    expect(seen[1]).toBe(b);
   });
 });
