@@ -103,6 +103,9 @@ const DASH = 45;
 
 /** Characters that cannot start a plain scalar (c-indicator), `-?:` handled apart. */
 const NOT_PLAIN_START = new Set([...'[]{},#&*!|>\'"%@`?:']);
+const NOT_PLAIN_START_CODE: readonly boolean[] = Array.from({ length: 128 }, (_, c) =>
+  NOT_PLAIN_START.has(String.fromCharCode(c)),
+);
 
 class Reader {
   private readonly text: string;
@@ -207,12 +210,13 @@ class Reader {
   }
 
   /** A block map whose first key starts at `pos` on line `li`; its entries sit at that column. */
-  private map(li: number, pos: number): Value {
+  private map(li: number, pos: number, first?: { key: string; after: number }): Value {
     const col = this.col(li, pos);
     const out: { [key: string]: Value } = {};
+    let key = first;
     for (;;) {
       const end = this.en(li);
-      const key = this.key(pos, end);
+      key ??= this.key(pos, end);
       if (key === undefined) giveUp();
       setKey(out, key.key, this.mapValue(li, key.after, end, col));
       const next = this.nextContent(this.line + 1);
@@ -223,6 +227,7 @@ class Reader {
       pos = this.st(next) + indent;
       if (this.isDash(pos, this.en(next))) giveUp();
       li = next;
+      key = undefined;
     }
     return out;
   }
@@ -234,7 +239,7 @@ class Reader {
   private key(pos: number, end: number): { key: string; after: number } | undefined {
     const c = this.text.charCodeAt(pos);
     if (c === 34 || c === 39) return this.quotedKey(pos, end, c);
-    if (NOT_PLAIN_START.has(this.text.charAt(pos))) return undefined;
+    if (NOT_PLAIN_START_CODE[c]) return undefined;
     if (c === DASH && (pos + 1 === end || this.text.charCodeAt(pos + 1) === SPACE))
       return undefined;
     return this.plainKeyAt(pos, end);
@@ -340,9 +345,9 @@ class Reader {
         while (pos < end && text.charCodeAt(pos) === SPACE) pos++;
         if (this.isDash(pos, end)) giveUp();
         const c = text.charCodeAt(pos);
+        const key = c === 123 || c === 91 || c === 124 ? undefined : this.key(pos, end);
         if (c === 124) out.push(this.literal(li, pos, end, col));
-        else if (c !== 123 && c !== 91 && this.key(pos, end) !== undefined)
-          out.push(this.map(li, pos));
+        else if (key !== undefined) out.push(this.map(li, pos, key));
         else out.push(this.inlineValue(li, pos, end, col));
       }
       const next = this.nextContent(this.line + 1);
