@@ -20,6 +20,7 @@ import {
   type CompiledTemplate,
 } from '../template/index.js';
 import { parseYamlDocument } from '../yaml.js';
+import { readTemplateYaml } from '../yaml-fast.js';
 
 export type InjectionTemplate =
   | {
@@ -125,7 +126,12 @@ export function runTemplate(
     if (!(e instanceof TemplateError)) throw e;
     throw renderError(name, `failed to run injection template: ${e.message}`);
   }
-  const parsed = parseYamlDocument(text, { uniqueKeys: false });
+  // The fast reader handles what the templates write; anything else goes to the full parser.
+  const fast = readTemplateYaml(text);
+  const parsed =
+    fast !== undefined
+      ? ({ ok: true, value: fast } as const)
+      : parseYamlDocument(text, { uniqueKeys: false });
   if (!parsed.ok) {
     throw renderError(
       name,

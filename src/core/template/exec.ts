@@ -51,6 +51,12 @@ export interface GoFunc {
 
 export type FuncMap = ReadonlyMap<string, GoFunc>;
 
+type TemplateNode = Extract<Node, { t: 'template' }>;
+
+function templateCallString(node: TemplateNode): string {
+  return `{{template ${JSON.stringify(node.name)}${node.pipe ? ` ${pipeString(node.pipe)}` : ''}}}`;
+}
+
 const NOFINAL: unique symbol = Symbol('no final value');
 type Final = GoValue | typeof NOFINAL;
 
@@ -70,7 +76,8 @@ class State {
   depth = 0;
   tmplName: string;
   pos = 0;
-  context: string | Arg | Cmd = '';
+  /** What an error names; a template call's text is built only when an error needs it. */
+  context: string | Arg | Cmd | TemplateNode = '';
 
   constructor(
     readonly set: ParsedSet,
@@ -99,14 +106,16 @@ class State {
         ? c
         : Object.hasOwn(c, 'args')
           ? cmdString(c as Cmd)
-          : argString(c as Arg);
+          : (c as { t: string }).t === 'template'
+            ? templateCallString(c as TemplateNode)
+            : argString(c as Arg);
     if (ctx.length > 20) ctx = `${ctx.slice(0, 20)}...`;
     throw new ExecError(
       `template: ${this.location()}: executing ${JSON.stringify(this.tmplName)} at <${ctx}>: ${msg}`,
     );
   }
 
-  at(pos: number, context: string | Arg | Cmd): void {
+  at(pos: number, context: string | Arg | Cmd | TemplateNode): void {
     this.pos = pos;
     this.context = context;
   }
@@ -172,7 +181,7 @@ class State {
   private walkRange(dot: GoValue, node: Extract<Node, { t: 'if' | 'with' | 'range' }>): Flow {
     const mark = this.vars.length;
     const { decl, isAssign } = node.pipe;
-    const v = this.evalPipeline(dot, { ...node.pipe, decl: [] });
+    const v = this.evalPipeline(dot, node.pipe, false);
     const items = this.rangeItems(v, decl.length, node.pos);
     if (items.length === 0) {
       const flow = node.elseList ? this.walk(dot, node.elseList) : Flow.Normal;
@@ -243,11 +252,8 @@ class State {
     }
   }
 
-  private walkTemplate(dot: GoValue, node: Extract<Node, { t: 'template' }>): Flow {
-    this.at(
-      node.pos,
-      `{{template ${JSON.stringify(node.name)}${node.pipe ? ` ${pipeString(node.pipe)}` : ''}}}`,
-    );
+  private walkTemplate(dot: GoValue, node: TemplateNode): Flow {
+    this.at(node.pos, node);
     const tree = this.set.trees.get(node.name);
     if (tree === undefined) this.fail(`template ${JSON.stringify(node.name)} not defined`);
     if (this.depth >= MAX_DEPTH) this.fail(`exceeded maximum template depth (${MAX_DEPTH})`);
@@ -264,7 +270,8 @@ class State {
     return Flow.Normal;
   }
 
-  evalPipeline(dot: GoValue, pipe: Pipe): GoValue {
+  /** `declare` false: the pipeline's variables are left to the caller (range declares its own). */
+  evalPipeline(dot: GoValue, pipe: Pipe, declare = true): GoValue {
     let value: Final = NOFINAL;
     for (const cmd of pipe.cmds) {
       let v = this.evalCommand(dot, cmd, value);
@@ -273,7 +280,7 @@ class State {
       value = v;
     }
     const result = value === NOFINAL ? undefined : value;
-    if (pipe.decl.length > 0) {
+    if (declare && pipe.decl.length > 0) {
       for (const name of pipe.decl) {
         if (pipe.isAssign) this.setVar(name, result);
         else this.vars.push({ name, value: result });
@@ -401,20 +408,22 @@ class State {
   private evalFunction(dot: GoValue, name: string, cmd: Cmd, final: Final): GoValue {
     const fn = this.funcs.get(name);
     if (fn === undefined) this.fail(`"${name}" is not a defined function`);
-    const args = cmd.args.slice(1);
+    // The arguments are cmd.args[1..]; counted without copying them out.
+    const all = cmd.args;
+    const nargs = all.length - 1;
     // Go 1.18+: `and` and `or` evaluate their arguments only as far as needed.
     if (name === 'and' || name === 'or') {
-      const total = args.length + (final === NOFINAL ? 0 : 1);
+      const total = nargs + (final === NOFINAL ? 0 : 1);
       if (total < 1) this.fail(`wrong number of args for ${name}: want at least 1 got 0`);
       let v: GoValue = undefined;
       for (let i = 0; i < total; i++) {
-        const a = args[i];
+        const a = all[i + 1];
         v = a === undefined ? (final as GoValue) : this.evalArgValue(dot, a);
         if (isTrue(v) !== (name === 'and')) return v;
       }
       return v;
     }
-    const numIn = args.length + (final === NOFINAL ? 0 : 1);
+    const numIn = nargs + (final === NOFINAL ? 0 : 1);
     const fixed = fn.params.length;
     if (fn.variadic !== undefined) {
       if (numIn < fixed)
@@ -423,9 +432,9 @@ class State {
       this.fail(`wrong number of args for ${name}: want ${fixed} got ${numIn}`);
     }
     const argv: GoValue[] = [];
-    for (let i = 0; i < args.length; i++) {
+    for (let i = 0; i < nargs; i++) {
       const kind = (i < fixed ? fn.params[i] : fn.variadic) as ParamKind;
-      argv.push(this.evalArg(dot, kind, args[i] as Arg));
+      argv.push(this.evalArg(dot, kind, all[i + 1] as Arg));
     }
     if (final !== NOFINAL) {
       const kind = (argv.length < fixed ? fn.params[argv.length] : fn.variadic) as ParamKind;

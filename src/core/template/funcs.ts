@@ -5,6 +5,7 @@
  * `toYaml`, `contains`). Semantics follow istio/pkg/kube/inject/template.go.
  */
 import { stringify as yamlStringify } from 'yaml';
+import { boundedCache } from '../bounded-cache.js';
 import { appendMultusNetwork } from '../render/multus.js';
 import { excludeInboundPort } from '../render/iptables.js';
 import type { FuncMap, GoFunc, ParamKind } from './exec.js';
@@ -271,15 +272,23 @@ function sortKeys(v: unknown): unknown {
   return out;
 }
 
-/** sigs.k8s.io/yaml.Marshal: JSON first, then block YAML with sorted keys. */
+/**
+ * sigs.k8s.io/yaml.Marshal: JSON first, then block YAML with sorted keys. The YAML depends on
+ * the JSON text alone, and the templates mostly print configuration values (resources, security
+ * contexts) that are the same for every pod: remembered by JSON text, bounded.
+ */
 function toYaml(v: GoValue): string {
-  const j = toJsonValue(v);
-  return yamlStringify(sortKeys(JSON.parse(JSON.stringify(j ?? null)) as unknown), {
-    indentSeq: false,
-    lineWidth: 0,
-    sortMapEntries: true,
-  });
+  const json = JSON.stringify(toJsonValue(v) ?? null);
+  return toYamlByJson.get(json, () =>
+    yamlStringify(sortKeys(JSON.parse(json) as unknown), {
+      indentSeq: false,
+      lineWidth: 0,
+      sortMapEntries: true,
+    }),
+  );
 }
+
+const toYamlByJson = boundedCache<string>(256, { maxKeyChars: 1024 * 1024 });
 
 // --- Istio's own -------------------------------------------------------------------------------
 
