@@ -24,6 +24,7 @@ import {
   compact,
   describeComparison,
   replayRegressions,
+  replayVerdict,
   runDifferential,
   type Regression,
 } from '../test/oracle/run.js';
@@ -81,12 +82,15 @@ async function main(): Promise<number> {
         rev.name,
         rev.configmaps,
       )) {
-        if (comparison.signature === regression.signature) continue;
+        const verdict = replayVerdict(regression, comparison);
+        if (verdict === 'ok') continue;
         stale++;
         console.log(
-          comparison.identical
-            ? `STALE listed difference "${regression.signature}" is now identical: remove it from test/oracle/regressions.json`
-            : `CHANGED listed difference "${regression.signature}" now shows "${comparison.signature}"`,
+          regression.fixed
+            ? `REGRESSED fixed difference "${regression.signature}" shows "${comparison.signature}" again`
+            : verdict === 'stale'
+              ? `STALE listed difference "${regression.signature}" is now identical: mark it "fixed": true in test/oracle/regressions.json`
+              : `CHANGED listed difference "${regression.signature}" now shows "${comparison.signature}"`,
         );
       }
       const result = await runDifferential(oracle, {

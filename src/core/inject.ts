@@ -20,7 +20,11 @@
  */
 import type { Operation } from 'fast-json-patch';
 import { InjectorError, type ErrorDetail } from '../errors.js';
-import { formatAnnotationErrors, validateAnnotations } from './annotations/validate.js';
+import {
+  formatAnnotationErrors,
+  invalidAnnotationError,
+  validateAnnotations,
+} from './annotations/validate.js';
 import type { ProxyConfig } from './config/types.js';
 import type { InjectionInput, InjectionOutput, RenderContext } from './contracts.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -43,7 +47,13 @@ import {
   overwriteClusterEnv,
   reorderContainers,
 } from './pipeline/post-process.js';
-import { dumpAppProbers, mergeOrAppendProbers, rewriteAppProbes } from './pipeline/probes.js';
+import {
+  dumpAppProbers,
+  mergeOrAppendProbers,
+  probeRewritePort,
+  rewritableHandlers,
+  rewriteAppProbes,
+} from './pipeline/probes.js';
 import { applyPrometheusMerge, applySecurePrometheusAnnotation } from './pipeline/prometheus.js';
 import { canonicalQuantityValue } from './quantity.js';
 import { POD_SCHEMA, strategicMerge } from './pipeline/smp.js';
@@ -406,7 +416,7 @@ function postProcess(merged: Pod, templatePod: Pod, context: PostProcessContext)
 
   applyPrometheusMerge(merged, config.mesh, agentPort, warnings);
   applySecurePrometheusAnnotation(merged);
-  rewriteProbes(merged, config.values, agentPort, warnings);
+  rewriteProbes(merged, config.values, agentPort);
 
   const network = envs[NETWORK_ENV];
   if (network !== undefined) labels[NETWORK_LABEL] = network;
@@ -441,7 +451,6 @@ function rewriteProbes(
   merged: Pod,
   values: InjectionInput['config']['values'],
   agentPort: number,
-  warnings: string[],
 ): void {
   const sidecar = findSidecar(merged);
   const current = merged.metadata?.annotations ?? {};
@@ -455,15 +464,19 @@ function rewriteProbes(
     );
   }
   const portText = current[KEY.statusPort];
-  const rewritePort = portText === undefined ? agentPort : Number(portText.trim());
-  // Port 0 means no status port: probes sent there would be refused by the API server (a
-  // probe port is 1-65535), so they stay as the application wrote them.
-  if (Number.isInteger(rewritePort) && rewritePort > 0) rewriteAppProbes(merged, rewritePort);
-  else if (rewritePort === 0 && probers !== '') {
-    warnings.push(
-      `${KEY.statusPort} is 0 (no status port): the application probes are not rewritten`,
+  const rewritePort = probeRewritePort(portText, agentPort);
+  // Port 0 (no status port, or a text istiod reads as 0): istiod rewrites the probes to port 0,
+  // a pod the API server refuses (a probe or hook port is 1-65535), so it is refused here,
+  // naming the annotation and the probes.
+  const stranded = rewritePort === 0 ? rewritableHandlers(merged) : [];
+  if (stranded.length > 0) {
+    throw invalidAnnotationError(
+      KEY.statusPort,
+      portText ?? '',
+      `the probes are rewritten to this port, read as 0, which no probe can use (a probe port is 1-65535): ${stranded.join(', ')}; set a status port or ${KEY.rewriteAppHTTPProbers}: "false"`,
     );
   }
+  if (rewritePort > 0) rewriteAppProbes(merged, rewritePort);
 }
 
 function rewriteProbesEnabled(

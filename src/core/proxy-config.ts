@@ -21,6 +21,7 @@ import {
   type FieldRule,
 } from './config/checks.js';
 import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
+import { declaredProxyConfigFields } from './config/proxy-config-fields.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -156,9 +157,11 @@ function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefin
     issues.push({ path: '', message: 'expected a ProxyConfig map' });
     return undefined;
   }
+  // Read as istiod's jsonpb reads it: proto names accepted, undeclared and null fields dropped.
+  const declared = declaredProxyConfigFields(parsed);
   const before = issues.length;
-  checkProxyConfigObject(parsed, '', issues);
-  return issues.length === before ? parsed : undefined;
+  checkProxyConfigObject(declared, '', issues);
+  return issues.length === before ? declared : undefined;
 }
 
 /** Built-in defaults <- mesh.defaultConfig, computed once per (immutable) mesh object. */

@@ -2,10 +2,42 @@
  * Splitting a manifest stream into documents while keeping each document's original text, so
  * documents the offline commands do not change are written back byte for byte.
  */
-import { Document, LineCounter, parseAllDocuments } from 'yaml';
+import { Document, isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { InjectorError } from '../errors.js';
 import type { JsonValue } from '../core/json.js';
 import { MAX_YAML_ALIASES } from '../core/yaml.js';
+import { goScalarString, resolveGoScalar } from '../core/yaml-go.js';
+
+/** String maps of object metadata (`map[string]string` in Go's types). */
+const METADATA_STRING_MAPS = new Set(['labels', 'annotations']);
+
+/**
+ * istioctl kube-inject reads a manifest with sigs.k8s.io/yaml into the typed object: YAML 1.1
+ * scalars (go-yaml v2), and a scalar read into a Go string printed back (`yes` -> "true",
+ * `0777` -> "511", `1e3` -> "1000"). A label or annotation written that way is the string Istio
+ * sees, so such plain scalars are rewritten to it (quoted, so the output keeps it a string).
+ * sigs.k8s.io/yaml yaml.go convertToJSONableObject.
+ */
+function readMetadataMapsAsGo(doc: Document): void {
+  visit(doc, {
+    Scalar(key, node, path) {
+      // The source text: the YAML 1.2 reading has already made `0777` a number.
+      const source = node.source;
+      if (key !== 'value' || node.type !== 'PLAIN' || typeof source !== 'string') return;
+      const map = path[path.length - 2];
+      const mapPair = path[path.length - 3];
+      const metadata = path[path.length - 4];
+      const metadataPair = path[path.length - 5];
+      if (!isMap(map) || !isPair(mapPair) || !isMap(metadata) || !isPair(metadataPair)) return;
+      if (!isScalar(mapPair.key) || !METADATA_STRING_MAPS.has(String(mapPair.key.value))) return;
+      if (!isScalar(metadataPair.key) || metadataPair.key.value !== 'metadata') return;
+      const text = goScalarString(resolveGoScalar(source));
+      if (text === null || text === node.value) return;
+      node.value = text;
+      node.type = 'QUOTE_DOUBLE';
+    },
+  });
+}
 
 /** One document of an input stream. */
 export interface ManifestDocument {
@@ -43,6 +75,7 @@ export function splitDocuments(text: string, source: string): ManifestDocument[]
       );
     }
     const end = i === docs.length - 1 ? text.length : doc.range[2];
+    readMetadataMapsAsGo(doc);
     const value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as JsonValue | undefined;
     const root = doc.contents;
     result.push({

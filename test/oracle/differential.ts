@@ -22,6 +22,7 @@ import {
   objectToPod,
   parseDocuments,
 } from '../conformance/harness.js';
+import { splitDocuments } from '../../src/offline/documents.js';
 import { SHARED_DIR } from '../helpers/shared.js';
 import type { OracleCase, Workload } from './generate.js';
 import type { OracleAnswer, OracleProcess } from './process.js';
@@ -197,7 +198,10 @@ export function ours(c: OracleCase, texts: BaseTexts, object?: Pod): Result {
   if (typeof config === 'string') return { inject: false, error: config };
   if (c.mode === 'kube-inject') {
     try {
-      const docs = parseDocuments(manifestOf(c));
+      // Read as our `inject` command reads a manifest.
+      const docs = splitDocuments(manifestOf(c), 'case')
+        .map((d) => d.value)
+        .filter((v) => v !== null);
       const out = docs.map((d) =>
         kubeInjectWith(d, config, (ns) => clusterFactsFor(c, ns || c.requestNamespace)),
       );

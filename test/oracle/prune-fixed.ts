@@ -1,8 +1,9 @@
 /**
  * `npx tsx test/oracle/prune-fixed.ts [--istio REV]`: replays every listed difference of that
- * revision and rewrites test/oracle/regressions.json without the ones that are now identical
- * (a fix landed). A changed signature is printed; with --accept-changed it is written too, the
- * reason noting the new shape (read the diff before committing).
+ * revision and marks the ones that are now identical (a fix landed) `"fixed": true` in
+ * test/oracle/regressions.json: their cases stay, and every run checks they stay identical
+ * (write what was fixed into their reason). A changed signature is printed; with
+ * --accept-changed it is written too, the reason noting the new shape (read the diff first).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { OracleProcess, cachedOracleBinary, revisionNamed } from './process.js';
@@ -21,6 +22,7 @@ try {
       rev.name,
       rev.configmaps,
     )) {
+      if (regression.fixed) continue;
       if (comparison.identical) {
         fixed.add(regression);
         console.log(`fixed: ${regression.signature} (${regression.reason})`);
@@ -34,12 +36,18 @@ try {
   await oracle.close();
 }
 const file = JSON.parse(readFileSync(REGRESSIONS_FILE, 'utf8')) as { regressions: Regression[] };
-const keep = file.regressions.filter(
-  (r) =>
-    ![...fixed].some(
+const keep = file.regressions;
+let marked = 0;
+for (const r of keep) {
+  if (
+    [...fixed].some(
       (f) => f.signature === r.signature && f.istio === r.istio && f.reason === r.reason,
-    ),
-);
+    )
+  ) {
+    r.fixed = true;
+    marked++;
+  }
+}
 for (const r of keep) {
   const now = changed.get(r.reason);
   if (now === undefined || r.istio !== rev.name) continue;
@@ -47,4 +55,4 @@ for (const r of keep) {
   r.signature = now;
 }
 writeFileSync(REGRESSIONS_FILE, `${JSON.stringify({ regressions: keep }, null, 2)}\n`);
-console.log(`${file.regressions.length - keep.length} fixed entries removed, ${keep.length} kept`);
+console.log(`${marked} entries marked fixed, ${keep.length} in the list`);

@@ -29,6 +29,18 @@ export interface Regression {
   istio: string;
   /** The case that shows it (shrunk where fast-check had the time); replayed on every run. */
   case: OracleCase;
+  /**
+   * Set once the difference is fixed: the case stays in the list and must now be identical on
+   * every run (`reason` then says what was fixed).
+   */
+  fixed?: true;
+}
+
+/** What a replayed case shows against its entry: as listed, fixed as recorded, or changed. */
+export function replayVerdict(r: Regression, comparison: Comparison): 'ok' | 'stale' | 'changed' {
+  if (r.fixed) return comparison.identical ? 'ok' : 'changed';
+  if (comparison.signature === r.signature) return 'ok';
+  return comparison.identical ? 'stale' : 'changed';
 }
 
 export const REGRESSIONS_FILE = join(ORACLE_DIR, 'regressions.json');
@@ -93,7 +105,7 @@ export async function runDifferential(oracle: OracleProcess, o: RunOptions): Pro
   const base = readBaseTexts(o.configmaps);
   const listed = new Map(
     readRegressions()
-      .filter((r) => r.istio === o.istio)
+      .filter((r) => r.istio === o.istio && !r.fixed)
       .map((r) => [r.signature, r]),
   );
   const arb = caseArbitrary(o.mode);

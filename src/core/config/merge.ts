@@ -3,6 +3,7 @@
  * injector's inputs use (Helm values coalescing, MeshConfig/ProxyConfig overlaying).
  */
 import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from '../json.js';
+import { declaredProxyConfigFields } from './proxy-config-fields.js';
 
 /** Recursively freezes plain data so a shared configuration cannot be changed by a caller. */
 export function deepFreeze<T>(value: T): T {
@@ -65,7 +66,7 @@ function overlayObject(
   return out;
 }
 
-const PROXY_CONFIG_FIELDS: ReadonlyMap<string, FieldMerge> = new Map([
+const PROXY_CONFIG_MERGE: ReadonlyMap<string, FieldMerge> = new Map([
   [
     'proxyMetadata',
     (current, value) =>
@@ -78,17 +79,19 @@ const PROXY_CONFIG_FIELDS: ReadonlyMap<string, FieldMerge> = new Map([
 /**
  * ProxyConfig overlay: every field set in the overlay replaces the base field, except
  * `proxyMetadata`, whose entries are merged key by key (Istio's MergeProxyConfig behaviour).
+ * The overlay is read as jsonpb reads it: proto names accepted, `null` and undeclared fields
+ * dropped (src/core/config/proxy-config-fields.ts).
  */
 export function mergeProxyConfigObjects(base: JsonObject, overlay: JsonObject): JsonObject {
-  return overlayObject(base, overlay, PROXY_CONFIG_FIELDS);
+  return overlayObject(base, declaredProxyConfigFields(overlay), PROXY_CONFIG_MERGE);
 }
 
 const MESH_FIELDS: ReadonlyMap<string, FieldMerge> = new Map<string, FieldMerge>([
   [
     'defaultConfig',
     (current, value) =>
-      isJsonObject(current) && isJsonObject(value)
-        ? mergeProxyConfigObjects(current, value)
+      isJsonObject(value)
+        ? mergeProxyConfigObjects(isJsonObject(current) ? current : {}, value)
         : undefined,
   ],
   [

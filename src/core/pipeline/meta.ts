@@ -7,7 +7,7 @@
 import type { JsonObject } from '../json.js';
 import { isJsonObject } from '../json.js';
 import type { Container, Pod, StringMap } from '../pod-types.js';
-import { PROXY_CONTAINER } from './containers.js';
+import { INIT_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER } from './containers.js';
 
 export interface TypeMeta {
   kind: string;
@@ -158,31 +158,39 @@ export function proxyIds(
 }
 
 /**
- * OpenShift assigns every container of a pod the same UID; a user `istio-proxy` carrying that same
- * runAsUser did not choose it, so it is dropped (with runAsGroup) before injection.
+ * OpenShift assigns every container of a pod the same UID; a user `istio-proxy` carrying the
+ * application's runAsUser did not choose it, so its runAsUser and runAsGroup are dropped before
+ * injection. The comparison is istiod's (webhook.go isSidecarUserMatchingAppUser): the UID of the
+ * last `istio-proxy` and of the last application container that sets one (containers, then init
+ * containers, the istio-init/istio-validation ones left out), each 0 when none sets it; on a
+ * match the first `istio-proxy` (containers before init containers) loses both, when it has a
+ * securityContext at all.
  */
 export function dropOpenshiftAssignedIds(pod: Pod): void {
   const spec = pod.spec;
   if (!spec) return;
-  const lists: ('containers' | 'initContainers')[] = ['containers', 'initContainers'];
-  const appUsers = new Set<number>();
-  for (const c of spec.containers ?? []) {
+  let sidecarUser = 0;
+  let appUser = 0;
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
     const sc = c.securityContext;
-    if (c.name !== PROXY_CONTAINER && isJsonObject(sc) && typeof sc.runAsUser === 'number')
-      appUsers.add(sc.runAsUser);
+    if (!isJsonObject(sc) || typeof sc.runAsUser !== 'number') continue;
+    if (c.name === PROXY_CONTAINER) sidecarUser = sc.runAsUser;
+    else if (c.name !== INIT_CONTAINER && c.name !== VALIDATION_CONTAINER) appUser = sc.runAsUser;
   }
-  for (const key of lists) {
+  if (sidecarUser !== appUser) return;
+  for (const key of ['containers', 'initContainers'] as const) {
     const list = spec[key];
-    if (!list) continue;
-    spec[key] = list.map((c: Container) => {
-      const sc = c.securityContext;
-      if (c.name !== PROXY_CONTAINER || !isJsonObject(sc) || typeof sc.runAsUser !== 'number')
-        return c;
-      if (!appUsers.has(sc.runAsUser)) return c;
-      const rest: JsonObject = { ...sc };
-      delete rest.runAsUser;
-      delete rest.runAsGroup;
-      return { ...c, securityContext: rest };
-    });
+    const index = list?.findIndex((c: Container) => c.name === PROXY_CONTAINER) ?? -1;
+    if (!list || index < 0) continue;
+    const sidecar = list[index] as Container;
+    const sc = sidecar.securityContext;
+    if (!isJsonObject(sc)) return;
+    const rest: JsonObject = { ...sc };
+    delete rest.runAsUser;
+    delete rest.runAsGroup;
+    spec[key] = list.map((c: Container, i: number) =>
+      i === index ? { ...sidecar, securityContext: rest } : c,
+    );
+    return;
   }
 }

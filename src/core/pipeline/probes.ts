@@ -149,6 +149,34 @@ function rewriteHandler(
   return undefined;
 }
 
+/**
+ * The port istiod rewrites probes to for a `status.sidecar.istio.io/port` text: Go's strconv.Atoi,
+ * which yields 0 for any text it cannot read, surrounding spaces included (the annotation's
+ * validation trims them, the rewrite does not: istio/pkg/kube/inject/app_probe.go
+ * patchRewriteProbe).
+ */
+export function probeRewritePort(text: string | undefined, statusPort: number): number {
+  if (text === undefined) return statusPort;
+  return /^[+-]?\d+$/.test(text) ? Number(text) : 0;
+}
+
+/** The probes and hooks `rewriteAppProbes` would rewrite, as `<container>.<field>` names. */
+export function rewritableHandlers(pod: Pod): string[] {
+  const found: string[] = [];
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  for (const c of all) {
+    if (c.name === PROXY_CONTAINER) continue;
+    for (const [field] of PROBES)
+      if (rewriteHandler(c[field], '', 0, true)) found.push(`${c.name}.${field}`);
+    if (isJsonObject(c.lifecycle)) {
+      for (const [hook] of HOOKS)
+        if (rewriteHandler(c.lifecycle[hook], '', 0, false))
+          found.push(`${c.name}.lifecycle.${hook}`);
+    }
+  }
+  return found;
+}
+
 /** Rewrites the probes and lifecycle hooks of every application container to the agent port. */
 export function rewriteAppProbes(pod: Pod, port: number): void {
   const rewrite = (c: Container): Container => {

@@ -8,52 +8,12 @@
 import { isJsonObject, sortedObject, type JsonObject, type JsonValue } from '../json.js';
 import { DEFAULT_PROXY_CONFIG } from '../config/defaults.js';
 import type { ProxyConfig } from '../config/types.js';
+import {
+  PROXY_CONFIG_FIELDS,
+  type ProxyConfigFieldKind as FieldKind,
+} from '../config/proxy-config-fields.js';
 
-type FieldKind = 'scalar' | 'wrapper' | 'enum' | 'message' | 'map' | 'list';
-
-/** Field name, its protobuf kind, and for enums the zero value (printed only when non-zero). */
-const FIELDS: readonly (readonly [string, FieldKind, string?])[] = [
-  ['configPath', 'scalar'],
-  ['binaryPath', 'scalar'],
-  ['serviceCluster', 'scalar'],
-  ['tracingServiceName', 'enum', 'APP_LABEL_AND_NAMESPACE'],
-  ['drainDuration', 'message'],
-  ['parentShutdownDuration', 'message'],
-  ['discoveryAddress', 'scalar'],
-  ['discoveryRefreshDelay', 'message'],
-  ['zipkinAddress', 'scalar'],
-  ['statsdUdpAddress', 'scalar'],
-  ['envoyMetricsServiceAddress', 'scalar'],
-  ['proxyAdminPort', 'scalar'],
-  ['availabilityZone', 'scalar'],
-  ['controlPlaneAuthPolicy', 'enum', 'NONE'],
-  ['customConfigFile', 'scalar'],
-  ['statNameLength', 'scalar'],
-  ['concurrency', 'wrapper'],
-  ['proxyBootstrapTemplatePath', 'scalar'],
-  ['interceptionMode', 'enum', 'REDIRECT'],
-  ['tracing', 'message'],
-  ['sds', 'message'],
-  ['envoyAccessLogService', 'message'],
-  ['envoyMetricsService', 'message'],
-  ['proxyMetadata', 'map'],
-  ['runtimeValues', 'map'],
-  ['statusPort', 'scalar'],
-  ['extraStatTags', 'list'],
-  ['gatewayTopology', 'message'],
-  ['terminationDrainDuration', 'message'],
-  ['meshId', 'scalar'],
-  ['readinessProbe', 'message'],
-  ['proxyStatsMatcher', 'message'],
-  ['holdApplicationUntilProxyStarts', 'wrapper'],
-  ['caCertificatesPem', 'list'],
-  ['image', 'message'],
-  ['privateKeyProvider', 'message'],
-  ['proxyHeaders', 'message'],
-  ['fileFlushInterval', 'message'],
-  ['fileFlushMinSizeKb', 'scalar'],
-];
-const KNOWN_FIELDS = new Set(FIELDS.map(([name]) => name));
+const FIELDS = PROXY_CONFIG_FIELDS;
 
 /** Istio's built-in ProxyConfig defaults: a field holding exactly this value is left out. */
 const BUILTIN_DEFAULTS: Readonly<Record<string, JsonValue | undefined>> = DEFAULT_PROXY_CONFIG;
@@ -84,11 +44,7 @@ export function cleanProxyConfig(proxyConfig: ProxyConfig): JsonObject {
     if (Object.hasOwn(BUILTIN_DEFAULTS, name) && BUILTIN_DEFAULTS[name] === value) continue;
     out[name] = kind === 'map' && isJsonObject(value) ? sortedObject(value) : value;
   }
-  // Fields this table does not know yet are kept, after the known ones, in their own order.
-  for (const [name, value] of Object.entries(proxyConfig)) {
-    if (KNOWN_FIELDS.has(name) || value === undefined || value === null) continue;
-    out[name] = value;
-  }
+  // Only declared fields: protobuf JSON cannot hold another (istiod drops it when reading).
   return out;
 }
 

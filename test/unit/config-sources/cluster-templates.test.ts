@@ -204,5 +204,6 @@ describe.skipIf(!available)('annotation values cannot inject structure', () => {
       expect(injectedCount).toBeGreaterThan(0);
       expect(problems).toEqual([]);
     },
+    180_000, // fixed payload sets: past the default 30 s only when other suites share the cores
   );
 });

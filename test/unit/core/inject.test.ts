@@ -7,6 +7,7 @@ import type { InjectionConfig } from '../../../src/core/config/types.js';
 import type { InjectionInput } from '../../../src/core/contracts.js';
 import { buildTemplateSet } from '../../../src/core/pipeline/template-set.js';
 import { inject } from '../../../src/core/inject.js';
+import type { JsonObject } from '../../../src/core/json.js';
 import type { Pod, StringMap } from '../../../src/core/pod-types.js';
 import { applyPatchStrict } from '../../../src/core/patch/apply-strict.js';
 import { validatePod } from '../../helpers/pod-schema.js';
@@ -51,6 +52,71 @@ function errorOf(run: () => unknown): {
 }
 
 const names = (list: { name: string }[] | undefined): string[] => (list ?? []).map((c) => c.name);
+
+describe('inject: status port 0 with rewritten probes', () => {
+  const handlers = fc.constantFrom<JsonObject>(
+    { httpGet: { path: '/h', port: 'http' } },
+    { httpGet: { path: '/h', port: 80 } },
+    { tcpSocket: { port: 'http' } },
+    { tcpSocket: { port: 'nosuch' } },
+    { grpc: { port: 80 } },
+  );
+  const fields = fc.constantFrom('readinessProbe', 'livenessProbe', 'startupProbe', 'preStop');
+  // Texts Go's strconv.Atoi reads as 0 (istiod's rewrite port) that the annotation check accepts.
+  const zeroTexts = fc.constantFrom('0', '00', ' 15021', '15020 ');
+
+  it('is refused, naming the annotation and the probe: istiod would rewrite it to port 0 (generated)', () => {
+    fc.assert(
+      fc.property(handlers, fields, zeroTexts, fc.boolean(), (handler, field, text, init) => {
+        const container =
+          field === 'preStop' ? { lifecycle: { preStop: handler } } : { [field]: handler };
+        const p = pod({ 'status.sidecar.istio.io/port': text });
+        const list = init ? 'initContainers' : 'containers';
+        if (field === 'preStop' && 'grpc' in handler) return; // a hook has no gRPC handler
+        p.spec = {
+          ...p.spec,
+          [list]: [
+            ...(p.spec?.[list] ?? []),
+            {
+              name: 'probed',
+              image: 'x',
+              ports: [{ name: 'http', containerPort: 80 }],
+              ...container,
+            },
+          ],
+        };
+        const err = errorOf(() => inject(input(p)));
+        expect(err.code).toBe('INJ_ERR_INVALID_ANNOTATION');
+        expect(err.message).toContain("annotation 'status.sidecar.istio.io/port'");
+        expect(err.message).toContain(
+          field === 'preStop' ? 'probed.lifecycle.preStop' : `probed.${field}`,
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('injects when no probe is rewritten: no probes, exec probes, or rewriting turned off', () => {
+    const zero = { 'status.sidecar.istio.io/port': '0' };
+    const withProbe = (annotations: StringMap, livenessProbe: JsonObject): Pod => {
+      const p = pod(annotations);
+      const [first] = p.spec?.containers ?? [];
+      return { ...p, spec: { containers: [{ ...first, name: 'hello', livenessProbe }] } };
+    };
+    const httpGet = { httpGet: { path: '/', port: 80 } };
+    for (const p of [
+      pod(zero),
+      withProbe(zero, { exec: { command: ['true'] } }),
+      withProbe({ ...zero, 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' }, httpGet),
+    ]) {
+      const out = inject(input(p));
+      expect(names(out.pod.spec?.initContainers)).toContain('istio-proxy');
+      expect(out.pod.spec?.containers?.[0]?.livenessProbe).toEqual(
+        p.spec?.containers?.[0]?.livenessProbe,
+      );
+    }
+  });
+});
 
 describe('inject: refusals', () => {
   it('lists every invalid annotation in one error, in Istio wording', () => {

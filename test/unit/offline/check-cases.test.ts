@@ -129,7 +129,8 @@ describe('check explains TestInjectRequired', () => {
         },
         spec: { hostNetwork: c.hostNetwork, containers: [{ name: 'app', image: 'app' }] },
       };
-      const io = captureIO(dir, stringify(pod));
+      // Written for a YAML 1.1 reader (as manifests are read): the case's string `yes` stays quoted.
+      const io = captureIO(dir, stringify(pod, { version: '1.1' }));
       const code = await runCheck(['-f', '-', '--config-dir', configDir, '--output', 'json'], io);
       expect(io.err()).toBe('');
       expect(code).toBe(EXIT.OK);

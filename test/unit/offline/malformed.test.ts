@@ -14,7 +14,7 @@ metadata: {name: web}
 spec:
   template:
     metadata:
-      labels: {app: 5}
+      labels: {app: [5]}
     spec:
       containers:
       - name: web
@@ -31,7 +31,7 @@ describe('inject on a malformed workload', () => {
     expect(err).toContain('INJ_ERR_INVALID_POD');
     expect(err).toContain('document 2 (Deployment "web")');
     expect(err).toContain('spec.template.metadata.labels[app]');
-    expect(err).toContain('metadata.labels[app]: expected a string, got number 5');
+    expect(err).toContain('metadata.labels[app]: expected a string, got a list');
     expect(err).toContain(
       'spec.containers[0].ports[0].containerPort: expected a number, got string "80"',
     );

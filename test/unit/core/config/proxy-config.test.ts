@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MESH,
@@ -11,6 +12,8 @@ import {
   parseProxyConfigOverlay,
   resolveProxyConfig,
 } from '../../../../src/core/proxy-config.js';
+import { PROXY_CONFIG_FIELDS } from '../../../../src/core/config/proxy-config-fields.js';
+import { proxyConfigEnvValue } from '../../../../src/core/render/proxy-config-json.js';
 
 const ANNOTATION = 'proxy.istio.io/config';
 
@@ -100,12 +103,56 @@ describe('resolveProxyConfig', () => {
     expect(issues).toEqual([]);
   });
 
-  it('tolerates unknown fields', () => {
+  it('drops fields ProxyConfig does not declare, as istiod reads the annotation', () => {
     const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, {
-      [ANNOTATION]: 'somethingNew: {a: 1}',
+      [ANNOTATION]: 'somethingNew: {a: 1}\nparentShutdownDuration: 3s\nconcurrency: 3',
     });
     expect(issues).toEqual([]);
-    expect(proxyConfig['somethingNew']).toEqual({ a: 1 });
+    expect(Object.hasOwn(proxyConfig, 'somethingNew')).toBe(false);
+    expect(Object.hasOwn(proxyConfig, 'parentShutdownDuration')).toBe(false);
+    expect(proxyConfig.concurrency).toBe(3);
+    expect(proxyConfigEnvValue(proxyConfig)).toBe('{"concurrency":3}\n');
+  });
+
+  it('reads proto field names, the JSON name winning, and keeps the value below for null', () => {
+    const mesh = meshWith('defaultConfig: {concurrency: 2}');
+    const { proxyConfig, issues } = resolveProxyConfig(mesh, {
+      [ANNOTATION]: 'drain_duration: 10s\nstatus_port: 15099\nstatusPort: 15021\nconcurrency: null',
+    });
+    expect(issues).toEqual([]);
+    expect(proxyConfig.drainDuration).toBe('10s');
+    expect(proxyConfig.statusPort).toBe(15021);
+    expect(proxyConfig.concurrency).toBe(2);
+    // A proto name is type-checked like the JSON name.
+    expect(
+      resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: 'status_port: x' }).issues,
+    ).toHaveLength(1);
+  });
+
+  it('drops undeclared fields from any annotation and mesh defaultConfig (generated)', () => {
+    const declared = new Set(PROXY_CONFIG_FIELDS.map(([name]) => name));
+    const undeclared = fc
+      .stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,12}$/)
+      .filter((k) => !declared.has(k));
+    fc.assert(
+      fc.property(
+        fc.dictionary(undeclared, fc.oneof(fc.integer(), fc.string(), fc.constant({ a: 1 }))),
+        fc.option(fc.integer({ min: 0, max: 64 }), { nil: undefined }),
+        (extra, concurrency) => {
+          const overlay = { ...extra, ...(concurrency === undefined ? {} : { concurrency }) };
+          const text = JSON.stringify(overlay);
+          const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: text });
+          expect(issues).toEqual([]);
+          for (const k of Object.keys(extra)) expect(Object.hasOwn(proxyConfig, k)).toBe(false);
+          expect(proxyConfigEnvValue(proxyConfig)).toBe(
+            concurrency === undefined ? '{}\n' : `{"concurrency":${concurrency}}\n`,
+          );
+          const fromMesh = resolveProxyConfig(meshWith(`defaultConfig: ${text}`), {}).proxyConfig;
+          for (const k of Object.keys(extra)) expect(Object.hasOwn(fromMesh, k)).toBe(false);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 

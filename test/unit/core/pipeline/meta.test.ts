@@ -9,7 +9,7 @@ import {
 import { formatStatus, parseStatus } from '../../../../src/core/pipeline/status.js';
 import { resolveTemplates, selectTemplates } from '../../../../src/core/pipeline/templates.js';
 import { buildTemplateSet } from '../../../../src/core/pipeline/template-set.js';
-import type { Pod } from '../../../../src/core/pod-types.js';
+import type { Container, Pod } from '../../../../src/core/pod-types.js';
 import { thrownText } from '../../../helpers/errors.js';
 
 describe('status annotation (TestParseStatus)', () => {
@@ -204,6 +204,54 @@ describe('proxy UID/GID', () => {
     };
     dropOpenshiftAssignedIds(pod);
     expect(pod.spec?.containers?.[1]?.securityContext).toEqual({ readOnlyRootFilesystem: false });
+  });
+
+  it('compares as istiod does: the last UID set on each side, 0 when none (generated)', () => {
+    const uid = fc.option(fc.constantFrom(0, 7, 1000), { nil: undefined });
+    const named = fc.constantFrom(
+      'app',
+      'migrate',
+      'istio-init',
+      'istio-validation',
+      'istio-proxy',
+    );
+    const container = fc.record({ name: named, uid, group: fc.boolean(), init: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(container, { maxLength: 5 }), (list) => {
+        const make = (c: (typeof list)[number]): Container => ({
+          name: c.name,
+          securityContext: {
+            ...(c.uid === undefined ? {} : { runAsUser: c.uid }),
+            ...(c.group ? { runAsGroup: 5 } : {}),
+          },
+        });
+        const pod: Pod = {
+          spec: {
+            containers: list.filter((c) => !c.init).map(make),
+            initContainers: list.filter((c) => c.init).map(make),
+          },
+        };
+        const ordered = [...list.filter((c) => !c.init), ...list.filter((c) => c.init)];
+        const last = (pick: (c: (typeof list)[number]) => boolean): number =>
+          ordered.filter((c) => pick(c) && c.uid !== undefined).at(-1)?.uid ?? 0;
+        const sidecarUser = last((c) => c.name === 'istio-proxy');
+        const appUser = last(
+          (c) => !['istio-proxy', 'istio-init', 'istio-validation'].includes(c.name),
+        );
+        const first = ordered.find((c) => c.name === 'istio-proxy');
+        dropOpenshiftAssignedIds(pod);
+        const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
+        const after = all.find((c) => c.name === 'istio-proxy');
+        if (first === undefined) return;
+        const reset = sidecarUser === appUser;
+        expect(Object.hasOwn(after?.securityContext ?? {}, 'runAsUser')).toBe(
+          !reset && first.uid !== undefined,
+        );
+        expect(Object.hasOwn(after?.securityContext ?? {}, 'runAsGroup')).toBe(
+          !reset && first.group,
+        );
+      }),
+    );
   });
 });
 

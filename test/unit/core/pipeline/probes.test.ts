@@ -4,6 +4,7 @@ import type { EnvVar, Pod } from '../../../../src/core/pod-types.js';
 import {
   dumpAppProbers,
   mergeOrAppendProbers,
+  probeRewritePort,
   rewriteAppProbes,
 } from '../../../../src/core/pipeline/probes.js';
 
@@ -199,5 +200,22 @@ describe('named probe ports resolve as Istio maps them (the last port of a name 
         expect(prober?.[http ? 'httpGet' : 'tcpSocket']?.port).toBe(want);
       }),
     );
+  });
+});
+
+describe('probeRewritePort reads the annotation as Go strconv.Atoi does (0 for any unreadable text)', () => {
+  it('absent: the status port; digits: their value; anything else, spaces included: 0', () => {
+    expect(probeRewritePort(undefined, 15020)).toBe(15020);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), fc.constantFrom('', ' ', '\t'), (n, pad) => {
+        expect(probeRewritePort(String(n), 15020)).toBe(n);
+        if (pad !== '') {
+          expect(probeRewritePort(`${pad}${n}`, 15020)).toBe(0);
+          expect(probeRewritePort(`${n}${pad}`, 15020)).toBe(0);
+        }
+      }),
+    );
+    expect(probeRewritePort('00', 15020)).toBe(0);
+    expect(probeRewritePort('x', 15020)).toBe(0);
   });
 });

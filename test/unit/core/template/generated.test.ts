@@ -98,7 +98,9 @@ describe.skipIf(!available)('generated pods: master sidecar template, engine vs 
     for (const d of diffs.slice(0, 10)) console.log(`  ${d}`);
     expect(compared).toBeGreaterThan(PODS / 4);
     expect(diffs.slice(0, 5)).toEqual([]);
-  });
+    // ~22 s alone on a 2-core machine, past the default 30 s when other suites share the cores:
+    // the work is fixed (PODS), so the bound only has to allow for a loaded machine.
+  }, 180_000);
 });
 
 /** Zero probe counters and empty env values are omitted by Go's typed pod (omitempty). */
