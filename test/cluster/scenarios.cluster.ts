@@ -914,6 +914,7 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
     'sidecar-injector-revision-tag-default',
   ];
   let canary: Injector | undefined;
+  let canaryUrl = '';
   let original: Record<string, unknown>[] | undefined;
 
   /** The revision that injected a pod: the istio.io/rev annotation the injector writes. */
@@ -982,6 +983,7 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
       );
     }
     const port = await freePort();
+    canaryUrl = `https://127.0.0.1:${port}`;
     const ours = await ourWebhooks();
     original = structuredClone(ours.webhooks);
     type Selector = { matchExpressions?: { key: string; values?: string[] }[] };
@@ -995,7 +997,7 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
           }
         }
         const { caBundle } = w.clientConfig as { caBundle: string };
-        entry.clientConfig = { url: `https://127.0.0.1:${port}/inject`, caBundle };
+        entry.clientConfig = { url: `${canaryUrl}/inject`, caBundle };
         return entry;
       });
     await kc(
@@ -1096,6 +1098,53 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
     const after = await createPod('tag-moves', podManifest('after-remove'));
     expect(injected(after)).toBe(false);
     findings.push(`tag prod: default -> ${REV} with --overwrite, removed (${steps.join(', ')})`);
+  });
+
+  it("the chart's tag webhook (helm template revision=canary, revisionTags={chart-tag}) gets pods injected by the revision it points to", async (ctx) => {
+    const helm = await findHelm();
+    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
+      console.log('test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart tag skipped');
+      ctx.skip();
+      return;
+    }
+    const rendered = await runTool(helm, [
+      'template',
+      'sidecar-injector',
+      join(ROOT, 'charts/sidecar-injector'),
+      '--namespace',
+      INJECTOR_NS,
+      '--kube-version',
+      '1.33.0',
+      '--set',
+      `revision=${REV}`,
+      '--set',
+      'revisionTags={chart-tag}',
+    ]);
+    // The chart's object as rendered; only its Service reference becomes the canary's listener.
+    const tagConfig = pointWebhooksAt(rendered, canaryUrl, ca).find(
+      (o) =>
+        o.kind === 'MutatingWebhookConfiguration' &&
+        (o.metadata?.labels as Record<string, string> | undefined)?.['istio.io/tag'] ===
+          'chart-tag',
+    );
+    expect(tagConfig?.metadata?.name).toBe('sidecar-injector-revision-tag-chart-tag');
+    await kc(['apply', '--validate=strict', '-f', '-'], JSON.stringify(tagConfig));
+    try {
+      await namespace('chart-tagged', { 'istio.io/rev': 'chart-tag' });
+      await settleRevision('chart-tagged', REV);
+      const pod = await createPod('chart-tagged', podManifest('via-chart-tag'));
+      expect(revisionOf(pod)).toBe(REV);
+      expect(proxies(pod)).toBe(1);
+      expect(await callers('via-chart-tag')).toEqual(['sidecar-injector-revision-tag-chart-tag']);
+      findings.push(`the chart's tag webhook chart-tag -> ${REV}: pods injected by ${REV}`);
+    } finally {
+      await cp.kubectl([
+        'delete',
+        'mutatingwebhookconfiguration',
+        'sidecar-injector-revision-tag-chart-tag',
+        '--ignore-not-found',
+      ]);
+    }
   });
 
   it('tag set default --revision canary: istio-injection=enabled pods are injected by canary, once, and the default revision takes them back when its entries return', async () => {
@@ -1203,6 +1252,93 @@ describe('the Helm chart on the real API server', () => {
     } finally {
       await cp.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], yaml);
       await cp.kubectl(['delete', 'namespace', release, '--wait=false']);
+    }
+  });
+});
+
+describe('the Helm chart on the real API server: the default and cert-manager cases', () => {
+  /** cert-manager's two kinds the chart writes, their group, version and names; schema left open. */
+  const certManagerCrd = (kind: string, plural: string): KObject => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.cert-manager.io` },
+    spec: {
+      group: 'cert-manager.io',
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+
+  it('every object helm template renders is accepted by a server-side dry-run create', async (ctx) => {
+    const helm = await findHelm();
+    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
+      console.log(
+        'test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart cases skipped',
+      );
+      ctx.skip();
+      return;
+    }
+    for (const crd of [
+      certManagerCrd('Certificate', 'certificates'),
+      certManagerCrd('Issuer', 'issuers'),
+    ]) {
+      await kc(['apply', '-f', '-'], JSON.stringify(crd));
+      await kc(['wait', '--for=condition=Established', `crd/${String(crd.metadata?.name)}`]);
+    }
+    // istiod's namespace, where the chart's Role reads the ConfigMaps (README step 2 creates it).
+    if ((await cp.kubectl(['get', 'namespace', 'istio-system'])).code !== 0) {
+      await kc(['create', 'namespace', 'istio-system']);
+    }
+    const cases: [string, string[]][] = [
+      ['default', []],
+      ['cert-manager', ['certificates.mode=certManager']],
+    ];
+    for (const [name, set] of cases) {
+      const ns = `chart-${name}`;
+      await kc(['create', 'namespace', ns]);
+      const args = ['template', 'sidecar-injector', join(ROOT, 'charts/sidecar-injector')];
+      args.push('--namespace', ns, '--kube-version', '1.33.0');
+      for (const s of set) args.push('--set', s);
+      const objects = parseAllDocuments(await runTool(helm, args))
+        .map((d) => d.toJS() as KObject | null)
+        .filter((o): o is KObject => o !== null);
+      // The suite's own install holds the cluster-scoped names: the dry run gets its own.
+      for (const o of objects) {
+        if (
+          ['MutatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding'].includes(
+            o.kind ?? '',
+          )
+        ) {
+          o.metadata = { ...o.metadata, name: `${String(o.metadata?.name)}-${ns}` };
+        }
+        const ref = o.roleRef as { kind?: string; name?: string } | undefined;
+        if (ref?.kind === 'ClusterRole') ref.name = `${ref.name}-${ns}`;
+      }
+      const created = await cp.kubectl(
+        ['create', '--dry-run=server', '--validate=strict', '-o', 'name', '-f', '-'],
+        objects.map((o) => toYaml(o)).join('---\n'),
+      );
+      expect(created.code, `${name}: ${created.stderr}`).toBe(0);
+      expect(created.stdout.trim().split('\n'), name).toHaveLength(objects.length);
+      findings.push(
+        `helm template (${name}) accepted by a dry-run create: ${objects.map((o) => o.kind).join(', ')}`,
+      );
+      await cp.kubectl(['delete', 'namespace', ns, '--wait=false']);
     }
   });
 });
