@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { evaluatePods, type PodFinding } from '../core/audit/pods.js';
 import { auditWebhooks, type WebhookFinding } from '../core/audit/webhooks.js';
+import { tagsPointingAt } from '../core/revision-tags.js';
 import { InjectorError } from '../errors.js';
 import { loadConfigOnce } from '../config-sources/choose.js';
 import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
@@ -21,7 +22,8 @@ export const CHECK_CLUSTER_USAGE = `Usage: sidecar-injector check --cluster [-n 
 Reads the cluster once and reports what the running server's audit reports:
   - pods the current configuration would inject but that have no istio-proxy (created while the
     injector was down, before their namespace was labelled, ...), pods injected by another
-    revision than their namespace now selects, and pods whose proxy image differs from the one
+    revision than their namespace now selects (revision tags learned from the cluster's
+    MutatingWebhookConfigurations, as the server learns them), and pods whose proxy image differs from the one
     injected now; each with the reason and the command that fixes it;
   - other injectors whose webhook selectors overlap ours, our entries whose caBundle does not
     verify the serving certificate (with --tls-cert), our entries that call another Service than
@@ -65,6 +67,8 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 export interface ClusterCheckReport {
+  /** Revision tags pointing at the checked revision, learned from the cluster as the server does. */
+  revisionTags: string[];
   pods: PodFinding[];
   webhooks: WebhookFinding[];
   /** Set when the caBundles could not be checked. */
@@ -91,6 +95,9 @@ function groups(pods: readonly PodFinding[]): PodFinding[][] {
 
 export function renderClusterCheckText(report: ClusterCheckReport): string {
   const out: string[] = [];
+  if (report.revisionTags.length > 0) {
+    out.push(`Revision tags pointing at this revision: ${report.revisionTags.join(', ')}.`);
+  }
   const grouped = groups(report.pods);
   out.push(
     report.pods.length === 0
@@ -161,8 +168,11 @@ export function createClusterCheckCommand(deps: ClusterCheckDeps): CliCommand {
           );
         }
       }
+      // The server's informer feeds the same function (src/k8s/webhook-configurations.ts).
+      const revisionTags = tagsPointingAt(snapshot.webhooks, config.revision);
       const report: ClusterCheckReport = {
-        pods: evaluatePods(snapshot.pods, (n) => snapshot.namespaces.get(n), config),
+        revisionTags,
+        pods: evaluatePods(snapshot.pods, (n) => snapshot.namespaces.get(n), config, revisionTags),
         webhooks: auditWebhooks(snapshot.webhooks, {
           ownConfiguration: first(flags, 'webhook-config') ?? 'sidecar-injector',
           service: { namespace: serviceNamespace, name: serviceName },

@@ -5,6 +5,8 @@
  */
 import { loadConfigOnce } from '../config-sources/choose.js';
 import type { NamespaceInfo } from '../core/contracts.js';
+import type { StringMap } from '../core/pod-types.js';
+import { tagsPointingAt } from '../core/revision-tags.js';
 import { kubeconfigReader, type ClusterReader } from '../k8s/cluster-reader.js';
 import {
   checkManifest,
@@ -12,6 +14,7 @@ import {
   parseLabelList,
   renderCheckJson,
   renderCheckText,
+  webhookConfigurationLabelsOf,
   type CheckResult,
 } from '../offline/check.js';
 import { first, type FlagSpec } from './flags.js';
@@ -28,7 +31,8 @@ annotation, never/always selectors, policy, host network, system namespaces).
       --namespace <ns>            namespace of objects that do not set one (default "default")
       --namespace-labels k=v,...  labels of the namespace(s); without it and without --kubeconfig
                                   the selectors are not evaluated
-      --kubeconfig <file>         read namespace labels and the configuration from the cluster
+      --kubeconfig <file>         read namespace labels, the configuration and the revision
+                                  tags (MutatingWebhookConfigurations) from the cluster
       --config-dir <dir>          injector configuration files: config, values, mesh
       --inject-config-file, --values-file, --mesh-config-file <file>
                                   single configuration files, as for inject (istioctl's
@@ -37,6 +41,10 @@ annotation, never/always selectors, policy, host network, system namespaces).
       --revision <rev>            control-plane revision
       --set <path>=<value>        override a value or mesh setting
   -o, --output text|json          one line per workload (default), or JSON for scripts
+
+Revision tags: tag MutatingWebhookConfigurations among the manifests (as \`tag set --dry-run\`
+or \`istioctl tag generate\` print them) and, with --kubeconfig, the cluster's count as the server
+counts them: a tag labelled istio.io/rev=<this revision> selects this revision.
 
 With --cluster (no -f): audits the running cluster instead; see \`check --cluster --help\`.
 
@@ -75,6 +83,23 @@ export function createCheckCommand(cluster: ClusterReader): CliCommand {
         parsedLabels === undefined || 'error' in parsedLabels ? undefined : parsedLabels;
       const defaultNamespace = first(flags, 'namespace') ?? 'default';
       const config = await loadConfigOnce(request, cluster);
+      // Revision tags, as the server learns them (src/k8s/webhook-configurations.ts): from the
+      // tag MutatingWebhookConfigurations among the manifests and, with --kubeconfig, the cluster's.
+      const labels: StringMap[] = inputs.flatMap((i) =>
+        webhookConfigurationLabelsOf(i.text, i.source),
+      );
+      if (request.kubeconfig !== undefined) {
+        const fromCluster = await cluster.webhookConfigurationLabels(request.kubeconfig);
+        if (fromCluster === undefined) {
+          io.stderr(
+            'warning: cannot list MutatingWebhookConfigurations (forbidden or not served): revision tags come only from values.revisionTags and the manifests\n',
+          );
+        } else labels.push(...fromCluster);
+      }
+      const revisionTags = tagsPointingAt(
+        labels.map((l) => ({ labels: l })),
+        config.revision,
+      );
 
       const known = new Map<string, NamespaceInfo | undefined>();
       if (request.kubeconfig !== undefined) {
@@ -97,6 +122,7 @@ export function createCheckCommand(cluster: ClusterReader): CliCommand {
           defaultNamespace,
           namespaceInfo,
           config,
+          revisionTags,
         }),
       );
       io.stdout(

@@ -5,6 +5,7 @@
  */
 import type { ConfigSources, NamespaceInfo } from '../core/contracts.js';
 import type { NodeVersion } from '../core/native-sidecars.js';
+import type { StringMap } from '../core/pod-types.js';
 import type { FetchConfigOptions } from './fetch-config.js';
 
 export interface ClusterReader {
@@ -14,6 +15,11 @@ export interface ClusterReader {
   namespace(kubeconfigPath: string, name: string): Promise<NamespaceInfo | undefined>;
   /** Name and kubelet version of every node (the native-sidecar decision, spec §2.4). */
   nodeVersions(kubeconfigPath: string): Promise<NodeVersion[]>;
+  /**
+   * Labels of every MutatingWebhookConfiguration (the revision tags, src/core/revision-tags.ts);
+   * `undefined` when the list is forbidden or not served.
+   */
+  webhookConfigurationLabels(kubeconfigPath: string): Promise<StringMap[] | undefined>;
 }
 
 const load = () => import('./fetch-config.js');
@@ -25,4 +31,6 @@ export const kubeconfigReader: ClusterReader = Object.freeze({
     (await load()).fetchNamespace({ kubeconfigPath, name }),
   nodeVersions: async (kubeconfigPath: string) =>
     (await load()).fetchNodeVersions({ kubeconfigPath }),
+  webhookConfigurationLabels: async (kubeconfigPath: string) =>
+    (await load()).fetchWebhookConfigurationLabels({ kubeconfigPath }),
 });

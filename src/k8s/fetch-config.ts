@@ -3,8 +3,9 @@
  * ConfigMaps and a namespace's labels, without informers. A missing ConfigMap or namespace is an
  * answer (defaults / unknown), anything else is an INJ_ERR_KUBERNETES_API error naming what was read.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { ConfigSources, NamespaceInfo } from '../core/contracts.js';
+import type { StringMap } from '../core/pod-types.js';
 import { InjectorError } from '../errors.js';
 import { configMapNames, sourcesFromConfigMaps } from './configmap-provider.js';
 import {
@@ -82,4 +83,30 @@ export async function fetchNodeVersions(opts: { kubeconfigPath?: string }): Prom
     api.listNode({}, requestOptions({ signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })),
   );
   return (list?.items ?? []).map(nodeVersion);
+}
+
+/**
+ * The labels of every MutatingWebhookConfiguration, for the revision tags `check --kubeconfig`
+ * learns as the server does. `undefined` when they cannot be listed (403 without the RBAC the
+ * chart grants the server, 404 without the API): the caller then says so and goes on without.
+ */
+export async function fetchWebhookConfigurationLabels(opts: {
+  kubeconfigPath?: string;
+}): Promise<StringMap[] | undefined> {
+  const api = loadKubeConfig(opts.kubeconfigPath).makeApiClient(AdmissionregistrationV1Api);
+  try {
+    const list = await api.listMutatingWebhookConfiguration(
+      {},
+      requestOptions({ signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }),
+    );
+    return list.items.map((c) => c.metadata?.labels ?? {});
+  } catch (err: unknown) {
+    const status = statusCodeOf(err);
+    if (status === 403 || status === 404) return undefined;
+    throw new InjectorError(
+      'INJ_ERR_KUBERNETES_API',
+      `could not list MutatingWebhookConfigurations: ${status === undefined ? String(err) : `HTTP ${status}`}`,
+      { cause: err, details: [{ field: 'mutatingwebhookconfigurations', reason: String(err) }] },
+    );
+  }
 }

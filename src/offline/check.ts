@@ -10,8 +10,8 @@ import { inject } from '../core/inject.js';
 import type { Pod, StringMap } from '../core/pod-types.js';
 import { getPath, isJsonObject } from '../core/json.js';
 import { checkPodShape } from '../core/pod-shape.js';
-import { evaluateWebhookSelectors, webhookEntriesOptionsOf } from '../core/webhook-selectors.js';
-import { isInjectorError } from '../errors.js';
+import { evaluateWebhookSelectors, webhookEntriesWithTags } from '../core/webhook-selectors.js';
+import { InjectorError, isInjectorError } from '../errors.js';
 import { splitDocuments } from './documents.js';
 import { objectAt } from './manifest.js';
 import { findWorkloads, formatPath, readTemplate } from './find-workloads.js';
@@ -50,6 +50,8 @@ export interface CheckOptions {
   /** Labels and annotations of a namespace, when known (flags or cluster); undefined = unknown. */
   namespaceInfo: (name: string) => NamespaceInfo | undefined;
   config: InjectionConfig;
+  /** Revision tags pointing at the configuration's revision (tagsPointingAt), as the server learns them. */
+  revisionTags?: readonly string[];
 }
 
 export interface ExplainInput {
@@ -57,11 +59,12 @@ export interface ExplainInput {
   namespace: NamespaceInfo | undefined;
   namespaceName: string;
   config: InjectionConfig;
+  revisionTags?: readonly string[];
 }
 
 /** The webhook-mode explanation of one pod: selectors first (when labels are known), then policy. */
 export function explainPod(input: ExplainInput): CheckStep[] {
-  const { pod, namespace, namespaceName, config } = input;
+  const { pod, namespace, namespaceName, config, revisionTags = [] } = input;
   const steps: CheckStep[] = [];
   if (namespace === undefined) {
     steps.push({
@@ -72,7 +75,7 @@ export function explainPod(input: ExplainInput): CheckStep[] {
     });
   } else {
     const verdict = evaluateWebhookSelectors({
-      ...webhookEntriesOptionsOf(config),
+      ...webhookEntriesWithTags(config, revisionTags),
       namespaceName,
       namespaceLabels: namespace.labels,
       podLabels: pod.metadata?.labels ?? {},
@@ -140,6 +143,60 @@ export function namespacesOf(text: string, source: string, defaultNamespace: str
   return [...names];
 }
 
+/**
+ * The labels of the MutatingWebhookConfiguration documents of `text` (List items included): the
+ * revision tags `istioctl tag set` or `sidecar-injector tag set --dry-run` would write, which
+ * `check` honours as the server honours the cluster's (src/core/revision-tags.ts).
+ */
+export function webhookConfigurationLabelsOf(text: string, source: string): StringMap[] {
+  const found: StringMap[] = [];
+  const visit = (value: unknown, where: string): void => {
+    if (!isJsonObject(value)) return;
+    if (value.kind === 'List' && Array.isArray(value.items)) {
+      value.items.forEach((item, i) => visit(item, `${where}, items[${i}]`));
+      return;
+    }
+    if (
+      value.kind !== 'MutatingWebhookConfiguration' ||
+      typeof value.apiVersion !== 'string' ||
+      !value.apiVersion.startsWith('admissionregistration.k8s.io/')
+    ) {
+      return;
+    }
+    const labels = getPath(value, 'metadata.labels');
+    if (labels === undefined || labels === null) return;
+    if (!isJsonObject(labels)) {
+      throw badLabels(source, where, 'metadata.labels', 'must be a map of strings');
+    }
+    // Keys come from the manifest: a null prototype keeps `__proto__` an ordinary label.
+    const copy = Object.create(null) as StringMap;
+    for (const [key, v] of Object.entries(labels)) {
+      if (typeof v !== 'string') {
+        throw badLabels(
+          source,
+          where,
+          `metadata.labels[${key}]`,
+          `must be a string, got ${JSON.stringify(v)}`,
+        );
+      }
+      copy[key] = v;
+    }
+    found.push(copy);
+  };
+  for (const document of splitDocuments(text, source)) {
+    visit(document.value, `document ${document.index}`);
+  }
+  return found;
+}
+
+function badLabels(source: string, where: string, field: string, reason: string): InjectorError {
+  return new InjectorError(
+    'INJ_ERR_MANIFEST_INVALID',
+    `${source}: ${where}: MutatingWebhookConfiguration ${field}: ${reason}`,
+    { details: [{ field, reason }] },
+  );
+}
+
 export function checkManifest(text: string, source: string, options: CheckOptions): CheckResult[] {
   const results: CheckResult[] = [];
   for (const document of splitDocuments(text, source)) {
@@ -164,6 +221,7 @@ export function checkManifest(text: string, source: string, options: CheckOption
         namespace: info,
         namespaceName: namespace,
         config: options.config,
+        ...(options.revisionTags === undefined ? {} : { revisionTags: options.revisionTags }),
       });
       const deciding = steps.find((s) => !s.pass) ?? steps[steps.length - 1];
       results.push({

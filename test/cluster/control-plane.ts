@@ -171,6 +171,8 @@ export async function startInjector(opts: {
   keyFile: string;
   kubeconfig: string;
   caFile: string;
+  /** The revision served (`--revision`); the shipped Deployment's `default` when absent. */
+  revision?: string;
   extraArgs?: readonly string[];
   timeoutMs?: number;
 }): Promise<Injector> {
@@ -186,7 +188,7 @@ export async function startInjector(opts: {
       `--kubeconfig=${opts.kubeconfig}`,
       // The shipped Deployment's flags (manifests/base/deployment.yaml), less the listener.
       '--istio-namespace=sidecar-injector',
-      '--revision=default',
+      `--revision=${opts.revision ?? 'default'}`,
       '--native-sidecars=auto',
       '--drain-seconds=0',
       ...(opts.extraArgs ?? []),

@@ -903,6 +903,298 @@ describe('sidecar-injector tag against the real API server', () => {
   });
 });
 
+describe('tags moved between two revisions, and the default tag (sidecar-injector tag, real API server)', () => {
+  // A second revision beside the default one, installed as the chart installs revision=canary:
+  // its ConfigMaps (istio-sidecar-injector-canary, istio-canary), a configuration labelled
+  // istio.io/rev=canary with only the rev.* entries, and its own `serve --revision=canary`.
+  const REV = 'canary';
+  const CANARY_CONFIG = `sidecar-injector-${REV}`;
+  const TAG_CONFIGS = [
+    'sidecar-injector-revision-tag-prod',
+    'sidecar-injector-revision-tag-default',
+  ];
+  let canary: Injector | undefined;
+  let canaryUrl = '';
+  let original: Record<string, unknown>[] | undefined;
+
+  /** The revision that injected a pod: the istio.io/rev annotation the injector writes. */
+  const revisionOf = (pod: Pod): string | undefined =>
+    injected(pod) ? pod.metadata?.annotations?.['istio.io/rev'] : undefined;
+  const tag = (...args: string[]) => cli(['tag', ...args, `--kubeconfig=${cp.info.kubeconfig}`]);
+  const proxies = (pod: Pod): number => allNames(pod).filter((n) => n === 'istio-proxy').length;
+
+  /** Both informers (the API server's and the injectors') have the change: a dry run says so. */
+  async function settleRevision(ns: string, revision: string | undefined): Promise<void> {
+    await eventually(
+      async () => {
+        const probe = podManifest(`probe-${Date.now()}`);
+        const r = await cp.kubectl(
+          ['-n', ns, 'create', '--dry-run=server', '-o', 'json', '-f', '-'],
+          JSON.stringify(probe),
+        );
+        return r.code === 0 && revisionOf(JSON.parse(r.stdout) as Pod) === revision;
+      },
+      `new pods of ${ns} injected by ${revision ?? 'no revision'}`,
+    );
+  }
+
+  async function callers(podName: string): Promise<string[]> {
+    const event = await auditFor(
+      (e) => e.verb === 'create' && e.responseObject?.metadata?.name === podName,
+      `audit of ${podName}`,
+    );
+    return patchesOf(event)
+      .filter((p) => p.configuration !== '00-suite-recorder')
+      .map((p) => p.configuration);
+  }
+
+  async function restoreOurEntries(): Promise<void> {
+    if (original === undefined) return;
+    await kc([
+      'patch',
+      'mutatingwebhookconfiguration',
+      CONFIG,
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/webhooks', value: original }]),
+    ]);
+  }
+
+  beforeAll(async () => {
+    for (const [from, to] of [
+      ['istio-sidecar-injector', `istio-sidecar-injector-${REV}`],
+      ['istio', `istio-${REV}`],
+    ] as const) {
+      const cm = await kcJson<{ data?: Record<string, string> }>([
+        '-n',
+        INJECTOR_NS,
+        'get',
+        'configmap',
+        from,
+      ]);
+      await kc(
+        ['-n', INJECTOR_NS, 'apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: to, namespace: INJECTOR_NS },
+          data: cm.data ?? {},
+        }),
+      );
+    }
+    const port = await freePort();
+    canaryUrl = `https://127.0.0.1:${port}`;
+    const ours = await ourWebhooks();
+    original = structuredClone(ours.webhooks);
+    type Selector = { matchExpressions?: { key: string; values?: string[] }[] };
+    const webhooks = ours.webhooks
+      .filter((w) => String(w.name).startsWith('rev.'))
+      .map((w) => {
+        const entry = structuredClone(w);
+        for (const selector of [entry.namespaceSelector, entry.objectSelector] as Selector[]) {
+          for (const e of selector.matchExpressions ?? []) {
+            if (e.key === 'istio.io/rev' && e.values !== undefined) e.values = [REV];
+          }
+        }
+        const { caBundle } = w.clientConfig as { caBundle: string };
+        entry.clientConfig = { url: `${canaryUrl}/inject`, caBundle };
+        return entry;
+      });
+    await kc(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingWebhookConfiguration',
+        metadata: {
+          name: CANARY_CONFIG,
+          labels: { ...(ours.metadata?.labels as Record<string, string>), 'istio.io/rev': REV },
+        },
+        webhooks,
+      }),
+    );
+    canary = await startInjector({
+      port,
+      certFile: cp.info.webhookCertFile,
+      keyFile: cp.info.webhookKeyFile,
+      kubeconfig: injectorKubeconfig,
+      caFile: cp.info.caFile,
+      revision: REV,
+    });
+    await namespace('tag-moves', { 'istio.io/rev': 'prod' });
+    await namespace('default-tag-cli', { 'istio-injection': 'enabled' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cp.kubectl([
+      'delete',
+      'mutatingwebhookconfiguration',
+      CANARY_CONFIG,
+      ...TAG_CONFIGS,
+      '--ignore-not-found',
+    ]);
+    await restoreOurEntries();
+    await canary?.stop();
+  }, 60_000);
+
+  it('tag set, then --overwrite to another revision: new pods of the tagged namespace get the revision the tag points to; remove ends it', async () => {
+    const steps: string[] = [];
+    // Nothing selects istio.io/rev=prod yet: the API server does not call anyone.
+    const before = await createPod('tag-moves', podManifest('before-tag'));
+    expect(injected(before)).toBe(false);
+
+    const set = await tag('set', 'prod', '--revision=default');
+    expect(set.code, set.stderr).toBe(0);
+    await settleRevision('tag-moves', 'default');
+    const first = await createPod('tag-moves', podManifest('prod-on-default'));
+    expect(revisionOf(first)).toBe('default');
+    expect(proxies(first)).toBe(1);
+    expect(await callers('prod-on-default')).toEqual(['sidecar-injector-revision-tag-prod']);
+    // check --cluster learns the tag from the cluster as the server does: the pod created before
+    // the tag now lacks the sidecar the tag brings.
+    const withTag = await checkCluster('tag-moves');
+    expect(withTag.revisionTags).toEqual(['prod']);
+    expect(withTag.pods.map((f) => [f.problem, f.pod])).toEqual([
+      ['missing-sidecar', 'before-tag'],
+    ]);
+
+    const refused = await tag('set', 'prod', `--revision=${REV}`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('INJ_ERR_TAG_CONFLICT: revision tag "prod" already exists');
+    const moving = Date.now();
+    const moved = await tag('set', 'prod', `--revision=${REV}`, '--overwrite');
+    expect(moved.code, moved.stderr).toBe(0);
+    const stored = await kcJson<KObject & { webhooks: { clientConfig: unknown }[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      'sidecar-injector-revision-tag-prod',
+    ]);
+    expect(stored.metadata?.labels).toMatchObject({ 'istio.io/tag': 'prod', 'istio.io/rev': REV });
+    const canaryConfig = await kcJson<KObject & { webhooks: { clientConfig: unknown }[] }>([
+      'get',
+      'mutatingwebhookconfiguration',
+      CANARY_CONFIG,
+    ]);
+    for (const w of stored.webhooks) {
+      expect(w.clientConfig).toEqual(canaryConfig.webhooks[0]?.clientConfig);
+    }
+    await settleRevision('tag-moves', REV);
+    steps.push(
+      `new pods on ${REV} ${((Date.now() - moving) / 1000).toFixed(1)} s after --overwrite`,
+    );
+    const second = await createPod('tag-moves', podManifest('prod-on-canary'));
+    expect(revisionOf(second)).toBe(REV);
+    expect(proxies(second)).toBe(1);
+    expect(await callers('prod-on-canary')).toEqual(['sidecar-injector-revision-tag-prod']);
+    // The default revision no longer owns the tag: its pod there now runs a stale revision.
+    const moved2 = await checkCluster('tag-moves');
+    expect(moved2.revisionTags).toEqual([]);
+    expect(moved2.pods).toContainEqual(
+      expect.objectContaining({ problem: 'stale-revision', pod: 'prod-on-default' }),
+    );
+
+    const removed = await tag('remove', 'prod', '--skip-confirmation');
+    expect(removed.code, removed.stderr).toBe(0);
+    await settleRevision('tag-moves', undefined);
+    const after = await createPod('tag-moves', podManifest('after-remove'));
+    expect(injected(after)).toBe(false);
+    findings.push(`tag prod: default -> ${REV} with --overwrite, removed (${steps.join(', ')})`);
+  });
+
+  it("the chart's tag webhook (helm template revision=canary, revisionTags={chart-tag}) gets pods injected by the revision it points to", async (ctx) => {
+    const helm = await findHelm();
+    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
+      console.log('test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart tag skipped');
+      ctx.skip();
+      return;
+    }
+    const rendered = await runTool(helm, [
+      'template',
+      'sidecar-injector',
+      join(ROOT, 'charts/sidecar-injector'),
+      '--namespace',
+      INJECTOR_NS,
+      '--kube-version',
+      '1.33.0',
+      '--set',
+      `revision=${REV}`,
+      '--set',
+      'revisionTags={chart-tag}',
+    ]);
+    // The chart's object as rendered; only its Service reference becomes the canary's listener.
+    const tagConfig = pointWebhooksAt(rendered, canaryUrl, ca).find(
+      (o) =>
+        o.kind === 'MutatingWebhookConfiguration' &&
+        (o.metadata?.labels as Record<string, string> | undefined)?.['istio.io/tag'] ===
+          'chart-tag',
+    );
+    expect(tagConfig?.metadata?.name).toBe('sidecar-injector-revision-tag-chart-tag');
+    await kc(['apply', '--validate=strict', '-f', '-'], JSON.stringify(tagConfig));
+    try {
+      await namespace('chart-tagged', { 'istio.io/rev': 'chart-tag' });
+      await settleRevision('chart-tagged', REV);
+      const pod = await createPod('chart-tagged', podManifest('via-chart-tag'));
+      expect(revisionOf(pod)).toBe(REV);
+      expect(proxies(pod)).toBe(1);
+      expect(await callers('via-chart-tag')).toEqual(['sidecar-injector-revision-tag-chart-tag']);
+      findings.push(`the chart's tag webhook chart-tag -> ${REV}: pods injected by ${REV}`);
+    } finally {
+      await cp.kubectl([
+        'delete',
+        'mutatingwebhookconfiguration',
+        'sidecar-injector-revision-tag-chart-tag',
+        '--ignore-not-found',
+      ]);
+    }
+  });
+
+  it('tag set default --revision canary: istio-injection=enabled pods are injected by canary, once, and the default revision takes them back when its entries return', async () => {
+    await settleRevision('default-tag-cli', 'default');
+    const set = await tag('set', 'default', `--revision=${REV}`);
+    expect(set.code, set.stderr).toBe(0);
+    try {
+      // As istioctl: the default revision's default entries are neutralised, not deleted.
+      const ours = await ourWebhooks();
+      const neutral = ours.webhooks.filter((w) =>
+        JSON.stringify(w.namespaceSelector).includes('istio.io/deactivated'),
+      );
+      expect(neutral.map((w) => w.name)).toEqual(
+        expect.arrayContaining([
+          'namespace.inject.sidecar-injector.io',
+          'object.inject.sidecar-injector.io',
+        ]),
+      );
+      // The canary must learn the tag `default` from the cluster, or it would skip these pods as
+      // selected for the default revision, not for it.
+      await settleRevision('default-tag-cli', REV);
+      const pod = await createPod('default-tag-cli', podManifest('default-tag-on-canary'));
+      expect(revisionOf(pod)).toBe(REV);
+      expect(proxies(pod)).toBe(1);
+      expect(await callers('default-tag-on-canary')).toEqual([
+        'sidecar-injector-revision-tag-default',
+      ]);
+
+      const removed = await tag('remove', 'default', '--skip-confirmation');
+      expect(removed.code, removed.stderr).toBe(0);
+      await restoreOurEntries();
+      await settleRevision('default-tag-cli', 'default');
+      const back = await createPod('default-tag-cli', podManifest('default-again'));
+      expect(revisionOf(back)).toBe('default');
+      expect(await callers('default-again')).toEqual([CONFIG]);
+      findings.push(
+        `tag default -> ${REV}: istio-injection=enabled pods injected by ${REV} through sidecar-injector-revision-tag-default, once`,
+      );
+    } finally {
+      await cp.kubectl([
+        'delete',
+        'mutatingwebhookconfiguration',
+        ...TAG_CONFIGS,
+        '--ignore-not-found',
+      ]);
+      await restoreOurEntries();
+    }
+  });
+});
+
 describe('the Helm chart on the real API server', () => {
   it('every object helm template renders (canary revision with a tag) is accepted and stored', async (ctx) => {
     const helm = await findHelm();
@@ -960,6 +1252,93 @@ describe('the Helm chart on the real API server', () => {
     } finally {
       await cp.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], yaml);
       await cp.kubectl(['delete', 'namespace', release, '--wait=false']);
+    }
+  });
+});
+
+describe('the Helm chart on the real API server: the default and cert-manager cases', () => {
+  /** cert-manager's two kinds the chart writes, their group, version and names; schema left open. */
+  const certManagerCrd = (kind: string, plural: string): KObject => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.cert-manager.io` },
+    spec: {
+      group: 'cert-manager.io',
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+
+  it('every object helm template renders is accepted by a server-side dry-run create', async (ctx) => {
+    const helm = await findHelm();
+    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
+      console.log(
+        'test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart cases skipped',
+      );
+      ctx.skip();
+      return;
+    }
+    for (const crd of [
+      certManagerCrd('Certificate', 'certificates'),
+      certManagerCrd('Issuer', 'issuers'),
+    ]) {
+      await kc(['apply', '-f', '-'], JSON.stringify(crd));
+      await kc(['wait', '--for=condition=Established', `crd/${String(crd.metadata?.name)}`]);
+    }
+    // istiod's namespace, where the chart's Role reads the ConfigMaps (README step 2 creates it).
+    if ((await cp.kubectl(['get', 'namespace', 'istio-system'])).code !== 0) {
+      await kc(['create', 'namespace', 'istio-system']);
+    }
+    const cases: [string, string[]][] = [
+      ['default', []],
+      ['cert-manager', ['certificates.mode=certManager']],
+    ];
+    for (const [name, set] of cases) {
+      const ns = `chart-${name}`;
+      await kc(['create', 'namespace', ns]);
+      const args = ['template', 'sidecar-injector', join(ROOT, 'charts/sidecar-injector')];
+      args.push('--namespace', ns, '--kube-version', '1.33.0');
+      for (const s of set) args.push('--set', s);
+      const objects = parseAllDocuments(await runTool(helm, args))
+        .map((d) => d.toJS() as KObject | null)
+        .filter((o): o is KObject => o !== null);
+      // The suite's own install holds the cluster-scoped names: the dry run gets its own.
+      for (const o of objects) {
+        if (
+          ['MutatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding'].includes(
+            o.kind ?? '',
+          )
+        ) {
+          o.metadata = { ...o.metadata, name: `${String(o.metadata?.name)}-${ns}` };
+        }
+        const ref = o.roleRef as { kind?: string; name?: string } | undefined;
+        if (ref?.kind === 'ClusterRole') ref.name = `${ref.name}-${ns}`;
+      }
+      const created = await cp.kubectl(
+        ['create', '--dry-run=server', '--validate=strict', '-o', 'name', '-f', '-'],
+        objects.map((o) => toYaml(o)).join('---\n'),
+      );
+      expect(created.code, `${name}: ${created.stderr}`).toBe(0);
+      expect(created.stdout.trim().split('\n'), name).toHaveLength(objects.length);
+      findings.push(
+        `helm template (${name}) accepted by a dry-run create: ${objects.map((o) => o.kind).join(', ')}`,
+      );
+      await cp.kubectl(['delete', 'namespace', ns, '--wait=false']);
     }
   });
 });
@@ -1449,6 +1828,7 @@ function injectorLog(): LogLine[] {
 }
 
 interface CheckReport {
+  revisionTags: string[];
   pods: {
     problem: string;
     namespace: string;

@@ -14,9 +14,38 @@ const CHART = join(ROOT, 'charts/sidecar-injector');
 /** Series Prometheus itself writes for every scrape target (prometheus.io docs, "Jobs and instances"). */
 const SCRAPE_SERIES = ['up'];
 
-/** Metric names in a PromQL expression: identifiers directly followed by a label matcher. */
+/** PromQL words that are not metric names (https://prometheus.io/docs/prometheus/latest/querying/operators/). */
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
+]);
+
+/**
+ * Metric names in a PromQL expression: every identifier left once strings, label matchers, range
+ * and subquery selectors, grouping label lists, function and aggregation calls and keywords are
+ * taken out, so a metric written without matchers (`rate(x_total[5m])`) counts too.
+ */
 function metricNames(expr: string): string[] {
-  return [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{/g)].map((m) => m[1] ?? '');
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  // Not inside a number or a duration (`5m`, `1e3`).
+  return [...bare.matchAll(/(?<![a-zA-Z0-9_:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)]
+    .filter((m) => m[2] === undefined && !PROMQL_KEYWORDS.has((m[1] ?? '').toLowerCase()))
+    .map((m) => m[1] ?? '');
 }
 
 async function exportedNames(): Promise<Set<string>> {
@@ -43,7 +72,11 @@ async function dashboardExprs(): Promise<string[]> {
   const variables = d.templating.list
     .map((v) => (typeof v.query === 'object' ? v.query.query : ''))
     .filter((q) => q.startsWith('label_values('));
-  return [...panels, ...variables.map((q) => q.replace(/^label_values\(([a-z_:]+),/, '$1{},'))];
+  // label_values(metric, label): the metric is queried, the label is not a metric.
+  return [
+    ...panels,
+    ...variables.map((q) => q.replace(/^label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$/, '$1')),
+  ];
 }
 
 /** `expr:` values of the rule template, Go template actions removed (they only add matchers). */
@@ -96,6 +129,12 @@ describe('metrics used by the dashboard and the alerts', async () => {
       'a_b_bucket',
       'b:c',
     ]);
+    // Without matchers too; labels, strings, durations and functions are not metrics.
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum without (pod) (rate(x_bucket[5m]))) > bool on(job) group_left y_total offset 5m or vector(0) + label_replace(z, "a", "b{c}", "d", "e")',
+      ),
+    ).toEqual(['x_bucket', 'y_total', 'z']);
     expect(exported.has('sidecar_injection_duration_seconds_bucket')).toBe(true);
     expect(exported.has('sidecar_injection_made_up_total')).toBe(false);
   });

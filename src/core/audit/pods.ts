@@ -304,10 +304,13 @@ export function evaluatePods(
   pods: Iterable<Pod>,
   namespaceOf: (name: string) => NamespaceInfo | undefined,
   config: InjectionConfig,
+  /** Revision tags learned from the cluster's webhook configurations (tagsPointingAt). */
+  revisionTags: readonly string[] = [],
 ): PodFinding[] {
   const findings: PodFinding[] = [];
   for (const pod of pods) {
-    const found = evaluatePod(pod, namespaceOf(pod.metadata?.namespace ?? ''), config);
+    const namespace = namespaceOf(pod.metadata?.namespace ?? '');
+    const found = evaluatePod(pod, namespace, config, undefined, revisionTags);
     if (found !== undefined) findings.push(found);
   }
   return findings;

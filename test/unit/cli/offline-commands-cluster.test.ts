@@ -119,6 +119,41 @@ describe('--kubeconfig', () => {
     ]);
   });
 
+  it("learns revision tags from the cluster's MutatingWebhookConfigurations (list forbidden: a warning)", async () => {
+    api.upsert('namespaces', { metadata: { name: 'tagged', labels: { 'istio.io/rev': 'prod' } } });
+    const tagged = DEPLOYMENT.replace('namespace: shop', 'namespace: tagged');
+    const webhookStep = async (): Promise<{ pass: boolean; reason: string; err: string }> => {
+      const io = captureIO(dir, tagged);
+      const argv = ['-f', '-', '--kubeconfig', kubeconfig, '--revision', 'canary', '-o', 'json'];
+      expect(await runCheck(argv, io), io.err()).toBe(EXIT.OK);
+      const [result] = JSON.parse(io.out()) as { steps: { pass: boolean; reason: string }[] }[];
+      return { ...(result?.steps[0] ?? { pass: false, reason: 'none' }), err: io.err() };
+    };
+    expect(await webhookStep()).toMatchObject({ pass: false, reason: 'revision-mismatch' });
+    api.upsert('mutatingwebhookconfigurations', {
+      metadata: {
+        name: 'istio-revision-tag-prod',
+        labels: { 'istio.io/tag': 'prod', 'istio.io/rev': 'canary' },
+      },
+      webhooks: [],
+    });
+    try {
+      expect(await webhookStep()).toMatchObject({
+        pass: true,
+        reason: 'namespace-revision-label',
+        err: '',
+      });
+      api.forbidden.add('mutatingwebhookconfigurations');
+      const forbidden = await webhookStep();
+      expect(forbidden).toMatchObject({ pass: false, reason: 'revision-mismatch' });
+      expect(forbidden.err).toContain('warning: cannot list MutatingWebhookConfigurations');
+    } finally {
+      api.forbidden.delete('mutatingwebhookconfigurations');
+      api.remove('mutatingwebhookconfigurations', 'istio-revision-tag-prod');
+      api.remove('namespaces', 'tagged');
+    }
+  });
+
   it('fails with exit code 1 when the API server refuses', async () => {
     api.failWith = 403;
     try {

@@ -44,6 +44,7 @@ function memoryCluster(): MemoryCluster {
     nodeVersions: () => Promise.resolve([{ name: 'n1', kubeletVersion: 'v1.32.4' }]),
     namespace: (_kubeconfig, name) =>
       Promise.resolve({ name, labels: { 'istio-injection': 'enabled' }, annotations: {} }),
+    webhookConfigurationLabels: () => Promise.resolve([]),
   };
 }
 
