@@ -164,6 +164,12 @@ describe('POST /inject', () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'INJ_ERR_NOT_FOUND' });
   });
+
+  it('a route schema is refused when the app starts (fastify schema compilers are not loaded)', async () => {
+    const other = makeHarness();
+    other.app.post('/with-schema', { schema: { body: { type: 'object' } } }, () => ({}));
+    await expect(other.app.ready()).rejects.toThrow(/route schemas are not supported/);
+  });
 });
 
 describe('logging', () => {
