@@ -14,6 +14,7 @@ import {
 } from './limits.js';
 import { acceptJsonOnly, encodingError } from './content-type.js';
 import { answerErrors, frameworkError, isInjectPath, sendError } from './errors.js';
+import { lazyChildLogger } from './request-logger.js';
 import { addRoutes, type RouteOptions } from './routes.js';
 import { guardServer, secureServerOptions } from './transport-guard.js';
 import type { InjectorApp } from './types.js';
@@ -55,6 +56,7 @@ function createInstance(opts: AppOptions): InjectorApp {
     loggerInstance: opts.logger,
     // One line per review is written by the handler; fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: IDLE_TIMEOUT_MS,
     http2SessionTimeout: IDLE_TIMEOUT_MS,
