@@ -185,7 +185,10 @@ describe('logging', () => {
       makeReview({ request: { dryRun: true, name: 'named' } }),
       makeReview({ request: { operation: 'UPDATE' } }),
       makeReview({
-        pod: { metadata: { annotations: BAD_ANNOTATION }, spec: { containers: [] } } as Pod,
+        pod: {
+          metadata: { annotations: { [BAD_ANNOTATION]: 'nope' } },
+          spec: { containers: [] },
+        },
       }),
     ];
     for (const review of cases) {
