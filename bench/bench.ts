@@ -20,7 +20,8 @@
  * are skipped, with a note, when Go is not installed (or with --no-istio).
  * Flags: --duration <s> (per cell, default 5), --concurrency 1,8,64, --iterations <n> (micro),
  * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary),
- * --no-istio.
+ * --no-istio, --no-h2, --rounds <n> (each HTTP/1.1 row alternates the servers n times and shows
+ * the medians), --only bookinfo,large,env2000, --quick.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -535,6 +536,37 @@ async function autocannonCell(
   };
 }
 
+interface HttpCellResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  requests: number;
+  connections: number;
+  cpuMs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return percentile(sorted, 50);
+}
+
+/** Each figure's median over the rounds of one cell (errors and requests: the sums). */
+function medianResult(results: readonly HttpCellResult[]): HttpCellResult {
+  const of = (pick: (r: HttpCellResult) => number) => median(results.map(pick));
+  return {
+    rps: of((r) => r.rps),
+    p50: of((r) => r.p50),
+    p99: of((r) => r.p99),
+    max: of((r) => r.max),
+    cpuMs: of((r) => r.cpuMs),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    requests: results.reduce((sum, r) => sum + r.requests, 0),
+    connections: results[0]?.connections ?? 0,
+  };
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -721,6 +753,8 @@ function parseArgs(argv: readonly string[]) {
     payloads: get('payloads'),
     profile: get('profile'),
     noIstio: argv.includes('--no-istio'),
+    noH2: argv.includes('--no-h2'),
+    rounds: Math.max(1, Number(get('rounds') ?? '1')),
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
     readyRuns: Number(get('ready-runs') ?? '3'),
@@ -865,6 +899,7 @@ async function main(): Promise<void> {
   let loadSeconds = 0;
   let rssUnderLoad = 0;
   const fresh: string[] = [];
+  const roundLines: string[] = [];
   try {
     const idle = (await ours.request('memory')).memory;
     let round = 0;
@@ -877,27 +912,51 @@ async function main(): Promise<void> {
         round += 1;
         const serverFor = (server: BenchServer, floor: Child): Child =>
           server === 'ours' ? ours : server === 'istio' && istio ? istio : floor;
-        for (const server of order) {
-          const child = serverFor(server, floorH1);
-          const result = await withServerCpu(child, () =>
-            autocannonCell(child.port, bodies, concurrency, args.duration),
-          );
-          if (child === ours) {
-            loadSeconds += args.duration;
-            rssUnderLoad = Math.max(rssUnderLoad, (await ours.request('rss')).rss ?? 0);
+        // --rounds: the servers alternate once per round (the order rotating too); the row holds
+        // each figure's median over the rounds, and the rounds' CPU ratios are printed after it.
+        const perServer = new Map<BenchServer, HttpCellResult[]>();
+        for (let r = 0; r < args.rounds; r++) {
+          const roundOrder = order.map((_, i) => order[(i + r) % order.length] as BenchServer);
+          for (const server of roundOrder) {
+            const child = serverFor(server, floorH1);
+            const result = await withServerCpu(child, () =>
+              autocannonCell(child.port, bodies, concurrency, args.duration),
+            );
+            if (child === ours) {
+              loadSeconds += args.duration;
+              rssUnderLoad = Math.max(rssUnderLoad, (await ours.request('rss')).rss ?? 0);
+            }
+            perServer.set(server, [...(perServer.get(server) ?? []), result]);
+            process.stderr.write('.');
           }
+        }
+        for (const server of order) {
+          const results = perServer.get(server) ?? [];
           cells.push({
             protocol: 'h1',
             driver: 'autocannon',
             payload,
             concurrency,
             server,
-            ...result,
+            ...medianResult(results),
           });
-          process.stderr.write('.');
+        }
+        if (args.rounds > 1) {
+          const oursRounds = perServer.get('ours') ?? [];
+          const floorRounds = perServer.get('floor') ?? [];
+          roundLines.push(
+            `h1 ${payload} c=${concurrency}: ours/floor CPU per request by round ` +
+              oursRounds
+                .map((o, i) => (o.cpuMs / (floorRounds[i]?.cpuMs ?? Number.NaN)).toFixed(2))
+                .join(', ') +
+              '; req/s ' +
+              oursRounds
+                .map((o, i) => (o.rps / (floorRounds[i]?.rps ?? Number.NaN)).toFixed(2))
+                .join(', '),
+          );
         }
         // HTTP/2: the streams over one connection, and over 8 (when there are 8 or more).
-        const spreads = h2 ? [...new Set([1, Math.min(8, concurrency)])] : [];
+        const spreads = h2 && !args.noH2 ? [...new Set([1, Math.min(8, concurrency)])] : [];
         for (const connections of spreads) {
           for (const server of order) {
             const child = serverFor(server, floorH2);
@@ -971,6 +1030,8 @@ async function main(): Promise<void> {
           `rss after ${loadSeconds} s of load ${mib(lastRss.rss ?? 0)}`,
       );
     }
+    if (roundLines.length > 0) console.log(`\n${args.rounds} alternating rounds per h1 row:`);
+    for (const line of roundLines) console.log(line);
     console.log('');
     for (const line of fresh) console.log(line);
   } finally {

@@ -4,7 +4,6 @@
  * something else, so each part is testable. CLI dispatch and signals are src/main.ts's.
  */
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createHttpServer } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import type {
 } from './core/contracts.js';
 import { InjectorError } from './errors.js';
 import { buildApp, type InjectorApp } from './http/app.js';
+import { http } from './http/node-http.js';
 import type { ReviewEventSink } from './http/routes.js';
 import { createMetrics, type InjectorMetrics } from './metrics/registry.js';
 import { certificateNotAfter, createCertReloader, type CertReloader } from './tls/cert-reloader.js';
@@ -146,7 +146,7 @@ async function serveMetrics(
   host: string,
   metrics: InjectorMetrics,
 ): Promise<HttpServer> {
-  const server = createHttpServer((request, response) => {
+  const server = http.createServer((request, response) => {
     if (request.method === 'GET' && request.url?.split('?')[0] === '/metrics') {
       metrics.registry.metrics().then(
         (text) => {

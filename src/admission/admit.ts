@@ -64,6 +64,40 @@ export async function admit(
       });
     }
   }
+  return answer(request, sources, podCreate, namespace);
+}
+
+/**
+ * The answer at once when nothing needs waiting for (no namespace lookup, or one the cache
+ * answers); undefined when `admit` must be awaited. The same answer `admit` gives.
+ */
+export function admitNow(
+  request: AdmissionRequest,
+  sources: AdmissionSources,
+): ReviewResult | undefined {
+  const { review: parsed, deadline, now } = request;
+  const podCreate = isPodCreate(parsed);
+  if (!sources.namespaces || !podCreate) return answer(request, sources, podCreate, undefined);
+  // Past the deadline, or not in the cache: `admit` decides, as it always did.
+  if (now() >= deadline) return undefined;
+  const namespace = sources.namespaces.resolveCached?.(parsed.namespace);
+  if (namespace === undefined) return undefined;
+  if (now() >= deadline) {
+    return denyReview(parsed, deadlineError('while resolving the namespace'), {
+      namespaceSource: namespace.source,
+    });
+  }
+  return answer(request, sources, podCreate, namespace);
+}
+
+function answer(
+  request: AdmissionRequest,
+  sources: AdmissionSources,
+  podCreate: boolean,
+  namespace: NamespaceLookupResult | undefined,
+): ReviewResult {
+  const { review: parsed, deadline, now } = request;
+  const deadlineExceeded = () => now() >= deadline;
   const pathEnv = request.path.startsWith('/inject/') ? parsePathParams(request.path) : undefined;
   const staticFacts = sources.staticFacts ?? { nativeSidecars: false };
   const pod = parsed.object;

@@ -51,6 +51,8 @@ export function encodingError(
   headers: Record<string, string | string[] | undefined>,
 ): InjectorError | undefined {
   const content = headers['content-encoding'];
+  // What the API server sends: neither header (the body has a Content-Length).
+  if (content === undefined && headers['transfer-encoding'] === undefined) return undefined;
   const contentText = Array.isArray(content) ? content.join(',') : (content ?? '');
   for (const coding of contentText.split(',')) {
     const name = coding.trim().toLowerCase();

@@ -3,10 +3,10 @@
  * (the deadline from `?timeout=`, one log line and the metrics per review); /healthz, /readyz and
  * /metrics for the kubelet and Prometheus.
  */
-import { admit, type AdmissionSources } from '../admission/admit.js';
+import { admit, admitNow, type AdmissionSources } from '../admission/admit.js';
 import type { ClusterReadiness } from '../core/contracts.js';
 import type { Pod } from '../core/pod-types.js';
-import { isJsonObject, type JsonObject } from '../core/json.js';
+import { isJsonObject } from '../core/json.js';
 import { parseAdmissionReview, type ParsedReview } from '../core/review-envelope.js';
 import type { ReviewOutcome, ReviewResult } from '../core/review.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
@@ -78,10 +78,54 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
 /** Adds every route; `now` is the monotonic clock (ms) the deadlines are measured on. */
 export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => number): void {
   const { metrics } = opts;
-  const handleInject = async (
+  /** Counts, reports and logs a review's outcome; returns the body of the answer. */
+  const finish = (
+    request: AppRequest,
+    parsed: ParsedReview,
+    result: ReviewResult,
+    started: number,
+  ): ReviewResult['response'] => {
+    const { outcome } = result;
+    recordOutcome(metrics, outcome);
+    reportEvent(opts.events, request.log, parsed, outcome);
+    // One flat line of scalars per review: nothing in it needs redacting. It is written by the
+    // root logger with the request id as its first field: the same bytes fastify's per-request
+    // child (bindings `reqId`) would write, without making that child (request-logger.ts).
+    // pino leaves out the fields whose value is undefined.
+    const meta = parsed.object?.metadata;
+    const names = isJsonObject(meta) ? meta : undefined;
+    app.log.info(
+      {
+        reqId: request.id,
+        uid: parsed.uid,
+        namespace: parsed.namespace,
+        name: parsed.name ? parsed.name : undefined,
+        podName: typeof names?.name === 'string' && names.name ? names.name : undefined,
+        generateName:
+          typeof names?.generateName === 'string' && names.generateName
+            ? names.generateName
+            : undefined,
+        operation: parsed.operation,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        ops: outcome.ops,
+        code: outcome.errorCode ? outcome.errorCode : undefined,
+        namespaceSource: outcome.namespaceSource ? outcome.namespaceSource : undefined,
+        dryRun: outcome.dryRun ? true : undefined,
+        detail: outcome.message ? outcome.message : undefined,
+        durationMs: Math.round((now() - started) * 1000) / 1000,
+      },
+      'admission review',
+    );
+    return result.response;
+  };
+
+  // Not async: a review that needs no waiting (offline, or a namespace the cache knows) is
+  // answered in this call, without a promise per step; the others go through `admit`.
+  const handleInject = (
     request: AppRequest,
     reply: AppReply,
-  ): Promise<ReviewResult['response']> => {
+  ): Promise<ReviewResult['response']> | undefined => {
     // The deadline counts from the request's arrival (fastify's clock starts at onRequest), so
     // receiving and parsing a huge body is charged to it too.
     const started = now() - reply.elapsedTime;
@@ -90,32 +134,13 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
     const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
     const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
     const path = decodePath(request.url.split('?')[0] ?? '');
-
-    const result = await admit({ review: parsed, path, deadline, now }, opts);
-    recordOutcome(metrics, result.outcome);
-    const { outcome } = result;
-    reportEvent(opts.events, request.log, parsed, outcome);
-    // One flat line of scalars per review: nothing in it needs redacting, and no child logger
-    // (whose bindings pino serialises on creation) is built per request.
-    request.log.info(
-      {
-        uid: parsed.uid,
-        namespace: parsed.namespace,
-        ...(parsed.name ? { name: parsed.name } : {}),
-        ...(isJsonObject(parsed.object?.metadata) ? podNames(parsed.object.metadata) : {}),
-        operation: parsed.operation,
-        decision: outcome.decision,
-        reason: outcome.reason,
-        ops: outcome.ops,
-        ...(outcome.errorCode ? { code: outcome.errorCode } : {}),
-        ...(outcome.namespaceSource ? { namespaceSource: outcome.namespaceSource } : {}),
-        ...(outcome.dryRun ? { dryRun: true } : {}),
-        ...(outcome.message ? { detail: outcome.message } : {}),
-        durationMs: Math.round((now() - started) * 1000) / 1000,
-      },
-      'admission review',
-    );
-    return result.response;
+    const admission = { review: parsed, path, deadline, now };
+    const result = admitNow(admission, opts);
+    if (result !== undefined) {
+      void reply.send(finish(request, parsed, result, started));
+      return undefined;
+    }
+    return admit(admission, opts).then((answer) => finish(request, parsed, answer, started));
   };
 
   // The Go server does not check the method; POST is what the API server sends.
@@ -153,15 +178,6 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
-}
-
-function podNames(meta: JsonObject): { podName?: string; generateName?: string } {
-  return {
-    ...(typeof meta.name === 'string' && meta.name ? { podName: meta.name } : {}),
-    ...(typeof meta.generateName === 'string' && meta.generateName
-      ? { generateName: meta.generateName }
-      : {}),
-  };
 }
 
 /** Percent-decodes the URL path for the path-parameter parser; a bad escape keeps the raw text. */

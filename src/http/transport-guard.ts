@@ -11,7 +11,7 @@
  * throttle pod creation bursts; and behind SNAT many clients share one address. The timeouts bound
  * how long any connection is held instead; who may connect at all is a NetworkPolicy matter.
  */
-import * as http2 from 'node:http2';
+import type * as Http2 from 'node:http2';
 import type * as net from 'node:net';
 import {
   CONNECTIONS_CHECK_INTERVAL_MS,
@@ -24,6 +24,7 @@ import {
   REQUEST_TIMEOUT_MS,
   RESET_WINDOW_MS,
 } from './limits.js';
+import { http2 } from './node-http.js';
 
 /** After a rapid-reset cut, the source is throttled for this long (extended on every cut). */
 export const ABUSE_PENALTY_MS = 10_000;
@@ -81,12 +82,12 @@ interface SessionState {
 
 /** Attaches the guard to the TLS server. Call before `listen`. */
 export function guardServer(
-  server: http2.Http2SecureServer,
+  server: Http2.Http2SecureServer,
   events: GuardEvents = {},
 ): TransportGuard {
   const now = events.now ?? (() => performance.now());
   const sources = new Map<string, SourceState>();
-  const sessions = new WeakMap<http2.Http2Session, SessionState>();
+  const sessions = new WeakMap<Http2.Http2Session, SessionState>();
 
   const onConnection = (socket: net.Socket) => {
     // Small answers on a request/response protocol: Nagle's algorithm with delayed ACKs only adds
@@ -117,7 +118,7 @@ export function guardServer(
     sources.set(source, { until: t + ABUSE_PENALTY_MS, lastAccept: t });
   };
 
-  const onStream = (stream: http2.ServerHttp2Stream) => {
+  const onStream = (stream: Http2.ServerHttp2Stream) => {
     const session = stream.session;
     // The whole request, body included, within the request timeout (HTTP/1.1 gets this from Node).
     let timedOut = false;
@@ -145,7 +146,7 @@ export function guardServer(
     });
   };
 
-  const countReset = (session: http2.Http2Session) => {
+  const countReset = (session: Http2.Http2Session) => {
     let state = sessions.get(session);
     const t = now();
     if (state === undefined) {

@@ -94,10 +94,15 @@ export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCach
     return request;
   }
 
-  async function resolve(name: string): Promise<NamespaceLookupResult> {
+  function cachedResult(name: string): NamespaceLookupResult | undefined {
     const cached = informer.get(name);
-    if (cached !== undefined) return { namespace: toNamespaceInfo(cached, name), source: 'cache' };
-    return fetchOnce(name);
+    return cached === undefined
+      ? undefined
+      : { namespace: toNamespaceInfo(cached, name), source: 'cache' };
+  }
+
+  async function resolve(name: string): Promise<NamespaceLookupResult> {
+    return cachedResult(name) ?? fetchOnce(name);
   }
 
   return {
@@ -105,6 +110,11 @@ export function createNamespaceCache(opts: NamespaceCacheOptions): NamespaceCach
     async resolve(name: string): Promise<NamespaceLookupResult> {
       const result = await resolve(name);
       opts.onLookup?.(result.source);
+      return result;
+    },
+    resolveCached(name: string): NamespaceLookupResult | undefined {
+      const result = cachedResult(name);
+      if (result !== undefined) opts.onLookup?.(result.source);
       return result;
     },
   };

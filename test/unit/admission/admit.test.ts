@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admit, type AdmissionSources } from '../../../src/admission/admit.js';
+import { admit, admitNow, type AdmissionSources } from '../../../src/admission/admit.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import type { NamespaceInfo, NamespaceResolver } from '../../../src/core/contracts.js';
 import type { Pod } from '../../../src/core/pod-types.js';
@@ -88,5 +89,69 @@ describe('admit: offline sources', () => {
     expect(result.outcome.namespaceSource).toBeUndefined();
     const proxy = patched(result).spec?.containers?.find((c) => c.name === 'istio-proxy');
     expect(proxy?.env).toContainEqual({ name: 'ISTIO_META_CLUSTER_ID', value: 'c1' });
+  });
+});
+
+describe('admitNow: the answer without waiting is the answer admit gives', () => {
+  it('for cached and uncached namespaces, passed and open deadlines, any operation and path', async () => {
+    const labels = fc.dictionary(
+      fc.constantFrom('istio-injection', 'istio.io/rev', 'team'),
+      fc.constantFrom('enabled', 'disabled', 'default', 'x'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          mode: fc.constantFrom('offline', 'cached', 'uncached', 'no-cache-method'),
+          labels,
+          operation: fc.constantFrom('CREATE', 'UPDATE', 'DELETE'),
+          budgetMs: fc.constantFrom(0, 5_000),
+          path: fc.constantFrom('/inject', '/inject/cluster/c1/net/n1'),
+          dryRun: fc.boolean(),
+        }),
+        async ({ mode, labels: nsLabels, operation, budgetMs, path, dryRun }) => {
+          const info = { name: 'default', labels: nsLabels, annotations: {} };
+          const lookups: string[] = [];
+          const namespaces: NamespaceResolver = {
+            resolve: () => {
+              lookups.push('resolve');
+              return Promise.resolve({ namespace: info, source: 'api' });
+            },
+            ...(mode === 'no-cache-method'
+              ? {}
+              : {
+                  resolveCached: () => {
+                    lookups.push('cached');
+                    return mode === 'cached' ? { namespace: info, source: 'cache' } : undefined;
+                  },
+                }),
+          };
+          const sources: AdmissionSources =
+            mode === 'offline'
+              ? { config, staticFacts: { nativeSidecars: false } }
+              : { config, namespaces };
+          const now = () => 1_000;
+          const req = {
+            review: parseAdmissionReview(makeReview({ request: { operation, dryRun } })),
+            path,
+            deadline: 1_000 + budgetMs,
+            now,
+          };
+          const sync = admitNow(req, sources);
+          const viaAdmit = await admit(req, sources);
+          const podCreate = operation === 'CREATE';
+          if (mode === 'offline' || !podCreate) expect(sync).toBeDefined();
+          if (mode === 'uncached' || mode === 'no-cache-method' || budgetMs === 0) {
+            if (mode !== 'offline' && podCreate) expect(sync).toBeUndefined();
+          }
+          if (sync === undefined) return;
+          // admit resolved through `resolve` ('api'); the cache says 'cache': the rest is equal.
+          const strip = (r: typeof viaAdmit) =>
+            JSON.stringify({ ...r, outcome: { ...r.outcome, namespaceSource: undefined } });
+          expect(strip(sync)).toBe(strip(viaAdmit));
+          if (mode === 'cached' && podCreate) expect(sync.outcome.namespaceSource).toBe('cache');
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

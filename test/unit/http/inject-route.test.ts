@@ -5,6 +5,8 @@ import { BAD_ANNOTATION, makeReview } from '../../helpers/review.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import type { NamespaceResolver } from '../../../src/core/contracts.js';
 import type { Pod } from '../../../src/core/pod-types.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { Writable } from 'node:stream';
 
 const UID = '0df28fbd-5f5f-11e8-bc74-36e6bb280816';
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -164,9 +166,91 @@ describe('POST /inject', () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'INJ_ERR_NOT_FOUND' });
   });
+
+  it('a route schema is refused when the app starts (fastify schema compilers are not loaded)', async () => {
+    const other = makeHarness();
+    other.app.post('/with-schema', { schema: { body: { type: 'object' } } }, () => ({}));
+    await expect(other.app.ready()).rejects.toThrow(/route schemas are not supported/);
+  });
 });
 
 describe('logging', () => {
+  it('the review line has the bytes a per-request child logger (reqId) would write', async () => {
+    // Names with quotes, backslashes, controls and non-ASCII, null metadata, a refused pod, a
+    // dry run, an UPDATE: each field present and absent.
+    const cases: Record<string, unknown>[] = [
+      makeReview(),
+      makeReview({ pod: { metadata: { name: 'a"b\\c\u0001é', generateName: 'g-' } } }),
+      makeReview({ pod: { metadata: null } as unknown as Pod }),
+      makeReview({ request: { dryRun: true, name: 'named' } }),
+      makeReview({ request: { operation: 'UPDATE' } }),
+      makeReview({
+        pod: {
+          metadata: { annotations: { [BAD_ANNOTATION]: 'nope' } },
+          spec: { containers: [] },
+        },
+      }),
+    ];
+    for (const review of cases) {
+      const harness = makeHarness();
+      await harness.app.inject({
+        method: 'POST',
+        url: '/inject',
+        headers: JSON_HEADERS,
+        payload: JSON.stringify(review),
+      });
+      await harness.app.close();
+      const line = harness
+        .logText()
+        .split('\n')
+        .find((l) => l.includes('"msg":"admission review"'));
+      expect(line).toBeDefined();
+      const head =
+        /^\{"level":30,"time":"[^"]+","name":"sidecar-injector","reqId":"(req-\d+)",/.exec(
+          line ?? '',
+        );
+      expect(head).not.toBeNull();
+      const reqId = head?.[1];
+      // The fields after the bindings (a review's own `name` may repeat the binding's key).
+      const { msg, ...fields } = JSON.parse(`{${(line ?? '').slice(head?.[0].length)}`) as Record<
+        string,
+        unknown
+      >;
+      expect(msg).toBe('admission review');
+      // The line's fields, in this order, each only when it has a value.
+      const order = [
+        'uid',
+        'namespace',
+        'name',
+        'podName',
+        'generateName',
+        'operation',
+        'decision',
+        'reason',
+        'ops',
+        'code',
+        'namespaceSource',
+        'dryRun',
+        'detail',
+        'durationMs',
+      ];
+      expect(order.filter((key) => key in fields)).toEqual(Object.keys(fields));
+      let expected = '';
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          expected += chunk.toString('utf8');
+          callback();
+        },
+      });
+      createLogger({ destination: sink })
+        .child({ reqId })
+        .info({ ...fields }, 'admission review');
+      await new Promise((resolve) => setImmediate(resolve));
+      const at = (text: string) => text.replace(/"time":"[^"]*"/, '"time":""');
+      expect(at(`${line ?? ''}\n`)).toBe(at(expected));
+    }
+  });
+
   it('one info line per review with the request identity, never env values', async () => {
     const harness = makeHarness();
     const pod = {
