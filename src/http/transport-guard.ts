@@ -212,8 +212,11 @@ export function guardServer(
     state.cut = true;
     events.onRapidReset?.(state.source, state.resets, state.streams);
     penalise(state.source);
+    // Stream closes are counted after the fact: the session may be gone already (the client
+    // dropped the connection, nghttp2 ended it), and GOAWAY on a destroyed session throws.
+    if (session.destroyed) return;
     const socket = session.socket as net.Socket | undefined;
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    if (!session.closed) session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
     // destroy() only ends the socket once its writes drain; an attacker that does not read keeps
     // it (and its buffers) open. The GOAWAY is best effort.

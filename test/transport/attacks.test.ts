@@ -245,6 +245,44 @@ describe('HTTP/2 under load and attack', () => {
     }
   }, 60_000);
 
+  it('a client that drops its connection with many streams open does not take the server down', async () => {
+    // The server closes those streams itself when the session goes, some with CANCEL, after the
+    // session is destroyed: counting them must not act on the destroyed session (GOAWAY on it
+    // throws). Each round from its own loopback source, so no throttle is in the way.
+    for (let round = 0; round < 3; round++) {
+      const session = http2.connect(`https://localhost:${server.port}`, {
+        ca: pair.ca,
+        host: '127.0.0.1',
+        servername: 'localhost',
+        localAddress: `127.0.0.${3 + round}`,
+      } as http2.SecureClientSessionOptions);
+      session.on('error', () => undefined);
+      const connected = await new Promise<boolean>((resolve) => {
+        session.once('connect', () => resolve(true));
+        session.once('close', () => resolve(false));
+      });
+      expect(connected, `round ${round}: the server refused the connection`).toBe(true);
+      const streams = Array.from({ length: 120 }, () => {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/inject',
+          'content-type': 'application/json',
+          'content-length': String(review.length),
+        });
+        stream.on('error', () => undefined);
+        // Half a body: every stream stays open on the server.
+        stream.write(review.slice(0, 100));
+        return stream;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(streams.every((s) => !s.closed)).toBe(true);
+      session.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(server.child.exitCode).toBe(null);
+    expect((await h1Request(server.port, { ca: pair.ca, path: '/healthz' })).status).toBe(200);
+  }, 30_000);
+
   it('a reconnecting rapid-reset client is cut; another client keeps being answered', async () => {
     const seconds = 10;
     // The other client: sequential reviews over one keep-alive HTTP/1.1 connection, as the API
