@@ -372,25 +372,29 @@ describe('HTTP/2 under load and attack', () => {
     console.log(
       `no attacker (load average ${load.toFixed(1)}): other client ${describe(baseline.latencies)}, server CPU ${((await cpu()) - cpuBefore).toFixed(2)} s`,
     );
-    const attacks = [await attack(0), await attack(19)];
+    const normal = await attack(0);
+    const niced = await attack(19);
+    const attacks = [normal, niced];
     agent.destroy();
     expect(baseline.failures).toBe(0);
-    for (const { during, rssGrowth, counts, cuts, exitCode } of attacks) {
+    for (const { during, rssGrowth } of attacks) {
       expect(during.failures).toBe(0);
       expect(during.latencies.length).toBeGreaterThan(20);
-      // Every attacking session the server saw was cut, and reconnecting did not buy more: a
-      // throttled source gets one connection a second (THROTTLED_ACCEPT_INTERVAL_MS).
-      expect(cuts).toBeGreaterThan(0);
-      expect(cuts).toBeLessThanOrEqual(seconds + 2);
-      // The attacker's own tally: it ran for its whole time, was cut and reconnected.
-      expect(exitCode).toBe(0);
-      expect(counts['streams']).toBeGreaterThan(1_000);
-      expect(counts['sessions']).toBeGreaterThan(1);
       // The latency and memory targets are bench figures (docs/performance.md); these bounds say
       // the other client was not starved and the attack did not pile up memory.
       expect(percentile(during.latencies, 99)).toBeLessThan(1_000);
       expect(rssGrowth).toBeLessThan(100 * 2 ** 20);
     }
+    // The attack at normal priority (at nice 19 a loaded machine may starve the attacker itself):
+    // every attacking session the server saw was cut, and reconnecting did not buy more, as a
+    // throttled source gets one connection a second (THROTTLED_ACCEPT_INTERVAL_MS).
+    const { counts, cuts, exitCode } = normal;
+    expect(cuts).toBeGreaterThan(0);
+    expect(cuts).toBeLessThanOrEqual(seconds + 2);
+    // The attacker's own tally: it ran for its whole time, was cut and reconnected.
+    expect(exitCode).toBe(0);
+    expect(counts['streams']).toBeGreaterThan(1_000);
+    expect(counts['sessions']).toBeGreaterThan(1);
   }, 90_000);
 });
 
