@@ -84,9 +84,9 @@ function createInstance(opts: AppOptions): InjectorApp {
       },
     });
     guardServer(app.server, {
-      onRapidReset: (source, resets) =>
+      onRapidReset: (source, resets, streams) =>
         opts.logger.warn(
-          { source, resets },
+          { source, resets, streams },
           'HTTP/2 session cut: too many streams reset by the client',
         ),
     });

@@ -3,8 +3,13 @@
  * the server options that enforce the timeouts of src/http/limits.ts, a per-stream request timeout
  * for HTTP/2 (Node enforces `requestTimeout` on HTTP/1.1 connections only), and rapid-reset
  * detection (CVE-2023-44487): a session whose client cancels too many streams gets
- * GOAWAY(ENHANCE_YOUR_CALM) and is closed, and its source may then open at most one connection a
+ * GOAWAY(ENHANCE_YOUR_CALM) and its socket is destroyed at once (not ended: a client that does not
+ * read would hold a half-closed socket), and its source may then open at most one connection a
  * second for a while, so that reconnecting does not buy the attacker more handshakes and streams.
+ * Connections refused by that throttle never reach JavaScript: the server's `net.BlockList` holds
+ * the source between its allowed connections, and libuv closes the accepted handle before a
+ * socket (let alone a TLS handshake) exists. A session from a throttled source is held to a lower
+ * reset limit, so each allowed reconnect is cut after a few resets.
  *
  * No cap on concurrent connections per source: the API server opens as many HTTP/1.1 connections
  * as it has concurrent webhook calls (it does not pool them per host), so a per-source cap would
@@ -12,7 +17,7 @@
  * how long any connection is held instead; who may connect at all is a NetworkPolicy matter.
  */
 import type * as Http2 from 'node:http2';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import {
   CONNECTIONS_CHECK_INTERVAL_MS,
   HANDSHAKE_TIMEOUT_MS,
@@ -30,6 +35,8 @@ import { http2 } from './node-http.js';
 export const ABUSE_PENALTY_MS = 10_000;
 /** While throttled, a source may open one connection per this interval. */
 export const THROTTLED_ACCEPT_INTERVAL_MS = 1_000;
+/** Resets a session from a throttled source may make before it is cut. */
+export const THROTTLED_MAX_RESETS = 10;
 /** Bound on remembered sources, so the table itself cannot be grown without limit. */
 const MAX_TRACKED_SOURCES = 4_096;
 
@@ -54,8 +61,8 @@ export function secureServerOptions(): Record<string, unknown> {
 }
 
 export interface GuardEvents {
-  /** A session was cut for rapid reset. */
-  onRapidReset?: (source: string, resets: number) => void;
+  /** A session was cut for rapid reset (`streams`: streams the session had opened). */
+  onRapidReset?: (source: string, resets: number, streams: number) => void;
   /** A connection from a throttled source was refused. */
   onThrottled?: (source: string) => void;
   now?: () => number;
@@ -70,6 +77,8 @@ export interface TransportGuard {
 interface SourceState {
   until: number;
   lastAccept: number;
+  /** While the throttle holds the source in the block list: until then. */
+  blockedUntil: number;
 }
 
 interface SessionState {
@@ -77,6 +86,9 @@ interface SessionState {
   source: string;
   windowStart: number;
   resets: number;
+  streams: number;
+  /** Resets allowed per window: lower for a session from a throttled source. */
+  limit: number;
   cut: boolean;
 }
 
@@ -88,6 +100,33 @@ export function guardServer(
   const now = events.now ?? (() => performance.now());
   const sources = new Map<string, SourceState>();
   const sessions = new WeakMap<Http2.Http2Session, SessionState>();
+
+  // The block list is replaced, not edited (a BlockList has no removal): rebuilt from the sources
+  // still held whenever one is added or released.
+  let blockTimer: NodeJS.Timeout | undefined;
+  const rebuildBlockList = () => {
+    if (blockTimer !== undefined) clearTimeout(blockTimer);
+    blockTimer = undefined;
+    const t = now();
+    const list = new net.BlockList();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [source, state] of sources) {
+      if (state.blockedUntil <= t) continue;
+      const family = net.isIP(source);
+      if (family === 0) continue;
+      list.addAddress(source, family === 6 ? 'ipv6' : 'ipv4');
+      next = Math.min(next, state.blockedUntil);
+    }
+    (server as unknown as net.Server & { blockList?: net.BlockList }).blockList = list;
+    if (next !== Number.POSITIVE_INFINITY) {
+      blockTimer = setTimeout(rebuildBlockList, Math.max(1, next - t));
+      blockTimer.unref();
+    }
+  };
+  const hold = (state: SourceState, until: number) => {
+    state.blockedUntil = Math.min(until, state.until);
+    rebuildBlockList();
+  };
 
   const onConnection = (socket: net.Socket) => {
     // Small answers on a request/response protocol: Nagle's algorithm with delayed ACKs only adds
@@ -101,12 +140,15 @@ export function guardServer(
       sources.delete(source);
       return;
     }
+    // The block list normally refuses these before they get here; this covers the moments
+    // around its rebuilds and sources it cannot hold.
     if (t - state.lastAccept < THROTTLED_ACCEPT_INTERVAL_MS) {
       events.onThrottled?.(source);
       socket.destroy();
       return;
     }
     state.lastAccept = t;
+    hold(state, t + THROTTLED_ACCEPT_INTERVAL_MS);
   };
 
   const penalise = (source: string) => {
@@ -115,7 +157,27 @@ export function guardServer(
       const oldest = sources.keys().next();
       if (!oldest.done) sources.delete(oldest.value);
     }
-    sources.set(source, { until: t + ABUSE_PENALTY_MS, lastAccept: t });
+    const state = { until: t + ABUSE_PENALTY_MS, lastAccept: t, blockedUntil: 0 };
+    sources.set(source, state);
+    hold(state, t + THROTTLED_ACCEPT_INTERVAL_MS);
+  };
+
+  const sessionState = (session: Http2.Http2Session): SessionState => {
+    let state = sessions.get(session);
+    if (state === undefined) {
+      const source = session.socket?.remoteAddress ?? '';
+      const throttled = (sources.get(source)?.until ?? 0) > now();
+      state = {
+        source,
+        windowStart: now(),
+        resets: 0,
+        streams: 0,
+        limit: throttled ? THROTTLED_MAX_RESETS : MAX_RESETS_PER_WINDOW,
+        cut: false,
+      };
+      sessions.set(session, state);
+    }
+    return state;
   };
 
   const onStream = (stream: Http2.ServerHttp2Stream) => {
@@ -131,14 +193,7 @@ export function guardServer(
     stream.once('end', clear);
     stream.once('close', clear);
     if (session === undefined) return;
-    if (!sessions.has(session)) {
-      sessions.set(session, {
-        source: session.socket?.remoteAddress ?? '',
-        windowStart: now(),
-        resets: 0,
-        cut: false,
-      });
-    }
+    sessionState(session).streams++;
     stream.once('close', () => {
       // A stream the client reset (RST_STREAM with any code but NO_ERROR) before we finished it.
       if (timedOut || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return;
@@ -147,27 +202,26 @@ export function guardServer(
   };
 
   const countReset = (session: Http2.Http2Session) => {
-    let state = sessions.get(session);
+    const state = sessionState(session);
     const t = now();
-    if (state === undefined) {
-      state = {
-        source: session.socket?.remoteAddress ?? '',
-        windowStart: t,
-        resets: 0,
-        cut: false,
-      };
-      sessions.set(session, state);
-    } else if (t - state.windowStart > RESET_WINDOW_MS) {
+    if (t - state.windowStart > RESET_WINDOW_MS) {
       state.windowStart = t;
       state.resets = 0;
     }
     state.resets++;
-    if (state.resets <= MAX_RESETS_PER_WINDOW || state.cut) return;
+    if (state.resets <= state.limit || state.cut) return;
     state.cut = true;
-    events.onRapidReset?.(state.source, state.resets);
+    events.onRapidReset?.(state.source, state.resets, state.streams);
     penalise(state.source);
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // Stream closes are counted after the fact: the session may be gone already (the client
+    // dropped the connection, nghttp2 ended it), and GOAWAY on a destroyed session throws.
+    if (session.destroyed) return;
+    const socket = session.socket as net.Socket | undefined;
+    if (!session.closed) session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     session.destroy();
+    // destroy() only ends the socket once its writes drain; an attacker that does not read keeps
+    // it (and its buffers) open. The GOAWAY is best effort.
+    setImmediate(() => socket?.destroy());
   };
 
   server.on('connection', onConnection);
@@ -177,7 +231,9 @@ export function guardServer(
     close() {
       server.off('connection', onConnection);
       server.off('stream', onStream);
+      if (blockTimer !== undefined) clearTimeout(blockTimer);
       sources.clear();
+      rebuildBlockList();
     },
   };
 }

@@ -39,19 +39,27 @@ export interface LoggerOptions {
 export const LOG_BUFFER_BYTES = 4096;
 /** The longest a line waits in the buffer when the server is quiet. */
 export const LOG_FLUSH_MS = 250;
+/**
+ * Bound on lines waiting to be written: when the reader of stdout stalls (a blocked container log
+ * pipe), lines past this are dropped rather than held in memory without limit. At ~350 bytes a
+ * review, 8 MiB is ~24 000 reviews, a minute and more of full load.
+ */
+export const LOG_MAX_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
  * The production destination: lines are buffered and written asynchronously once
  * `LOG_BUFFER_BYTES` have gathered (or every `LOG_FLUSH_MS`). An asynchronous write per line
  * handed every review to libuv's thread pool (~1.9 wake-ups per request, pre-empting the main
  * thread); a blocking write would stall the event loop whenever the log pipe is slow. pino
- * flushes what is left synchronously at exit (its on-exit hook for `pino.destination`).
+ * flushes what is left synchronously at exit (its on-exit hook for `pino.destination`). The
+ * buffer is bounded by `LOG_MAX_BUFFER_BYTES`.
  */
 export function logDestination(dest: number | string): DestinationStream {
   return pino.destination({
     dest,
     sync: false,
     minLength: LOG_BUFFER_BYTES,
+    maxLength: LOG_MAX_BUFFER_BYTES,
     periodicFlush: LOG_FLUSH_MS,
   });
 }

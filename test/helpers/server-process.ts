@@ -54,8 +54,8 @@ export function startServerProcess(
   return new Promise((resolve, reject) => {
     const startedBy = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start within 20 s: ${err}${out}`));
-    }, 20_000);
+      reject(new Error(`server did not start within 60 s: ${err}${out}`));
+    }, 60_000);
     const onData = () => {
       const listening = logs().find((line) => line['msg'] === 'sidecar injector listening');
       if (!listening) return;

@@ -4,7 +4,12 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 
-const TIMEOUT_MS = 5_000;
+/**
+ * Idle bound of every call: the longest the API server waits for a webhook (30 s). Shorter bounds
+ * failed on a loaded 2-core machine: six 5 MiB reviews on one HTTP/2 session are answered one
+ * after another, and the last stream sat idle for more than 5 s.
+ */
+const TIMEOUT_MS = 30_000;
 
 export interface Reply {
   status: number;
@@ -84,6 +89,11 @@ export function h2Request(
     stream.on('data', (chunk: string) => (body += chunk));
     stream.on('end', () => resolve({ status, body, protocol: 'h2' }));
     stream.on('error', reject);
+    // A stream closed without an end (reset by either side, or the idle bound below) is a
+    // failure, never a promise left pending until the test's own timeout.
+    stream.on('close', () =>
+      reject(new Error(`HTTP/2 stream closed without an answer (code ${stream.rstCode})`)),
+    );
     stream.setTimeout(TIMEOUT_MS, () => stream.close(http2.constants.NGHTTP2_CANCEL));
     stream.end(options.body);
   });
@@ -127,10 +137,14 @@ export function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256;
 }
 
-/** Retries `check` until it returns true, at most `attempts` times, `delayMs` apart. */
+/**
+ * Retries `check` until it returns true, at most `attempts` times, `delayMs` apart. The default
+ * waits up to 20 s: a condition that holds at once costs one try, and a loaded 2-core machine
+ * (a certificate watcher's debounce, an informer's first list) can take more than 5 s.
+ */
 export async function eventually(
   check: () => Promise<boolean>,
-  attempts = 50,
+  attempts = 200,
   delayMs = 100,
 ): Promise<boolean> {
   for (let i = 0; i < attempts; i += 1) {

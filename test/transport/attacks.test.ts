@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,14 @@ function trickle(
 
 function* forever(text: string): Generator<string> {
   for (;;) yield text;
+}
+
+/** CPU seconds (user + system) the server process has used so far (Linux /proc, 100 ticks/s). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat(5), counted from the state field (3).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function percentile(values: number[], p: number): number {
@@ -237,6 +245,44 @@ describe('HTTP/2 under load and attack', () => {
     }
   }, 60_000);
 
+  it('a client that drops its connection with many streams open does not take the server down', async () => {
+    // The server closes those streams itself when the session goes, some with CANCEL, after the
+    // session is destroyed: counting them must not act on the destroyed session (GOAWAY on it
+    // throws). Each round from its own loopback source, so no throttle is in the way.
+    for (let round = 0; round < 3; round++) {
+      const session = http2.connect(`https://localhost:${server.port}`, {
+        ca: pair.ca,
+        host: '127.0.0.1',
+        servername: 'localhost',
+        localAddress: `127.0.0.${3 + round}`,
+      } as http2.SecureClientSessionOptions);
+      session.on('error', () => undefined);
+      const connected = await new Promise<boolean>((resolve) => {
+        session.once('connect', () => resolve(true));
+        session.once('close', () => resolve(false));
+      });
+      expect(connected, `round ${round}: the server refused the connection`).toBe(true);
+      const streams = Array.from({ length: 120 }, () => {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/inject',
+          'content-type': 'application/json',
+          'content-length': String(review.length),
+        });
+        stream.on('error', () => undefined);
+        // Half a body: every stream stays open on the server.
+        stream.write(review.slice(0, 100));
+        return stream;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(streams.every((s) => !s.closed)).toBe(true);
+      session.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(server.child.exitCode).toBe(null);
+    expect((await h1Request(server.port, { ca: pair.ca, path: '/healthz' })).status).toBe(200);
+  }, 30_000);
+
   it('a reconnecting rapid-reset client is cut; another client keeps being answered', async () => {
     const seconds = 10;
     // The other client: sequential reviews over one keep-alive HTTP/1.1 connection, as the API
@@ -265,58 +311,98 @@ describe('HTTP/2 under load and attack', () => {
       }
       return { latencies, failures };
     };
-    const baseline = await measure(3_000);
-    const cutsBefore = server.logs().filter((l) => l['msg'] === RAPID_RESET_LOG).length;
-    const rssBefore = await server.rss();
-    const attacker = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/transport/rapid-reset-client.ts',
-        String(server.port),
-        join(dir, 'ca.crt'),
-        String(seconds),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: (seconds + 20) * 1000 },
-    );
-    let attackerOut = '';
-    attacker.stdout.on('data', (chunk: Buffer) => (attackerOut += chunk.toString('utf8')));
-    // 'close', not 'exit': the tally is on stdout, which may still be unread when the process exits.
-    const attackerDone = new Promise<void>((resolve) => attacker.once('close', () => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const during = await measure(seconds * 1000 - 1_000);
-    agent.destroy();
-    await attackerDone;
-    const rssAfter = await server.rss();
-    const counts = JSON.parse(attackerOut.trim() || '{}') as Record<string, number>;
-    const cuts = server.logs().filter((l) => l['msg'] === RAPID_RESET_LOG).length - cutsBefore;
+    const window = seconds * 1000 - 1_000;
     const describe = (l: number[]) =>
       `p50 ${percentile(l, 50).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms, max ${Math.max(...l).toFixed(1)} ms (${l.length} reviews)`;
+    const cpu = () => cpuSeconds(server.child.pid);
+    /**
+     * One attack of `seconds`, the other client measured over `window` during it. `nice`: the
+     * attacker's scheduling priority; on this 2-core machine its own CPU (reconnecting in a tight
+     * loop) competes with the server's, which it would not from another pod.
+     */
+    const attack = async (nice: number) => {
+      const cutsBefore = server.logs().filter((l) => l['msg'] === RAPID_RESET_LOG).length;
+      const rssBefore = await server.rss();
+      const attacker = spawn(
+        'nice',
+        [
+          '-n',
+          String(nice),
+          process.execPath,
+          '--import',
+          'tsx',
+          'test/transport/rapid-reset-client.ts',
+          String(server.port),
+          join(dir, 'ca.crt'),
+          String(seconds),
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: (seconds + 20) * 1000 },
+      );
+      let attackerOut = '';
+      attacker.stdout.on('data', (chunk: Buffer) => (attackerOut += chunk.toString('utf8')));
+      // 'close', not 'exit': the tally is on stdout, which may still be unread at the exit.
+      const attackerDone = new Promise<void>((resolve) => attacker.once('close', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const cpuBefore = await cpu();
+      const load = loadavg()[0] ?? NaN;
+      const during = await measure(window);
+      const serverCpu = (await cpu()) - cpuBefore;
+      await attackerDone;
+      const rssGrowth = (await server.rss()) - rssBefore;
+      const counts = JSON.parse(attackerOut.trim() || '{}') as Record<string, number>;
+      const cutLines = server
+        .logs()
+        .filter((l) => l['msg'] === RAPID_RESET_LOG)
+        .slice(cutsBefore);
+      console.log(
+        [
+          `rapid reset for ${seconds} s, attacker at nice ${nice} (load average ${load.toFixed(1)}):`,
+          `  other client: ${describe(during.latencies)}, failures ${during.failures}; server CPU ${serverCpu.toFixed(2)} s, attacker CPU ${counts['cpuSeconds']} s`,
+          `  server RSS growth ${(rssGrowth / 2 ** 20).toFixed(1)} MiB; sessions cut ${cutLines.length}, streams seen per cut session ${cutLines.map((l) => String(l['streams'])).join(' ')}`,
+          `  attacker ${JSON.stringify(counts)}`,
+        ].join('\n'),
+      );
+      return { during, rssGrowth, counts, cuts: cutLines.length, exitCode: attacker.exitCode };
+    };
+
+    // The same client, the same length of time, without the attacker first.
+    const cpuBefore = await cpu();
+    const load = loadavg()[0] ?? NaN;
+    const baseline = await measure(window);
     console.log(
-      `rapid reset for ${seconds} s: other client before ${describe(baseline.latencies)}; during ${describe(during.latencies)}, failures ${during.failures}; server RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB; sessions cut ${cuts}; attacker ${JSON.stringify(counts)}`,
+      `no attacker (load average ${load.toFixed(1)}): other client ${describe(baseline.latencies)}, server CPU ${((await cpu()) - cpuBefore).toFixed(2)} s`,
     );
+    const normal = await attack(0);
+    const niced = await attack(19);
+    const attacks = [normal, niced];
+    agent.destroy();
     expect(baseline.failures).toBe(0);
-    expect(during.failures).toBe(0);
-    expect(during.latencies.length).toBeGreaterThan(20);
-    // Every attacking session the server saw was cut, and reconnecting did not buy more.
+    for (const { during, rssGrowth } of attacks) {
+      expect(during.failures).toBe(0);
+      expect(during.latencies.length).toBeGreaterThan(20);
+      // The latency and memory targets are bench figures (docs/performance.md); these bounds say
+      // the other client was not starved and the attack did not pile up memory.
+      expect(percentile(during.latencies, 99)).toBeLessThan(1_000);
+      expect(rssGrowth).toBeLessThan(100 * 2 ** 20);
+    }
+    // The attack at normal priority (at nice 19 a loaded machine may starve the attacker itself):
+    // every attacking session the server saw was cut, and reconnecting did not buy more, as a
+    // throttled source gets one connection a second (THROTTLED_ACCEPT_INTERVAL_MS).
+    const { counts, cuts, exitCode } = normal;
     expect(cuts).toBeGreaterThan(0);
+    expect(cuts).toBeLessThanOrEqual(seconds + 2);
     // The attacker's own tally: it ran for its whole time, was cut and reconnected.
-    expect(attacker.exitCode).toBe(0);
+    expect(exitCode).toBe(0);
     expect(counts['streams']).toBeGreaterThan(1_000);
     expect(counts['sessions']).toBeGreaterThan(1);
-    // The latency and memory targets are bench figures (docs/performance.md); these bounds say
-    // the other client was not starved and the attack did not pile up memory.
-    expect(percentile(during.latencies, 99)).toBeLessThan(1_000);
-    expect(rssAfter - rssBefore).toBeLessThan(100 * 2 ** 20);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('JSON bombs', () => {
   it('eight 6 MB nesting bombs at once are refused with 400 while /healthz stays responsive', async () => {
     const depth = 3 * 1024 * 1024 - 16;
     const bomb = '['.repeat(depth) + ']'.repeat(depth);
-    const healthLatencies: number[] = [];
+    let healthLatencies: number[] = [];
     let polling = true;
     const poll = (async () => {
       const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
@@ -328,7 +414,10 @@ describe('JSON bombs', () => {
       }
       agent.destroy();
     })();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The machine's own noise first: the worst /healthz over 2 s without bombs.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const quietWorst = Math.max(...healthLatencies);
+    healthLatencies = [];
     await writeFile(join(dir, 'bomb.json'), bomb);
     const sender = spawn(
       process.execPath,
@@ -350,13 +439,15 @@ describe('JSON bombs', () => {
     await poll;
     const worst = Math.max(...healthLatencies);
     console.log(
-      `JSON bombs: /healthz worst ${worst.toFixed(1)} ms over ${healthLatencies.length} polls`,
+      `JSON bombs: /healthz worst ${worst.toFixed(1)} ms over ${healthLatencies.length} polls (${quietWorst.toFixed(1)} ms before them; load average ${(loadavg()[0] ?? NaN).toFixed(1)})`,
     );
     const replies = JSON.parse(out) as { status: number; code?: string }[];
     expect(replies).toHaveLength(8);
     for (const reply of replies) {
       expect(reply).toEqual({ status: 400, code: 'INJ_ERR_REVIEW_MALFORMED' });
     }
-    expect(worst).toBeLessThan(1_000);
+    // One second on a quiet machine (a bomb parsed used to stall it 0.4-2.3 s each); on a loaded
+    // one, plus twice what the machine alone cost /healthz just before.
+    expect(worst).toBeLessThan(1_000 + 2 * quietWorst);
   }, 60_000);
 });

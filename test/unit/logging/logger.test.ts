@@ -1,10 +1,17 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, LOG_FLUSH_MS, logDestination } from '../../../src/logging/logger.js';
+import {
+  createLogger,
+  LOG_FLUSH_MS,
+  LOG_MAX_BUFFER_BYTES,
+  logDestination,
+} from '../../../src/logging/logger.js';
 
 function capture() {
   let text = '';
@@ -89,6 +96,37 @@ describe('logDestination (the production destination)', () => {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain('"msg":"last words"');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds at most LOG_MAX_BUFFER_BYTES while the reader stalls, dropping the rest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'log-stall-'));
+    const fifo = join(dir, 'stalled');
+    execFileSync('mkfifo', [fifo]);
+    // A reader that never reads: the pipe fills (64 KiB) and every write after it waits.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const destination = logDestination(fifo) as DestinationStream & {
+      on(event: string, listener: (...args: unknown[]) => void): void;
+      _len: number;
+    };
+    let dropped = 0;
+    destination.on('drop', () => dropped++);
+    destination.on('error', () => undefined);
+    try {
+      await new Promise((resolve) => destination.on('ready', resolve));
+      const logger = createLogger({ destination });
+      const line = 'x'.repeat(1_000);
+      // Three times the bound, in slices so that the first writes reach the pipe.
+      for (let i = 0; i < (3 * LOG_MAX_BUFFER_BYTES) / 1_000; i++) {
+        logger.info({ i, line }, 'line');
+        if (i % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(dropped).toBeGreaterThan(0);
+      expect(destination._len).toBeLessThanOrEqual(LOG_MAX_BUFFER_BYTES);
+    } finally {
+      // Closing the reader ends the writer's wait (EPIPE).
+      closeSync(reader);
       await rm(dir, { recursive: true, force: true });
     }
   });
