@@ -94,13 +94,27 @@ describe('huge pods answer within the review timeout', () => {
     async (_name, pod) => {
       const body = review(pod);
       const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-      const send = async (timeout: string) => {
+      // A pod seen before may be answered from the injection reuse cache well inside a few ms, so
+      // each "no room" request carries a pod the server has not seen (a fresh annotation value):
+      // the whole pipeline has to run, and it cannot fit the deadline.
+      let unseen = 0;
+      const unseenBody = () =>
+        review(
+          (() => {
+            const p = structuredClone(pod) as {
+              metadata: { annotations?: Record<string, string> };
+            };
+            p.metadata.annotations = { 'example.com/attempt': String(++unseen) };
+            return p;
+          })(),
+        );
+      const send = async (timeout: string, text = body) => {
         const started = performance.now();
         const reply = await h1Request(server.port, {
           ca: pair.ca,
           path: `/inject?timeout=${timeout}`,
           method: 'POST',
-          body,
+          body: text,
           agent,
         });
         const ms = performance.now() - started;
@@ -132,7 +146,7 @@ describe('huge pods answer within the review timeout', () => {
         // No room: refused as past the deadline, with no patch, and never a 5xx.
         for (const timeout of ['1ms', '5ms']) {
           for (let i = 0; i < 3; i++) {
-            const r = await send(timeout);
+            const r = await send(timeout, unseenBody());
             lines.push(`?timeout=${timeout}: ${r.ms.toFixed(0)} ms, allowed ${r.response.allowed}`);
             expect(r.status).toBe(200);
             expect(r.response.allowed).toBe(false);
