@@ -135,12 +135,14 @@ describe('check: revision tags from the manifests', () => {
     );
   });
 
+  // A plain scalar such as 132 is read as the string "132", as istioctl reads it into a Go string;
+  // a list cannot be one.
   it('labels that are not strings are a clear manifest error', async () => {
-    const bad = `${POD}---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: t\n  labels: {istio.io/tag: prod, istio.io/rev: 132}\n`;
+    const bad = `${POD}---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: t\n  labels: {istio.io/tag: prod, istio.io/rev: [132]}\n`;
     const io = captureIO('/', bad);
     expect(await createCheckCommand(reader([]))(['-f', '-'], io)).toBe(EXIT.FAILURE);
     expect(io.err()).toContain(
-      'INJ_ERR_MANIFEST_INVALID: <stdin>: document 2: MutatingWebhookConfiguration metadata.labels[istio.io/rev]: must be a string, got 132',
+      'INJ_ERR_MANIFEST_INVALID: <stdin>: document 2: MutatingWebhookConfiguration metadata.labels[istio.io/rev]: must be a string, got [132]',
     );
   });
 });
