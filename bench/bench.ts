@@ -536,16 +536,10 @@ async function autocannonCell(
   };
 }
 
-interface HttpCellResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-  errors: number;
-  requests: number;
-  connections: number;
-  cpuMs: number;
-}
+type HttpCellResult = Pick<
+  Cell,
+  'rps' | 'p50' | 'p99' | 'max' | 'errors' | 'requests' | 'connections' | 'cpuMs'
+>;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -39,7 +39,7 @@ import {
 } from './cluster-helpers.js';
 import { parseGoDuration } from '../../src/http/timeout.js';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
-import { findHelm, runTool } from '../helpers/tools.js';
+import { findHelm, runTool, type Tool } from '../helpers/tools.js';
 import { SAMPLES_DIR } from '../helpers/shared.js';
 import type { Container, Pod } from '../../src/core/pod-types.js';
 
@@ -383,6 +383,15 @@ afterAll(async () => {
   await cp?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
+
+/** The helm that test/helm/build.sh builds; without it the test is skipped with a line saying so. */
+async function builtHelm(ctx: { skip: () => void }, what: string): Promise<Tool | undefined> {
+  const helm = await findHelm();
+  if (helm !== undefined && helm.source.includes('test/helm/bin')) return helm;
+  console.log(`test/helm/bin/helm not built (test/helm/build.sh, needs Go): ${what} skipped`);
+  ctx.skip();
+  return undefined;
+}
 
 describe('a platform team day against a real kube-apiserver', () => {
   it('Bookinfo: every Pod the controllers create is stored with istio-proxy and istio-init, as predicted', async () => {
@@ -1101,12 +1110,8 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
   });
 
   it("the chart's tag webhook (helm template revision=canary, revisionTags={chart-tag}) gets pods injected by the revision it points to", async (ctx) => {
-    const helm = await findHelm();
-    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
-      console.log('test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart tag skipped');
-      ctx.skip();
-      return;
-    }
+    const helm = await builtHelm(ctx, 'chart tag');
+    if (helm === undefined) return;
     const rendered = await runTool(helm, [
       'template',
       'sidecar-injector',
@@ -1197,14 +1202,8 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
 
 describe('the Helm chart on the real API server', () => {
   it('every object helm template renders (canary revision with a tag) is accepted and stored', async (ctx) => {
-    const helm = await findHelm();
-    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
-      console.log(
-        'test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart apply skipped',
-      );
-      ctx.skip();
-      return;
-    }
+    const helm = await builtHelm(ctx, 'chart apply');
+    if (helm === undefined) return;
     const release = 'chart-canary';
     await kc(['create', 'namespace', release]);
     // A revision and tag no scenario namespace uses: the rendered webhooks never select a suite pod.
@@ -1285,14 +1284,8 @@ describe('the Helm chart on the real API server: the default and cert-manager ca
   });
 
   it('every object helm template renders is accepted by a server-side dry-run create', async (ctx) => {
-    const helm = await findHelm();
-    if (helm === undefined || !helm.source.includes('test/helm/bin')) {
-      console.log(
-        'test/helm/bin/helm not built (test/helm/build.sh, needs Go): chart cases skipped',
-      );
-      ctx.skip();
-      return;
-    }
+    const helm = await builtHelm(ctx, 'chart cases');
+    if (helm === undefined) return;
     for (const crd of [
       certManagerCrd('Certificate', 'certificates'),
       certManagerCrd('Issuer', 'issuers'),

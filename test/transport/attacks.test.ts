@@ -24,6 +24,18 @@ import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { closeSession, h1Request, h2Request } from '../server/clients.js';
 
+/** An HTTP/2 review stream whose body the caller writes (errors are the test's to observe). */
+function openReview(session: http2.ClientHttp2Session, length: number): http2.ClientHttp2Stream {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/inject',
+    'content-type': 'application/json',
+    'content-length': String(length),
+  });
+  stream.on('error', () => undefined);
+  return stream;
+}
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Timers fire on a loaded 2-core machine a little late; a cut must come within this of its bound. */
 const SLACK_MS = 3_000;
@@ -175,13 +187,7 @@ describe('slow clients are cut at the documented bounds', () => {
       session.on('error', () => undefined);
       await new Promise((resolve) => session.once('connect', resolve));
       const started = performance.now();
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/inject',
-        'content-type': 'application/json',
-        'content-length': String(review.length),
-      });
-      stream.on('error', () => undefined);
+      const stream = openReview(session, review.length);
       let sent = 0;
       const timer = setInterval(() => {
         if (sent < review.length && !stream.destroyed) stream.write(review[sent++] ?? '');
@@ -263,13 +269,7 @@ describe('HTTP/2 under load and attack', () => {
       });
       expect(connected, `round ${round}: the server refused the connection`).toBe(true);
       const streams = Array.from({ length: 120 }, () => {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/inject',
-          'content-type': 'application/json',
-          'content-length': String(review.length),
-        });
-        stream.on('error', () => undefined);
+        const stream = openReview(session, review.length);
         // Half a body: every stream stays open on the server.
         stream.write(review.slice(0, 100));
         return stream;
