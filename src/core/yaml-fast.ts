@@ -11,6 +11,7 @@
  * (test/unit/core/yaml-fast.test.ts). The full parser costs milliseconds per rendered pod; this
  * reads the same text in tens of microseconds.
  */
+import { setOwn } from './json.js';
 
 /** Thrown inside the reader when the text is not in its subset; never escapes it. */
 class GiveUp extends Error {}
@@ -28,14 +29,7 @@ type Value = null | boolean | number | string | Value[] | { [key: string]: Value
 
 /** Sets `key` as the `yaml` package's toJS does (own property even for `__proto__`). */
 function setKey(map: { [key: string]: Value }, key: string, value: Value): void {
-  if (key === '__proto__') {
-    Object.defineProperty(map, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else map[key] = value;
+  setOwn(map, key, value);
 }
 
 const NULL_RE = /^(?:~|[Nn]ull|NULL)$/;
@@ -510,55 +504,34 @@ class FlowReader {
   }
 
   private flowMap(): Value {
-    this.pos++;
     const out: { [key: string]: Value } = {};
-    let c = this.skip();
-    if (c === 125) {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
+    this.flowItems(125, () => {
       const key = this.flowKey();
       this.skip();
       setKey(out, key, this.flowValue());
-      c = this.skip();
-      if (c === 125) {
-        this.pos++;
-        return out;
-      }
-      if (c !== 44) giveUp();
-      this.pos++;
-      c = this.skip();
-      if (c === 125) {
-        this.pos++;
-        return out;
-      }
-    }
+    });
+    return out;
   }
 
   private flowSeq(): Value {
-    this.pos++;
     const out: Value[] = [];
+    this.flowItems(93, () => out.push(this.flowValue()));
+    return out;
+  }
+
+  /** The items of a flow collection up to its closing `}` or `]` (a trailing comma allowed). */
+  private flowItems(close: number, item: () => void): void {
+    this.pos++;
     let c = this.skip();
-    if (c === 93) {
-      this.pos++;
-      return out;
-    }
-    for (;;) {
-      out.push(this.flowValue());
+    while (c !== close) {
+      item();
       c = this.skip();
-      if (c === 93) {
-        this.pos++;
-        return out;
-      }
+      if (c === close) break;
       if (c !== 44) giveUp();
       this.pos++;
       c = this.skip();
-      if (c === 93) {
-        this.pos++;
-        return out;
-      }
     }
+    this.pos++;
   }
 
   /** A key and its `:` (a plain key needs a space after the colon, on the same line). */
