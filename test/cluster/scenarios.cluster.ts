@@ -384,6 +384,18 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
+/** Puts our webhook configuration's entries back as they were before a scenario changed them. */
+async function restoreWebhooks(webhooks: unknown): Promise<void> {
+  await kc([
+    'patch',
+    'mutatingwebhookconfiguration',
+    CONFIG,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/webhooks', value: webhooks }]),
+  ]);
+}
+
 /** The helm that test/helm/build.sh builds; without it the test is skipped with a line saying so. */
 async function builtHelm(ctx: { skip: () => void }, what: string): Promise<Tool | undefined> {
   const helm = await findHelm();
@@ -722,14 +734,7 @@ describe('revision tags (as istioctl tag set creates them)', () => {
         'istio-revision-tag-default',
         '--ignore-not-found',
       ]);
-      await kc([
-        'patch',
-        'mutatingwebhookconfiguration',
-        CONFIG,
-        '--type=json',
-        '-p',
-        JSON.stringify([{ op: 'replace', path: '/webhooks', value: original }]),
-      ]);
+      await restoreWebhooks(original);
     }
   });
 });
@@ -959,14 +964,7 @@ describe('tags moved between two revisions, and the default tag (sidecar-injecto
 
   async function restoreOurEntries(): Promise<void> {
     if (original === undefined) return;
-    await kc([
-      'patch',
-      'mutatingwebhookconfiguration',
-      CONFIG,
-      '--type=json',
-      '-p',
-      JSON.stringify([{ op: 'replace', path: '/webhooks', value: original }]),
-    ]);
+    await restoreWebhooks(original);
   }
 
   beforeAll(async () => {
