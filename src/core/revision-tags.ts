@@ -10,10 +10,10 @@
 import { InjectorError } from '../errors.js';
 import type { LabelSelector } from './config/types.js';
 import type { StringMap } from './pod-types.js';
-import { KEY } from './annotations/keys.js';
+import { KEY, LABEL } from './annotations/keys.js';
 import { NAMESPACE_INJECTION_LABEL, REVISION_LABEL, webhookEntries } from './webhook-selectors.js';
 
-export const TAG_LABEL = 'istio.io/tag';
+export const TAG_LABEL = LABEL.tag;
 /** The revision written `default` in labels; our flags also accept the empty string for it. */
 export const DEFAULT_REVISION = 'default';
 /** Names of the tag configurations this tool writes (the chart's `revisionTags` use the same). */
@@ -237,7 +237,7 @@ function entryTemplate(base: TagWebhookConfiguration): Omit<TagWebhookEntry, 'na
 }
 
 /** The keys the injection entries select on; everything else is the operator's own scoping. */
-const INJECTION_KEYS = new Set([REVISION_LABEL, NAMESPACE_INJECTION_LABEL, KEY.inject]);
+const INJECTION_KEYS = new Set<string>([REVISION_LABEL, NAMESPACE_INJECTION_LABEL, KEY.inject]);
 
 interface ExtraSelectors {
   namespace: LabelSelector;

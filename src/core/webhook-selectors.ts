@@ -10,10 +10,10 @@ import { deepFreeze } from './config/merge.js';
 import { getPath } from './json.js';
 import type { StringMap } from './pod-types.js';
 import { matchesSelector } from './selectors.js';
-import { KEY } from './annotations/keys.js';
+import { KEY, LABEL } from './annotations/keys.js';
 import { boundedCache, memoByIdentity } from './bounded-cache.js';
 
-export const NAMESPACE_INJECTION_LABEL = 'istio-injection';
+export const NAMESPACE_INJECTION_LABEL = LABEL.namespaceInjection;
 /** Namespace and pod label selecting a revision (the same key as the pod annotation). */
 export const REVISION_LABEL = KEY.rev;
 /** Set by Kubernetes on every namespace (1.21+). */

@@ -59,3 +59,18 @@ export const KEY = {
 } as const;
 
 export type KeyName = keyof typeof KEY;
+
+/**
+ * Labels that are not pod annotations with a validator: the webhook configuration and namespace
+ * labels the selectors read, and the labels the sidecar template writes on the pod.
+ */
+export const LABEL = {
+  tag: 'istio.io/tag',
+  namespaceInjection: 'istio-injection',
+  network: 'topology.istio.io/network',
+  tlsMode: 'security.istio.io/tlsMode',
+  tunnel: 'networking.istio.io/tunnel',
+  canonicalName: 'service.istio.io/canonical-name',
+  canonicalRevision: 'service.istio.io/canonical-revision',
+  workloadName: 'service.istio.io/workload-name',
+} as const;

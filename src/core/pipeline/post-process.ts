@@ -12,10 +12,11 @@ import {
   PROXY_CONTAINER,
   VALIDATION_CONTAINER,
 } from './containers.js';
+import { LABEL } from '../annotations/keys.js';
 
 export const CLUSTER_ENV = 'ISTIO_META_CLUSTER_ID';
 export const NETWORK_ENV = 'ISTIO_META_NETWORK';
-export const NETWORK_LABEL = 'topology.istio.io/network';
+export const NETWORK_LABEL = LABEL.network;
 
 /**
  * Moves the env entries named in `envs` to the end of the proxy env, sorted by name, as plain

@@ -32,6 +32,7 @@ import { interceptionModeOf, statusPortText } from './iptables.js';
 import { canonicalRevision, rawCanonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueSetObject } from './values.js';
+import { LABEL } from '../annotations/keys.js';
 
 function gatewayEnv(ctx: RenderContext, annotations: StringMap): EnvVar[] {
   return [
@@ -112,8 +113,8 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   return {
     metadata: {
       labels: {
-        'service.istio.io/canonical-name': rawCanonicalName(labels, ctx.deploymentMeta.name),
-        'service.istio.io/canonical-revision': canonicalRevision(labels),
+        [LABEL.canonicalName]: rawCanonicalName(labels, ctx.deploymentMeta.name),
+        [LABEL.canonicalRevision]: canonicalRevision(labels),
       },
       annotations: revisionAndDefaultContainer(ctx),
     },

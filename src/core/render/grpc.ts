@@ -29,7 +29,7 @@ import { statusPortText } from './iptables.js';
 import { PROXY_CONTAINER, canonicalName, canonicalRevision } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueString } from './values.js';
-import { KEY } from '../annotations/keys.js';
+import { KEY, LABEL } from '../annotations/keys.js';
 
 const GRPC_BOOTSTRAP_VOLUME = 'grpc-io-proxyless-bootstrap';
 const GRPC_BOOTSTRAP_DIR = '/var/lib/grpc/data/';
@@ -187,8 +187,8 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
   return {
     metadata: {
       labels: {
-        'service.istio.io/canonical-name': canonicalName(labels, ctx.deploymentMeta.name),
-        'service.istio.io/canonical-revision': canonicalRevision(labels),
+        [LABEL.canonicalName]: canonicalName(labels, ctx.deploymentMeta.name),
+        [LABEL.canonicalRevision]: canonicalRevision(labels),
       },
       annotations: { [KEY.rewriteAppHTTPProbers]: 'false', ...revisionAndDefaultContainer(ctx) },
     },

@@ -7,12 +7,13 @@ import type { Container, ContainerPort, Pod, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import type { MeshConfig } from '../config/types.js';
 import type { RenderContext } from '../contracts.js';
+import { LABEL } from '../annotations/keys.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
 
-export const LABEL_CANONICAL_NAME = 'service.istio.io/canonical-name';
-export const LABEL_CANONICAL_REVISION = 'service.istio.io/canonical-revision';
-export const LABEL_WORKLOAD_NAME = 'service.istio.io/workload-name';
+export const LABEL_CANONICAL_NAME = LABEL.canonicalName;
+export const LABEL_CANONICAL_REVISION = LABEL.canonicalRevision;
+export const LABEL_WORKLOAD_NAME = LABEL.workloadName;
 
 /** Kubernetes label values are at most 63 characters. */
 const LABEL_VALUE_MAX = 63;

@@ -52,7 +52,7 @@ import {
   valueSetObject,
   valueString,
 } from './values.js';
-import { KEY } from '../annotations/keys.js';
+import { KEY, LABEL } from '../annotations/keys.js';
 
 const GKE_CA_NAME = 'GkeWorkloadCertificate';
 
@@ -366,13 +366,13 @@ function cniAnnotations(ctx: RenderContext, mode: string, annotations: StringMap
 function sidecarLabels(ctx: RenderContext): StringMap {
   const labels = podLabels(ctx);
   const out: StringMap = {
-    'security.istio.io/tlsMode': labels['security.istio.io/tlsMode'] || 'istio',
+    [LABEL.tlsMode]: labels[LABEL.tlsMode] || 'istio',
   };
   if (ctx.proxyConfig.proxyMetadata?.ISTIO_META_ENABLE_HBONE === 'true') {
-    out['networking.istio.io/tunnel'] = labels['networking.istio.io/tunnel'] || 'http';
+    out[LABEL.tunnel] = labels[LABEL.tunnel] || 'http';
   }
-  out['service.istio.io/canonical-name'] = canonicalName(labels, ctx.deploymentMeta.name);
-  out['service.istio.io/canonical-revision'] = canonicalRevision(labels);
+  out[LABEL.canonicalName] = canonicalName(labels, ctx.deploymentMeta.name);
+  out[LABEL.canonicalRevision] = canonicalRevision(labels);
   return out;
 }
 
