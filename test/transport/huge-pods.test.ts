@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { h1Request } from '../server/clients.js';
+import { makeReview } from '../helpers/review.js';
+import type { Pod } from '../../src/core/pod-types.js';
 
 let dir: string;
 let pair: DevCertificates;
@@ -42,18 +44,9 @@ afterAll(async () => {
 });
 
 function review(pod: unknown): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '7f0b2a4c-0000-4000-8000-000000000001',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'default',
-      object: pod,
-    },
-  });
+  return JSON.stringify(
+    makeReview({ pod: pod as Pod, request: { uid: '7f0b2a4c-0000-4000-8000-000000000001' } }),
+  );
 }
 
 const PODS: readonly [string, unknown][] = [

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
 import type { ReviewEventSink } from '../../../src/http/routes.js';
 import { makeHarness, staticProvider } from './harness.js';
+import { makeReview } from '../../helpers/review.js';
 
 type Reported = Parameters<ReviewEventSink['report']>[0];
 const reported: Reported[] = [];
@@ -19,24 +20,17 @@ const h = makeHarness({
 afterAll(() => h.app.close());
 
 function review(annotations: Record<string, string>, dryRun = false): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'u1',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'shop',
-      dryRun,
-      object: {
+  return JSON.stringify(
+    makeReview({
+      request: { uid: 'u1', namespace: 'shop', dryRun },
+      pod: {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { generateName: 'web-', annotations },
         spec: { containers: [{ name: 'app', image: 'nginx' }] },
       },
-    },
-  });
+    }),
+  );
 }
 
 async function send(body: string): Promise<{ allowed: boolean; patch?: string }> {
