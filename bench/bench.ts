@@ -871,8 +871,12 @@ async function main(): Promise<void> {
     istioNote = found.note;
     if (found.binary) {
       // Bounded: the server stops by itself well after the last cell could have ended.
-      const cellsCount = sets.size * args.concurrency.length * (h2 ? 2 : 1);
-      const budget = Math.ceil(cellsCount * (args.duration + 5) * 2 + 120);
+      // Every server's cells run one after another: each HTTP/1.1 row once per round, each
+      // HTTP/2 row over up to two connection spreads, for each of the three servers.
+      const rowsPerServer =
+        sets.size * args.concurrency.length * (args.rounds + (h2 && !args.noH2 ? 2 : 0));
+      const cellsCount = rowsPerServer * 3;
+      const budget = Math.ceil(cellsCount * (args.duration + 5) * 1.5 + 300);
       // Far above what the cells can send (the fastest server answers well under 50 000 req/s).
       const maxRequests = Math.ceil(cellsCount * args.duration * 50_000);
       try {
@@ -987,7 +991,13 @@ async function main(): Promise<void> {
           ['floor', floorH1],
           ['ours', ours],
         ]) as [string, Child][]) {
-      const r = await freshConnection(child.port, firstBody, freshRounds);
+      const r = await freshConnection(child.port, firstBody, freshRounds).catch(
+        (error: unknown) => error as Error,
+      );
+      if (r instanceof Error) {
+        fresh.push(`${name.padEnd(6)} first request on a fresh connection: failed (${r.message})`);
+        continue;
+      }
       fresh.push(
         `${name.padEnd(6)} first request on a fresh connection ${r.first.toFixed(3)} ms, steady-state ${r.steady.toFixed(3)} ms, ratio ${(r.first / r.steady).toFixed(2)} (median of ${freshRounds})`,
       );
