@@ -21,7 +21,8 @@
  * Flags: --duration <s> (per cell, default 5), --concurrency 1,8,64, --iterations <n> (micro),
  * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary),
  * --no-istio, --no-h2, --rounds <n> (each HTTP/1.1 row alternates the servers n times and shows
- * the medians), --only bookinfo,large,env2000, --quick.
+ * the medians), --only bookinfo,large,env2000, --quick, --rss-seconds <s> (the real `serve`'s
+ * RSS after that long of load at c=8; default 60, 5 with --quick).
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,12 +45,14 @@ import { createLogger, logDestination } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
-import { timeToReady, type StartupSample } from './startup.js';
+import { serveMemoryUnderLoad, timeToReady, type StartupSample } from './startup.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
 
 /** The V8 flags of the chart's NODE_OPTIONS that change speed (docs/performance.md, "GC"). */
 const OURS_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
+/** The environment the chart and the image give the server that changes memory or start-up. */
+const OURS_ENV: Readonly<Record<string, string>> = {};
 type BenchServer = 'ours' | 'floor' | 'istio';
 
 interface MemoryReport {
@@ -752,6 +755,7 @@ function parseArgs(argv: readonly string[]) {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
     readyRuns: Number(get('ready-runs') ?? '3'),
+    rssSeconds: get('rss-seconds') === undefined ? undefined : Number(get('rss-seconds')),
     only: get('only')?.split(','),
   };
 }
@@ -1052,7 +1056,7 @@ async function main(): Promise<void> {
   const readyDir = await mkdtemp(join(tmpdir(), 'injector-ready-'));
   try {
     for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++)
-      starts.push(await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS));
+      starts.push(await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS, OURS_ENV));
   } finally {
     await rm(readyDir, { recursive: true, force: true });
   }
@@ -1060,6 +1064,31 @@ async function main(): Promise<void> {
     `\ntime to ready (serve with --tls-cert/--tls-key, spawn to first 200 of /readyz): ` +
       starts.map((s) => `${s.readyMs.toFixed(0)} ms (CPU ${s.cpuMs} ms)`).join(', '),
   );
+
+  // The real binary's memory, as the chart runs it (the bench child above also holds the bench).
+  const memoryDir = await mkdtemp(join(tmpdir(), 'injector-rss-'));
+  try {
+    const seconds = args.rssSeconds ?? (args.quick ? 5 : 60);
+    const bodies = (sets.get('bookinfo') ?? [...sets.values()][0] ?? []).map((body) => body.text);
+    const memory = await serveMemoryUnderLoad(
+      root,
+      tls,
+      memoryDir,
+      bodies,
+      seconds,
+      OURS_NODE_FLAGS,
+      OURS_ENV,
+    );
+    const show = (m: { rss: number; anon: number }) =>
+      `rss ${m.rss.toFixed(1)} MiB (anonymous ${m.anon.toFixed(1)})`;
+    console.log(
+      `serve (the real binary, chart's NODE_OPTIONS and env): idle ${show(memory.idle)}; after ` +
+        `${seconds} s of h1 load at c=8 (${memory.requests} requests, ${memory.errors} errors) ` +
+        show(memory.afterLoad),
+    );
+  } finally {
+    await rm(memoryDir, { recursive: true, force: true });
+  }
   if (args.quick) return;
 
   console.log('\nCore micro-benchmarks (in the bench process, no HTTP)\n');

@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as https from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import type { DevCertificates } from '../src/tls/dev-cert.js';
 
 function freePort(): Promise<number> {
@@ -50,12 +51,13 @@ export interface StartupSample {
   cpuMs: number;
 }
 
-/** One start. `nodeArgs` go before the script (e.g. --import x). */
+/** One start. `nodeArgs` go before the script (e.g. --import x); `env` is added to ours. */
 export async function timeToReady(
   root: string,
   tls: DevCertificates,
   workDir: string,
   nodeArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<StartupSample> {
   const cert = join(workDir, 'ready-cert.pem');
   const key = join(workDir, 'ready-key.pem');
@@ -80,7 +82,7 @@ export async function timeToReady(
       '--log-level',
       'warn',
     ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } },
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
   );
   try {
     const deadline = started + 20_000;
@@ -93,6 +95,100 @@ export async function timeToReady(
     }
     return { readyMs: Number.NaN, cpuMs: Number.NaN };
   } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) resolve();
+      else {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }
+    });
+  }
+}
+
+/** Resident memory of a process from /proc/<pid>/status, in MiB. */
+async function procMemory(pid: number): Promise<{ rss: number; anon: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { rss: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024, file: kib('RssFile') / 1024 };
+}
+
+export interface ServeMemorySample {
+  idle: { rss: number; anon: number; file: number };
+  afterLoad: { rss: number; anon: number; file: number };
+  requests: number;
+  errors: number;
+}
+
+/**
+ * RSS of the real `serve` (not the bench's server child, which also holds the bench's modules):
+ * idle one second after ready, then after `seconds` of HTTP/1.1 load at concurrency 8 rotating
+ * through `bodies`, as the chart runs it (`nodeArgs`, `env`).
+ */
+export async function serveMemoryUnderLoad(
+  root: string,
+  tls: DevCertificates,
+  workDir: string,
+  bodies: readonly string[],
+  seconds: number,
+  nodeArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServeMemorySample> {
+  const cert = join(workDir, 'rss-cert.pem');
+  const key = join(workDir, 'rss-key.pem');
+  await writeFile(cert, tls.cert);
+  await writeFile(key, tls.key, { mode: 0o600 });
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(root, 'dist', 'src', 'cli.js'),
+      'serve',
+      '--port',
+      String(port),
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--drain-seconds',
+      '0',
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+  try {
+    const deadline = performance.now() + 20_000;
+    while (!(await readyOnce(port))) {
+      if (performance.now() > deadline) throw new Error('serve did not become ready in 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pid = child.pid ?? 0;
+    const idle = await procMemory(pid);
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      autocannon(
+        {
+          url: `https://127.0.0.1:${port}/inject?timeout=10s`,
+          connections: 8,
+          duration: seconds,
+          requests: bodies.map((body) => ({
+            method: 'POST' as const,
+            path: '/inject?timeout=10s',
+            headers: { 'content-type': 'application/json' },
+            body,
+          })),
+        },
+        (error, done) => (error ? reject(error as Error) : resolve(done)),
+      );
+    });
+    return {
+      idle,
+      afterLoad: await procMemory(pid),
+      requests: result.requests.total,
+      errors: result.errors + result.timeouts + result.non2xx,
+    };
+  } finally {
+    clearTimeout(killer);
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null) resolve();
       else {

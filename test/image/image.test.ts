@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,6 +74,19 @@ describe('container image build steps and npm package', () => {
     await cp(join(dist, 'src'), join(app, 'dist/src'), { recursive: true });
     // Production dependencies only: no dev tool made it in.
     await expect(readFile(join(app, 'node_modules/vitest/package.json'))).rejects.toThrow();
+    // The Dockerfile's compile-cache step: fills NODE_COMPILE_CACHE, which the server then reads.
+    const compileCache = join(app, '.cache', 'node-compile-cache');
+    await cp(
+      join(ROOT, 'scripts/warm-compile-cache.mjs'),
+      join(app, 'scripts/warm-compile-cache.mjs'),
+    );
+    const warmed = await run(process.execPath, ['scripts/warm-compile-cache.mjs'], {
+      cwd: app,
+      env: { ...ENV, NODE_COMPILE_CACHE: compileCache },
+    });
+    expect(warmed.stdout).toMatch(/compile cache: \d+ modules of dist\/src loaded/);
+    const cached = await readdir(compileCache, { recursive: true });
+    expect(cached.length).toBeGreaterThan(100);
 
     const certs = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
     await writeFile(join(work.path, 'tls.crt'), certs.cert);
@@ -89,7 +102,11 @@ describe('container image build steps and npm package', () => {
         `--tls-key=${join(work.path, 'tls.key')}`,
         '--drain-seconds=0',
       ],
-      { cwd: app, env: { ...ENV, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: app,
+        env: { ...ENV, NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     try {
