@@ -32,6 +32,8 @@ import {
   isGoMap,
   isTrue,
   StrMap,
+  type GoMethod,
+  type GoStructType,
   type GoValue,
 } from './value.js';
 
@@ -164,9 +166,8 @@ class Run {
     }
   }
 
-  /** Go's validateType: fits a value to a parameter, or fails as Go does. */
-  convert(v: GoValue, kind: ParamKind): GoValue {
-    const fitted = fit(v, kind);
+  /** Go's validateType: `fitted` (a fitter's answer for `v`), or fails as Go does. */
+  fitted(fitted: GoValue | typeof NO_FIT, v: GoValue, kind: ParamKind): GoValue {
     if (fitted !== NO_FIT) return fitted;
     if (v === undefined) this.fail(`invalid value; expected ${kindName(kind)}`);
     this.fail(`wrong type for value; expected ${kindName(kind)}; got ${goTypeName(v)}`);
@@ -490,18 +491,13 @@ class Compiler {
     const kindAt = (i: number) => (i < fixed ? fn.params[i] : fn.variadic) as ParamKind;
     const args = operands.map((a, i) => this.arg(kindAt(i), a));
     const finalKind = kindAt(nargs);
+    const fitFinal = hasFinal ? fitter(finalKind) : NO_FITTER;
     const call = fn.call;
     return (r, dot, final) => {
       const argv: GoValue[] = [];
-      for (const arg of args) argv.push(arg(r, dot));
-      if (hasFinal) argv.push(r.convert(final, finalKind));
-      try {
-        return call(argv);
-      } catch (e) {
-        if (e instanceof ExecError) throw e;
-        r.at(cmd.pos, cmd);
-        r.fail(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      for (let i = 0; i < nargs; i++) argv.push((args[i] as Eval)(r, dot));
+      if (hasFinal) argv.push(r.fitted(fitFinal(final), final, finalKind));
+      return invoke(r, call, argv, name, cmd);
     };
   }
 
@@ -605,12 +601,30 @@ class Compiler {
         return v;
       };
     }
+    const fit = fitter(kind);
     return (r, dot) => {
       r.at(pos, a);
       const v = value(r, dot);
       r.at(pos, a);
-      return r.convert(v, kind);
+      return r.fitted(fit(v), v, kind);
     };
+  }
+}
+
+/** Calls a function; what it throws becomes Go's `error calling NAME: ...` at its command. */
+function invoke(
+  r: Run,
+  call: (args: GoValue[]) => GoValue,
+  argv: GoValue[],
+  name: string,
+  cmd: Cmd,
+): GoValue {
+  try {
+    return call(argv);
+  } catch (e) {
+    if (e instanceof ExecError) throw e;
+    r.at(cmd.pos, cmd);
+    r.fail(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -651,14 +665,30 @@ function arityError(fn: GoFunc, name: string, numIn: number): string | undefined
     : undefined;
 }
 
-/**
- * One name of a field chain. `hasArgs`: the command gives it arguments (an error unless it is a
- * method that takes them, and none does); `nargs`: how many, for the error.
- */
+/** One name of a field chain, as compiled. */
+interface FieldName {
+  readonly name: string;
+  /** The command gives it arguments (an error unless a method took them, and none does). */
+  readonly hasArgs: boolean;
+  /** How many, for the error. */
+  readonly nargs: number;
+}
+
 function fieldStep(name: string, hasArgs: boolean, nargs: number): FieldEval {
+  const field: FieldName = { name, hasArgs, nargs };
+  // The method of this name of the last struct type seen (types are fixed once built).
+  let lastType: GoStructType | undefined;
+  let lastMethod: GoMethod | undefined;
   return (r, receiver, prev) => {
     if (receiver === undefined) return undefined;
-    if (receiver instanceof GoStruct) return structField(r, name, hasArgs, nargs, receiver);
+    if (receiver instanceof GoStruct) {
+      const type = receiver.type;
+      if (type !== lastType) {
+        lastType = type;
+        lastMethod = type.methods?.[name];
+      }
+      return structField(r, field, receiver, lastMethod);
+    }
     if (receiver === null) r.fail(`nil pointer evaluating interface {}.${name}`);
     if (receiver instanceof StrMap) {
       if (hasArgs) r.fail(`${name} is not a method but has arguments`);
@@ -681,20 +711,19 @@ function fieldStep(name: string, hasArgs: boolean, nargs: number): FieldEval {
 /** A method (called without arguments) or a field of a struct. */
 function structField(
   r: Run,
-  name: string,
-  hasArgs: boolean,
-  nargs: number,
+  { name, hasArgs, nargs }: FieldName,
   receiver: GoStruct,
+  method: GoMethod | undefined,
 ): GoValue {
-  const method = receiver.type.methods?.[name];
   if (method !== undefined) {
     if (hasArgs) r.fail(`wrong number of args for ${name}: want 0 got ${nargs}`);
     return method(receiver);
   }
-  if (Object.hasOwn(receiver.fields, name)) {
+  const fields = receiver.fields;
+  if (Object.hasOwn(fields, name)) {
     if (receiver.isNil) r.fail(`nil pointer evaluating ${receiver.type.name}.${name}`);
     if (hasArgs) r.fail(`${name} has arguments but cannot be invoked as function`);
-    return receiver.fields[name];
+    return fields[name];
   }
   r.fail(`can't evaluate field ${name} in type ${receiver.type.name}`);
 }
@@ -804,48 +833,53 @@ const NO_FIT: unique symbol = Symbol('no fit');
 
 const isNil = (v: GoValue): boolean => v === undefined || v === null;
 
-/** The value a parameter of `kind` receives for `v` (Go's validateType), or NO_FIT. */
-function fit(v: GoValue, kind: ParamKind): GoValue | typeof NO_FIT {
+type Fitter = (v: GoValue) => GoValue | typeof NO_FIT;
+
+/** For a call without a previous command's value: never called. */
+const NO_FITTER: Fitter = () => NO_FIT;
+
+/**
+ * The value a parameter of `kind` receives (Go's validateType), or NO_FIT: one function per
+ * kind, chosen when the call is compiled.
+ */
+function fitter(kind: ParamKind): Fitter {
   switch (kind) {
     case 'value':
-      return v;
+      return (v) => v;
     case 'any':
-      return v === undefined ? null : v;
+      return (v) => (v === undefined ? null : v);
     case 'strmap':
-      if (v instanceof StrMap) return v;
-      return isNil(v) ? new StrMap({}, true) : NO_FIT;
+      return (v) => (v instanceof StrMap ? v : isNil(v) ? new StrMap({}, true) : NO_FIT);
     case 'slice':
-      if (Array.isArray(v)) return v as GoValue;
-      return isNil(v) ? null : NO_FIT;
+      return (v) => (Array.isArray(v) ? (v as GoValue) : isNil(v) ? null : NO_FIT);
     case 'map':
-      if (isGoMap(v)) return v;
-      return isNil(v) ? null : NO_FIT;
+      return (v) => (isGoMap(v) ? v : isNil(v) ? null : NO_FIT);
     case 'string':
-      return typeof v === 'string' ? v : NO_FIT;
+      return (v) => (typeof v === 'string' ? v : NO_FIT);
     case 'int':
-      return typeof v === 'number' ? v : NO_FIT;
+      return (v) => (typeof v === 'number' ? v : NO_FIT);
     case 'bool':
-      return typeof v === 'boolean' ? v : NO_FIT;
+      return (v) => (typeof v === 'boolean' ? v : NO_FIT);
     default:
-      return fitStruct(v, kind);
+      return structFitter(kind);
   }
 }
 
 /** `structs:T` takes a list of T (nil: an empty one); `struct:T` a T, or nil for a pointer type. */
-function fitStruct(
-  v: GoValue,
-  kind: `structs:${string}` | `struct:${string}`,
-): GoValue | typeof NO_FIT {
+function structFitter(kind: `structs:${string}` | `struct:${string}`): Fitter {
   if (kind.startsWith('structs:')) {
-    if (Array.isArray(v)) return v as GoValue;
-    return isNil(v) ? [] : NO_FIT;
+    return (v) => (Array.isArray(v) ? (v as GoValue) : isNil(v) ? [] : NO_FIT);
   }
-  if (v instanceof GoStruct && typeNameMatches(v.type.name, kind.slice(7))) return v;
-  return isNil(v) && kind.slice(7).startsWith('*') ? null : NO_FIT;
-}
-
-function typeNameMatches(actual: string, wanted: string): boolean {
-  return actual === wanted || actual === wanted.replace(/^\*/, '') || `*${actual}` === wanted;
+  const wanted = kind.slice(7);
+  const bare = wanted.replace(/^\*/, '');
+  const nilFits = wanted.startsWith('*');
+  return (v) => {
+    if (v instanceof GoStruct) {
+      const actual = v.type.name;
+      if (actual === wanted || actual === bare || `*${actual}` === wanted) return v;
+    }
+    return isNil(v) && nilFits ? null : NO_FIT;
+  };
 }
 
 function kindName(kind: ParamKind): string {
