@@ -16,9 +16,10 @@
  * alternate within each of 7 rounds, and the median and the spread (min-max) are printed, with
  * the engine/native ratio of the medians (less sensitive to the machine's load than either).
  * Run: npm run bench:templates (or as part of npm run bench).
- * Before/after: build the other commit's tree (`npx tsc -p tsconfig.build.json --outDir D`),
- * then `node dist/bench/inject-templates.js --against D [--rounds 11]`: both builds load in this
- * process and take turns case by case.
+ * Before/after: build the other commit's tree where its imports resolve (`git archive C | tar
+ * -x -C /tmp/c`, a node_modules link, `npx tsc -p tsconfig.build.json` there), then
+ * `node dist/bench/inject-templates.js --against /tmp/c/dist [--rounds 11]`: both builds load in
+ * this process and take turns case by case.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
