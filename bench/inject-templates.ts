@@ -13,12 +13,17 @@
  * Targets: stock <= 0.1 ms for Bookinfo; engine <= 1 ms for Bookinfo and <= 10 ms for 2 000 env vars.
  *
  * The machine is shared: CPU time of this process is measured (not wall time), the cases
- * alternate within each of 7 rounds, and the median and the spread (min-max) are printed.
+ * alternate within each of 7 rounds, and the median and the spread (min-max) are printed, with
+ * the engine/native ratio of the medians (less sensitive to the machine's load than either).
  * Run: npm run bench:templates (or as part of npm run bench).
+ * Before/after: build the other commit's tree where its imports resolve (`git archive C | tar
+ * -x -C /tmp/c`, a node_modules link, `npx tsc -p tsconfig.build.json` there), then
+ * `node dist/bench/inject-templates.js --against /tmp/c/dist [--rounds 11]`: both builds load in
+ * this process and take turns case by case.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadInjectionConfig } from '../src/core/config/load.js';
 import type { InjectionConfig } from '../src/core/config/types.js';
 import { inject } from '../src/core/inject.js';
@@ -49,12 +54,6 @@ function freshPod(pod: Pod): Pod {
       labels: { ...(metadata.labels ?? {}), 'pod-template-hash': `b${podSerial.toString(36)}` },
     },
   };
-}
-
-function loaded(sources: Parameters<typeof loadInjectionConfig>[0], fast = true): InjectionConfig {
-  const result = loadInjectionConfig(sources, fast ? {} : { nativeFastPath: false });
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.config;
 }
 
 function envPod(count: number): Pod {
@@ -95,7 +94,31 @@ function cpuMsPerCall(run: (pod: Pod) => unknown, c: Case, n: number): number {
   return (used.user + used.system) / 1000 / n;
 }
 
-export function templateInjectBenchmarks(sharedDir: string): string[] {
+/** What a build of the injector offers the bench: its `inject` and configuration loader. */
+export interface Build {
+  label: string;
+  inject: typeof inject;
+  loadInjectionConfig: typeof loadInjectionConfig;
+}
+
+const THIS_BUILD: Build = { label: 'this build', inject, loadInjectionConfig };
+
+/** Another build's modules (`--against DIR`, DIR a `dist` of another commit: `DIR/src/core/...`). */
+async function loadBuild(dist: string): Promise<Build> {
+  const url = (path: string) => pathToFileURL(join(resolve(dist), path)).href;
+  const injectModule = (await import(url('src/core/inject.js'))) as { inject: typeof inject };
+  const loadModule = (await import(url('src/core/config/load.js'))) as {
+    loadInjectionConfig: typeof loadInjectionConfig;
+  };
+  return {
+    label: dist,
+    inject: injectModule.inject,
+    loadInjectionConfig: loadModule.loadInjectionConfig,
+  };
+}
+
+/** The bench's cases for one build: every configuration and pod, each with its own config. */
+function casesFor(build: Build, sharedDir: string): Case[] {
   const cm = join(sharedDir, 'conformance', 'istio-configmaps', 'master');
   const text = (name: string) => readFileSync(join(cm, name), 'utf8');
   const sources = { config: text('config'), values: text('values'), mesh: text('mesh') };
@@ -105,6 +128,11 @@ export function templateInjectBenchmarks(sharedDir: string): string[] {
   const bookinfo = review.request.object;
   const bookinfoNs = review.request.namespace ?? 'default';
   const big = envPod(2000);
+  const loaded = (s: Parameters<typeof loadInjectionConfig>[0], fast = true): InjectionConfig => {
+    const result = build.loadInjectionConfig(s, fast ? {} : { nativeFastPath: false });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return result.config;
+  };
 
   const configs = {
     embedded: loaded({}),
@@ -143,45 +171,126 @@ export function templateInjectBenchmarks(sharedDir: string): string[] {
     target: 1,
     fresh: false,
   });
-  const runOf = (c: Case) => (pod: Pod) =>
-    inject({
+  // The edited template must really be in the output (else the bench measures nothing new).
+  const editedCase = cases.find((c) => c.label.startsWith('helm, edited')) as Case;
+  const edited = runOf(build, editedCase)(editedCase.pod);
+  if (!JSON.stringify(edited.pod).includes('EDITED_BY_PLATFORM')) {
+    throw new Error('the edited sidecar template is not what ran');
+  }
+  return cases;
+}
+
+function runOf(build: Build, c: Case): (pod: Pod) => ReturnType<typeof inject> {
+  return (pod: Pod) =>
+    build.inject({
       pod,
       namespace: c.namespace,
       config: c.config,
       cluster: { nativeSidecars: false },
       mode: 'webhook',
     });
-  // The edited template must really be in the output (else the bench measures nothing new).
-  const editedCase = cases.find((c) => c.label.startsWith('helm, edited')) as Case;
-  const edited = runOf(editedCase)(editedCase.pod);
-  if (!JSON.stringify(edited.pod).includes('EDITED_BY_PLATFORM')) {
-    throw new Error('the edited sidecar template is not what ran');
-  }
+}
 
-  for (const c of cases) cpuMsPerCall(runOf(c), c, Math.max(20, c.n / 4)); // warm-up
-  const samples = new Map<Case, number[]>(cases.map((c) => [c, []]));
-  for (let round = 0; round < 7; round += 1) {
-    // Alternate the order each round, so slow phases of the machine spread over every case.
-    const order = round % 2 === 0 ? cases : [...cases].reverse();
-    for (const c of order) samples.get(c)?.push(cpuMsPerCall(runOf(c), c, c.n));
+/**
+ * Every case of every build, alternating: within each round the builds take turns per case,
+ * and the order (of cases and of builds) reverses every other round, so a slow phase of the
+ * shared machine spreads over all of them.
+ */
+function measure(
+  builds: readonly Build[],
+  sharedDir: string,
+  rounds: number,
+): Map<Case, number[]>[] {
+  const perBuild = builds.map((b) => casesFor(b, sharedDir));
+  for (const [i, cases] of perBuild.entries()) {
+    const build = builds[i] as Build;
+    for (const c of cases) cpuMsPerCall(runOf(build, c), c, Math.max(20, c.n / 4)); // warm-up
   }
-  const lines = [
-    'in-process inject() of a new pod, CPU ms per pod: median of 7 alternating rounds (min-max), target',
-  ];
-  for (const c of cases) {
-    const sorted = [...(samples.get(c) ?? [])].sort((a, b) => a - b);
-    const median = sorted[3] ?? 0;
-    const spread = `${(sorted[0] ?? 0).toFixed(3)}-${(sorted.at(-1) ?? 0).toFixed(3)}`;
-    const verdict = median <= c.target ? 'ok' : 'OVER';
+  const samples = perBuild.map((cases) => new Map<Case, number[]>(cases.map((c) => [c, []])));
+  const caseCount = perBuild[0]?.length ?? 0;
+  for (let round = 0; round < rounds; round += 1) {
+    const reverse = round % 2 === 1;
+    for (let k = 0; k < caseCount; k += 1) {
+      const ci = reverse ? caseCount - 1 - k : k;
+      const order = reverse ? [...builds.keys()].reverse() : [...builds.keys()];
+      for (const bi of order) {
+        const c = perBuild[bi]?.[ci] as Case;
+        samples[bi]?.get(c)?.push(cpuMsPerCall(runOf(builds[bi] as Build, c), c, c.n));
+      }
+    }
+  }
+  return samples;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? 0)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function report(samples: Map<Case, number[]>): string[] {
+  const lines: string[] = [];
+  for (const [c, values] of samples) {
+    const m = median(values);
+    const spread = `${Math.min(...values).toFixed(3)}-${Math.max(...values).toFixed(3)}`;
+    const verdict = m <= c.target ? 'ok' : 'OVER';
     lines.push(
-      `${c.label.padEnd(40)} ${median.toFixed(3).padStart(7)} ms  (${spread})  <= ${c.target} ms ${verdict}`,
+      `${c.label.padEnd(40)} ${m.toFixed(3).padStart(7)} ms  (${spread})  <= ${c.target} ms ${verdict}`,
     );
+  }
+  const byLabel = new Map([...samples].map(([c, v]) => [c.label, median(v)]));
+  const ratio = (engine: string, native: string) =>
+    ((byLabel.get(engine) ?? 0) / (byLabel.get(native) ?? 1)).toFixed(1);
+  lines.push(
+    `engine / native (medians): Bookinfo ${ratio('helm, engine, Bookinfo productpage', 'helm, fast path, Bookinfo productpage')} (edited ${ratio('helm, edited, Bookinfo productpage', 'helm, fast path, Bookinfo productpage')}), 2 000 env vars ${ratio('helm, engine, 2 000 env vars', 'helm, fast path, 2 000 env vars')}`,
+  );
+  return lines;
+}
+
+export function templateInjectBenchmarks(sharedDir: string, rounds = 7): string[] {
+  const [samples] = measure([THIS_BUILD], sharedDir, rounds);
+  return [
+    `in-process inject() of a new pod, CPU ms per pod: median of ${rounds} alternating rounds (min-max), target`,
+    ...report(samples ?? new Map<Case, number[]>()),
+  ];
+}
+
+/** This build against another one, in one process, alternating case by case. */
+export async function compareBuilds(
+  sharedDir: string,
+  againstDist: string,
+  rounds: number,
+): Promise<string[]> {
+  const other = await loadBuild(againstDist);
+  const builds = [THIS_BUILD, other];
+  const samples = measure(builds, sharedDir, rounds);
+  const lines = [
+    `in-process inject() of a new pod, CPU ms per pod: median of ${rounds} rounds (min-max), the two builds alternating case by case`,
+  ];
+  for (const [i, build] of builds.entries()) {
+    lines.push(`-- ${build.label}`, ...report(samples[i] ?? new Map<Case, number[]>()));
   }
   return lines;
 }
 
-// Run directly: `node dist/bench/inject-templates.js [shared dir]`.
+// Run directly: `node dist/bench/inject-templates.js [shared dir] [--against DIST] [--rounds N]`.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const shared = process.argv[2] ?? resolve(process.cwd(), '..', 'shared');
-  for (const line of templateInjectBenchmarks(shared)) console.log(line);
+  const args = process.argv.slice(2);
+  const option = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    const value = args[i + 1];
+    args.splice(i, 2);
+    return value;
+  };
+  const against = option('--against');
+  const rounds = Number(option('--rounds') ?? 7);
+  const shared = args[0] ?? resolve(process.cwd(), '..', 'shared');
+  const lines =
+    against === undefined
+      ? templateInjectBenchmarks(shared, rounds)
+      : await compareBuilds(shared, against, rounds);
+  for (const line of lines) console.log(line);
 }

@@ -146,14 +146,18 @@ export function runTemplate(
       'failed parsing generated injected YAML (check Istio version): not a map',
     );
   }
-  const typeError = stringFieldError(value, '');
+  // One walk types the value and notices a string field holding structure; only then is the
+  // first such path looked for, for the error.
+  const check = { seen: false };
+  const typed = goTyped(value, '', check);
+  const typeError = check.seen ? stringFieldError(value, '') : undefined;
   if (typeError !== undefined) {
     throw renderError(
       name,
       `failed parsing generated injected YAML (check Istio version): json: cannot unmarshal ${typeError}`,
     );
   }
-  return goTyped(value) as RenderedTemplate;
+  return typed as RenderedTemplate;
 }
 
 /** String fields of k8s.io/api the templates write from annotations, and string lists. */
@@ -202,18 +206,33 @@ const OMITEMPTY_INTS = new Set([
   'failureThreshold',
 ]);
 
-function goTyped(value: JsonValue, key = ''): JsonValue {
-  if (Array.isArray(value)) return value.map((v) => goTyped(v, key));
+/**
+ * The typed view of a rendered value. With `check`, also notes (`check.seen`) whether a field
+ * that must be a string holds a map or list, as stringFieldError would find.
+ */
+function goTyped(value: JsonValue, key = '', check?: { seen: boolean }): JsonValue {
+  if (Array.isArray(value)) return value.map((v) => goTyped(v, key, check));
   if (!isJsonObject(value)) return value;
   const out: JsonObject = {};
   const envEntry = key === 'env';
-  for (const [k, v] of Object.entries(value)) {
+  for (const k of Object.keys(value)) {
+    const v = value[k];
     if (v === undefined) continue;
+    if (check !== undefined && typeof v === 'object' && v !== null && holdsStructure(k, v))
+      check.seen = true;
     if (OMITEMPTY_INTS.has(k) && v === 0) continue;
     if (envEntry && k === 'value' && v === '') continue;
-    out[k] = goTyped(v, k);
+    out[k] = goTyped(v, k, check);
   }
   return out;
+}
+
+/** Whether field `k` (a map or list value) is a string field or string list holding structure. */
+function holdsStructure(k: string, v: JsonObject | JsonValue[]): boolean {
+  if (STRING_FIELDS.has(k)) return true;
+  return (
+    STRING_LISTS.has(k) && Array.isArray(v) && v.some((e) => e !== null && typeof e === 'object')
+  );
 }
 
 /**

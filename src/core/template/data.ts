@@ -333,6 +333,9 @@ function proxyConfigStruct(pc: JsonObject): GoStruct {
       fields[go] = nilMessage('*v1alpha1.Tracing');
     else fields[go] = protoValue(v, `*v1alpha1.${go}`);
   }
+  // The struct is built once per resolved proxy config (proxyConfigOf): its JSON text too.
+  let json: string | undefined;
+  const protoJSON = () => (json ??= JSON.stringify(cleanProxyConfig(pc)));
   const methods = protoType('*v1alpha1.ProxyConfig').methods as Record<
     string,
     (s: GoStruct) => GoValue
@@ -341,7 +344,7 @@ function proxyConfigStruct(pc: JsonObject): GoStruct {
     name: '*v1alpha1.ProxyConfig',
     methods: new Proxy(methods, {
       get(t, key) {
-        if (key === '__protoJSON') return () => JSON.stringify(cleanProxyConfig(pc));
+        if (key === '__protoJSON') return protoJSON;
         return t[key as string];
       },
     }),

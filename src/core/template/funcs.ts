@@ -278,6 +278,27 @@ function sortKeys(v: unknown): unknown {
  * contexts) that are the same for every pod: remembered by JSON text, bounded.
  */
 function toYaml(v: GoValue): string {
+  // A frozen map or list (the configuration's values, omitNil's output of them) never changes:
+  // its text is remembered by identity, without writing its JSON first.
+  if (!isFrozenCollection(v)) return toYamlText(v);
+  let text = toYamlByIdentity.get(v);
+  if (text === undefined) {
+    text = toYamlText(v);
+    toYamlByIdentity.set(v, text);
+  }
+  return text;
+}
+
+const toYamlByIdentity = new WeakMap<object, string>();
+
+/** A frozen plain map or list (values from JSON, omitNil's results): immutable, shareable. */
+function isFrozenCollection(
+  v: GoValue,
+): v is readonly GoValue[] | { readonly [key: string]: GoValue } {
+  return (Array.isArray(v) || isGoMap(v)) && Object.isFrozen(v);
+}
+
+function toYamlText(v: GoValue): string {
   const json = JSON.stringify(toJsonValue(v) ?? null);
   return toYamlByJson.get(json, () =>
     yamlStringify(sortKeys(JSON.parse(json) as unknown), {
@@ -346,11 +367,26 @@ function fraction(v: bigint, div: bigint): string {
   return `${whole}.${String(rest).padStart(digits, '0').replace(/0+$/, '')}`;
 }
 
+/**
+ * `omitNil`: nils dropped from maps and lists, recursively. The result is frozen; for a frozen argument (configuration values) it is remembered by
+ * identity, so the same values give the same object (and toYaml's remembered text) every pod.
+ */
 function omitNil(v: GoValue): GoValue {
+  if (!isFrozenCollection(v)) return omitNilOnce(v);
+  const known = omitNilByIdentity.get(v);
+  if (known !== undefined) return known;
+  const out = omitNilOnce(v);
+  omitNilByIdentity.set(v, out);
+  return out;
+}
+
+const omitNilByIdentity = new WeakMap<object, GoValue>();
+
+function omitNilOnce(v: GoValue): GoValue {
   if (v === null || v === undefined) return null;
   if (Array.isArray(v)) {
     const out = (v as readonly GoValue[]).map(omitNil).filter((e) => e !== null);
-    return out.length === 0 ? null : out;
+    return out.length === 0 ? null : Object.freeze(out);
   }
   if (isGoMap(v)) {
     const out = nullRecord<GoValue>();
@@ -358,7 +394,7 @@ function omitNil(v: GoValue): GoValue {
       const f = omitNil(e);
       if (f !== null) out[k] = f;
     }
-    return Object.keys(out).length === 0 ? null : out;
+    return Object.keys(out).length === 0 ? null : Object.freeze(out);
   }
   return v;
 }

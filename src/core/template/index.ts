@@ -1,10 +1,11 @@
 /**
  * Go text/template for injection templates: each template text is parsed once into a tree with
- * Istio's function set resolved, then rendered per pod over a SidecarTemplateData value. As in
+ * Istio's function set resolved and compiled once into closures, then rendered per pod over a
+ * SidecarTemplateData value. As in
  * istiod (istio/pkg/kube/inject/inject.go, parseDryTemplate), every text is parsed on its own
  * under the name `inject`, so error messages read `template: inject:LINE: ...`.
  */
-import { execute, type FuncMap } from './exec.js';
+import { compileSet, type FuncMap } from './exec.js';
 import { injectionFuncs, type FuncOptions } from './funcs.js';
 import { parseTemplate, TemplateError, type ParsedSet } from './parse.js';
 import type { GoValue } from './value.js';
@@ -24,14 +25,15 @@ export interface CompiledTemplate {
   render(data: GoValue): string;
 }
 
-/** Parses one template text; a syntax error throws a TemplateError with Go's wording. */
+/** Parses and compiles one template text; a syntax error throws a TemplateError with Go's wording. */
 export function compileTemplate(
   text: string,
   funcs: FuncMap = injectionFuncs(),
   name = ISTIO_TEMPLATE_NAME,
 ): CompiledTemplate {
   const set: ParsedSet = parseTemplate(name, text, (f) => funcs.has(f));
-  return Object.freeze({ text, render: (data: GoValue) => execute(set, funcs, data) });
+  const render = compileSet(set, funcs);
+  return Object.freeze({ text, render });
 }
 
 export type CompileResult =
