@@ -9,8 +9,8 @@
  * --shrink all|unlisted|none (default all), --max-shrink K (default 20), --write FILE writes the
  * minimal case of every unlisted difference as regression entries to FILE, for review.
  * --build-only builds (or finds cached) the oracle binary and exits.
- * --report prints every difference but exits 0 unless the run itself fails (CI uses it while the
- * listed classes are still open, so that a new random seed reports instead of blocking).
+ * --report prints every difference but exits 0 unless the run itself fails (for exploring a new
+ * revision or generator; CI runs without it).
  */
 import { writeFileSync } from 'node:fs';
 import type { Mode } from '../test/oracle/generate.js';

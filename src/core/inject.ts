@@ -254,7 +254,12 @@ function injectFull(input: InjectionInput): FullInjection {
   const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations, warnings);
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
-  const agentPort = config.mesh.defaultConfig.statusPort ?? DEFAULT_STATUS_PORT;
+  // kube-inject applies the pod's proxy.istio.io/config to the mesh config it injects with, so
+  // its status port moves the agent port there (stripping, the metrics merge, probe rewrites);
+  // the webhook reads the mesh's own (istio/pkg/kube/inject/inject.go IntoObject: ApplyProxyConfig).
+  const agentPort =
+    (mode === 'kube-inject' ? proxyConfig.statusPort : config.mesh.defaultConfig.statusPort) ??
+    DEFAULT_STATUS_PORT;
   const status = parseStatus(annotations[KEY.status]);
   warnings.push(...podWarnings(pod, annotations, status));
   const existingOverrides = parseOverrides(annotations[KEY.overrides]);

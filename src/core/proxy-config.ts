@@ -21,7 +21,7 @@ import {
   type FieldRule,
 } from './config/checks.js';
 import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
-import { declaredProxyConfigFields } from './config/proxy-config-fields.js';
+import { declaredProxyConfigFields, subMessageProblems } from './config/proxy-config-fields.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
 import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -112,6 +112,12 @@ export function validateProxyConfig(config: ProxyConfig): string[] {
   if (config.proxyAdminPort !== undefined && config.proxyAdminPort === 0) {
     problems.push('proxyAdminPort: must be 1-65535');
   }
+  // agent/validation.go ValidateLightstepCollector: a Lightstep tracer needs its token.
+  const lightstep = getPath(config.tracing ?? undefined, 'lightstep');
+  if (isJsonObject(lightstep)) {
+    if (!lightstep['address']) problems.push('tracing.lightstep.address: is required');
+    if (!lightstep['accessToken']) problems.push('tracing.lightstep.accessToken: is required');
+  }
   for (const [path, address] of optionalAddresses(config)) {
     if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
       problems.push(`${path}: expected "host:port", got ${JSON.stringify(address)}`);
@@ -160,6 +166,7 @@ function parseOverlay(text: string, issues: ConfigIssue[]): JsonObject | undefin
   // Read as istiod's jsonpb reads it: proto names accepted, undeclared and null fields dropped.
   const declared = declaredProxyConfigFields(parsed);
   const before = issues.length;
+  for (const problem of subMessageProblems(parsed)) issues.push({ path: '', message: problem });
   checkProxyConfigObject(declared, '', issues);
   return issues.length === before ? declared : undefined;
 }

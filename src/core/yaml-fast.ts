@@ -2,8 +2,10 @@
  * A fast reader for the YAML that injection templates render: block maps and sequences, plain,
  * single- and double-quoted one-line scalars, `|`/`|-` literal block scalars, and one-level or
  * nested flow maps and sequences of such scalars (Istio's templates write annotations as
- * `{ key: "value", }`). It gives exactly what `parseYamlDocument(text, { uniqueKeys: false })`
- * gives (the `yaml` package, YAML 1.2 core schema, a repeated key's last value winning), and
+ * `{ key: "value", }`). It gives exactly what
+ * `parseYamlDocument(text, { uniqueKeys: false, resolution: 'go' })` gives (the `yaml` package,
+ * plain scalars resolved as istiod's sigs.k8s.io/yaml over go-yaml v2 resolves them: YAML 1.1,
+ * `yes` is true, `0755` is 493; a repeated key's last value winning), and
  * gives up (undefined) on anything else, for the full parser to read: tabs, CR, control
  * characters, anchors, aliases, tags, directives, document markers, multi-line plain or quoted
  * scalars, folded or kept block scalars, explicit keys, or any layout it does not recognise.
@@ -12,6 +14,7 @@
  * reads the same text in tens of microseconds.
  */
 import { setOwn } from './json.js';
+import { goScalarKey, goScalarValue, resolveGoScalar } from './yaml-go.js';
 
 /** Thrown inside the reader when the text is not in its subset; never escapes it. */
 class GiveUp extends Error {}
@@ -32,42 +35,33 @@ function setKey(map: { [key: string]: Value }, key: string, value: Value): void 
   setOwn(map, key, value);
 }
 
-const NULL_RE = /^(?:~|[Nn]ull|NULL)$/;
-const BOOL_RE = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
-const OCT_RE = /^0o[0-7]+$/;
-const INT_RE = /^[-+]?[0-9]+$/;
-const HEX_RE = /^0x[0-9a-fA-F]+$/;
-const NAN_RE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const EXP_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-
-/** By first character code: whether a plain scalar may be a null, bool, int or float. */
-const MAY_RESOLVE: readonly boolean[] = Array.from({ length: 128 }, (_, c) =>
-  '0123456789+-.~nNtTfF'.includes(String.fromCharCode(c)),
+/**
+ * By first character code: whether go-yaml v2 may resolve a plain scalar to something other than
+ * a string (a null, bool, int or float: `~`, `y`/`yes`/`on`/`n`/`no`/`off`, `true`, digits, signs,
+ * a leading `.`).
+ */
+const MAY_RESOLVE_GO: readonly boolean[] = Array.from({ length: 128 }, (_, c) =>
+  '0123456789+-.~nNtTfFyYoO'.includes(String.fromCharCode(c)),
 );
 
-/** A plain scalar as the core schema resolves it (the `yaml` package's tags, in its order). */
-export function corePlainValue(s: string): string | number | boolean | null {
+/**
+ * A plain scalar as istiod reads the rendered template (sigs.k8s.io/yaml over go-yaml v2: YAML
+ * 1.1), which is how the full parser's `go` resolution reads it (src/core/yaml-go.ts).
+ */
+export function goPlainValue(s: string): string | number | boolean | null {
   const c = s.charCodeAt(0);
-  if (!MAY_RESOLVE[c]) return s;
-  if (NULL_RE.test(s)) return null;
-  if (BOOL_RE.test(s)) return c === 116 || c === 84;
-  if (OCT_RE.test(s)) return parseInt(s.substring(2), 8);
-  if (INT_RE.test(s)) return parseInt(s, 10);
-  if (HEX_RE.test(s)) return parseInt(s.substring(2), 16);
-  if (NAN_RE.test(s)) {
-    if (s.slice(-3).toLowerCase() === 'nan') return NaN;
-    return s[0] === '-' ? -Infinity : Infinity;
-  }
-  if (EXP_RE.test(s) || FLOAT_RE.test(s)) return parseFloat(s);
-  return s;
+  if (c < 128 && !MAY_RESOLVE_GO[c]) return s;
+  return goScalarValue(resolveGoScalar(s));
 }
 
-/** A plain key as the `yaml` package writes it into a JS object. */
+/** A plain key as the `go` resolution writes it (`yes:` is "true"); a null key is left over. */
 function plainKey(s: string): string {
-  const v = corePlainValue(s);
-  if (typeof v === 'string') return v;
-  return v === null ? '' : String(v);
+  const c = s.charCodeAt(0);
+  if (c < 128 && !MAY_RESOLVE_GO[c]) return s;
+  const key = goScalarKey(resolveGoScalar(s));
+  // The full parser refuses it ("unsupported map key"): leave the text to it.
+  if (key === undefined) giveUp();
+  return key;
 }
 
 const DQ_ESCAPES: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
@@ -320,7 +314,7 @@ class Reader {
       if (ch === COLON && (p + 1 === end || text.charCodeAt(p + 1) === SPACE)) giveUp();
     }
     while (text.charCodeAt(e - 1) === SPACE) e--;
-    return corePlainValue(text.slice(pos, e));
+    return goPlainValue(text.slice(pos, e));
   }
 
   /** A block sequence whose dashes sit at column `col`, from line `li`. */
@@ -581,7 +575,7 @@ class FlowReader {
       let k = e;
       while (text.charCodeAt(k - 1) === SPACE) k--;
       this.pos = e;
-      value = corePlainValue(text.slice(start, k));
+      value = goPlainValue(text.slice(start, k));
     }
     // Only `,` or the closing bracket may follow, on this line (no implicit pairs or folding).
     let p = this.pos;

@@ -54,13 +54,18 @@ const ANNOTATION_VALUES: Readonly<Record<string, readonly string[]>> = {
   'sidecar.istio.io/proxyImage': ['example.com/proxy:1', 'custom'],
   'sidecar.istio.io/proxyImageType': ['distroless', 'debug', 'default'],
   'sidecar.istio.io/bootstrapOverride': ['my-bootstrap'],
-  'sidecar.istio.io/userVolume': ['{"v2":{"configMap":{"name":"c"}}}'],
+  'sidecar.istio.io/userVolume': [
+    '{"v2":{"configMap":{"name":"c"}}}',
+    // toYaml must quote a name YAML 1.1 reads as a bool.
+    '{"v2":{"configMap":{"name":"yes"}}}',
+  ],
   'sidecar.istio.io/userVolumeMount': ['{"v2":{"mountPath":"/v2","readOnly":true}}'],
   'sidecar.istio.io/rewriteAppHTTPProbers': ['true', 'false'],
   'status.sidecar.istio.io/port': ['15020', '0', '15999'],
-  'readiness.status.sidecar.istio.io/initialDelaySeconds': ['0', '5'],
-  'readiness.status.sidecar.istio.io/periodSeconds': ['1', '30'],
-  'readiness.status.sidecar.istio.io/failureThreshold': ['3', '40'],
+  // Printed unquoted by the templates: a leading zero is octal to istiod's YAML 1.1 (`010` is 8).
+  'readiness.status.sidecar.istio.io/initialDelaySeconds': ['0', '5', '010'],
+  'readiness.status.sidecar.istio.io/periodSeconds': ['1', '30', '08'],
+  'readiness.status.sidecar.istio.io/failureThreshold': ['3', '40', '07'],
   'traffic.sidecar.istio.io/includeOutboundIPRanges': ['*', '10.0.0.0/8', ''],
   'traffic.sidecar.istio.io/excludeOutboundIPRanges': ['1.1.1.1/32', ''],
   'traffic.sidecar.istio.io/includeInboundPorts': ['*', '80,8080', ''],

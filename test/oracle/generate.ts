@@ -271,6 +271,9 @@ const volume = fc.oneof(
 
 const userVolumeAnnotation = fc.constantFrom(
   '{"v1":{"emptyDir":{}}}',
+  // toYaml must quote what YAML 1.1 would read as a bool or a number.
+  '{"v1":{"configMap":{"name":"yes"}}}',
+  '{"v1":{"configMap":{"name":"0755"}}}',
   '{"zeta":{"emptyDir":{}},"alpha":{"configMap":{"name":"cm"}}}',
   '[{"name":"v1","emptyDir":{}}]',
   'not json',
@@ -302,6 +305,20 @@ const proxyConfigAnnotation = fc.constantFrom(
   'concurrency: x',
   '{}',
   '',
+  // Sub-messages: unknown fields at depth, key order against the declaration order, proto names.
+  'tracing:\n  sampling: 10\n  bogus: 1',
+  'image:\n  imageType: distroless\n  extra: x',
+  'tracing:\n  zipkin:\n    address: zipkin.istio-system:9411\n    bogus: 1',
+  'tracing:\n  sampling: 5\n  zipkin:\n    address: zipkin.istio-system:9411',
+  'tracing:\n  max_path_tag_length: 99',
+  'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n  nope: 1',
+  'tracing:\n  sampling: x',
+  'tracing:\n  lightstep:\n    address: lightstep:8080',
+  'terminationDrainDuration: 1m30s',
+  'drainDuration: 1.5s',
+  // Names printed unquoted (`- name: {{ $key }}`): YAML 1.1 reads `on` as a bool.
+  'proxyMetadata:\n  "on": bar',
+  'proxyMetadata:\n  "0755": bar',
 );
 
 /** Every annotation Istio's injector and templates read, with valid, edge and invalid values. */
@@ -333,9 +350,18 @@ const podAnnotations: fc.Arbitrary<Record<string, string>> = sparse(
       '99999',
       'x',
     ),
-    'readiness.status.sidecar.istio.io/initialDelaySeconds': fc.constantFrom('1', '0', '-1', 'x'),
-    'readiness.status.sidecar.istio.io/periodSeconds': fc.constantFrom('5', '0', 'x'),
-    'readiness.status.sidecar.istio.io/failureThreshold': fc.constantFrom('3', '0', 'x'),
+    // Printed unquoted in the template: YAML 1.1 reads `010` as octal 8, `08` as 8.
+    'readiness.status.sidecar.istio.io/initialDelaySeconds': fc.constantFrom(
+      '1',
+      '0',
+      '-1',
+      'x',
+      '010',
+      '08',
+    ),
+    'readiness.status.sidecar.istio.io/periodSeconds': fc.constantFrom('5', '0', 'x', '0755'),
+    'readiness.status.sidecar.istio.io/failureThreshold': fc.constantFrom('3', '0', 'x', '07'),
+    'apm.datadoghq.com/env': fc.constantFrom('{"DD_ENV":"prod"}', '{"on":"x"}', '{"y":"1"}'),
     'traffic.sidecar.istio.io/includeOutboundIPRanges': cidrList,
     'traffic.sidecar.istio.io/excludeOutboundIPRanges': cidrList,
     'traffic.sidecar.istio.io/includeInboundPorts': portList,
@@ -481,8 +507,13 @@ const values: fc.Arbitrary<JsonObject> = sparse(
       { requests: { cpu: '200m' } },
       { limits: { memory: '2Gi' }, requests: { cpu: '10m', memory: '40Mi' } },
     ),
-    imagePullSecrets: fc.constantFrom([], ['pull-a'], ['pull-a', 'pull-b']),
-    pilotCertProvider: fc.constantFrom('istiod', 'kubernetes', 'custom'),
+    imagePullSecrets: fc.constantFrom([], ['pull-a'], ['pull-a', 'pull-b'], ['yes'], ['1_000']),
+    pilotCertProvider: fc.constantFrom('istiod', 'kubernetes', 'custom', 'on'),
+    // Printed unquoted by the templates (`value: {{ .Values.global.caAddress }}`, `- name: {{ . }}`):
+    // a YAML 1.1 bool or number there makes istiod's typed decoding refuse the pod.
+    caAddress: fc.constantFrom('', 'istiod.istio-system.svc:15012', 'yes', '0755', 'off'),
+    tokenAudience: fc.constantFrom('istio-ca', 'y'),
+    trustBundleName: fc.constantFrom('my-root-cert', 'no'),
     privileged: fc.boolean(),
     imagePullPolicy: fc.constantFrom('', 'Always', 'IfNotPresent'),
     logLevel: fc.constantFrom('warning', 'debug'),
@@ -519,6 +550,9 @@ const values: fc.Arbitrary<JsonObject> = sparse(
     proxy.startupProbe = { enabled: v.startupProbe, failureThreshold: 600 };
   set(global, 'imagePullSecrets', v.imagePullSecrets as unknown as JsonValue | undefined);
   set(global, 'pilotCertProvider', v.pilotCertProvider);
+  set(global, 'caAddress', v.caAddress);
+  set(global, 'trustBundleName', v.trustBundleName);
+  if (v.tokenAudience !== undefined) global.sds = { token: { aud: v.tokenAudience } };
   set(global, 'imagePullPolicy', v.imagePullPolicy);
   set(global, 'network', v.network);
   set(global, 'meshID', v.meshID);
@@ -533,7 +567,13 @@ const mesh: fc.Arbitrary<JsonObject> = sparse(
   {
     hold: fc.boolean(),
     interceptionMode: fc.constantFrom('REDIRECT', 'TPROXY'),
-    proxyMetadata: fc.constantFrom({}, { ISTIO_META_DNS_CAPTURE: 'true' }, { FOO: 'bar' }),
+    proxyMetadata: fc.constantFrom(
+      {},
+      { ISTIO_META_DNS_CAPTURE: 'true' },
+      { FOO: 'bar' },
+      { ON: '1' },
+      { n: 'x' },
+    ),
     concurrency: fc.constantFrom(0, 2),
     enablePrometheusMerge: fc.boolean(),
     trustDomain: fc.constantFrom('cluster.local', 'example.org'),

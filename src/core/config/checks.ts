@@ -127,11 +127,71 @@ export const objectList: Checker = (value, path, issues) => {
   });
 };
 
-/** A protobuf-JSON duration such as `45s` or `0.5s`. */
-export const duration: Checker = (value, path, issues) => {
-  if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value)) {
-    issue(issues, path, 'a duration such as "45s"', value);
+const DURATION_UNITS: ReadonlyMap<string, number> = new Map([
+  ['ns', 1],
+  ['us', 1e3],
+  ['µs', 1e3],
+  ['μs', 1e3],
+  ['ms', 1e6],
+  ['s', 1e9],
+  ['m', 60e9],
+  ['h', 3600e9],
+]);
+
+/** Go's time.ParseDuration: nanoseconds, or undefined where Go refuses the text. */
+export function goParseDuration(text: string): bigint | undefined {
+  let s = text;
+  let negative = false;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    negative = s.startsWith('-');
+    s = s.slice(1);
   }
+  if (s === '0') return 0n;
+  if (s === '') return undefined;
+  let total = 0n;
+  const part = /^([0-9]*)(?:\.([0-9]*))?([^0-9.]+)/;
+  while (s !== '') {
+    const m = part.exec(s);
+    const whole = m?.[1] ?? '';
+    const frac = m?.[2] ?? '';
+    if (!m || (whole === '' && frac === '')) return undefined;
+    const unit = DURATION_UNITS.get(m[3] ?? '');
+    if (unit === undefined) return undefined;
+    let v = BigInt(whole === '' ? '0' : whole) * BigInt(unit);
+    if (frac !== '') {
+      // Go keeps at most the digits an int64 holds and scales the fraction in float64.
+      const digits = frac.slice(0, 18);
+      v += BigInt(Math.trunc(Number(digits) * (unit / 10 ** digits.length)));
+    }
+    total += v;
+    if (total > 2n ** 63n - 1n) return undefined;
+    s = s.slice(m[0].length);
+  }
+  return negative ? -total : total;
+}
+
+/** A google.protobuf.Duration as jsonpb writes it: seconds with 0, 3, 6 or 9 decimals. */
+export function protoDurationText(ns: bigint): string {
+  const sign = ns < 0n ? '-' : '';
+  const abs = ns < 0n ? -ns : ns;
+  let text = `${abs / 1_000_000_000n}.${String(abs % 1_000_000_000n).padStart(9, '0')}`;
+  for (const suffix of ['000', '000', '.000'])
+    if (text.endsWith(suffix)) text = text.slice(0, -suffix.length);
+  return `${sign}${text}s`;
+}
+
+/**
+ * A google.protobuf.Duration as jsonpb reads it (time.ParseDuration: `45s`, `1m`, `1h30m`,
+ * `500ms`), normalised to the form jsonpb writes back (`1m` -> `60s`).
+ * golang/protobuf jsonpb/decode.go and encode.go, case "Duration".
+ */
+export const duration: Checker = (value, path, issues) => {
+  const ns = typeof value === 'string' ? goParseDuration(value) : undefined;
+  if (ns === undefined) {
+    issue(issues, path, 'a duration such as "45s" or "1m"', value);
+    return;
+  }
+  return protoDurationText(ns);
 };
 
 /** `host:port` with a non-empty host and a numeric port. */

@@ -8,7 +8,7 @@
  * Fields: https://github.com/istio/api/blob/master/mesh/v1alpha1/proxy.proto
  * Reading: istio/pkg/util/protomarshal/protomarshal.go ApplyJSON; golang/protobuf jsonpb/decode.go.
  */
-import type { JsonObject } from '../json.js';
+import { isJsonObject, setOwn, type JsonObject, type JsonValue } from '../json.js';
 
 export type ProxyConfigFieldKind = 'scalar' | 'wrapper' | 'enum' | 'message' | 'map' | 'list';
 
@@ -66,18 +66,429 @@ const NAMES: readonly (readonly [json: string, proto: string])[] = PROXY_CONFIG_
 );
 
 /**
+ * The sub-messages of ProxyConfig, field by field in declaration order: JSON name, kind, and the
+ * message type of a message, map or list of messages (`s` string, `n` number, `b` bool, `e` enum
+ * with its zero value, `w` wrapper or Duration: kept when set, `m` message, `map`, `list`). A
+ * `oneof` group name marks fields of which jsonpb keeps only the last one set.
+ * https://github.com/istio/api/blob/master/mesh/v1alpha1/proxy.proto, networking/v1alpha3
+ * destination_rule.proto (ClientTLSSettings, TcpKeepalive) and workload_group.proto
+ * (ReadinessProbe), networking/v1beta1/proxy_config.proto (ProxyImage).
+ */
+type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'm' | 'map' | 'list';
+type SubField = readonly [json: string, kind: SubKind, type?: string, oneof?: string];
+
+const W = 'w';
+const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, readonly SubField[]>([
+  [
+    'Tracing',
+    [
+      ['zipkin', 'm', 'Zipkin', 'tracer'],
+      ['lightstep', 'm', 'Lightstep', 'tracer'],
+      ['datadog', 'm', 'Datadog', 'tracer'],
+      ['stackdriver', 'm', 'Stackdriver', 'tracer'],
+      ['openCensusAgent', 'm', 'OpenCensusAgent', 'tracer'],
+      ['customTags', 'map', 'CustomTag'],
+      ['maxPathTagLength', 'n'],
+      ['sampling', 'n'],
+      ['tlsSettings', 'm', 'ClientTLSSettings'],
+      ['enableIstioTags', W],
+    ],
+  ],
+  ['Zipkin', [['address', 's']]],
+  [
+    'Lightstep',
+    [
+      ['address', 's'],
+      ['accessToken', 's'],
+    ],
+  ],
+  ['Datadog', [['address', 's']]],
+  [
+    'Stackdriver',
+    [
+      ['debug', 'b'],
+      ['maxNumberOfAttributes', W],
+      ['maxNumberOfAnnotations', W],
+      ['maxNumberOfMessageEvents', W],
+    ],
+  ],
+  [
+    'OpenCensusAgent',
+    [
+      ['address', 's'],
+      ['context', 'list'],
+    ],
+  ],
+  [
+    'CustomTag',
+    [
+      ['literal', 'm', 'Literal', 'type'],
+      ['environment', 'm', 'NameDefault', 'type'],
+      ['header', 'm', 'NameDefault', 'type'],
+    ],
+  ],
+  ['Literal', [['value', 's']]],
+  [
+    'NameDefault',
+    [
+      ['name', 's'],
+      ['defaultValue', 's'],
+    ],
+  ],
+  [
+    'SDS',
+    [
+      ['enabled', 'b'],
+      ['k8sSaJwtPath', 's'],
+    ],
+  ],
+  [
+    'Topology',
+    [
+      ['numTrustedProxies', 'n'],
+      ['forwardClientCertDetails', 'e', 'UNDEFINED'],
+      ['proxyProtocol', 'm', 'Empty'],
+    ],
+  ],
+  ['Empty', []],
+  [
+    'RemoteService',
+    [
+      ['address', 's'],
+      ['tlsSettings', 'm', 'ClientTLSSettings'],
+      ['tcpKeepalive', 'm', 'TcpKeepalive'],
+    ],
+  ],
+  [
+    'ClientTLSSettings',
+    [
+      ['mode', 'e', 'DISABLE'],
+      ['clientCertificate', 's'],
+      ['privateKey', 's'],
+      ['caCertificates', 's'],
+      ['credentialName', 's'],
+      ['subjectAltNames', 'list'],
+      ['sni', 's'],
+      ['insecureSkipVerify', W],
+      ['caCrl', 's'],
+    ],
+  ],
+  [
+    'TcpKeepalive',
+    [
+      ['probes', 'n'],
+      ['time', W],
+      ['interval', W],
+    ],
+  ],
+  [
+    'ReadinessProbe',
+    [
+      ['initialDelaySeconds', 'n'],
+      ['timeoutSeconds', 'n'],
+      ['periodSeconds', 'n'],
+      ['successThreshold', 'n'],
+      ['failureThreshold', 'n'],
+      ['httpGet', 'm', 'HTTPHealthCheckConfig', 'method'],
+      ['tcpSocket', 'm', 'TCPHealthCheckConfig', 'method'],
+      ['exec', 'm', 'ExecHealthCheckConfig', 'method'],
+      ['grpc', 'm', 'GrpcHealthCheckConfig', 'method'],
+    ],
+  ],
+  [
+    'HTTPHealthCheckConfig',
+    [
+      ['path', 's'],
+      ['port', 'n'],
+      ['host', 's'],
+      ['scheme', 's'],
+      ['httpHeaders', 'list', 'HTTPHeader'],
+    ],
+  ],
+  [
+    'HTTPHeader',
+    [
+      ['name', 's'],
+      ['value', 's'],
+    ],
+  ],
+  [
+    'TCPHealthCheckConfig',
+    [
+      ['host', 's'],
+      ['port', 'n'],
+    ],
+  ],
+  ['ExecHealthCheckConfig', [['command', 'list']]],
+  [
+    'GrpcHealthCheckConfig',
+    [
+      ['port', 'n'],
+      ['service', 's'],
+    ],
+  ],
+  [
+    'ProxyStatsMatcher',
+    [
+      ['inclusionPrefixes', 'list'],
+      ['inclusionSuffixes', 'list'],
+      ['inclusionRegexps', 'list'],
+    ],
+  ],
+  ['ProxyImage', [['imageType', 's']]],
+  [
+    'PrivateKeyProvider',
+    [
+      ['cryptomb', 'm', 'PollFallback', 'provider'],
+      ['qat', 'm', 'PollFallback', 'provider'],
+    ],
+  ],
+  [
+    'PollFallback',
+    [
+      ['pollDelay', W],
+      ['fallback', W],
+    ],
+  ],
+  [
+    'ProxyHeaders',
+    [
+      ['forwardedClientCert', 'e', 'UNDEFINED'],
+      ['setCurrentClientCertDetails', 'm', 'SetCurrentClientCertDetails'],
+      ['requestId', 'm', 'Disabled'],
+      ['server', 'm', 'Server'],
+      ['attemptCount', 'm', 'Disabled'],
+      ['envoyDebugHeaders', 'm', 'Disabled'],
+      ['metadataExchangeHeaders', 'm', 'MetadataExchangeHeaders'],
+      ['preserveHttp1HeaderCase', W],
+      ['xForwardedHost', 'm', 'Enabled'],
+      ['xForwardedPort', 'm', 'Enabled'],
+    ],
+  ],
+  ['Disabled', [['disabled', W]]],
+  ['Enabled', [['enabled', W]]],
+  [
+    'Server',
+    [
+      ['disabled', W],
+      ['value', 's'],
+    ],
+  ],
+  ['MetadataExchangeHeaders', [['mode', 'e', 'UNDEFINED']]],
+  [
+    'SetCurrentClientCertDetails',
+    [
+      ['subject', W],
+      ['cert', W],
+      ['chain', W],
+      ['dns', W],
+      ['uri', W],
+    ],
+  ],
+  [
+    'ConnectionSettings',
+    [
+      ['profile', 'e', 'SIDECAR'],
+      ['listenerPerConnectionBufferLimitBytes', W],
+      ['clusterPerConnectionBufferLimitBytes', W],
+      ['httpIdleTimeout', W],
+      ['httpMaxConnectionDuration', W],
+      ['httpDrainTimeout', W],
+      ['httpRequestTimeout', W],
+      ['httpRequestHeadersTimeout', W],
+      ['httpStreamIdleTimeout', W],
+      ['httpMaxStreamDuration', W],
+      ['httpMaxConcurrentStreams', W],
+      ['http2InitialStreamWindowSize', W],
+      ['http2InitialConnectionWindowSize', W],
+      ['httpHeadersWithUnderscoresAction', 'e', 'HEADERS_WITH_UNDERSCORES_UNSPECIFIED'],
+      ['httpMergeSlashes', W],
+      ['httpPathWithEscapedSlashesAction', 'e', 'PATH_WITH_ESCAPED_SLASHES_UNSPECIFIED'],
+      ['listenerConnectionLimit', W],
+      ['globalDownstreamConnectionLimit', W],
+    ],
+  ],
+]);
+
+/** The message type of each top-level message field that is not a well-known type. */
+const TOP_MESSAGES: ReadonlyMap<string, string> = new Map([
+  ['tracing', 'Tracing'],
+  ['sds', 'SDS'],
+  ['envoyAccessLogService', 'RemoteService'],
+  ['envoyMetricsService', 'RemoteService'],
+  ['gatewayTopology', 'Topology'],
+  ['readinessProbe', 'ReadinessProbe'],
+  ['proxyStatsMatcher', 'ProxyStatsMatcher'],
+  ['image', 'ProxyImage'],
+  ['privateKeyProvider', 'PrivateKeyProvider'],
+  ['proxyHeaders', 'ProxyHeaders'],
+  ['connectionSettings', 'ConnectionSettings'],
+]);
+
+/** Compiled per message: [JSON name, proto name, kind, message type, oneof, enum zero]. */
+const COMPILED: ReadonlyMap<
+  string,
+  readonly (readonly [
+    string,
+    string,
+    SubKind,
+    string | undefined,
+    string | undefined,
+    string | undefined,
+  ])[]
+> = new Map(
+  [...MESSAGES].map(([name, fields]) => [
+    name,
+    fields.map(([json, kind, type, oneof]) => {
+      const zero = kind === 'e' ? type : undefined;
+      const sub = kind === 'e' ? undefined : type;
+      return [json, protoName(json), kind, sub, oneof, zero] as const;
+    }),
+  ]),
+);
+
+/** A field's value read from the JSON name, else the proto name (jsonpb: the JSON name wins). */
+function fieldValue(obj: JsonObject, json: string, proto: string): JsonValue | undefined {
+  if (Object.hasOwn(obj, json)) return obj[json];
+  return Object.hasOwn(obj, proto) ? obj[proto] : undefined;
+}
+
+/** proto3's zero value of a scalar, enum or collection: jsonpb reads it as unset. */
+function isZeroValue(value: JsonValue, kind: SubKind, zero: string | undefined): boolean {
+  switch (kind) {
+    case 's':
+    case 'n':
+    case 'b':
+      return value === '' || value === 0 || value === false;
+    case 'e':
+      return value === zero || value === 0;
+    case 'map':
+      return isJsonObject(value) && Object.keys(value).length === 0;
+    case 'list':
+      return Array.isArray(value) && value.length === 0;
+    case 'w':
+    case 'm':
+      return false;
+  }
+}
+
+/**
+ * A sub-message as jsonpb reads it and writes it back (protoToJSON): declared fields only, under
+ * their JSON names, in declaration order; nulls, zero values and all but the last member of a
+ * oneof left out. A value of the wrong shape is kept as it is (the type checks name it).
+ */
+function readMessage(type: string, value: JsonValue): JsonValue {
+  const fields = COMPILED.get(type);
+  if (fields === undefined || !isJsonObject(value)) return value;
+  const out: JsonObject = {};
+  const oneofs = new Map<string, string>();
+  for (const [json, proto, kind, sub, oneof, zero] of fields) {
+    const v = fieldValue(value, json, proto);
+    if (v === undefined || v === null) continue;
+    if (oneof !== undefined) {
+      const before = oneofs.get(oneof);
+      if (before !== undefined) delete out[before];
+      oneofs.set(oneof, json);
+    }
+    if (isZeroValue(v, kind, zero)) continue;
+    out[json] = readField(kind, sub, v);
+  }
+  return out;
+}
+
+function readField(kind: SubKind, sub: string | undefined, v: JsonValue): JsonValue {
+  if (sub === undefined) return v;
+  if (kind === 'm') return readMessage(sub, v);
+  if (kind === 'list' && Array.isArray(v)) return v.map((e) => readMessage(sub, e));
+  if (kind === 'map' && isJsonObject(v)) {
+    const out: JsonObject = {};
+    for (const [k, e] of Object.entries(v))
+      if (e !== null && e !== undefined) setOwn(out, k, readMessage(sub, e));
+    return out;
+  }
+  return v;
+}
+
+/** Whether jsonpb accepts `v` for a field of this kind (a number may be quoted, as jsonpb allows). */
+function shapeOk(kind: SubKind, v: JsonValue): boolean {
+  switch (kind) {
+    case 's':
+      return typeof v === 'string';
+    case 'n':
+      return (
+        typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v)))
+      );
+    case 'b':
+      return typeof v === 'boolean';
+    case 'e':
+      return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+    case 'w':
+      return typeof v !== 'object';
+    case 'm':
+    case 'map':
+      return isJsonObject(v);
+    case 'list':
+      return Array.isArray(v);
+  }
+}
+
+function messageProblems(type: string, value: JsonValue, path: string, out: string[]): void {
+  const fields = COMPILED.get(type);
+  if (fields === undefined) return;
+  if (!isJsonObject(value)) {
+    out.push(`${path}: expected a map`);
+    return;
+  }
+  for (const [json, proto, kind, sub] of fields) {
+    const v = fieldValue(value, json, proto);
+    if (v === undefined || v === null) continue;
+    const at = `${path}.${json}`;
+    if (!shapeOk(kind, v)) {
+      out.push(`${at}: not a valid ${kind === 'list' ? 'list' : 'value'} for this field`);
+      continue;
+    }
+    if (sub === undefined) {
+      if (kind === 'list' && (v as JsonValue[]).some((e) => typeof e !== 'string'))
+        out.push(`${at}: expected a list of strings`);
+      continue;
+    }
+    if (kind === 'm') messageProblems(sub, v, at, out);
+    else if (kind === 'list')
+      (v as JsonValue[]).forEach((e, i) => messageProblems(sub, e, `${at}[${i}]`, out));
+    else if (kind === 'map')
+      for (const [k, e] of Object.entries(v as JsonObject))
+        if (e !== null && e !== undefined) messageProblems(sub, e, `${at}.${k}`, out);
+  }
+}
+
+/**
+ * Values of the sub-messages that jsonpb refuses (a string where a number or a map belongs, a
+ * map where a string does): both its strict read and its retry fail, so istiod refuses the text.
+ * jsonpb/decode.go unmarshalSingularValue.
+ */
+export function subMessageProblems(overlay: JsonObject): string[] {
+  const out: string[] = [];
+  for (const [json, proto] of NAMES) {
+    const type = TOP_MESSAGES.get(json);
+    if (type === undefined) continue;
+    const value = fieldValue(overlay, json, proto);
+    if (value !== undefined && value !== null) messageProblems(type, value, json, out);
+  }
+  return out;
+}
+
+/**
  * A ProxyConfig map as jsonpb reads it into the message: the declared fields under their JSON
- * names, in declaration order; `null` values and undeclared fields are left out.
+ * names, in declaration order; `null` values and undeclared fields are left out, at every depth
+ * (jsonpb's retry with AllowUnknownFields drops them in sub-messages too).
  */
 export function declaredProxyConfigFields(overlay: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [json, proto] of NAMES) {
-    const value = Object.hasOwn(overlay, json)
-      ? overlay[json]
-      : Object.hasOwn(overlay, proto)
-        ? overlay[proto]
-        : undefined;
-    if (value !== undefined && value !== null) out[json] = value;
+    const value = fieldValue(overlay, json, proto);
+    if (value === undefined || value === null) continue;
+    const type = TOP_MESSAGES.get(json);
+    out[json] = type === undefined ? value : readMessage(type, value);
   }
   return out;
 }

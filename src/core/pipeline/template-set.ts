@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { InjectorError } from '../../errors.js';
 import { KEY } from '../annotations/keys.js';
 import type { RenderContext, RenderedTemplate } from '../contracts.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { getPath, isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { BUILTIN_RENDERERS, isBuiltinTemplate, type BuiltinTemplateName } from '../render/index.js';
 import {
   buildTemplateData,
@@ -20,7 +20,8 @@ import {
   type CompiledTemplate,
 } from '../template/index.js';
 import { parseYamlDocument } from '../yaml.js';
-import { readTemplateYaml } from '../yaml-fast.js';
+import { goPlainValue, readTemplateYaml } from '../yaml-fast.js';
+import { memoByIdentity } from '../bounded-cache.js';
 
 export type InjectionTemplate =
   | {
@@ -103,7 +104,9 @@ export function buildTemplateSet(
 
 /**
  * Runs one template for a pod. The engine's text is parsed as YAML the way istiod reads it
- * (Go YAML: a repeated key's last value wins) into the partial pod the pipeline merges.
+ * (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 plain scalars, so `on` is true and `0755` is 493;
+ * a repeated key's last value wins) into the partial pod the pipeline merges.
+ * istio/pkg/kube/inject/inject.go RunTemplate -> applyOverlayYAML (StrategicMergePatchYAML).
  */
 export function runTemplate(
   name: string,
@@ -113,7 +116,8 @@ export function runTemplate(
   const compiled = template.compiled;
   if (
     template.kind === 'native' &&
-    (compiled === undefined || provenForNative(ctx.pod.metadata?.annotations))
+    (compiled === undefined ||
+      (provenForNative(ctx.pod.metadata?.annotations) && configProvenForNative(ctx)))
   )
     // Through the same typed view as the engine's output: a value the configuration leaves
     // empty (`global.pilotCertProvider: ""`) is an omitted EnvVar.value in istiod's pod too.
@@ -131,7 +135,7 @@ export function runTemplate(
   const parsed =
     fast !== undefined
       ? ({ ok: true, value: fast } as const)
-      : parseYamlDocument(text, { uniqueKeys: false });
+      : parseYamlDocument(text, { uniqueKeys: false, resolution: 'go' });
   if (!parsed.ok) {
     throw renderError(
       name,
@@ -160,14 +164,44 @@ export function runTemplate(
   return typed as RenderedTemplate;
 }
 
-/** String fields of k8s.io/api the templates write from annotations, and string lists. */
-const STRING_FIELDS = new Set(['name', 'image', 'mountPath', 'subPath', 'imagePullPolicy']);
+/**
+ * String fields of k8s.io/api the templates write from annotations or values (every field of the
+ * Pod API under these names is a string: EnvVar.value, HTTPHeader.value, Toleration.value and
+ * Sysctl.value included), string lists, and the string maps of ObjectMeta.
+ */
+const STRING_FIELDS = new Set([
+  'name',
+  'value',
+  'image',
+  'mountPath',
+  'subPath',
+  'imagePullPolicy',
+  'audience',
+  'secretName',
+]);
 const STRING_LISTS = new Set(['args', 'command']);
+const STRING_MAPS = new Set(['annotations', 'labels']);
+
+function kindOf(v: JsonValue): string {
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : 'number';
+}
+
+/** ObjectMeta's annotations and labels are map[string]string: every value a string (or null). */
+function stringMapError(map: JsonObject, at: string): string | undefined {
+  for (const [k, v] of Object.entries(map)) {
+    if (v !== null && v !== undefined && typeof v !== 'string')
+      return `${kindOf(v)} into a string at ${at}.${k}`;
+  }
+  return undefined;
+}
 
 /**
- * istiod decodes the rendered YAML into a typed corev1.Pod, which fails when a value that must be
- * a string is a map or a list (how an annotation value that smuggles YAML or JSON would add
- * structure). The same refusal here; the first offending path, or undefined.
+ * istiod decodes the rendered YAML into a typed corev1.Pod (encoding/json), which fails when a
+ * value that must be a string is a map or a list (how an annotation value that smuggles YAML or
+ * JSON would add structure), or a bool or a number (a plain `on`, `yes` or `0755` that a value
+ * or annotation printed unquoted becomes in YAML 1.1). A null is the field's zero value there.
+ * The same refusal here; the first offending path, or undefined.
  */
 function stringFieldError(value: JsonValue, path: string): string | undefined {
   if (Array.isArray(value)) {
@@ -181,11 +215,16 @@ function stringFieldError(value: JsonValue, path: string): string | undefined {
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined || v === null) continue;
     const at = `${path}.${k}`;
-    if (STRING_FIELDS.has(k) && typeof v === 'object')
-      return `${Array.isArray(v) ? 'array' : 'object'} into a string at ${at}`;
+    if (STRING_FIELDS.has(k) && typeof v !== 'string') return `${kindOf(v)} into a string at ${at}`;
     if (STRING_LISTS.has(k) && Array.isArray(v)) {
-      const i = v.findIndex((e) => e !== null && typeof e === 'object');
-      if (i >= 0) return `object into a string at ${at}[${i}]`;
+      const i = v.findIndex((e) => e !== null && typeof e !== 'string');
+      if (i >= 0) return `${kindOf(v[i] as JsonValue)} into a string at ${at}[${i}]`;
+      continue;
+    }
+    if (STRING_MAPS.has(k) && isJsonObject(v) && path === '.metadata') {
+      const e = stringMapError(v, at);
+      if (e !== undefined) return e;
+      continue;
     }
     const e = stringFieldError(v, at);
     if (e !== undefined) return e;
@@ -249,6 +288,45 @@ function provenForNative(annotations: Readonly<Record<string, string>> | undefin
     if (!PLAIN_VALUE.test(value)) return false;
     if (key === KEY.nativeSidecar && value !== 'true' && value !== 'false') return false;
   }
+  return true;
+}
+
+/**
+ * Values the chart's templates print unquoted (`value: {{ .Values.global.pilotCertProvider }}`,
+ * `- name: {{ . }}` for each pull secret), so that istiod reads them back with YAML 1.1 rules.
+ */
+const UNQUOTED_VALUES = [
+  'global.pilotCertProvider',
+  'global.caAddress',
+  'global.sds.token.aud',
+  'global.trustBundleName',
+  'pilot.crlConfigMapName',
+] as const;
+
+/** A value printed unquoted that reads back as the same plain string (or is left empty). */
+function readsBackAsItself(v: JsonValue | undefined): boolean {
+  if (v === undefined || v === null || v === '') return true;
+  return typeof v === 'string' && PLAIN_VALUE.test(v) && typeof goPlainValue(v) === 'string';
+}
+
+const valuesProvenForNative = memoByIdentity((values: RenderContext['values']): boolean => {
+  for (const path of UNQUOTED_VALUES) if (!readsBackAsItself(getPath(values, path))) return false;
+  const secrets = getPath(values, 'global.imagePullSecrets');
+  if (Array.isArray(secrets) && !secrets.every((s) => isJsonObject(s) || readsBackAsItself(s)))
+    return false;
+  return true;
+});
+
+/**
+ * The rest of the proof's domain: the values above, and proxy metadata names (each printed as
+ * `- name: {{ $key }}`), read back as themselves. Otherwise the engine runs, and refuses the pod
+ * where istiod's typed decoding would (`name: on` is a bool there).
+ */
+function configProvenForNative(ctx: RenderContext): boolean {
+  if (!valuesProvenForNative(ctx.values)) return false;
+  const metadata = ctx.proxyConfig.proxyMetadata;
+  if (metadata === undefined || metadata === null) return true;
+  for (const key of Object.keys(metadata)) if (!readsBackAsItself(key)) return false;
   return true;
 }
 

@@ -16,6 +16,7 @@ import {
   valueString,
 } from './values.js';
 import { KEY } from '../annotations/keys.js';
+import { goPlainValue } from '../yaml-fast.js';
 
 export const PROXY_HEALTH_PORT = 15021;
 export const CUSTOM_BOOTSTRAP_DIR = '/etc/istio/custom-bootstrap';
@@ -95,7 +96,9 @@ export function proxyResources(values: Values, annotations: StringMap): JsonObje
 export function proxyReadinessProbe(values: Values, annotations: StringMap): JsonObject {
   const timing = (key: string, path: string, fallback: number) => {
     const text = annotationOr(annotations, key, '');
-    const fromAnnotation = hasKey(annotations, key) ? Number(text.trim()) : Number.NaN;
+    // The template prints the annotation unquoted and istiod reads it as YAML 1.1: `010` is 8.
+    const read = hasKey(annotations, key) ? goPlainValue(text.trim()) : undefined;
+    const fromAnnotation = typeof read === 'number' ? read : Number.NaN;
     return Number.isFinite(fromAnnotation) ? fromAnnotation : valueNumber(values, path, fallback);
   };
   const probe: JsonObject = {

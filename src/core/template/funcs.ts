@@ -4,8 +4,9 @@
  * own InjectionFuncmap, which is registered after sprig and so wins on a shared name (`indent`,
  * `toYaml`, `contains`). Semantics follow istio/pkg/kube/inject/template.go.
  */
-import { stringify as yamlStringify } from 'yaml';
+import { Document, Scalar, visit } from 'yaml';
 import { boundedCache } from '../bounded-cache.js';
+import { goPlainValue } from '../yaml-fast.js';
 import { appendMultusNetwork } from '../render/multus.js';
 import { excludeInboundPort } from '../render/iptables.js';
 import type { FuncMap, GoFunc, ParamKind } from './exec.js';
@@ -277,6 +278,12 @@ function sortKeys(v: unknown): unknown {
  * the JSON text alone, and the templates mostly print configuration values (resources, security
  * contexts) that are the same for every pod: remembered by JSON text, bounded.
  */
+/**
+ * Helm's toYaml (sigs.k8s.io/yaml.Marshal over go-yaml v2). go-yaml v2 quotes a string that its
+ * YAML 1.1 resolver would read as something else (`yes`, `on`, `0755`, `1_000`): the rendered
+ * text is read back that way (src/core/pipeline/template-set.ts), so such strings are quoted
+ * here too; the `yaml` package alone quotes only what YAML 1.2 would resolve.
+ */
 function toYaml(v: GoValue): string {
   // A frozen map or list (the configuration's values, omitNil's output of them) never changes:
   // its text is remembered by identity, without writing its JSON first.
@@ -300,13 +307,17 @@ function isFrozenCollection(
 
 function toYamlText(v: GoValue): string {
   const json = JSON.stringify(toJsonValue(v) ?? null);
-  return toYamlByJson.get(json, () =>
-    yamlStringify(sortKeys(JSON.parse(json) as unknown), {
-      indentSeq: false,
-      lineWidth: 0,
-      sortMapEntries: true,
-    }),
-  );
+  return toYamlByJson.get(json, () => {
+    const options = { indentSeq: false, lineWidth: 0, sortMapEntries: true } as const;
+    const doc = new Document(sortKeys(JSON.parse(json) as unknown), options);
+    visit(doc, {
+      Scalar(_, node) {
+        if (typeof node.value === 'string' && typeof goPlainValue(node.value) !== 'string')
+          node.type = Scalar.QUOTE_DOUBLE;
+      },
+    });
+    return doc.toString(options);
+  });
 }
 
 const toYamlByJson = boundedCache<string>(256, { maxKeyChars: 1024 * 1024 });

@@ -366,3 +366,89 @@ describe('quantities of the injected proxy', () => {
     expect(proxy?.resources?.limits).toMatchObject({ cpu: '2' });
   });
 });
+
+describe('inject: rendered templates are read as istiod reads them (YAML 1.1)', () => {
+  /** A template printing an annotation unquoted into string fields, as charts print values. */
+  const unquoted = buildTemplateSet({
+    custom: [
+      'metadata:',
+      '  labels:',
+      '    copied: {{ index .ObjectMeta.Annotations "example.com/v" }}',
+      'spec:',
+      '  containers:',
+      '  - name: extra',
+      '    image: busybox',
+      '    env:',
+      '    - name: A',
+      '      value: {{ index .ObjectMeta.Annotations "example.com/v" }}',
+      '',
+    ].join('\n'),
+    vols: [
+      'spec:',
+      '  volumes:',
+      '  {{- range $name, $v := fromJSON (index .ObjectMeta.Annotations "example.com/vols") }}',
+      '  - name: {{ $name | quote }}',
+      '    {{ toYaml $v | indent 4 }}',
+      '  {{- end }}',
+      '',
+    ].join('\n'),
+  });
+
+  function run(annotations: StringMap): ReturnType<typeof inject> {
+    if (!unquoted.ok) throw new Error('compiles');
+    return inject(
+      input(pod(annotations), {
+        config: { ...defaultInjectionConfig(), templates: unquoted.templates },
+      }),
+    );
+  }
+
+  // go-yaml v2 (istiod's sigs.k8s.io/yaml) reads these plain scalars as bools or numbers, which
+  // a string field refuses; YAML 1.2 would read most of them as the strings they look like.
+  it.each(['yes', 'No', 'on', 'OFF', 'y', 'N', '0755', '1_000', '0x1F', '12', '1.5', 'true'])(
+    'a string field printed as %s is refused',
+    (v) => {
+      const err = errorOf(() => run({ 'inject.istio.io/templates': 'custom', 'example.com/v': v }));
+      expect(err.code).toBe('INJ_ERR_TEMPLATE_RENDER');
+      expect(err.message).toMatch(/cannot unmarshal (bool|number) into a string/);
+    },
+  );
+
+  it.each(['yess', 'istio-ca', '1:20', '0o', 'nope', 'Y2', '2024-01-02'])(
+    'a string field printed as %s is that string',
+    (v) => {
+      const out = run({ 'inject.istio.io/templates': 'custom', 'example.com/v': v });
+      expect(out.pod.metadata?.labels?.['copied']).toBe(v);
+      const extra = out.pod.spec?.containers?.find((c) => c.name === 'extra');
+      expect(extra?.env?.find((e) => e.name === 'A')?.value).toBe(v);
+    },
+  );
+
+  it('toYaml quotes the strings YAML 1.1 would read as something else', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('yes', 'on', 'n', '0755', '1_000', '08', 'plain', '1:20', '0b11', 'Off'),
+        (name) => {
+          const vols = JSON.stringify({ v: { configMap: { name } } });
+          const out = run({ 'inject.istio.io/templates': 'vols', 'example.com/vols': vols });
+          const volume = out.pod.spec?.volumes?.find((x) => x.name === 'v');
+          expect(volume?.['configMap']).toEqual({ name });
+        },
+      ),
+    );
+  });
+
+  it('a readiness annotation with a leading zero is octal to istiod on the native path too', () => {
+    const annotations = {
+      'readiness.status.sidecar.istio.io/initialDelaySeconds': '010',
+      'readiness.status.sidecar.istio.io/periodSeconds': '08',
+    };
+    const out = inject(input(pod(annotations)));
+    const proxy = [
+      ...(out.pod.spec?.initContainers ?? []),
+      ...(out.pod.spec?.containers ?? []),
+    ].find((c) => c.name === 'istio-proxy');
+    expect(proxy?.readinessProbe?.['initialDelaySeconds']).toBe(8);
+    expect(proxy?.readinessProbe?.['periodSeconds']).toBe(8);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The fast reader of rendered templates (src/core/yaml-fast.ts) must read every text it accepts
- * exactly as the full parser does (`parseYamlDocument(text, { uniqueKeys: false })`: same values,
- * same key order, -0 and NaN included), and leave everything else to it. Proven over:
+ * exactly as the full parser does (`parseYamlDocument(text, { uniqueKeys: false, resolution: 'go' })`:
+ * istiod's YAML 1.1 plain scalars, same values, same key order, -0 and NaN included), and leave
+ * everything else to it. Proven over:
  * - the texts the three releases' templates render for every corpus input, and for generated
  *   pods (`YAML_PROOF_PODS`, CI: 10 000, seeded by `YAML_PROOF_SEED`, CI: the commit);
  * - those texts mutated at random (YAML's indicators, indentation, line breaks inserted or
@@ -20,7 +21,7 @@ import type { TemplateSet } from '../../../src/core/pipeline/template-set.js';
 import type { Pod } from '../../../src/core/pod-types.js';
 import { getPodTemplate, listWorkloads } from '../../../src/core/pod-template.js';
 import { parseYamlDocument } from '../../../src/core/yaml.js';
-import { corePlainValue, readTemplateYaml } from '../../../src/core/yaml-fast.js';
+import { goPlainValue, readTemplateYaml } from '../../../src/core/yaml-fast.js';
 import { loadCases, parseDocuments } from '../../conformance/harness.js';
 import { corpusAt, readCorpusFile, type Corpus } from '../../helpers/corpus.js';
 import { generatePod, seedFrom } from '../../helpers/generated-pods.js';
@@ -49,7 +50,7 @@ function keyOrder(v: unknown): unknown {
 function disagreement(text: string): string | undefined {
   const fast = readTemplateYaml(text);
   if (fast === undefined) return undefined;
-  const full = parseYamlDocument(text, { uniqueKeys: false });
+  const full = parseYamlDocument(text, { uniqueKeys: false, resolution: 'go' });
   if (!full.ok) return `fast read ${JSON.stringify(fast)}, full parser: ${full.errors[0] ?? ''}`;
   if (
     isDeepStrictEqual(fast, full.value) &&
@@ -158,19 +159,21 @@ function renderedCorpusTexts(): string[] {
   return corpusTexts;
 }
 
-describe('core plain scalars', () => {
-  it('resolve as the YAML 1.2 core schema of the full parser', () => {
+describe('plain scalars', () => {
+  it("resolve as the full parser's Go (YAML 1.1) resolution", () => {
     const samples = [
       ...['~', 'null', 'Null', 'NULL', 'nULL', 'true', 'True', 'TRUE', 'tRUE', 'false', 'FALSE'],
       ...['0', '-0', '+12', '0o17', '0o8', '0x1F', '0X1F', '1_000', '0755', '9007199254740993'],
       ...['1.5', '1.', '.5', '-.5e3', '1e3', '1E-3', '.inf', '-.Inf', '+.INF', '.nan', '.NaN'],
       ...['.NAN', 'nan', 'inf', '1e', '1.2.3', 'yes', 'no', 'on', 'off', 'y', '2024-01-02'],
+      ...['Y', 'n', 'N', 'YES', 'No', 'On', 'OFF', 'Off', 'yES', '010', '08', '0b101', '1:20'],
+      ...['+.5', '1_0.5', '_1', '0x_1F', 'ó', 'Ñ', '+', '.'],
     ];
     for (const s of samples) {
-      const full = parseYamlDocument(`k: ${s}\n`);
+      const full = parseYamlDocument(`k: ${s}\n`, { resolution: 'go' });
       expect(full.ok).toBe(true);
       const value = full.ok ? (full.value as { k: unknown }).k : undefined;
-      expect(Object.is(corePlainValue(s), value), s).toBe(true);
+      expect(Object.is(goPlainValue(s), value), s).toBe(true);
     }
   });
 });
@@ -260,6 +263,12 @@ describe.skipIf(CORPORA.length === 0)('fast template YAML reader vs the full par
         '.nan',
         '1.50',
         'x',
+        // YAML 1.1 only: booleans and numbers to istiod, strings to a YAML 1.2 reader.
+        'yes',
+        'off',
+        'y',
+        '0755',
+        '1_000',
       ];
       const runs = Math.max(300, Math.floor(PODS / 4));
       let accepted = 0;
@@ -353,6 +362,8 @@ const scalarText = fc.oneof(
     ...['a: b', 'a:b', 'a #b', 'a#b', '- a', '-a', '--x', '{}', '[]', '[a]', '"a"', "'a'", 'a,b'],
     ...['* ', '&x', '!x', '|', '>', '?', '? a', ':', ': a', '%x', '@x', '`x', '', ' ', 'a ', '\\'],
     ...['__proto__', 'constructor', 'toString', '<<', 'é', '日本', '\u00a0', 'a\\nb', '$(X)'],
+    // YAML 1.1 scalars (go-yaml v2): booleans, octal, underscores, binary, sexagesimal-looking.
+    ...['y', 'N', 'Yes', 'NO', 'off', 'On', '0755', '08', '1_000', '0b11', '1:20', '+.5', '0o8'],
   ),
   fc.string({ maxLength: 8 }),
   fc.stringMatching(/^[a-z0-9 :#\-"'{}[\],.|>~]{1,10}$/),

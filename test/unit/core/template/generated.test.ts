@@ -68,8 +68,9 @@ describe.skipIf(!available)('generated pods: master sidecar template, engine vs 
         compliancePolicy: '',
       };
       const text = template.render(buildTemplateData(ctx));
-      // Istio reads the rendered text with Go YAML, where a repeated key's last value wins.
-      const parsed = parseYamlDocument(text, { uniqueKeys: false });
+      // Istio reads the rendered text with Go YAML (YAML 1.1 scalars), where a repeated key's
+      // last value wins.
+      const parsed = parseYamlDocument(text, { uniqueKeys: false, resolution: 'go' });
       compared++;
       if (!parsed.ok) {
         diffs.push(`seed ${seed}: rendered YAML does not parse: ${parsed.errors[0] ?? ''}`);

@@ -105,8 +105,11 @@ function typed(v: JsonValue): JsonValue {
 function compare(t: CompiledTemplate, name: Name, ctx: RenderContext): string | undefined {
   let engine: JsonValue;
   try {
-    // Istio reads the rendered text with Go YAML, where a repeated key's last value wins.
-    const parsed = parseYamlDocument(t.render(buildTemplateData(ctx)), { uniqueKeys: false });
+    // Read as istiod reads the rendered text: Go YAML (YAML 1.1), a repeated key's last value wins.
+    const parsed = parseYamlDocument(t.render(buildTemplateData(ctx)), {
+      uniqueKeys: false,
+      resolution: 'go',
+    });
     if (!parsed.ok) return `rendered YAML does not parse: ${parsed.errors[0] ?? ''}`;
     engine = parsed.value as JsonValue;
   } catch (e) {
