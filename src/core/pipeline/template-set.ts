@@ -247,7 +247,7 @@ const OMITEMPTY_INTS = new Set([
 
 /**
  * The typed view of a rendered value. With `check`, also notes (`check.seen`) whether a field
- * that must be a string holds a map or list, as stringFieldError would find.
+ * that must be a string may hold something else (mayBreakStringField).
  */
 function goTyped(value: JsonValue, key = '', check?: { seen: boolean }): JsonValue {
   if (Array.isArray(value)) return value.map((v) => goTyped(v, key, check));
@@ -257,7 +257,7 @@ function goTyped(value: JsonValue, key = '', check?: { seen: boolean }): JsonVal
   for (const k of Object.keys(value)) {
     const v = value[k];
     if (v === undefined) continue;
-    if (check !== undefined && typeof v === 'object' && v !== null && holdsStructure(k, v))
+    if (check !== undefined && v !== null && typeof v !== 'string' && mayBreakStringField(k, v))
       check.seen = true;
     if (OMITEMPTY_INTS.has(k) && v === 0) continue;
     if (envEntry && k === 'value' && v === '') continue;
@@ -266,12 +266,18 @@ function goTyped(value: JsonValue, key = '', check?: { seen: boolean }): JsonVal
   return out;
 }
 
-/** Whether field `k` (a map or list value) is a string field or string list holding structure. */
-function holdsStructure(k: string, v: JsonObject | JsonValue[]): boolean {
+/**
+ * Whether field `k`, holding a value other than a string or null, may be what stringFieldError
+ * refuses: a string field, a string list or an ObjectMeta string map with a non-string in it. A
+ * superset of its findings (the map check ignores the path), so the exact walk runs whenever
+ * that one could find something.
+ */
+function mayBreakStringField(k: string, v: JsonValue): boolean {
   if (STRING_FIELDS.has(k)) return true;
-  return (
-    STRING_LISTS.has(k) && Array.isArray(v) && v.some((e) => e !== null && typeof e === 'object')
-  );
+  const nonString = (e: JsonValue | undefined): boolean =>
+    e !== null && e !== undefined && typeof e !== 'string';
+  if (STRING_LISTS.has(k)) return Array.isArray(v) && v.some(nonString);
+  return STRING_MAPS.has(k) && isJsonObject(v) && Object.values(v).some(nonString);
 }
 
 /**
