@@ -57,7 +57,8 @@ function loaded(sources: Parameters<typeof loadInjectionConfig>[0], fast = true)
   return result.config;
 }
 
-function envPod(count: number): Pod {
+/** Istio's BenchmarkInjection pod: one container with `count` env vars. */
+export function envPod(count: number): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
