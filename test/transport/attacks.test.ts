@@ -5,11 +5,11 @@
  * while /healthz is polled. Every client and the server are bounded in time.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,13 @@ import {
   HEADERS_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
 } from '../../src/http/limits.js';
-import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
+import type { DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import {
+  startServingProcess,
+  type ServerProcess,
+  type ServingProcess,
+} from '../helpers/server-process.js';
 import { closeSession, h1Request, h2Request } from '../server/clients.js';
 
 /** An HTTP/2 review stream whose body the caller writes (errors are the test's to observe). */
@@ -42,34 +46,22 @@ const SLACK_MS = 3_000;
 /** The server's warning when it cuts a session for rapid reset. */
 const RAPID_RESET_LOG = 'HTTP/2 session cut: too many streams reset by the client';
 
+let serving: ServingProcess | undefined;
 let dir: string;
 let pair: DevCertificates;
 let server: ServerProcess;
 let review: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'injector-attacks-'));
-  pair = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
-  await writeFile(join(dir, 'tls.crt'), pair.cert);
-  await writeFile(join(dir, 'tls.key'), pair.key);
-  await writeFile(join(dir, 'ca.crt'), pair.ca);
   review = await readFile(join(PAYLOADS_DIR, 'bookinfo-ratings-v1.json'), 'utf8');
-  server = await startServerProcess(
-    [
-      '--port=0',
-      '--host=127.0.0.1',
-      '--log-level=info',
-      `--tls-cert=${join(dir, 'tls.crt')}`,
-      `--tls-key=${join(dir, 'tls.key')}`,
-      '--drain-seconds=0',
-    ],
-    { maxLifetimeMs: 300_000 },
-  );
+  serving = await startServingProcess('injector-attacks-', ['--drain-seconds=0'], {
+    maxLifetimeMs: 300_000,
+  });
+  ({ dir, pair, server } = serving);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await serving?.stop();
 });
 
 function connectH1(): Promise<tls.TLSSocket> {
