@@ -40,7 +40,7 @@ import { inject } from '../src/core/inject.js';
 import { parseAdmissionReview } from '../src/core/review-envelope.js';
 import { reviewParsed } from '../src/core/review.js';
 import { buildApp } from '../src/http/app.js';
-import { templateInjectBenchmarks } from './inject-templates.js';
+import { envPod, templateInjectBenchmarks } from './inject-templates.js';
 import { createLogger, logDestination } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
@@ -641,23 +641,6 @@ function hasH2load(): Promise<boolean> {
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0));
   });
-}
-
-function envPod(count: number): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'env-heavy', namespace: 'default', labels: { app: 'env-heavy' } },
-    spec: {
-      containers: [
-        {
-          name: 'app',
-          image: 'registry.example/app:1',
-          env: Array.from({ length: count }, (_, i) => ({ name: `ENV_${i}`, value: `value-${i}` })),
-        },
-      ],
-    },
-  };
 }
 
 /** Average ms per call of `run` over at least `minMs` (after a short warm-up). */

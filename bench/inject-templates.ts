@@ -56,7 +56,8 @@ function freshPod(pod: Pod): Pod {
   };
 }
 
-function envPod(count: number): Pod {
+/** Istio's BenchmarkInjection pod: one container with `count` env vars. */
+export function envPod(count: number): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',

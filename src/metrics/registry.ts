@@ -6,8 +6,9 @@
  *
  * Names: `sidecar_injection_*` for what istiod's own injector exports under the same name (so
  * existing dashboards keep working), `sidecar_injector_*` for what only this process exports.
- * To add a metric: add its definition to METRIC_DEFINITIONS, create it in the group that owns it
- * (or a new group function below), and name it in the README.
+ * To add a metric: add its definition (`counter`, `gauge` or `histogram`: name, help, label names)
+ * to METRIC_DEFINITIONS, create it with `metric(registry, key)` in the group that owns it (or a new
+ * group function below), and name it in the README.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -16,19 +17,30 @@ export const DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 
-interface MetricDefinition {
+type MetricKind = 'counter' | 'gauge' | 'histogram';
+
+interface MetricDefinition<L extends readonly string[] = readonly string[]> {
+  readonly kind: MetricKind;
   readonly name: string;
   readonly help: string;
-  readonly labelNames: readonly string[];
+  readonly labelNames: L;
 }
 
-function metric<const L extends readonly string[] = readonly []>(
-  name: string,
-  help: string,
-  labelNames: L = [] as unknown as L,
-): { name: string; help: string; labelNames: L } {
-  return { name, help, labelNames };
+/** The definition builder of one kind: name, help and the label names (none by default). */
+function definitionOf<T extends MetricKind>(kind: T) {
+  return <const L extends readonly string[] = readonly []>(
+    name: string,
+    help: string,
+    labelNames: L = [] as unknown as L,
+  ): MetricDefinition<L> & { readonly kind: T } => ({ kind, name, help, labelNames });
 }
+
+/** Counts events; its name ends in `_total`. */
+const counter = definitionOf('counter');
+/** A state (a level, a timestamp, a count of things now), not a count of events. */
+const gauge = definitionOf('gauge');
+/** Observes durations, in DURATION_BUCKETS. */
+const histogram = definitionOf('histogram');
 
 /** Prefix of the metrics istiod's injector also exports. */
 const ISTIO_PREFIX = 'sidecar_injection_';
@@ -36,70 +48,73 @@ const ISTIO_PREFIX = 'sidecar_injection_';
 const OWN_PREFIX = 'sidecar_injector_';
 
 export const METRIC_DEFINITIONS = {
-  requests: metric(`${ISTIO_PREFIX}requests_total`, 'Total number of sidecar injection requests'),
-  success: metric(`${ISTIO_PREFIX}success_total`, 'Total number of successful sidecar injections'),
-  skip: metric(
+  requests: counter(`${ISTIO_PREFIX}requests_total`, 'Total number of sidecar injection requests'),
+  success: counter(`${ISTIO_PREFIX}success_total`, 'Total number of successful sidecar injections'),
+  skip: counter(
     `${ISTIO_PREFIX}skip_total`,
     'Total number of requests answered without injection, by reason',
     ['reason'],
   ),
-  failure: metric(
+  failure: counter(
     `${ISTIO_PREFIX}failure_total`,
     'Total number of failed requests, by error code',
     ['code'],
   ),
-  duration: metric(
+  duration: histogram(
     `${ISTIO_PREFIX}duration_seconds`,
     'Time taken to answer an injection request, in seconds',
   ),
   // istiod's own name for the same measurement (pkg/kube/inject/monitoring.go, injectionTime),
   // so alerts and dashboards written for istiod keep working.
-  injectionTime: metric(`${ISTIO_PREFIX}time_seconds`, 'Total time taken for injection in seconds'),
-  certificateExpiry: metric(
+  injectionTime: histogram(
+    `${ISTIO_PREFIX}time_seconds`,
+    'Total time taken for injection in seconds',
+  ),
+  certificateExpiry: gauge(
     `${OWN_PREFIX}certificate_expiration_timestamp_seconds`,
     'Expiry (notAfter, seconds since the epoch) of the serving certificate in use',
   ),
-  configReloadErrors: metric(
+  configReloadErrors: counter(
     `${OWN_PREFIX}config_reload_errors_total`,
     'Configuration changes rejected because they did not parse or validate (the last good configuration stays in use)',
   ),
-  configReloads: metric(
+  configReloads: counter(
     `${OWN_PREFIX}config_reloads_total`,
     'Configuration changes applied without a restart',
   ),
-  informerRestarts: metric(
+  informerRestarts: counter(
     `${OWN_PREFIX}informer_restarts_total`,
     'Informer restarts after a list or watch error',
     ['informer'],
   ),
-  namespaceLookups: metric(
+  namespaceLookups: counter(
     `${OWN_PREFIX}namespace_lookups_total`,
     'Namespace lookups by where the answer came from (cache, api, unavailable)',
     ['source'],
   ),
   // Gauges of the cluster audit (src/k8s/pod-audit.ts, src/k8s/webhook-audit.ts): states, not
   // counts of events, so no _total suffix.
-  podsMissingSidecar: metric(
+  podsMissingSidecar: gauge(
     `${OWN_PREFIX}pods_missing_sidecar`,
     'Running pods the current configuration would inject but that have no istio-proxy (namespaces beyond the cap are summed under "_other")',
     ['namespace', 'owner_kind'],
   ),
-  podsStaleProxy: metric(
+  podsStaleProxy: gauge(
     `${OWN_PREFIX}pods_stale_proxy`,
     'Injected pods whose proxy differs from what the configuration injects now, by reason (revision, image)',
     ['namespace', 'owner_kind', 'reason'],
   ),
-  podAuditPods: metric(`${OWN_PREFIX}pod_audit_pods`, 'Pods judged by the last audit run'),
-  podAuditDuration: metric(
+  podAuditPods: gauge(`${OWN_PREFIX}pod_audit_pods`, 'Pods judged by the last audit run'),
+  podAuditDuration: gauge(
     `${OWN_PREFIX}pod_audit_duration_seconds`,
     'Duration of the last audit run (it yields to requests between slices)',
   ),
-  webhookFindings: metric(
+  webhookFindings: gauge(
     `${OWN_PREFIX}webhook_findings`,
     'Findings of the webhook self-check by code (overlap, ca-bundle-mismatch, ...)',
     ['code'],
   ),
-  reviewEvents: metric(
+  reviewEvents: counter(
     `${OWN_PREFIX}review_events_total`,
     'Kubernetes Events about skipped and denied pods: sent (created or count updated), dropped (queue full or rate limit), failed',
     ['result'],
@@ -107,22 +122,43 @@ export const METRIC_DEFINITIONS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 type Definitions = typeof METRIC_DEFINITIONS;
-type LabelOf<K extends keyof Definitions> = Definitions[K]['labelNames'][number];
+type MetricKey = keyof Definitions;
+type LabelOf<K extends MetricKey> = Definitions[K]['labelNames'][number];
+interface MetricTypes<L extends string> {
+  counter: Counter<L>;
+  gauge: Gauge<L>;
+  histogram: Histogram<L>;
+}
+/** The prom-client type of the metric `K`, with its label names. */
+type MetricOf<K extends MetricKey> = MetricTypes<LabelOf<K>>[Definitions[K]['kind']];
+
+const METRIC_CLASSES = { counter: Counter, gauge: Gauge, histogram: Histogram } as const;
+
+function createMetric(
+  definition: MetricDefinition,
+  registry: Registry,
+): Counter | Gauge | Histogram {
+  const { name, help, labelNames } = definition;
+  const configuration = { name, help, labelNames: [...labelNames], registers: [registry] };
+  switch (definition.kind) {
+    case 'counter':
+      return new Counter(configuration);
+    case 'gauge':
+      return new Gauge(configuration);
+    case 'histogram':
+      return new Histogram({ ...configuration, buckets: [...DURATION_BUCKETS] });
+  }
+}
 
 /**
- * The counter `key` on `registry`, created on first use: several sources (two config providers,
+ * The metric `key` on `registry`, created on first use: several sources (two config providers,
  * the runtime) may share one Registry, and a metric exists once per Registry.
  */
-function counter<K extends keyof Definitions>(registry: Registry, key: K): Counter<LabelOf<K>> {
-  const { name, help, labelNames } = METRIC_DEFINITIONS[key];
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing;
-  return new Counter<LabelOf<K>>({
-    name,
-    help,
-    labelNames: [...labelNames] as LabelOf<K>[],
-    registers: [registry],
-  });
+function metric<K extends MetricKey>(registry: Registry, key: K): MetricOf<K> {
+  const definition: MetricDefinition = METRIC_DEFINITIONS[key];
+  const existing = registry.getSingleMetric(definition.name);
+  const found = existing instanceof METRIC_CLASSES[definition.kind] ? existing : undefined;
+  return (found ?? createMetric(definition, registry)) as MetricOf<K>;
 }
 
 export interface InjectorMetrics {
@@ -155,21 +191,14 @@ export function createMetrics(options: MetricsOptions = {}): InjectorMetrics {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return {
     registry,
-    requests: counter(registry, 'requests'),
-    success: counter(registry, 'success'),
-    skip: counter(registry, 'skip'),
-    failure: counter(registry, 'failure'),
-    duration: histogram(registry, 'duration'),
-    injectionTime: histogram(registry, 'injectionTime'),
-    certificateExpiry: gauge(registry, 'certificateExpiry'),
+    requests: metric(registry, 'requests'),
+    success: metric(registry, 'success'),
+    skip: metric(registry, 'skip'),
+    failure: metric(registry, 'failure'),
+    duration: metric(registry, 'duration'),
+    injectionTime: metric(registry, 'injectionTime'),
+    certificateExpiry: metric(registry, 'certificateExpiry'),
   };
-}
-
-function histogram(registry: Registry, key: 'duration' | 'injectionTime'): Histogram {
-  const { name, help } = METRIC_DEFINITIONS[key];
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing;
-  return new Histogram({ name, help, buckets: [...DURATION_BUCKETS], registers: [registry] });
 }
 
 /** Counters of a live configuration source (ConfigMap informer, mounted directory). */
@@ -178,22 +207,9 @@ export function configReloadMetrics(registry: Registry): {
   errors: Counter;
 } {
   return {
-    reloads: counter(registry, 'configReloads'),
-    errors: counter(registry, 'configReloadErrors'),
+    reloads: metric(registry, 'configReloads'),
+    errors: metric(registry, 'configReloadErrors'),
   };
-}
-
-/** The gauge `key` on `registry`, created on first use (see `counter`). */
-function gauge<K extends keyof Definitions>(registry: Registry, key: K): Gauge<LabelOf<K>> {
-  const { name, help, labelNames } = METRIC_DEFINITIONS[key];
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Gauge) return existing;
-  return new Gauge<LabelOf<K>>({
-    name,
-    help,
-    labelNames: [...labelNames] as LabelOf<K>[],
-    registers: [registry],
-  });
 }
 
 /** Gauges of the pod audit. */
@@ -204,16 +220,16 @@ export function podAuditMetrics(registry: Registry): {
   duration: Gauge;
 } {
   return {
-    missing: gauge(registry, 'podsMissingSidecar'),
-    stale: gauge(registry, 'podsStaleProxy'),
-    pods: gauge(registry, 'podAuditPods'),
-    duration: gauge(registry, 'podAuditDuration'),
+    missing: metric(registry, 'podsMissingSidecar'),
+    stale: metric(registry, 'podsStaleProxy'),
+    pods: metric(registry, 'podAuditPods'),
+    duration: metric(registry, 'podAuditDuration'),
   };
 }
 
 /** Gauge of the webhook self-check. */
 export function webhookAuditMetrics(registry: Registry): { findings: Gauge<'code'> } {
-  return { findings: gauge(registry, 'webhookFindings') };
+  return { findings: metric(registry, 'webhookFindings') };
 }
 
 /** Counters of the cluster runtime (informers and namespace lookups). */
@@ -222,12 +238,12 @@ export function clusterMetrics(registry: Registry): {
   namespaceLookups: Counter<'source'>;
 } {
   return {
-    informerRestarts: counter(registry, 'informerRestarts'),
-    namespaceLookups: counter(registry, 'namespaceLookups'),
+    informerRestarts: metric(registry, 'informerRestarts'),
+    namespaceLookups: metric(registry, 'namespaceLookups'),
   };
 }
 
 /** Counter of the Events the server writes about skipped and denied pods. */
 export function reviewEventMetrics(registry: Registry): { events: Counter<'result'> } {
-  return { events: counter(registry, 'reviewEvents') };
+  return { events: metric(registry, 'reviewEvents') };
 }

@@ -4,8 +4,11 @@
  * ephemeral port, and a kill timer so the process stops by itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -85,4 +88,54 @@ export function startServerProcess(
       reject(new Error(`server exited with ${code} before listening: ${err}`));
     });
   });
+}
+
+/** A server process serving a fresh dev certificate for localhost and 127.0.0.1. */
+export interface ServingProcess {
+  server: ServerProcess;
+  /** The serving pair and the CA that signed it. */
+  pair: DevCertificates;
+  /** A temporary directory holding tls.crt, tls.key and ca.crt; the test may add files. */
+  dir: string;
+  /** Stops the server, then removes `dir`. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `serve` on 127.0.0.1, an ephemeral port, info logs and a new certificate written to a
+ * temporary directory named after `prefix`; `args` add to (or override) those flags.
+ */
+export async function startServingProcess(
+  prefix: string,
+  args: readonly string[],
+  options: { maxLifetimeMs?: number } = {},
+): Promise<ServingProcess> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const pair = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
+  await writeFile(join(dir, 'tls.crt'), pair.cert);
+  await writeFile(join(dir, 'tls.key'), pair.key);
+  await writeFile(join(dir, 'ca.crt'), pair.ca);
+  const server = await startServerProcess(
+    [
+      '--port=0',
+      '--host=127.0.0.1',
+      '--log-level=info',
+      `--tls-cert=${join(dir, 'tls.crt')}`,
+      `--tls-key=${join(dir, 'tls.key')}`,
+      ...args,
+    ],
+    options,
+  ).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    server,
+    pair,
+    dir,
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

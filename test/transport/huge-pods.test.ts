@@ -5,42 +5,31 @@
  * for the work, else refused with INJ_ERR_DEADLINE_EXCEEDED, never an answer after the API server
  * stopped waiting that still carries a patch, never a 5xx. 127.0.0.1 only, bounded in time.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import type { DevCertificates } from '../../src/tls/dev-cert.js';
+import {
+  startServingProcess,
+  type ServerProcess,
+  type ServingProcess,
+} from '../helpers/server-process.js';
 import { h1Request } from '../server/clients.js';
 import { makeReview } from '../helpers/review.js';
 import type { Pod } from '../../src/core/pod-types.js';
 
-let dir: string;
+let serving: ServingProcess | undefined;
 let pair: DevCertificates;
 let server: ServerProcess;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'injector-huge-'));
-  pair = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
-  await writeFile(join(dir, 'tls.crt'), pair.cert);
-  await writeFile(join(dir, 'tls.key'), pair.key);
-  server = await startServerProcess(
-    [
-      '--port=0',
-      '--host=127.0.0.1',
-      '--log-level=info',
-      `--tls-cert=${join(dir, 'tls.crt')}`,
-      `--tls-key=${join(dir, 'tls.key')}`,
-      '--drain-seconds=0',
-    ],
-    { maxLifetimeMs: 180_000 },
-  );
+  serving = await startServingProcess('injector-huge-', ['--drain-seconds=0'], {
+    maxLifetimeMs: 180_000,
+  });
+  ({ pair, server } = serving);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await serving?.stop();
 });
 
 function review(pod: unknown): string {

@@ -8,170 +8,59 @@
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject, sortedObject } from '../json.js';
 import { canonicalQuantityValue } from '../quantity.js';
+import { K8S_STRUCTS, type K8sField } from '../k8s-structs.js';
 
 /**
- * One field: name, the type of its value (a key of TYPES, `[]T` for a list, `{}` for a sorted
- * string map, `Q{}` for a quantity map) and whether a zero value is omitted (`omitempty` on a
- * non-pointer field), or, for a field without `omitempty`, the zero value Go prints when it is
- * absent (`null` for a nil pointer).
+ * One field as `orderedJson` walks it: JSON name, the type of its value (a key of TYPES, `[]T` for
+ * a list, `{}` for a sorted string map, `Q{}` for a quantity map, `Q` for a quantity), whether a
+ * zero value is omitted (`omitempty` on a non-pointer scalar) or, for a field without
+ * `omitempty`, the zero value Go prints when it is absent (`null` for a nil pointer), and whether
+ * the field is a struct value (Go prints it even when empty).
  */
-type Field = readonly [name: string, type?: string, omitZero?: boolean | Always];
+interface Field {
+  readonly name: string;
+  readonly type: string | undefined;
+  readonly omitZero: boolean | Always;
+  readonly structValue: boolean;
+}
 
 /** A field without `omitempty`: Go prints it even when unset, as `zero`. */
 interface Always {
   zero: JsonValue;
 }
 
-const Z = true;
-const NO_OMIT_STRING: Always = { zero: '' };
-const NO_OMIT_INT: Always = { zero: 0 };
-const NO_OMIT_POINTER: Always = { zero: null };
-const TYPES: Record<string, readonly Field[]> = {
-  Container: [
-    ['name', undefined, NO_OMIT_STRING],
-    ['image', undefined, Z],
-    ['command', '[]'],
-    ['args', '[]'],
-    ['workingDir', undefined, Z],
-    ['ports', '[]ContainerPort'],
-    ['envFrom', '[]EnvFromSource'],
-    ['env', '[]EnvVar'],
-    ['resources', 'ResourceRequirements'],
-    ['resizePolicy', '[]ResizePolicy'],
-    ['restartPolicy'],
-    ['restartPolicyRules', '[]'],
-    ['volumeMounts', '[]VolumeMount'],
-    ['volumeDevices', '[]VolumeDevice'],
-    ['livenessProbe', 'Probe'],
-    ['readinessProbe', 'Probe'],
-    ['startupProbe', 'Probe'],
-    ['lifecycle', 'Lifecycle'],
-    ['terminationMessagePath', undefined, Z],
-    ['terminationMessagePolicy', undefined, Z],
-    ['imagePullPolicy', undefined, Z],
-    ['securityContext', 'SecurityContext'],
-    ['stdin', undefined, Z],
-    ['stdinOnce', undefined, Z],
-    ['tty', undefined, Z],
-  ],
-  ContainerPort: [
-    ['name', undefined, Z],
-    ['hostPort', undefined, Z],
-    ['containerPort', undefined, NO_OMIT_INT],
-    ['protocol', undefined, Z],
-    ['hostIP', undefined, Z],
-  ],
-  EnvFromSource: [['prefix', undefined, Z], ['configMapRef'], ['secretRef']],
-  EnvVar: [
-    ['name', undefined, NO_OMIT_STRING],
-    ['value', undefined, Z],
-    ['valueFrom', 'EnvVarSource'],
-  ],
-  EnvVarSource: [
-    ['fieldRef', 'ObjectFieldSelector'],
-    ['resourceFieldRef', 'ResourceFieldSelector'],
-    ['configMapKeyRef'],
-    ['secretKeyRef'],
-    ['fileKeyRef'],
-  ],
-  ObjectFieldSelector: [
-    ['apiVersion', undefined, Z],
-    ['fieldPath', undefined, NO_OMIT_STRING],
-  ],
-  ResourceFieldSelector: [
-    ['containerName', undefined, Z],
-    ['resource', undefined, NO_OMIT_STRING],
-    ['divisor', 'Q'],
-  ],
-  ResourceRequirements: [
-    ['limits', 'Q{}'],
-    ['requests', 'Q{}'],
-    ['claims', '[]'],
-  ],
-  ResizePolicy: [
-    ['resourceName', undefined, NO_OMIT_STRING],
-    ['restartPolicy', undefined, NO_OMIT_STRING],
-  ],
-  VolumeMount: [
-    ['name', undefined, NO_OMIT_STRING],
-    ['readOnly', undefined, Z],
-    ['recursiveReadOnly'],
-    ['mountPath', undefined, NO_OMIT_STRING],
-    ['subPath', undefined, Z],
-    ['mountPropagation'],
-    ['subPathExpr', undefined, Z],
-  ],
-  VolumeDevice: [
-    ['name', undefined, NO_OMIT_STRING],
-    ['devicePath', undefined, NO_OMIT_STRING],
-  ],
-  Probe: [
-    ['exec', 'ExecAction'],
-    ['httpGet', 'HTTPGetAction'],
-    ['tcpSocket', 'TCPSocketAction'],
-    ['grpc', 'GRPCAction'],
-    ['initialDelaySeconds', undefined, Z],
-    ['timeoutSeconds', undefined, Z],
-    ['periodSeconds', undefined, Z],
-    ['successThreshold', undefined, Z],
-    ['failureThreshold', undefined, Z],
-    ['terminationGracePeriodSeconds'],
-  ],
-  Lifecycle: [['postStart', 'LifecycleHandler'], ['preStop', 'LifecycleHandler'], ['stopSignal']],
-  LifecycleHandler: [
-    ['exec', 'ExecAction'],
-    ['httpGet', 'HTTPGetAction'],
-    ['tcpSocket', 'TCPSocketAction'],
-    ['sleep'],
-  ],
-  ExecAction: [['command', '[]']],
-  HTTPGetAction: [
-    ['path', undefined, Z],
-    ['port', undefined, NO_OMIT_INT],
-    ['host', undefined, Z],
-    ['scheme', undefined, Z],
-    ['httpHeaders', '[]HTTPHeader'],
-  ],
-  HTTPHeader: [
-    ['name', undefined, NO_OMIT_STRING],
-    ['value', undefined, NO_OMIT_STRING],
-  ],
-  TCPSocketAction: [
-    ['port', undefined, NO_OMIT_INT],
-    ['host', undefined, Z],
-  ],
-  // k8s.io/api core/v1 GRPCAction: `port` and the `*string` `service` carry no omitempty, so an
-  // unset service prints as null (Istio's ISTIO_KUBE_APP_PROBERS shows `"service":null`).
-  GRPCAction: [
-    ['port', undefined, NO_OMIT_INT],
-    ['service', undefined, NO_OMIT_POINTER],
-  ],
-  SecurityContext: [
-    ['capabilities', 'Capabilities'],
-    ['privileged'],
-    ['seLinuxOptions'],
-    ['windowsOptions'],
-    ['runAsUser'],
-    ['runAsGroup'],
-    ['runAsNonRoot'],
-    ['readOnlyRootFilesystem'],
-    ['allowPrivilegeEscalation'],
-    ['procMount'],
-    ['seccompProfile'],
-    ['appArmorProfile'],
-  ],
-  Capabilities: [
-    ['add', '[]'],
-    ['drop', '[]'],
-  ],
-  /** Istio's agent-side prober (Prober in pilot/cmd/pilot-agent/status). */
-  Prober: [
-    ['httpGet', 'HTTPGetAction'],
-    ['tcpSocket', 'TCPSocketAction'],
-    ['grpc', 'GRPCAction'],
-    ['timeoutSeconds', undefined, Z],
-  ],
-};
+const SCALAR_ZERO: Readonly<Record<string, JsonValue>> = { s: '', i: 0, b: false };
+
+function field([name, shape, omitempty]: K8sField): Field {
+  const scalar = Object.hasOwn(SCALAR_ZERO, shape);
+  let type: string | undefined;
+  if (shape === '[]s') type = '[]';
+  else if (shape.startsWith('[]') || shape === '{}' || shape === 'Q{}' || shape === 'Q')
+    type = shape;
+  else if (!scalar && shape !== '*s' && shape !== '*i' && shape !== '*b')
+    type = shape.replace(/^\*/, '');
+  const omitZero: boolean | Always = omitempty
+    ? scalar
+    : { zero: scalar ? (SCALAR_ZERO[shape] ?? null) : null };
+  const structValue =
+    type !== undefined && !shape.startsWith('*') && Object.hasOwn(K8S_STRUCTS, type);
+  return { name, type, omitZero, structValue };
+}
+
+/** Istio's agent-side prober (Prober in pilot/cmd/pilot-agent/status). */
+const PROBER: readonly K8sField[] = [
+  ['httpGet', '*HTTPGetAction', true],
+  ['tcpSocket', '*TCPSocketAction', true],
+  ['grpc', '*GRPCAction', true],
+  ['timeoutSeconds', 'i', true],
+];
+
+const TYPES: ReadonlyMap<string, readonly Field[]> = new Map(
+  [...Object.entries(K8S_STRUCTS), ['Prober', PROBER] as const].map(([t, fields]) => [
+    t,
+    fields.map(field),
+  ]),
+);
 
 function isZero(value: JsonValue): boolean {
   return value === '' || value === 0 || value === false || value === null;
@@ -198,13 +87,15 @@ function convert(type: string | undefined, value: JsonValue): JsonValue {
 
 /** Returns `value` re-keyed in the Go field order of `type` (see TYPES). */
 export function orderedJson(type: string, value: JsonValue): JsonValue {
-  const fields = TYPES[type];
+  const fields = TYPES.get(type);
   if (!fields || !isJsonObject(value)) return value;
   const out: JsonObject = {};
-  for (const [name, fieldType, omitZero] of fields) {
+  for (const { name, type: fieldType, omitZero, structValue } of fields) {
     const v = value[name];
     if (v === undefined || v === null) {
       if (typeof omitZero === 'object') out[name] = omitZero.zero;
+      // A struct value (not a pointer) is never empty to encoding/json: `resources` prints {}.
+      else if (structValue) out[name] = {};
       continue;
     }
     if (omitZero === true && isZero(v)) continue;
@@ -217,15 +108,6 @@ export function orderedJson(type: string, value: JsonValue): JsonValue {
     )
       continue;
     out[name] = convert(fieldType, v);
-  }
-  // `resources` is a struct, not a pointer: Go always prints it.
-  if (type === 'Container' && out.resources === undefined) {
-    const ordered: JsonObject = {};
-    for (const [name] of fields) {
-      if (name === 'resources') ordered.resources = {};
-      else if (out[name] !== undefined) ordered[name] = out[name];
-    }
-    return ordered;
   }
   return out;
 }

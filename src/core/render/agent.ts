@@ -8,7 +8,14 @@ import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
 import type { Container, ContainerPort, EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { Values } from '../config/types.js';
-import { caAddress, clusterId, fieldRefEnv, podIdentityEnv } from './env.js';
+import {
+  caAddress,
+  clusterId,
+  fieldRefEnv,
+  meshIdentityEnv,
+  podIdentityEnv,
+  resourceFieldEnv,
+} from './env.js';
 import { podAnnotations, podLabels } from './pod-annotations.js';
 import {
   CUSTOM_BOOTSTRAP_DIR,
@@ -16,7 +23,7 @@ import {
   imagePullSecrets,
   proxyAgentArgs,
 } from './proxy-container.js';
-import { podInfoVolume, tokenVolume, volumeMount } from './volumes.js';
+import { caCertVolume, podInfoVolume, tokenVolume, volumeMount } from './volumes.js';
 import { proxyImage } from './images.js';
 import {
   PROXY_CONTAINER,
@@ -30,17 +37,20 @@ import { hasKey, valueString } from './values.js';
 import { KEY } from '../annotations/keys.js';
 
 /** Envoy's Prometheus port, published by the sidecar and gateway proxies. */
-export const ENVOY_PROMETHEUS_PORT: ContainerPort = {
+const ENVOY_PROMETHEUS_PORT: ContainerPort = {
   containerPort: 15090,
   protocol: 'TCP',
   name: 'http-envoy-prom',
 };
 
-/** `name`, `image`, `imagePullPolicy`, `ports` and `args` of the `istio-proxy` container. */
+/**
+ * `name`, `image`, `imagePullPolicy`, `ports` and `args` of the `istio-proxy` container. The
+ * sidecar and gateway proxies publish Envoy's Prometheus port; the grpc agent its own.
+ */
 export function agentContainer(
   ctx: RenderContext,
   mode: 'sidecar' | 'router',
-  port: ContainerPort,
+  port: ContainerPort = ENVOY_PROMETHEUS_PORT,
 ): Container {
   const { values } = ctx;
   const annotations = podAnnotations(ctx);
@@ -111,6 +121,33 @@ export function workloadMetaEnv(ctx: RenderContext): EnvVar[] {
   return env;
 }
 
+/**
+ * The env an Envoy proxy (sidecar or gateway) carries from `PILOT_CERT_PROVIDER` to
+ * `TRUST_DOMAIN`, in Istio's order. The two templates differ in one place: the gateway's lists
+ * `GOMEMLIMIT` before `ISTIO_META_APP_CONTAINERS`, the sidecar's after.
+ */
+export function envoyEnv(
+  ctx: RenderContext,
+  annotations: StringMap,
+  interceptionMode: string,
+  template: 'sidecar' | 'gateway',
+): EnvVar[] {
+  const memoryLimit = resourceFieldEnv('GOMEMLIMIT', 'limits.memory');
+  const appContainers = appContainersEnv(ctx);
+  return [
+    ...caAndPodEnv(ctx.values),
+    resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
+    ...proxyConfigEnv(ctx),
+    ...(template === 'gateway' ? [memoryLimit, appContainers] : [appContainers, memoryLimit]),
+    ...complianceEnv(ctx),
+    ...clusterAndNodeEnv(ctx.values),
+    { name: 'ISTIO_META_INTERCEPTION_MODE', value: interceptionMode },
+    ...workloadMetaEnv(ctx),
+    ...bootstrapOverrideEnv(annotations),
+    ...meshIdentityEnv(ctx),
+  ];
+}
+
 /** `ISTIO_BOOTSTRAP_OVERRIDE` when the pod names a custom bootstrap ConfigMap. */
 export function bootstrapOverrideEnv(annotations: StringMap): EnvVar[] {
   return hasBootstrapOverride(annotations)
@@ -135,10 +172,27 @@ const AGENT_MOUNT_PATHS = {
 
 export type AgentVolumeName = keyof typeof AGENT_MOUNT_PATHS;
 
-/** Read-write mounts of the named agent volumes, in the order given; `false` entries are skipped. */
-export function agentMounts(names: readonly (AgentVolumeName | false)[]): JsonObject[] {
+/**
+ * The agent volumes mounted only under a condition, as the chart's templates guard them: a
+ * template lists their mounts always, and agentMounts leaves out those whose condition fails.
+ */
+const MOUNTED_WHEN: Partial<Record<AgentVolumeName, (ctx: RenderContext) => boolean>> = {
+  'istiod-ca-cert': (ctx) => istiodCertificates(ctx.values),
+  'istio-ca-crl': (ctx) => istiodCertificates(ctx.values),
+  'custom-bootstrap-volume': (ctx) => hasBootstrapOverride(podAnnotations(ctx)),
+};
+
+/**
+ * Read-write mounts of the named agent volumes, in the order given; `false` entries, and the
+ * volumes of MOUNTED_WHEN this pod does not have, are skipped.
+ */
+export function agentMounts(
+  ctx: RenderContext,
+  names: readonly (AgentVolumeName | false)[],
+): JsonObject[] {
   return names
     .filter((name): name is AgentVolumeName => name !== false)
+    .filter((name) => MOUNTED_WHEN[name]?.(ctx) ?? true)
     .map((name) => volumeMount(name, AGENT_MOUNT_PATHS[name]));
 }
 
@@ -161,17 +215,32 @@ export function bootstrapOverrideVolume(annotations: StringMap): JsonObject[] {
 
 /**
  * The agent's working volumes: its config directory (`istio-envoy`, or `istio-xds` without
- * Envoy) in memory, `istio-data`, the pod info and the istio-token projection.
+ * Envoy) in memory, `istio-data`, the pod info, the istio-token projection and, when istiod
+ * issues the certificates, its CA root.
  */
 export function agentStateVolumes(
   values: Values,
   configVolume: 'istio-envoy' | 'istio-xds',
 ): JsonObject[] {
-  return [
+  const volumes: JsonObject[] = [
     { name: configVolume, emptyDir: { medium: 'Memory' } },
     { name: 'istio-data', emptyDir: {} },
     podInfoVolume(),
     tokenVolume(values),
+  ];
+  if (istiodCertificates(values)) volumes.push(caCertVolume(values));
+  return volumes;
+}
+
+/**
+ * The volumes of an Envoy proxy (sidecar or gateway): the template's own `sockets` (the SPIFFE
+ * sockets and certificates, whose sources differ), the custom bootstrap, the agent's state.
+ */
+export function envoyVolumes(ctx: RenderContext, sockets: readonly JsonObject[]): JsonObject[] {
+  return [
+    ...sockets,
+    ...bootstrapOverrideVolume(podAnnotations(ctx)),
+    ...agentStateVolumes(ctx.values, 'istio-envoy'),
   ];
 }
 

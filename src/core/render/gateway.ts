@@ -8,48 +8,24 @@ import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import type { EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import {
-  ENVOY_PROMETHEUS_PORT,
   agentContainer,
   agentMounts,
-  agentStateVolumes,
-  appContainersEnv,
-  bootstrapOverrideEnv,
-  bootstrapOverrideVolume,
-  caAndPodEnv,
-  clusterAndNodeEnv,
-  complianceEnv,
-  hasBootstrapOverride,
-  istiodCertificates,
-  proxyConfigEnv,
+  envoyEnv,
+  envoyVolumes,
   setImagePullSecrets,
-  workloadMetaEnv,
 } from './agent.js';
-import { meshIdentityEnv, proxyMetadataEnv, resourceFieldEnv } from './env.js';
+import { proxyMetadataEnv } from './env.js';
 import { podAnnotations, podLabels } from './pod-annotations.js';
 import { annotationResources, proxyReadinessProbe } from './proxy-container.js';
-import { caCertVolume } from './volumes.js';
 import { interceptionModeOf, statusPortText } from './iptables.js';
-import { canonicalRevision, rawCanonicalName } from './metadata.js';
+import { canonicalLabels, rawCanonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueSetObject } from './values.js';
-import { LABEL } from '../annotations/keys.js';
 
 function gatewayEnv(ctx: RenderContext, annotations: StringMap): EnvVar[] {
+  const mode = interceptionModeOf(annotations, ctx.proxyConfig.interceptionMode);
   return [
-    ...caAndPodEnv(ctx.values),
-    resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
-    ...proxyConfigEnv(ctx),
-    resourceFieldEnv('GOMEMLIMIT', 'limits.memory'),
-    appContainersEnv(ctx),
-    ...complianceEnv(ctx),
-    ...clusterAndNodeEnv(ctx.values),
-    {
-      name: 'ISTIO_META_INTERCEPTION_MODE',
-      value: interceptionModeOf(annotations, ctx.proxyConfig.interceptionMode),
-    },
-    ...workloadMetaEnv(ctx),
-    ...bootstrapOverrideEnv(annotations),
-    ...meshIdentityEnv(ctx),
+    ...envoyEnv(ctx, annotations, mode, 'gateway'),
     ...proxyMetadataEnv(ctx.proxyConfig.proxyMetadata),
   ];
 }
@@ -70,9 +46,8 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   const annotations = podAnnotations(ctx);
   const labels = podLabels(ctx);
   const { values } = ctx;
-  const istiod = istiodCertificates(values);
 
-  const proxy = agentContainer(ctx, 'router', ENVOY_PROMETHEUS_PORT);
+  const proxy = agentContainer(ctx, 'router');
   const lifecycle = valueSetObject(values, 'global.proxy.lifecycle');
   if (lifecycle !== undefined) proxy.lifecycle = lifecycle;
   proxy.securityContext = { runAsUser: ctx.proxyUID, runAsGroup: ctx.proxyGID };
@@ -83,39 +58,31 @@ export function renderGateway(ctx: RenderContext): RenderedTemplate {
   // Gateway deployments size the proxy themselves; only the resource annotations apply here.
   const resources = annotationResources(annotations);
   if (resources !== undefined) proxy.resources = resources;
-  proxy.volumeMounts = agentMounts([
+  proxy.volumeMounts = agentMounts(ctx, [
     'workload-socket',
     'credential-socket',
     'workload-certs',
-    istiod && 'istiod-ca-cert',
+    'istiod-ca-cert',
     'istio-data',
-    hasBootstrapOverride(annotations) && 'custom-bootstrap-volume',
+    'custom-bootstrap-volume',
     'istio-envoy',
     'istio-token',
     'istio-podinfo',
   ]);
 
-  const volumes: JsonObject[] = [
-    { name: 'workload-socket', emptyDir: null },
-    { name: 'credential-socket', emptyDir: {} },
-    { name: 'workload-certs', emptyDir: {} },
-    ...bootstrapOverrideVolume(annotations),
-    ...agentStateVolumes(values, 'istio-envoy'),
-  ];
-  if (istiod) volumes.push(caCertVolume(values));
-
   const spec: PodSpec = {
     securityContext: gatewayPodSecurityContext(ctx),
     containers: [proxy],
-    volumes,
+    volumes: envoyVolumes(ctx, [
+      { name: 'workload-socket', emptyDir: null },
+      { name: 'credential-socket', emptyDir: {} },
+      { name: 'workload-certs', emptyDir: {} },
+    ]),
   };
   setImagePullSecrets(spec, values);
   return {
     metadata: {
-      labels: {
-        [LABEL.canonicalName]: rawCanonicalName(labels, ctx.deploymentMeta.name),
-        [LABEL.canonicalRevision]: canonicalRevision(labels),
-      },
+      labels: canonicalLabels(labels, rawCanonicalName(labels, ctx.deploymentMeta.name)),
       annotations: revisionAndDefaultContainer(ctx),
     },
     spec,

@@ -16,7 +16,6 @@ import {
   appContainersEnv,
   caAndPodEnv,
   clusterAndNodeEnv,
-  istiodCertificates,
   proxyConfigEnv,
   setImagePullSecrets,
   workloadMetaEnv,
@@ -24,12 +23,12 @@ import {
 import { fieldRefEnv, meshIdentityEnv, proxyMetadataEnv } from './env.js';
 import { podAnnotations, podLabels } from './pod-annotations.js';
 import { proxyReadinessProbe, proxyResources } from './proxy-container.js';
-import { caCertVolume, volumeMount } from './volumes.js';
+import { volumeMount } from './volumes.js';
 import { statusPortText } from './iptables.js';
-import { PROXY_CONTAINER, canonicalName, canonicalRevision } from './metadata.js';
+import { PROXY_CONTAINER, canonicalLabels, canonicalName } from './metadata.js';
 import { revisionAndDefaultContainer } from './sidecar.js';
 import { valueString } from './values.js';
-import { KEY, LABEL } from '../annotations/keys.js';
+import { KEY } from '../annotations/keys.js';
 
 const GRPC_BOOTSTRAP_VOLUME = 'grpc-io-proxyless-bootstrap';
 const GRPC_BOOTSTRAP_DIR = '/var/lib/grpc/data/';
@@ -122,7 +121,6 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
   // port, the readiness probe and the postStart wait on it are left out instead.
   const statusPort = Number(statusPortText(annotations, values).trim());
   const served = statusPort !== 0;
-  const istiod = istiodCertificates(values);
 
   const readiness = proxyReadinessProbe(values, annotations);
   // The agent itself answers readiness on the status port (there is no Envoy on 15021).
@@ -151,10 +149,10 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
       : {}),
     env: agentEnv(ctx),
     resources: proxyResources(values, annotations),
-    volumeMounts: agentMounts([
+    volumeMounts: agentMounts(ctx, [
       'workload-socket',
       'workload-certs',
-      istiod && 'istiod-ca-cert',
+      'istiod-ca-cert',
       'istio-data',
       'istio-xds',
       'istio-token',
@@ -172,7 +170,7 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
         { name: 'GRPC_XDS_EXPERIMENTAL_SECURITY_SUPPORT', value: 'true' },
         { name: 'GRPC_XDS_BOOTSTRAP', value: '/etc/istio/proxy/grpc-bootstrap.json' },
       ],
-      volumeMounts: agentMounts(['istio-data', 'istio-xds', 'workload-certs']),
+      volumeMounts: agentMounts(ctx, ['istio-data', 'istio-xds', 'workload-certs']),
     }));
 
   const volumes: JsonObject[] = [
@@ -180,16 +178,12 @@ export function renderGrpcAgent(ctx: RenderContext): RenderedTemplate {
     { name: 'workload-certs', emptyDir: null },
     ...agentStateVolumes(values, 'istio-xds'),
   ];
-  if (istiod) volumes.push(caCertVolume(values));
 
   const spec: PodSpec = { containers: [agent, ...apps], volumes };
   setImagePullSecrets(spec, values);
   return {
     metadata: {
-      labels: {
-        [LABEL.canonicalName]: canonicalName(labels, ctx.deploymentMeta.name),
-        [LABEL.canonicalRevision]: canonicalRevision(labels),
-      },
+      labels: canonicalLabels(labels, canonicalName(labels, ctx.deploymentMeta.name)),
       annotations: { [KEY.rewriteAppHTTPProbers]: 'false', ...revisionAndDefaultContainer(ctx) },
     },
     spec,

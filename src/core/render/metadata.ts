@@ -56,6 +56,11 @@ export function canonicalRevision(labels: StringMap): string {
   );
 }
 
+/** The canonical-service labels of a rendered pod: `name`, and the revision from its labels. */
+export function canonicalLabels(labels: StringMap, name: string): StringMap {
+  return { [LABEL_CANONICAL_NAME]: name, [LABEL_CANONICAL_REVISION]: canonicalRevision(labels) };
+}
+
 /** `ISTIO_META_WORKLOAD_NAME`: the workload-name label, else the deployment name. */
 export function workloadName(labels: StringMap, deploymentName: string): string {
   const fromLabel = labels[LABEL_WORKLOAD_NAME];

@@ -9,23 +9,13 @@ import type { RenderContext, RenderedTemplate } from '../contracts.js';
 import type { Container, EnvVar, PodSpec, StringMap } from '../pod-types.js';
 import type { JsonObject } from '../json.js';
 import {
-  ENVOY_PROMETHEUS_PORT,
   agentContainer,
   agentMounts,
-  agentStateVolumes,
-  appContainersEnv,
-  bootstrapOverrideEnv,
-  bootstrapOverrideVolume,
-  caAndPodEnv,
-  clusterAndNodeEnv,
-  complianceEnv,
-  hasBootstrapOverride,
-  istiodCertificates,
-  proxyConfigEnv,
+  envoyEnv,
+  envoyVolumes,
   setImagePullSecrets,
-  workloadMetaEnv,
 } from './agent.js';
-import { datadogEnv, meshIdentityEnv, proxyMetadataEnv, resourceFieldEnv } from './env.js';
+import { datadogEnv, proxyMetadataEnv } from './env.js';
 import { namedEntries, podAnnotations, podLabels } from './pod-annotations.js';
 import {
   PROXY_HEALTH_PORT,
@@ -33,12 +23,12 @@ import {
   proxyReadinessProbe,
   proxyResources,
 } from './proxy-container.js';
-import { caCertVolume, crlVolume, volumeMount } from './volumes.js';
+import { crlVolume, volumeMount } from './volumes.js';
 import { proxyInitImage } from './images.js';
 import { interceptionModeOf, iptablesArgs, statusPortText, trafficSettings } from './iptables.js';
 import {
+  canonicalLabels,
   canonicalName,
-  canonicalRevision,
   defaultContainerName,
   otelResourceAttributes,
   otelSemanticConventions,
@@ -175,20 +165,7 @@ function proxyEnv(ctx: RenderContext, mode: string, annotations: StringMap): Env
   if (ctx.mesh.inboundTrafficPolicy?.mode === 'LOCALHOST') {
     env.push({ name: 'REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', value: 'true' });
   }
-  env.push(
-    ...caAndPodEnv(values),
-    resourceFieldEnv('ISTIO_CPU_LIMIT', 'limits.cpu'),
-    ...proxyConfigEnv(ctx),
-    appContainersEnv(ctx),
-    resourceFieldEnv('GOMEMLIMIT', 'limits.memory'),
-    ...complianceEnv(ctx),
-    ...clusterAndNodeEnv(values),
-    { name: 'ISTIO_META_INTERCEPTION_MODE', value: mode },
-    ...workloadMetaEnv(ctx),
-    ...bootstrapOverrideEnv(annotations),
-    ...meshIdentityEnv(ctx),
-    ...datadogEnv(values, annotations),
-  );
+  env.push(...envoyEnv(ctx, annotations, mode, 'sidecar'), ...datadogEnv(values, annotations));
   if (otelSemanticConventions(ctx.mesh)) {
     env.push({
       name: 'OTEL_RESOURCE_ATTRIBUTES',
@@ -216,19 +193,22 @@ function lightstepCaDirectory(ctx: RenderContext): string | undefined {
 function proxyVolumeMounts(ctx: RenderContext, annotations: StringMap): JsonObject[] {
   const { values } = ctx;
   const gke = valueString(values, 'global.caName') === GKE_CA_NAME;
-  const istiod = istiodCertificates(values);
-  const mounts = agentMounts(['workload-socket', 'credential-socket', !gke && 'workload-certs']);
+  const mounts = agentMounts(ctx, [
+    'workload-socket',
+    'credential-socket',
+    !gke && 'workload-certs',
+  ]);
   if (gke) {
     mounts.push(
       volumeMount('gke-workload-certificate', '/var/run/secrets/workload-spiffe-credentials', true),
     );
   }
   mounts.push(
-    ...agentMounts([
-      istiod && 'istiod-ca-cert',
-      istiod && 'istio-ca-crl',
+    ...agentMounts(ctx, [
+      'istiod-ca-cert',
+      'istio-ca-crl',
       'istio-data',
-      hasBootstrapOverride(annotations) && 'custom-bootstrap-volume',
+      'custom-bootstrap-volume',
       'istio-envoy',
       'istio-token',
     ]),
@@ -236,7 +216,7 @@ function proxyVolumeMounts(ctx: RenderContext, annotations: StringMap): JsonObje
   if (valueSet(values, 'global.mountMtlsCerts')) {
     mounts.push(volumeMount('istio-certs', '/etc/certs/', true));
   }
-  mounts.push(...agentMounts(['istio-podinfo']));
+  mounts.push(...agentMounts(ctx, ['istio-podinfo']));
   const lightstep = lightstepCaDirectory(ctx);
   if (lightstep !== undefined) mounts.push(volumeMount('lightstep-certs', lightstep, true));
   mounts.push(...namedEntries(annotations, KEY.userVolumeMount));
@@ -247,7 +227,7 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
   const { values } = ctx;
   // `emptyDir: null` mirrors the template: the key is cleared, and the API server defaults the
   // source to an emptyDir.
-  const volumes: JsonObject[] = [
+  const volumes = envoyVolumes(ctx, [
     { name: 'workload-socket', emptyDir: null },
     { name: 'credential-socket', emptyDir: null },
     valueString(values, 'global.caName') === GKE_CA_NAME
@@ -256,14 +236,9 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
           csi: { driver: 'workloadcertificates.security.cloud.google.com' },
         }
       : { name: 'workload-certs', emptyDir: null },
-  ];
-  volumes.push(
-    ...bootstrapOverrideVolume(annotations),
-    ...agentStateVolumes(values, 'istio-envoy'),
-  );
-  // The chart's sidecar template mounts the CRL only with istiod certificates but declares its
-  // (optional) volume whatever the certificate provider.
-  if (istiodCertificates(values)) volumes.push(caCertVolume(values));
+  ]);
+  // The chart's sidecar template mounts the CRL only with istiod certificates (see agentMounts)
+  // but declares its (optional) volume whatever the certificate provider.
   volumes.push(crlVolume(values));
   if (valueSet(values, 'global.mountMtlsCerts')) {
     const account = ctx.pod.spec?.serviceAccountName;
@@ -288,7 +263,7 @@ function podVolumes(ctx: RenderContext, annotations: StringMap): JsonObject[] {
 function proxyContainer(ctx: RenderContext, mode: string, native: boolean): Container {
   const annotations = podAnnotations(ctx);
   const statusPort = statusPortText(annotations, ctx.values);
-  const container = agentContainer(ctx, 'sidecar', ENVOY_PROMETHEUS_PORT);
+  const container = agentContainer(ctx, 'sidecar');
   const lifecycle = proxyLifecycle(ctx, native, statusPort);
   if (lifecycle !== undefined) container.lifecycle = lifecycle;
   container.env = proxyEnv(ctx, mode, annotations);
@@ -371,9 +346,7 @@ function sidecarLabels(ctx: RenderContext): StringMap {
   if (ctx.proxyConfig.proxyMetadata?.ISTIO_META_ENABLE_HBONE === 'true') {
     out[LABEL.tunnel] = labels[LABEL.tunnel] || 'http';
   }
-  out[LABEL.canonicalName] = canonicalName(labels, ctx.deploymentMeta.name);
-  out[LABEL.canonicalRevision] = canonicalRevision(labels);
-  return out;
+  return { ...out, ...canonicalLabels(labels, canonicalName(labels, ctx.deploymentMeta.name)) };
 }
 
 /** `istio.io/rev` and the kubectl default-container annotations (only when absent). */

@@ -9,6 +9,8 @@
 import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
 import { memoByIdentity } from '../bounded-cache.js';
+import { goFieldName, K8S_STRUCTS } from '../k8s-structs.js';
+import { orderedJson as goJson } from '../pipeline/container-json.js';
 import { cleanProxyConfig, proxyImage, proxyInitImage } from '../render/index.js';
 import {
   fromJsonValue,
@@ -24,40 +26,28 @@ type FieldKind = 's' | 'i' | 'b' | 'm' | 'any' | `[${string}` | `*${string}`;
 /** Go field name, JSON name, kind. Kinds: string, int, bool, map[string]string, a struct list. */
 type Schema = readonly (readonly [string, string, FieldKind])[];
 
-const CONTAINER_PORT: Schema = [
-  ['Name', 'name', 's'],
-  ['HostPort', 'hostPort', 'i'],
-  ['ContainerPort', 'containerPort', 'i'],
-  ['Protocol', 'protocol', 's'],
-  ['HostIP', 'hostIP', 's'],
-];
+/** Template kind of a k8s-structs field: scalars as Go values, listed struct lists as structs. */
+function kindOf(shape: string): FieldKind {
+  if (shape === 's' || shape === 'i' || shape === 'b') return shape;
+  if (shape === '{}') return 'm';
+  if (shape.startsWith('[]')) {
+    const elem = shape.slice(2);
+    return MODELLED.has(elem) ? `[v1.${elem}` : 'any';
+  }
+  // A struct value is read like a pointer to it: absent, it is nil.
+  if (shape === '*s' || shape === '*i' || shape === '*b') return '*v1.Object';
+  return `*v1.${shape.replace(/^\*/, '')}`;
+}
 
-const CONTAINER: Schema = [
-  ['Name', 'name', 's'],
-  ['Image', 'image', 's'],
-  ['Command', 'command', 'any'],
-  ['Args', 'args', 'any'],
-  ['WorkingDir', 'workingDir', 's'],
-  ['Ports', 'ports', '[v1.ContainerPort'],
-  ['EnvFrom', 'envFrom', 'any'],
-  ['Env', 'env', 'any'],
-  ['Resources', 'resources', '*v1.ResourceRequirements'],
-  ['ResizePolicy', 'resizePolicy', 'any'],
-  ['RestartPolicy', 'restartPolicy', '*v1.ContainerRestartPolicy'],
-  ['VolumeMounts', 'volumeMounts', 'any'],
-  ['VolumeDevices', 'volumeDevices', 'any'],
-  ['LivenessProbe', 'livenessProbe', '*v1.Probe'],
-  ['ReadinessProbe', 'readinessProbe', '*v1.Probe'],
-  ['StartupProbe', 'startupProbe', '*v1.Probe'],
-  ['Lifecycle', 'lifecycle', '*v1.Lifecycle'],
-  ['TerminationMessagePath', 'terminationMessagePath', 's'],
-  ['TerminationMessagePolicy', 'terminationMessagePolicy', 's'],
-  ['ImagePullPolicy', 'imagePullPolicy', 's'],
-  ['SecurityContext', 'securityContext', '*v1.SecurityContext'],
-  ['Stdin', 'stdin', 'b'],
-  ['StdinOnce', 'stdinOnce', 'b'],
-  ['TTY', 'tty', 'b'],
-];
+/** The structs a template reads field by field; their fields come from K8S_STRUCTS. */
+const MODELLED = new Set(['Container', 'ContainerPort']);
+
+function k8sSchema(type: string): Schema {
+  return (K8S_STRUCTS[type] ?? []).map((f) => [goFieldName(f), f[0], kindOf(f[1])] as const);
+}
+
+const CONTAINER_PORT: Schema = k8sSchema('ContainerPort');
+const CONTAINER: Schema = k8sSchema('Container');
 
 const POD_SPEC: Schema = [
   ['Volumes', 'volumes', 'any'],
@@ -100,6 +90,8 @@ const POD_SPEC: Schema = [
   ['SchedulingGates', 'schedulingGates', 'any'],
   ['ResourceClaims', 'resourceClaims', 'any'],
   ['Resources', 'resources', '*v1.ResourceRequirements'],
+  ['HostnameOverride', 'hostnameOverride', '*string'],
+  ['SchedulingGroup', 'schedulingGroup', '*v1.PodSchedulingGroup'],
 ];
 
 const OBJECT_META: Schema = [
@@ -186,7 +178,13 @@ function k8sStruct(
       fields[go] = fieldValue(kind, raw);
     }
   }
-  return new GoStruct({ name: typeName }, Object.freeze(fields), () => orderedJson(schema, obj));
+  const goType = typeName.slice('v1.'.length);
+  // A modelled struct prints as encoding/json prints the decoded corev1 value (unknown fields
+  // gone, nested structs in declaration order); the others keep the object's own fields.
+  const json = MODELLED.has(goType)
+    ? () => goJson(goType, obj as JsonObject)
+    : () => orderedJson(schema, obj);
+  return new GoStruct({ name: typeName }, Object.freeze(fields), json);
 }
 
 /** encoding/json writes struct fields in declaration order, empty ones (omitempty) left out. */

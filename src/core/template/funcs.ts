@@ -501,89 +501,33 @@ export interface FuncOptions {
 /** The complete function map of an injection template. */
 export function injectionFuncs(options: FuncOptions = {}): FuncMap {
   const env = options.env ?? new Map<string, string>();
-  const m = new Map<string, GoFunc>();
   const V: ParamKind = 'value';
   const A: ParamKind = 'any';
   const S: ParamKind = 'string';
   const I: ParamKind = 'int';
   const SM: ParamKind = 'strmap';
 
-  // text/template builtins. `and`/`or` are evaluated lazily by the evaluator.
-  m.set(
-    'and',
-    fn([V], () => null, V),
-  );
-  m.set(
-    'or',
-    fn([V], () => null, V),
-  );
-  m.set(
-    'not',
-    fn([V], ([a]) => !isTrue(a)),
-  );
-  m.set(
-    'len',
-    fn([V], ([a]) => length(a)),
-  );
-  m.set(
-    'index',
-    fn([V], ([a, ...k]) => index(a, ...k), V),
-  );
-  m.set(
-    'slice',
-    fn([V], ([a, ...k]) => slice(a, ...k), V),
-  );
-  m.set(
-    'print',
-    fn([], (a) => sprint(a), A),
-  );
-  m.set(
-    'println',
-    fn([], (a) => sprintln(a), A),
-  );
-  m.set(
-    'printf',
-    fn([S], ([f, ...a]) => sprintf(str(f), a), A),
-  );
-  m.set(
-    'eq',
-    fn([V], ([a, ...b]) => eq(a, ...b), V),
-  );
-  m.set(
-    'ne',
-    fn([V, V], ([a, b]) => !eq(a, b)),
-  );
-  m.set(
-    'lt',
-    fn([V, V], ([a, b]) => lt(a, b)),
-  );
-  m.set(
-    'le',
-    fn([V, V], ([a, b]) => lt(a, b) || eq(a, b)),
-  );
-  m.set(
-    'gt',
-    fn([V, V], ([a, b]) => !lt(a, b) && !eq(a, b)),
-  );
-  m.set(
-    'ge',
-    fn([V, V], ([a, b]) => !lt(a, b)),
-  );
-  m.set(
-    'html',
-    fn([], (a) => htmlEscape(evalArgsString(a)), A),
-  );
-  m.set(
-    'js',
-    fn([], (a) => jsEscape(evalArgsString(a)), A),
-  );
-  m.set(
-    'urlquery',
-    fn([], (a) => urlQueryEscape(evalArgsString(a)), A),
-  );
-  m.set(
-    'call',
-    fn(
+  const table: Record<string, GoFunc> = {
+    // text/template builtins. `and`/`or` are evaluated lazily by the evaluator.
+    and: fn([V], () => null, V),
+    or: fn([V], () => null, V),
+    not: fn([V], ([a]) => !isTrue(a)),
+    len: fn([V], ([a]) => length(a)),
+    index: fn([V], ([a, ...k]) => index(a, ...k), V),
+    slice: fn([V], ([a, ...k]) => slice(a, ...k), V),
+    print: fn([], (a) => sprint(a), A),
+    println: fn([], (a) => sprintln(a), A),
+    printf: fn([S], ([f, ...a]) => sprintf(str(f), a), A),
+    eq: fn([V], ([a, ...b]) => eq(a, ...b), V),
+    ne: fn([V, V], ([a, b]) => !eq(a, b)),
+    lt: fn([V, V], ([a, b]) => lt(a, b)),
+    le: fn([V, V], ([a, b]) => lt(a, b) || eq(a, b)),
+    gt: fn([V, V], ([a, b]) => !lt(a, b) && !eq(a, b)),
+    ge: fn([V, V], ([a, b]) => !lt(a, b)),
+    html: fn([], (a) => htmlEscape(evalArgsString(a)), A),
+    js: fn([], (a) => jsEscape(evalArgsString(a)), A),
+    urlquery: fn([], (a) => urlQueryEscape(evalArgsString(a)), A),
+    call: fn(
       [V],
       ([f]) => {
         throw new Error(
@@ -592,24 +536,16 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       },
       V,
     ),
-  );
 
-  // sprig, as far as the chart templates use it (plus its closest companions).
-  m.set(
-    'default',
-    fn([A], ([d, ...given]) => (given.length === 0 || empty(given[0]) ? d : (given[0] ?? null)), A),
-  );
-  m.set(
-    'empty',
-    fn([A], ([a]) => empty(a)),
-  );
-  m.set(
-    'coalesce',
-    fn([], (a) => a.find((e) => !empty(e)) ?? null, A),
-  );
-  m.set(
-    'quote',
-    fn(
+    // sprig, as far as the chart templates use it (plus its closest companions).
+    default: fn(
+      [A],
+      ([d, ...given]) => (given.length === 0 || empty(given[0]) ? d : (given[0] ?? null)),
+      A,
+    ),
+    empty: fn([A], ([a]) => empty(a)),
+    coalesce: fn([], (a) => a.find((e) => !empty(e)) ?? null, A),
+    quote: fn(
       [],
       (a) =>
         a
@@ -618,10 +554,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
           .join(' '),
       A,
     ),
-  );
-  m.set(
-    'squote',
-    fn(
+    squote: fn(
       [],
       (a) =>
         a
@@ -630,14 +563,8 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
           .join(' '),
       A,
     ),
-  );
-  m.set(
-    'list',
-    fn([], (a) => Object.freeze([...a]), A),
-  );
-  m.set(
-    'append',
-    fn([A, A], ([l, v]) => {
+    list: fn([], (a) => Object.freeze([...a]), A),
+    append: fn([A, A], ([l, v]) => {
       // sprig reads the kind of a nil list's type and panics; the template reports the panic.
       if (l === null) {
         throw new Error('runtime error: invalid memory address or nil pointer dereference');
@@ -645,70 +572,30 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       if (!Array.isArray(l)) throw new Error(`Cannot push on type ${goTypeName(l)}`);
       return Object.freeze([...(l as readonly GoValue[]), v]);
     }),
-  );
-  m.set(
-    'join',
-    fn([S, A], ([sep, v]) => strslice(v).join(str(sep))),
-  );
-  m.set(
-    'nindent',
-    fn([I, S], ([n, s]) => `\n${sprigIndent(int(n), str(s))}`),
-  );
-  m.set(
-    'trunc',
-    fn([I, S], ([c, s]) => {
+    join: fn([S, A], ([sep, v]) => strslice(v).join(str(sep))),
+    nindent: fn([I, S], ([n, s]) => `\n${sprigIndent(int(n), str(s))}`),
+    trunc: fn([I, S], ([c, s]) => {
       const n = int(c);
       const t = str(s);
       if (n < 0 && t.length + n > 0) return t.slice(t.length + n);
       if (n >= 0 && t.length > n) return t.slice(0, n);
       return t;
     }),
-  );
-  m.set(
-    'trimAll',
-    fn([S, S], ([a, b]) => trimCutset(str(b), str(a))),
-  );
-  m.set(
-    'trimSuffix',
-    fn([S, S], ([a, b]) =>
+    trimAll: fn([S, S], ([a, b]) => trimCutset(str(b), str(a))),
+    trimSuffix: fn([S, S], ([a, b]) =>
       str(b).endsWith(str(a)) ? str(b).slice(0, str(b).length - str(a).length) : str(b),
     ),
-  );
-  m.set(
-    'trimPrefix',
-    fn([S, S], ([a, b]) => (str(b).startsWith(str(a)) ? str(b).slice(str(a).length) : str(b))),
-  );
-  m.set(
-    'trim',
-    fn([S], ([a]) => str(a).replace(/^[\s\u0085\u00a0]+|[\s\u0085\u00a0]+$/g, '')),
-  );
-  m.set(
-    'hasPrefix',
-    fn([S, S], ([a, b]) => str(b).startsWith(str(a))),
-  );
-  m.set(
-    'hasSuffix',
-    fn([S, S], ([a, b]) => str(b).endsWith(str(a))),
-  );
-  m.set(
-    'upper',
-    fn([S], ([a]) => str(a).toUpperCase()),
-  );
-  m.set(
-    'lower',
-    fn([S], ([a]) => str(a).toLowerCase()),
-  );
-  m.set(
-    'toString',
-    fn([A], ([a]) => strval(a)),
-  );
-  m.set(
-    'toJson',
-    fn([A], ([a]) => goJsonMarshal(a)),
-  );
-  m.set(
-    'dict',
-    fn(
+    trimPrefix: fn([S, S], ([a, b]) =>
+      str(b).startsWith(str(a)) ? str(b).slice(str(a).length) : str(b),
+    ),
+    trim: fn([S], ([a]) => str(a).replace(/^[\s\u0085\u00a0]+|[\s\u0085\u00a0]+$/g, '')),
+    hasPrefix: fn([S, S], ([a, b]) => str(b).startsWith(str(a))),
+    hasSuffix: fn([S, S], ([a, b]) => str(b).endsWith(str(a))),
+    upper: fn([S], ([a]) => str(a).toUpperCase()),
+    lower: fn([S], ([a]) => str(a).toLowerCase()),
+    toString: fn([A], ([a]) => strval(a)),
+    toJson: fn([A], ([a]) => goJsonMarshal(a)),
+    dict: fn(
       [],
       (a) => {
         const out = nullRecord<GoValue>();
@@ -718,121 +605,59 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       },
       A,
     ),
-  );
 
-  // istiod's InjectionFuncmap (registered last: wins over sprig's `indent`, `toYaml`, `contains`).
-  m.set(
-    'formatDuration',
-    fn(['struct:*durationpb.Duration'], ([d]) => {
+    // istiod's InjectionFuncmap (istiod registers it after sprig: its `indent`, `toYaml` and
+    // `contains` are the ones a template calls).
+    formatDuration: fn(['struct:*durationpb.Duration'], ([d]) => {
       if (!(d instanceof GoStruct) || d.isNil) return '0s';
       const s = BigInt(Math.trunc(num(d.fields['Seconds'] ?? 0)));
       const n = BigInt(Math.trunc(num(d.fields['Nanos'] ?? 0)));
       return goDurationString(s * 1000000000n + n);
     }),
-  );
-  m.set(
-    'isset',
-    fn([SM, S], ([mp, k]) => Object.hasOwn(strmapEntries(mp), str(k))),
-  );
-  m.set(
-    'excludeInboundPort',
-    fn([A, S], ([p, ex]) => excludeInboundPort(sprint([p ?? null]), str(ex))),
-  );
-  m.set(
-    'includeInboundPorts',
-    fn(['structs:v1.Container'], ([c]) => containerPorts(c, () => true)),
-  );
-  m.set(
-    'applicationPorts',
-    fn(['structs:v1.Container'], ([c]) =>
+    isset: fn([SM, S], ([mp, k]) => Object.hasOwn(strmapEntries(mp), str(k))),
+    excludeInboundPort: fn([A, S], ([p, ex]) => excludeInboundPort(sprint([p ?? null]), str(ex))),
+    includeInboundPorts: fn(['structs:v1.Container'], ([c]) => containerPorts(c, () => true)),
+    applicationPorts: fn(['structs:v1.Container'], ([c]) =>
       containerPorts(c, (x) => x.fields['Name'] !== 'istio-proxy'),
     ),
-  );
-  m.set(
-    'kubevirtInterfaces',
-    fn([S], ([s]) => s ?? ''),
-  );
-  m.set(
-    'excludeInterfaces',
-    fn([S], ([s]) => s ?? ''),
-  );
-  m.set(
-    'annotation',
-    fn(['struct:v1.ObjectMeta', S, A], ([meta, name, def]) => {
+    kubevirtInterfaces: fn([S], ([s]) => s ?? ''),
+    excludeInterfaces: fn([S], ([s]) => s ?? ''),
+    annotation: fn(['struct:v1.ObjectMeta', S, A], ([meta, name, def]) => {
       const ann = meta instanceof GoStruct ? strmapEntries(meta.fields['Annotations']) : {};
       return Object.hasOwn(ann, str(name)) ? (ann[str(name)] ?? '') : sprint([def ?? null]);
     }),
-  );
-  m.set(
-    'valueOrDefault',
-    fn([A, A], ([v, d]) => (v === '' || v === null || v === undefined ? d : v)),
-  );
-  m.set(
-    'toJSON',
-    fn([SM], ([mp]) => (mp instanceof StrMap && !mp.isNil ? goJsonMarshal(mp) : '{}')),
-  );
-  m.set(
-    'fromJSON',
-    fn([S], ([j]) => {
+    valueOrDefault: fn([A, A], ([v, d]) => (v === '' || v === null || v === undefined ? d : v)),
+    toJSON: fn([SM], ([mp]) => (mp instanceof StrMap && !mp.isNil ? goJsonMarshal(mp) : '{}')),
+    fromJSON: fn([S], ([j]) => {
       try {
         return fromJsonValue(JSON.parse(str(j)));
       } catch {
         return '{}';
       }
     }),
-  );
-  m.set(
-    'structToJSON',
-    fn([A], ([v]) => (v === null || v === undefined ? '{}' : goJsonMarshal(v))),
-  );
-  m.set(
-    'protoToJSON',
-    fn(['struct:*v1alpha1.ProxyConfig'], ([v]) => {
+    structToJSON: fn([A], ([v]) => (v === null || v === undefined ? '{}' : goJsonMarshal(v))),
+    protoToJSON: fn(['struct:*v1alpha1.ProxyConfig'], ([v]) => {
       if (!(v instanceof GoStruct) || v.isNil) return '{}';
       const clean = v.type.methods?.['__protoJSON'];
       const json = clean?.(v);
       return typeof json === 'string' ? json : '{}';
     }),
-  );
-  m.set(
-    'toYaml',
-    fn([A], ([v]) => toYaml(v)),
-  );
-  m.set(
-    'indent',
-    fn([I, S], ([n, s]) =>
+    toYaml: fn([A], ([v]) => toYaml(v)),
+    indent: fn([I, S], ([n, s]) =>
       str(s)
         .split('\n')
         .map((l, i) => (i > 0 ? ' '.repeat(Math.max(0, int(n))) + l : l))
         .join('\n'),
     ),
-  );
-  m.set(
-    'directory',
-    fn([S], ([p]) => str(p).slice(0, str(p).lastIndexOf('/') + 1)),
-  );
-  m.set(
-    'contains',
-    fn([S, S], ([needle, hay]) => str(hay).includes(str(needle))),
-  );
-  m.set(
-    'toLower',
-    fn([S], ([s]) => str(s).toLowerCase()),
-  );
-  m.set(
-    'appendMultusNetwork',
-    fn([S, S], ([a, b]) => appendMultusNetwork(str(a), str(b))),
-  );
-  m.set(
-    'env',
-    fn([S, S], ([k, d]) => {
+    directory: fn([S], ([p]) => str(p).slice(0, str(p).lastIndexOf('/') + 1)),
+    contains: fn([S, S], ([needle, hay]) => str(hay).includes(str(needle))),
+    toLower: fn([S], ([s]) => str(s).toLowerCase()),
+    appendMultusNetwork: fn([S, S], ([a, b]) => appendMultusNetwork(str(a), str(b))),
+    env: fn([S, S], ([k, d]) => {
       const v = env.get(str(k)) ?? '';
       return v === '' ? str(d) : v;
     }),
-  );
-  m.set(
-    'omit',
-    fn(
+    omit: fn(
       [SM],
       ([mp, ...keys]) => {
         const drop = new Set(keys.map(str));
@@ -842,10 +667,7 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       },
       S,
     ),
-  );
-  m.set(
-    'strdict',
-    fn(
+    strdict: fn(
       [],
       (a) => {
         const out: Record<string, string> = {};
@@ -855,14 +677,8 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       },
       S,
     ),
-  );
-  m.set(
-    'mergeMaps',
-    fn([], (a) => mergeMaps(a), SM),
-  );
-  m.set(
-    'toJsonMap',
-    fn(
+    mergeMaps: fn([], (a) => mergeMaps(a), SM),
+    toJsonMap: fn(
       [],
       (a) => {
         const merged = mergeMaps(a);
@@ -870,16 +686,11 @@ export function injectionFuncs(options: FuncOptions = {}): FuncMap {
       },
       SM,
     ),
-  );
-  m.set(
-    'omitNil',
-    fn([A], ([v]) => omitNil(v)),
-  );
-  m.set(
-    'otelResourceAttributes',
-    fn(['struct:*v1alpha1.MeshConfig', SM, SM, S, 'structs:v1.Container'], ([mc, a, l, ns, c]) =>
-      otelResourceAttributes(mc, a, l, str(ns), c),
+    omitNil: fn([A], ([v]) => omitNil(v)),
+    otelResourceAttributes: fn(
+      ['struct:*v1alpha1.MeshConfig', SM, SM, S, 'structs:v1.Container'],
+      ([mc, a, l, ns, c]) => otelResourceAttributes(mc, a, l, str(ns), c),
     ),
-  );
-  return m;
+  };
+  return new Map(Object.entries(table));
 }

@@ -3,9 +3,9 @@
  * reach the set the core reads, and a missing CRD or RBAC rule is reported once, keeps nothing
  * from becoming ready, and is checked again until it is fixed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { FakeApiServer, type KObject } from '../../e2e/fake-apiserver.js';
+import type { KObject } from '../../e2e/fake-apiserver.js';
 import { loadKubeConfig } from '../../../src/k8s/kubeconfig.js';
 import {
   createProxyConfigSource,
@@ -13,7 +13,8 @@ import {
 } from '../../../src/k8s/proxy-config-source.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../../src/k8s/runtime.js';
 import type { Pod } from '../../../src/core/pod-types.js';
-import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../../helpers/async.js';
+import { eventually, FAST_BACKOFF } from '../../helpers/async.js';
+import { useFakeApiServer } from '../../helpers/fake-cluster.js';
 
 const RECHECK_MS = 150;
 
@@ -25,69 +26,56 @@ function proxyConfig(namespace: string, name: string, spec: Record<string, unkno
 }
 
 describe('ProxyConfig resources from the cluster', () => {
-  let api: FakeApiServer;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let source: ProxyConfigSource | undefined;
-  let log: ReturnType<typeof memoryLogger>;
-
-  beforeEach(async () => {
-    api = new FakeApiServer();
-    dir = await tempDir();
-    await api.start();
-    log = memoryLogger();
-  });
-
-  afterEach(async () => {
-    await source?.stop();
-    source = undefined;
-    await api.stop();
-    await dir.cleanup();
-  });
+  const cluster = useFakeApiServer();
 
   async function start(): Promise<ProxyConfigSource> {
-    const s = createProxyConfigSource({
-      kubeConfig: loadKubeConfig(await api.writeKubeconfig(dir.path)),
-      logger: log.logger,
-      backoff: FAST_BACKOFF,
-      recheckMs: RECHECK_MS,
-    });
-    source = s;
+    const s = cluster.stopAfterTest(
+      createProxyConfigSource({
+        kubeConfig: loadKubeConfig(await cluster.kubeconfigPath()),
+        logger: cluster.log.logger,
+        backoff: FAST_BACKOFF,
+        recheckMs: RECHECK_MS,
+      }),
+    );
     s.start();
     await s.whenSynced();
     return s;
   }
 
   const warnings = (text: string) =>
-    log.lines().filter((l) => l['level'] === 40 && String(l['msg']).includes(text));
+    cluster.log.lines().filter((l) => l['level'] === 40 && String(l['msg']).includes(text));
 
   it('follows additions, changes and deletions', async () => {
-    api.proxyConfigCrd = true;
-    api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 2 }));
+    cluster.api.proxyConfigCrd = true;
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 2 }));
     const s = await start();
     expect(s.state()).toBe('watching');
     expect(s.current().byNamespace.get('shop')?.[0]?.overlay).toEqual({ concurrency: 2 });
 
-    api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 5 }));
-    api.upsert('proxyconfigs', proxyConfig('pay', 'b', { environmentVariables: { X: '1' } }));
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 5 }));
+    cluster.api.upsert(
+      'proxyconfigs',
+      proxyConfig('pay', 'b', { environmentVariables: { X: '1' } }),
+    );
     await eventually(
       () =>
         s.current().size === 2 &&
         s.current().byNamespace.get('shop')?.[0]?.overlay['concurrency'] === 5,
       'change and addition seen',
     );
-    api.remove('proxyconfigs', 'a', 'shop');
+    cluster.api.remove('proxyconfigs', 'a', 'shop');
     await eventually(() => s.current().size === 1, 'deletion seen');
     expect(s.readinessDetail()).toBe('1 ProxyConfig resources applied');
   });
 
   it('leaves an invalid resource out, logged once', async () => {
-    api.proxyConfigCrd = true;
-    api.upsert('proxyconfigs', proxyConfig('shop', 'bad', { concurrency: -1 }));
-    api.upsert('proxyconfigs', proxyConfig('shop', 'good', { concurrency: 1 }));
+    cluster.api.proxyConfigCrd = true;
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'bad', { concurrency: -1 }));
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'good', { concurrency: 1 }));
     const s = await start();
     expect(s.current().size).toBe(1);
     expect(s.readinessDetail()).toBe('1 ProxyConfig resources applied, 1 invalid left out');
-    api.upsert('proxyconfigs', proxyConfig('shop', 'other', {}));
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'other', {}));
     await eventually(() => s.current().size === 2, 'next change applied');
     expect(warnings('invalid ProxyConfig left out')).toHaveLength(1);
   });
@@ -100,59 +88,45 @@ describe('ProxyConfig resources from the cluster', () => {
     expect(s.readinessDetail()).toContain('CRD not installed');
     // Several rechecks later: still one warning, and no informer restart noise.
     await new Promise((resolve) => setTimeout(resolve, RECHECK_MS * 4));
-    const lists = api.requests.filter((r) => r.path.endsWith('/proxyconfigs')).length;
+    const lists = cluster.api.requests.filter((r) => r.path.endsWith('/proxyconfigs')).length;
     expect(lists).toBeGreaterThanOrEqual(3);
     expect(warnings('CRD is not installed')).toHaveLength(1);
     expect(warnings('informer failed')).toHaveLength(0);
 
-    api.proxyConfigCrd = true;
-    api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 3 }));
+    cluster.api.proxyConfigCrd = true;
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 3 }));
     await eventually(() => s.state() === 'watching' && s.current().size === 1, 'CRD picked up');
   });
 
   it('forbidden: reported once, rechecked, and picked up once the rule exists', async () => {
-    api.proxyConfigCrd = true;
-    api.forbidden.add('proxyconfigs');
+    cluster.api.proxyConfigCrd = true;
+    cluster.api.forbidden.add('proxyconfigs');
     const s = await start();
     expect(s.state()).toBe('forbidden');
     expect(s.readinessDetail()).toContain('forbidden');
     await new Promise((resolve) => setTimeout(resolve, RECHECK_MS * 3));
     expect(warnings('is forbidden')).toHaveLength(1);
-    api.forbidden.delete('proxyconfigs');
-    api.upsert('proxyconfigs', proxyConfig('shop', 'a', {}));
+    cluster.api.forbidden.delete('proxyconfigs');
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'a', {}));
     await eventually(() => s.state() === 'watching' && s.current().size === 1, 'RBAC fixed');
   });
 });
 
 describe('the cluster runtime with ProxyConfig resources', () => {
-  let api: FakeApiServer;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let runtime: ClusterRuntime | undefined;
-
-  beforeEach(async () => {
-    api = new FakeApiServer();
-    dir = await tempDir();
-    await api.start();
-  });
-
-  afterEach(async () => {
-    await runtime?.stop();
-    runtime = undefined;
-    await api.stop();
-    await dir.cleanup();
-  });
+  const cluster = useFakeApiServer();
 
   async function start(): Promise<ClusterRuntime> {
-    runtime = await startClusterRuntime({
-      kubeconfigPath: await api.writeKubeconfig(dir.path),
+    const runtime = await startClusterRuntime({
+      kubeconfigPath: await cluster.kubeconfigPath(),
       istioNamespace: 'istio-system',
       revision: 'default',
       nativeSidecars: 'disabled',
-      logger: memoryLogger().logger,
+      logger: cluster.log.logger,
       registry: new Registry(),
       backoff: FAST_BACKOFF,
       proxyConfigRecheckMs: RECHECK_MS,
     });
+    cluster.stopAfterTest(runtime);
     await runtime.whenSynced();
     return runtime;
   }
@@ -160,8 +134,8 @@ describe('the cluster runtime with ProxyConfig resources', () => {
   const pod: Pod = { metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [] } };
 
   it('gives the resources to every injection through the cluster facts', async () => {
-    api.proxyConfigCrd = true;
-    api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 2 }));
+    cluster.api.proxyConfigCrd = true;
+    cluster.api.upsert('proxyconfigs', proxyConfig('shop', 'a', { concurrency: 2 }));
     const r = await start();
     expect(r.readiness.synced()).toBe(true);
     await eventually(() => r.facts.factsFor(pod, undefined).proxyConfigs?.size === 1, 'set');

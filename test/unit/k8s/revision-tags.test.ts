@@ -1,11 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { FakeApiServer, type KObject } from '../../e2e/fake-apiserver.js';
+import type { KObject } from '../../e2e/fake-apiserver.js';
 import { startClusterRuntime, type ClusterRuntime } from '../../../src/k8s/runtime.js';
 import { parseAdmissionReview } from '../../../src/core/review-envelope.js';
 import { reviewParsed } from '../../../src/core/review.js';
 import { defaultInjectionConfig } from '../../../src/core/config/defaults.js';
-import { eventually, FAST_BACKOFF, memoryLogger, tempDir } from '../../helpers/async.js';
+import { eventually, FAST_BACKOFF } from '../../helpers/async.js';
+import { useFakeApiServer } from '../../helpers/fake-cluster.js';
+import { makeReview } from '../../helpers/review.js';
 
 const tagConfiguration = (
   tag: string,
@@ -17,71 +19,43 @@ const tagConfiguration = (
 });
 
 describe('revision tags learned from the cluster', () => {
-  let api: FakeApiServer;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let runtime: ClusterRuntime | undefined;
-  let log: ReturnType<typeof memoryLogger>;
-
-  beforeEach(async () => {
-    api = new FakeApiServer();
-    dir = await tempDir();
-    await api.start();
-    log = memoryLogger();
-  });
-
-  afterEach(async () => {
-    await runtime?.stop();
-    runtime = undefined;
-    await api.stop();
-    await dir.cleanup();
-  });
+  const cluster = useFakeApiServer();
 
   async function start(revision: string, forbiddenRetryMs?: number): Promise<ClusterRuntime> {
-    runtime = await startClusterRuntime({
-      kubeconfigPath: await api.writeKubeconfig(dir.path),
+    const runtime = await startClusterRuntime({
+      kubeconfigPath: await cluster.kubeconfigPath(),
       istioNamespace: 'istio-system',
       revision,
       nativeSidecars: 'disabled',
-      logger: log.logger,
+      logger: cluster.log.logger,
       registry: new Registry(),
       backoff: FAST_BACKOFF,
       ...(forbiddenRetryMs === undefined ? {} : { forbiddenRetryMs }),
     });
-    return runtime;
+    return cluster.stopAfterTest(runtime);
   }
 
   it('follows tags pointing at our revision as they are set, moved and removed', async () => {
-    api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', '1-32'));
-    api.upsert('mutatingwebhookconfigurations', tagConfiguration('old', '1-31'));
+    cluster.api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', '1-32'));
+    cluster.api.upsert('mutatingwebhookconfigurations', tagConfiguration('old', '1-31'));
     const rt = await start('1-32');
     await rt.whenSynced();
     expect(rt.revisionTags()).toEqual(['prod']);
     // The same array until something changes: the request path reads it as is.
     expect(rt.revisionTags()).toBe(rt.revisionTags());
 
-    api.upsert('mutatingwebhookconfigurations', tagConfiguration('old', '1-32'));
+    cluster.api.upsert('mutatingwebhookconfigurations', tagConfiguration('old', '1-32'));
     await eventually(() => rt.revisionTags().join() === 'old,prod', 'tag old moved to 1-32');
-    api.remove('mutatingwebhookconfigurations', 'istio-revision-tag-prod');
+    cluster.api.remove('mutatingwebhookconfigurations', 'istio-revision-tag-prod');
     await eventually(() => rt.revisionTags().join() === 'old', 'tag prod removed');
   });
 
   it('the review honours a learned tag: a namespace labelled with it is selected', async () => {
-    api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', 'default'));
+    cluster.api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', 'default'));
     const rt = await start('default');
     await rt.whenSynced();
     const config = defaultInjectionConfig();
-    const body = {
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'u1',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        operation: 'CREATE',
-        namespace: 'tagged',
-        object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'a' }] } },
-      },
-    };
+    const body = makeReview({ request: { namespace: 'tagged' } });
     const outcome = (revisionTags?: readonly string[]) =>
       reviewParsed(parseAdmissionReview(body), {
         config,
@@ -99,29 +73,31 @@ describe('revision tags learned from the cluster', () => {
   });
 
   it('without RBAC for webhook configurations: ready with no learned tags, one warning, slow retries', async () => {
-    api.forbidden.add('mutatingwebhookconfigurations');
+    cluster.api.forbidden.add('mutatingwebhookconfigurations');
     const rt = await start('default', 100);
     await rt.whenSynced();
     expect(rt.readiness.synced()).toBe(true);
     expect(rt.revisionTags()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 350));
-    const lists = api.requests.filter(
+    const lists = cluster.api.requests.filter(
       (r) => r.path.endsWith('/mutatingwebhookconfigurations') && r.query.watch === undefined,
     ).length;
     // Retried every 100 ms (the slow interval), not at the 20 ms restart backoff.
     expect(lists).toBeGreaterThanOrEqual(2);
     expect(lists).toBeLessThanOrEqual(6);
-    const warnings = log
+    const warnings = cluster.log
       .lines()
       .filter((l) => String(l.msg).startsWith('cannot list MutatingWebhookConfigurations'));
     expect(warnings).toHaveLength(1);
     expect(
-      log.lines().filter((l) => l.level === 40 && l.informer === 'mutatingwebhookconfigurations'),
+      cluster.log
+        .lines()
+        .filter((l) => l.level === 40 && l.informer === 'mutatingwebhookconfigurations'),
     ).toEqual([]);
 
     // RBAC granted later: the tags arrive without a restart.
-    api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', 'default'));
-    api.forbidden.delete('mutatingwebhookconfigurations');
+    cluster.api.upsert('mutatingwebhookconfigurations', tagConfiguration('prod', 'default'));
+    cluster.api.forbidden.delete('mutatingwebhookconfigurations');
     await eventually(() => rt.revisionTags().join() === 'prod', 'tags after RBAC fixed', 3_000);
   });
 });

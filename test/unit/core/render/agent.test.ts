@@ -20,17 +20,30 @@ function proxyOf(pod: Pod): Container | undefined {
 
 describe('agentMounts', () => {
   it('mounts the named volumes in the order given and skips false entries', () => {
-    expect(agentMounts(['istio-data', false, 'istio-xds', 'istio-podinfo'])).toEqual([
+    expect(
+      agentMounts(contextWith({}), ['istio-data', false, 'istio-xds', 'istio-podinfo']),
+    ).toEqual([
       { name: 'istio-data', mountPath: '/var/lib/istio/data' },
       { name: 'istio-xds', mountPath: '/etc/istio/proxy' },
       { name: 'istio-podinfo', mountPath: '/etc/istio/pod' },
     ]);
   });
 
+  it('mounts the volumes a pod has only sometimes only where the pod has them', () => {
+    const names = ['istiod-ca-cert', 'istio-ca-crl', 'custom-bootstrap-volume'] as const;
+    const without = contextWith({ values: { global: { pilotCertProvider: 'kubernetes' } } });
+    expect(agentMounts(without, names)).toEqual([]);
+    const withAll = contextWith({
+      values: { global: { pilotCertProvider: 'istiod' } },
+      annotations: { 'sidecar.istio.io/bootstrapOverride': 'my-bootstrap' },
+    });
+    expect(agentMounts(withAll, names).map((mount) => mount.name)).toEqual([...names]);
+  });
+
   it('returns fresh objects, so a template may change its own copy', () => {
-    const [first] = agentMounts(['istio-token']);
+    const [first] = agentMounts(contextWith({}), ['istio-token']);
     if (first !== undefined) first.readOnly = true;
-    expect(agentMounts(['istio-token'])).toEqual([
+    expect(agentMounts(contextWith({}), ['istio-token'])).toEqual([
       { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
     ]);
   });
