@@ -44,6 +44,59 @@ async function procCpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+interface ServeProcess {
+  child: ReturnType<typeof spawn>;
+  port: number;
+  /** performance.now() just before the spawn. */
+  started: number;
+}
+
+/** The real `serve` with certificate files, as in production; `name` keeps each caller's files. */
+async function spawnServe(
+  root: string,
+  tls: DevCertificates,
+  workDir: string,
+  name: string,
+  options: { nodeArgs: readonly string[]; env: Readonly<Record<string, string>>; args: string[] },
+): Promise<ServeProcess> {
+  const cert = join(workDir, `${name}-cert.pem`);
+  const key = join(workDir, `${name}-key.pem`);
+  await writeFile(cert, tls.cert);
+  await writeFile(key, tls.key, { mode: 0o600 });
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      ...options.nodeArgs,
+      join(root, 'dist', 'src', 'cli.js'),
+      'serve',
+      '--port',
+      String(port),
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--drain-seconds',
+      '0',
+      ...options.args,
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...options.env } },
+  );
+  return { child, port, started };
+}
+
+/** SIGTERM, resolved once the process has exited. */
+function stop(child: ReturnType<typeof spawn>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    else {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }
+  });
+}
+
 export interface StartupSample {
   /** Wall-clock ms from spawn to the first 200 of /readyz. */
   readyMs: number;
@@ -59,31 +112,11 @@ export async function timeToReady(
   nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): Promise<StartupSample> {
-  const cert = join(workDir, 'ready-cert.pem');
-  const key = join(workDir, 'ready-key.pem');
-  await writeFile(cert, tls.cert);
-  await writeFile(key, tls.key, { mode: 0o600 });
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      join(root, 'dist', 'src', 'cli.js'),
-      'serve',
-      '--port',
-      String(port),
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-      '--drain-seconds',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
-  );
+  const { child, port, started } = await spawnServe(root, tls, workDir, 'ready', {
+    nodeArgs,
+    env,
+    args: ['--log-level', 'warn'],
+  });
   try {
     const deadline = started + 20_000;
     while (performance.now() < deadline) {
@@ -95,13 +128,7 @@ export async function timeToReady(
     }
     return { readyMs: Number.NaN, cpuMs: Number.NaN };
   } finally {
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }
-    });
+    await stop(child);
   }
 }
 
@@ -133,28 +160,7 @@ export async function serveMemoryUnderLoad(
   nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): Promise<ServeMemorySample> {
-  const cert = join(workDir, 'rss-cert.pem');
-  const key = join(workDir, 'rss-key.pem');
-  await writeFile(cert, tls.cert);
-  await writeFile(key, tls.key, { mode: 0o600 });
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      join(root, 'dist', 'src', 'cli.js'),
-      'serve',
-      '--port',
-      String(port),
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-      '--drain-seconds',
-      '0',
-    ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } },
-  );
+  const { child, port } = await spawnServe(root, tls, workDir, 'rss', { nodeArgs, env, args: [] });
   const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
   try {
     const deadline = performance.now() + 20_000;
@@ -189,12 +195,6 @@ export async function serveMemoryUnderLoad(
     };
   } finally {
     clearTimeout(killer);
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }
-    });
+    await stop(child);
   }
 }
