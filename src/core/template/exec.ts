@@ -139,31 +139,30 @@ class Run {
     this.n++;
   }
 
-  lookupVar(name: string): GoValue {
+  /** The innermost visible variable of that name, or -1. */
+  private slotOf(name: string): number {
     for (let i = this.n - 1; i >= this.base; i--) {
-      if (this.names[i] === name) return this.values[i];
+      if (this.names[i] === name) return i;
     }
-    this.fail(`undefined variable: ${name}`);
+    return -1;
+  }
+
+  lookupVar(name: string): GoValue {
+    const i = this.slotOf(name);
+    if (i < 0) this.fail(`undefined variable: ${name}`);
+    return this.values[i];
   }
 
   setVar(name: string, value: GoValue): void {
-    for (let i = this.n - 1; i >= this.base; i--) {
-      if (this.names[i] === name) {
-        this.values[i] = value;
-        return;
-      }
-    }
-    this.fail(`undefined variable: ${name}`);
+    const i = this.slotOf(name);
+    if (i < 0) this.fail(`undefined variable: ${name}`);
+    this.values[i] = value;
   }
 
   /** A range variable just declared: the innermost of that name, if any. */
   setIfDeclared(name: string, value: GoValue): void {
-    for (let i = this.n - 1; i >= this.base; i--) {
-      if (this.names[i] === name) {
-        this.values[i] = value;
-        return;
-      }
-    }
+    const i = this.slotOf(name);
+    if (i >= 0) this.values[i] = value;
   }
 
   /** Go's validateType: `fitted` (a fitter's answer for `v`), or fails as Go does. */
