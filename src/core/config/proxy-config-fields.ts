@@ -1,6 +1,6 @@
 /**
  * The fields of istio.mesh.v1alpha1.ProxyConfig, in declaration order, and how istiod reads a
- * ProxyConfig text (the `proxy.istio.io/config` annotation, mesh `defaultConfig`): through
+ * ProxyConfig text (the `KEY.proxyConfig` annotation, mesh `defaultConfig`): through
  * protomarshal.ApplyYAML, i.e. golang/protobuf's jsonpb, which accepts a field under its proto
  * name (`drain_duration`) or its JSON name (`drainDuration`, which wins when both are given),
  * skips a field whose value is `null` (the field below is kept) and, on its retry with

@@ -5,7 +5,7 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { ConfigIssue } from './types.js';
 
-/** Splits a `--set` path on dots, honouring `\.` escapes (annotation keys such as proxy.istio.io/config contain dots). */
+/** Splits a `--set` path on dots, honouring `\.` escapes (annotation keys, KEY.proxyConfig among them, contain dots). */
 function splitSetPath(path: string): string[] {
   const segments: string[] = [];
   let current = '';

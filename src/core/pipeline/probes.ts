@@ -150,7 +150,7 @@ function rewriteHandler(
 }
 
 /**
- * The port istiod rewrites probes to for a `status.sidecar.istio.io/port` text: Go's strconv.Atoi,
+ * The port istiod rewrites probes to for a `KEY.statusPort` annotation text: Go's strconv.Atoi,
  * which yields 0 for any text it cannot read, surrounding spaces included (the annotation's
  * validation trims them, the rewrite does not: istio/pkg/kube/inject/app_probe.go
  * patchRewriteProbe).
