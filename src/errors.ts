@@ -165,7 +165,7 @@ export interface InjectorErrorOptions {
 
 /** One concrete problem: where it is, what value was found, why it is wrong. */
 export interface ErrorDetail {
-  /** Field path or annotation key, e.g. `metadata.annotations[sidecar.istio.io/proxyCPU]` or `values.global.proxy.statusPort`. */
+  /** Field path or annotation key, e.g. `metadata.annotations[<KEY.proxyCPU>]` or `values.global.proxy.statusPort`. */
   readonly field: string;
   readonly value?: string;
   readonly reason: string;

@@ -254,7 +254,7 @@ function injectFull(input: InjectionInput): FullInjection {
   const ids = proxyIds(cluster.openshift === true, cluster.namespaceAnnotations, warnings);
   if (cluster.openshift === true) dropOpenshiftAssignedIds(pod);
 
-  // kube-inject applies the pod's proxy.istio.io/config to the mesh config it injects with, so
+  // kube-inject applies the pod's KEY.proxyConfig annotation to the mesh config it injects with, so
   // its status port moves the agent port there (stripping, the metrics merge, probe rewrites);
   // the webhook reads the mesh's own (istio/pkg/kube/inject/inject.go IntoObject: ApplyProxyConfig).
   const agentPort =
@@ -315,7 +315,7 @@ function injectFull(input: InjectionInput): FullInjection {
  */
 function checkAnnotations(annotations: StringMap, issues: readonly ErrorDetail[]): void {
   const invalid: ErrorDetail[] = validateAnnotations(annotations);
-  // The annotation check already covers proxy.istio.io/config over the default mesh; the
+  // The annotation check already covers the KEY.proxyConfig annotation over the default mesh; the
   // resolution over the configured mesh only adds what that check could not see.
   for (const issue of issues) {
     if (!invalid.some((d) => d.field === issue.field)) invalid.push(issue);
