@@ -386,13 +386,18 @@ afterAll(async () => {
 
 /** Puts our webhook configuration's entries back as they were before a scenario changed them. */
 async function restoreWebhooks(webhooks: unknown): Promise<void> {
-  await kc([
+  await jsonPatchOurWebhooks([{ op: 'replace', path: '/webhooks', value: webhooks }]);
+}
+
+/** A JSON patch (RFC 6902) of our MutatingWebhookConfiguration; kubectl's output. */
+function jsonPatchOurWebhooks(ops: readonly unknown[]): Promise<string> {
+  return kc([
     'patch',
     'mutatingwebhookconfiguration',
     CONFIG,
     '--type=json',
     '-p',
-    JSON.stringify([{ op: 'replace', path: '/webhooks', value: webhooks }]),
+    JSON.stringify(ops),
   ]);
 }
 
@@ -700,19 +705,12 @@ describe('revision tags (as istioctl tag set creates them)', () => {
       matchExpressions: [{ key: 'istio.io/deactivated', operator: 'In', values: ['never-match'] }],
     };
     const tag = await tagConfig('default', 'default');
-    await kc([
-      'patch',
-      'mutatingwebhookconfiguration',
-      CONFIG,
-      '--type=json',
-      '-p',
-      JSON.stringify(
-        ours.webhooks.flatMap((_w, i) => [
-          { op: 'replace', path: `/webhooks/${i}/namespaceSelector`, value: never },
-          { op: 'replace', path: `/webhooks/${i}/objectSelector`, value: never },
-        ]),
-      ),
-    ]);
+    await jsonPatchOurWebhooks(
+      ours.webhooks.flatMap((_w, i) => [
+        { op: 'replace', path: `/webhooks/${i}/namespaceSelector`, value: never },
+        { op: 'replace', path: `/webhooks/${i}/objectSelector`, value: never },
+      ]),
+    );
     await kc(['apply', '-f', '-'], JSON.stringify(tag));
     try {
       await namespace('default-tag', { 'istio-injection': 'enabled' });
@@ -1413,20 +1411,13 @@ describe('when the injector is down or slow', () => {
       CONFIG,
     ]);
     const setPolicy = (p: string): Promise<string> =>
-      kc([
-        'patch',
-        'mutatingwebhookconfiguration',
-        CONFIG,
-        '--type=json',
-        '-p',
-        JSON.stringify(
-          ours.webhooks.map((_w, i) => ({
-            op: 'replace',
-            path: `/webhooks/${i}/failurePolicy`,
-            value: p,
-          })),
-        ),
-      ]);
+      jsonPatchOurWebhooks(
+        ours.webhooks.map((_w, i) => ({
+          op: 'replace',
+          path: `/webhooks/${i}/failurePolicy`,
+          value: p,
+        })),
+      );
     await setPolicy('Ignore');
     try {
       const pod = await eventually(async () => {
@@ -1868,16 +1859,9 @@ async function ourWebhooks(): Promise<KObject & { webhooks: Record<string, unkno
 }
 
 async function patchOurWebhooks(field: string, values: unknown[]): Promise<void> {
-  await kc([
-    'patch',
-    'mutatingwebhookconfiguration',
-    CONFIG,
-    '--type=json',
-    '-p',
-    JSON.stringify(
-      values.map((value, i) => ({ op: 'replace', path: `/webhooks/${i}/${field}`, value })),
-    ),
-  ]);
+  await jsonPatchOurWebhooks(
+    values.map((value, i) => ({ op: 'replace', path: `/webhooks/${i}/${field}`, value })),
+  );
 }
 
 describe('the audit and the webhook self-check against the real API server', () => {
