@@ -95,7 +95,7 @@ export function configTexts(base: BaseTexts, c: OracleCase): BaseTexts {
   const values = deepMerge(JSON.parse(base.values) as JsonValue, c.settings.values);
   const mesh = deepMerge((parseYaml(base.mesh) as JsonValue) ?? {}, c.settings.mesh);
   const texts = { config, values: JSON.stringify(values), mesh: stringifyYaml(mesh) };
-  if (textCache.size > 5000) textCache.clear();
+  if (textCache.size > 256) textCache.clear();
   textCache.set(key, texts);
   return texts;
 }
@@ -162,7 +162,8 @@ function ourConfig(texts: BaseTexts): InjectionConfig | string {
   const value = r.ok
     ? r.config
     : `configuration refused: ${JSON.stringify(r.issues).slice(0, 300)}`;
-  if (configCache.size > 200) configCache.clear();
+  // Each parsed configuration holds its compiled templates: keep few.
+  if (configCache.size > 16) configCache.clear();
   configCache.set(key, value);
   return value;
 }

@@ -68,6 +68,8 @@ func answerLines() error {
 				if ferr := out.Flush(); ferr != nil {
 					return ferr
 				}
+			} else if msg.ForgetTexts {
+				clear(o.texts)
 			} else if msg.Text != nil {
 				o.texts[msg.Text.ID] = msg.Text.Value
 			} else if msg.Case != nil {

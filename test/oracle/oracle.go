@@ -35,10 +35,13 @@ type textDef struct {
 }
 
 type message struct {
-	Text  *textDef      `json:"text,omitempty"`
-	Case  *ocase        `json:"case,omitempty"`
-	Canon *canonRequest `json:"canon,omitempty"`
-	YAML  *yamlRequest  `json:"yaml,omitempty"`
+	Text *textDef `json:"text,omitempty"`
+	// ForgetTexts drops every text defined so far: the caller sends it between cases so that a long
+	// run, whose cases each vary the configuration texts, holds a bounded number of them.
+	ForgetTexts bool          `json:"forgetTexts,omitempty"`
+	Case        *ocase        `json:"case,omitempty"`
+	Canon       *canonRequest `json:"canon,omitempty"`
+	YAML        *yamlRequest  `json:"yaml,omitempty"`
 }
 
 type namespace struct {
@@ -97,7 +100,13 @@ type parsedConfig struct {
 	config *inject.Config
 	values inject.ValuesConfig
 	mesh   *meshconfig.MeshConfig
+	// valuesText is the values text as it came, for the webhook's watcher.
+	valuesText string
 }
+
+// maxCached bounds the parsed configurations and the webhooks kept for reuse: a long run varies
+// the configuration in most cases, and each parsed one holds its compiled templates.
+const maxCached = 64
 
 type oracle struct {
 	texts    map[string]string
@@ -165,11 +174,11 @@ func (o *oracle) parse(c *ocase) (*parsedConfig, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("mesh: %v", err)
 	}
-	p := &parsedConfig{config: &cfg, values: values, mesh: m}
+	p := &parsedConfig{config: &cfg, values: values, mesh: m, valuesText: valuesText}
+	if len(o.configs) >= maxCached {
+		clear(o.configs)
+	}
 	o.configs[key] = p
-	// Texts are stored for the webhook's watcher as they came.
-	o.texts["\x00cfg:"+key] = cfgText
-	o.texts["\x00val:"+key] = valuesText
 	return p, key, nil
 }
 
@@ -291,13 +300,13 @@ func (o *oracle) webhook(c *ocase, p *parsedConfig, key string, a answer) answer
 	wh, ok := o.webhooks[whKey]
 	if !ok {
 		var err error
-		wh, err = newWebhook(p, o.texts["\x00val:"+key], revision, c.ClusterID, c.Namespaces)
+		wh, err = newWebhook(p, p.valuesText, revision, c.ClusterID, c.Namespaces)
 		if err != nil {
 			a.Error = err.Error()
 			return a
 		}
 		// Bounded: a run with many configurations keeps only the latest webhooks.
-		if len(o.webhooks) > 64 {
+		if len(o.webhooks) >= maxCached {
 			for k, old := range o.webhooks {
 				close(old.stop)
 				delete(o.webhooks, k)

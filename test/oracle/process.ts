@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 export const ORACLE_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(ORACLE_DIR, '../..');
 const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'istio-oracle');
+/** Texts kept defined in the oracle at once (each case's configuration variant is one). */
+const MAX_TEXTS = 64;
+const MAX_CASES_PER_PROCESS = 400;
 
 /**
  * Istio releases the oracle answers for. The Go code is always the pinned module (test/oracle/go.mod):
@@ -130,33 +133,60 @@ export interface OracleAnswer {
   patchError?: string;
 }
 
-/** One oracle process answering cases one at a time. */
+/**
+ * Istio's injector answering cases one at a time. The Go process is replaced, between cases, after
+ * `MAX_CASES_PER_PROCESS` cases: Istio's webhook objects (a fake cluster client per set of
+ * namespaces) keep memory after they are dropped, ~1.7 MB a case (measured), so a 20 000-case run in one
+ * process would grow past the machine's memory.
+ */
 export class OracleProcess {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: Interface;
+  private child!: ChildProcessWithoutNullStreams;
   private readonly waiting: ((line: string) => void)[] = [];
   private readonly textIds = new Map<string, string>();
+  private nextTextId = 0;
+  private casesOnChild = 0;
   private stderr = '';
   private exited: string | undefined;
 
-  constructor(binary: string) {
-    this.child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d: Buffer) => {
+  constructor(private readonly binary: string) {
+    this.start();
+  }
+
+  private start(): void {
+    const child = spawn(this.binary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.casesOnChild = 0;
+    child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
-    this.child.on('exit', (code, signal) => {
+    child.on('exit', (code, signal) => {
+      // A replaced process ends when its input does; only the current one's end is an error.
+      if (child !== this.child) return;
       this.exited = `oracle exited (${code ?? signal}): ${this.stderr.trim()}`;
       for (const w of this.waiting.splice(0)) w('');
     });
-    this.lines = createInterface({ input: this.child.stdout });
-    this.lines.on('line', (line) => this.waiting.shift()?.(line));
+    const lines: Interface = createInterface({ input: child.stdout });
+    lines.on('line', (line) => this.waiting.shift()?.(line));
+  }
+
+  /** Called between cases, when no question is waiting and none names a text. */
+  private betweenCases(): void {
+    this.casesOnChild++;
+    if (this.casesOnChild >= MAX_CASES_PER_PROCESS) {
+      const old = this.child;
+      this.textIds.clear();
+      this.start();
+      old.stdin.end();
+      return;
+    }
+    this.forgetTextsBeyond(MAX_TEXTS);
   }
 
   /** The id of a text, sending it to the oracle the first time it is seen. */
   textId(value: string): string {
     let id = this.textIds.get(value);
     if (id === undefined) {
-      id = `t${this.textIds.size}`;
+      id = `t${this.nextTextId++}`;
       this.textIds.set(value, id);
       this.child.stdin.write(`${JSON.stringify({ text: { id, value } })}\n`);
     }
@@ -168,10 +198,24 @@ export class OracleProcess {
     return new Promise((resolveAnswer, reject) => {
       this.waiting.push((line) => {
         if (line === '') reject(new Error(this.exited ?? 'oracle closed its output'));
-        else resolveAnswer(JSON.parse(line) as OracleAnswer);
+        else {
+          this.betweenCases();
+          resolveAnswer(JSON.parse(line) as OracleAnswer);
+        }
       });
       this.child.stdin.write(`${JSON.stringify({ case: question })}\n`);
     });
+  }
+
+  /**
+   * Between cases (no question names a text then), drops every text once more than `max` are
+   * defined, on both sides: most cases vary the configuration, and a long run would otherwise keep
+   * every variant of the templates' text.
+   */
+  private forgetTextsBeyond(max: number): void {
+    if (this.textIds.size <= max) return;
+    this.textIds.clear();
+    this.child.stdin.write(`${JSON.stringify({ forgetTexts: true })}\n`);
   }
 
   /** The typed round trip of a pod or of a manifest's documents (oracle.go `canonical`). */

@@ -46,11 +46,11 @@ func serve(args []string) error {
 	}
 	setGlobals(c)
 	o := newOracle()
-	p, k, err := o.parse(c)
+	p, _, err := o.parse(c)
 	if err != nil {
 		return err
 	}
-	wh, err := newWebhook(p, o.texts["\x00val:"+k], "default", "", nil)
+	wh, err := newWebhook(p, p.valuesText, "default", "", nil)
 	if err != nil {
 		return err
 	}
