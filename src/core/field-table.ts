@@ -39,23 +39,25 @@ export function parseFieldTable(
   for (const token of text.split(/\s+/)) {
     if (token === '') continue;
     const m = ENTRY.exec(token);
-    const [, alias, name, type, optional] = m ?? [];
-    const bad = (why: string) =>
-      new Error(`field table ${table}: entry "${token}" ${why}`, { cause: text });
-    if (name === undefined || type === undefined) {
+    const name = m?.[2];
+    const type = m?.[3];
+    if (m === null || name === undefined || type === undefined) {
       const form = `${options.alias === true ? '[Alias=]' : ''}name:type${options.optional === true ? '[?]' : ''}`;
-      throw bad(`is malformed (expected ${form})`);
+      throw malformed(table, token, `is malformed (expected ${form})`);
     }
-    if (alias !== undefined && options.alias !== true) throw bad('may not name an alias');
-    if (optional !== undefined && options.optional !== true) throw bad('may not be optional');
-    if (seen.has(name)) throw bad(`repeats the field "${name}"`);
+    const alias = m[1];
+    const optional = m[4] !== undefined;
+    if (alias !== undefined && options.alias !== true) {
+      throw malformed(table, token, 'may not name an alias');
+    }
+    if (optional && options.optional !== true) throw malformed(table, token, 'may not be optional');
+    if (seen.has(name)) throw malformed(table, token, `repeats the field "${name}"`);
     seen.add(name);
-    entries.push({
-      name,
-      type,
-      optional: optional !== undefined,
-      ...(alias === undefined ? {} : { alias }),
-    });
+    entries.push(alias === undefined ? { name, type, optional } : { name, type, optional, alias });
   }
   return entries;
+}
+
+function malformed(table: string, token: string, why: string): Error {
+  return new Error(`field table ${table}: entry "${token}" ${why}`);
 }
