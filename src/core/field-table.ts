@@ -1,5 +1,5 @@
 /**
- * Field tables written as text, in the spirit of Go struct tags: one entry a field, separated by
+ * Field tables written as text, in the spirit of Go struct tags: one entry per field, separated by
  * white space, each `name:type`, with `?` after the type for an optional (`omitempty`) field and
  * `Alias=` before the name where a table needs a second name for the field (its Go name when that
  * is not the capitalised JSON name). Parsed once, when the module declaring the table loads; a
