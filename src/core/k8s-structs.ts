@@ -5,6 +5,7 @@
  * its tag says `omitempty`. The one home of that field order: `pipeline/container-json.ts`
  * (Go's JSON text) and `template/data.ts` (the Go structs a template reads) both derive from it.
  */
+import { parseFieldTable } from './field-table.js';
 
 /**
  * The shape of a field's Go type: `s`, `i`, `b` a string (named string types too), integer
@@ -17,158 +18,71 @@ export type K8sFieldType = string;
 /** JSON name, type shape, `omitempty`, and the Go name when it is not the capitalised JSON name. */
 export type K8sField = readonly [json: string, type: K8sFieldType, omitempty: boolean, go?: string];
 
-const O = true;
-const NO = false;
+/**
+ * A struct's fields as `json:shape`, `?` after the shape where the tag says `omitempty`, and
+ * `GoName=` before the JSON name where the Go name is not the capitalised JSON name.
+ */
+export function k8sFields(struct: string, text: string): readonly K8sField[] {
+  return parseFieldTable(struct, text, { optional: true, alias: true }).map(
+    ({ name, type, optional, alias }): K8sField =>
+      alias === undefined ? [name, type, optional] : [name, type, optional, alias],
+  );
+}
 
-/** Struct name -> fields, in declaration order. */
-export const K8S_STRUCTS: Readonly<Record<string, readonly K8sField[]>> = {
-  Container: [
-    ['name', 's', NO],
-    ['image', 's', O],
-    ['command', '[]s', O],
-    ['args', '[]s', O],
-    ['workingDir', 's', O],
-    ['ports', '[]ContainerPort', O],
-    ['envFrom', '[]EnvFromSource', O],
-    ['env', '[]EnvVar', O],
-    ['resources', 'ResourceRequirements', O],
-    ['resizePolicy', '[]ContainerResizePolicy', O],
-    ['restartPolicy', '*s', O],
-    ['restartPolicyRules', '[]s', O],
-    ['volumeMounts', '[]VolumeMount', O],
-    ['volumeDevices', '[]VolumeDevice', O],
-    ['livenessProbe', '*Probe', O],
-    ['readinessProbe', '*Probe', O],
-    ['startupProbe', '*Probe', O],
-    ['lifecycle', '*Lifecycle', O],
-    ['terminationMessagePath', 's', O],
-    ['terminationMessagePolicy', 's', O],
-    ['imagePullPolicy', 's', O],
-    ['securityContext', '*SecurityContext', O],
-    ['stdin', 'b', O],
-    ['stdinOnce', 'b', O],
-    ['tty', 'b', O, 'TTY'],
-  ],
-  ContainerPort: [
-    ['name', 's', O],
-    ['hostPort', 'i', O],
-    ['containerPort', 'i', NO],
-    ['protocol', 's', O],
-    ['hostIP', 's', O],
-  ],
-  EnvFromSource: [
-    ['prefix', 's', O],
-    ['configMapRef', '*s', O],
-    ['secretRef', '*s', O],
-  ],
-  EnvVar: [
-    ['name', 's', NO],
-    ['value', 's', O],
-    ['valueFrom', '*EnvVarSource', O],
-  ],
-  EnvVarSource: [
-    ['fieldRef', '*ObjectFieldSelector', O],
-    ['resourceFieldRef', '*ResourceFieldSelector', O],
-    ['configMapKeyRef', '*s', O],
-    ['secretKeyRef', '*s', O],
-    ['fileKeyRef', '*s', O],
-  ],
-  ObjectFieldSelector: [
-    ['apiVersion', 's', O],
-    ['fieldPath', 's', NO],
-  ],
-  ResourceFieldSelector: [
-    ['containerName', 's', O],
-    ['resource', 's', NO],
-    ['divisor', 'Q', O],
-  ],
-  ResourceRequirements: [
-    ['limits', 'Q{}', O],
-    ['requests', 'Q{}', O],
-    ['claims', '[]s', O],
-  ],
-  ContainerResizePolicy: [
-    ['resourceName', 's', NO],
-    ['restartPolicy', 's', NO],
-  ],
-  VolumeMount: [
-    ['name', 's', NO],
-    ['readOnly', 'b', O],
-    ['recursiveReadOnly', '*s', O],
-    ['mountPath', 's', NO],
-    ['subPath', 's', O],
-    ['mountPropagation', '*s', O],
-    ['subPathExpr', 's', O],
-  ],
-  VolumeDevice: [
-    ['name', 's', NO],
-    ['devicePath', 's', NO],
-  ],
+const STRUCTS: Readonly<Record<string, string>> = {
+  Container: `
+    name:s image:s? command:[]s? args:[]s? workingDir:s? ports:[]ContainerPort?
+    envFrom:[]EnvFromSource? env:[]EnvVar? resources:ResourceRequirements?
+    resizePolicy:[]ContainerResizePolicy? restartPolicy:*s? restartPolicyRules:[]s?
+    volumeMounts:[]VolumeMount? volumeDevices:[]VolumeDevice? livenessProbe:*Probe?
+    readinessProbe:*Probe? startupProbe:*Probe? lifecycle:*Lifecycle?
+    terminationMessagePath:s? terminationMessagePolicy:s? imagePullPolicy:s?
+    securityContext:*SecurityContext? stdin:b? stdinOnce:b? TTY=tty:b?
+  `,
+  ContainerPort: 'name:s? hostPort:i? containerPort:i protocol:s? hostIP:s?',
+  EnvFromSource: 'prefix:s? configMapRef:*s? secretRef:*s?',
+  EnvVar: 'name:s value:s? valueFrom:*EnvVarSource?',
+  EnvVarSource: `
+    fieldRef:*ObjectFieldSelector? resourceFieldRef:*ResourceFieldSelector?
+    configMapKeyRef:*s? secretKeyRef:*s? fileKeyRef:*s?
+  `,
+  ObjectFieldSelector: 'apiVersion:s? fieldPath:s',
+  ResourceFieldSelector: 'containerName:s? resource:s divisor:Q?',
+  ResourceRequirements: 'limits:Q{}? requests:Q{}? claims:[]s?',
+  ContainerResizePolicy: 'resourceName:s restartPolicy:s',
+  VolumeMount: `
+    name:s readOnly:b? recursiveReadOnly:*s? mountPath:s subPath:s? mountPropagation:*s?
+    subPathExpr:s?
+  `,
+  VolumeDevice: 'name:s devicePath:s',
   // ProbeHandler is embedded inline: its fields come first.
-  Probe: [
-    ['exec', '*ExecAction', O],
-    ['httpGet', '*HTTPGetAction', O],
-    ['tcpSocket', '*TCPSocketAction', O],
-    ['grpc', '*GRPCAction', O],
-    ['initialDelaySeconds', 'i', O],
-    ['timeoutSeconds', 'i', O],
-    ['periodSeconds', 'i', O],
-    ['successThreshold', 'i', O],
-    ['failureThreshold', 'i', O],
-    ['terminationGracePeriodSeconds', '*i', O],
-  ],
-  Lifecycle: [
-    ['postStart', '*LifecycleHandler', O],
-    ['preStop', '*LifecycleHandler', O],
-    ['stopSignal', '*s', O],
-  ],
-  LifecycleHandler: [
-    ['exec', '*ExecAction', O],
-    ['httpGet', '*HTTPGetAction', O],
-    ['tcpSocket', '*TCPSocketAction', O],
-    ['sleep', '*s', O],
-  ],
-  ExecAction: [['command', '[]s', O]],
-  HTTPGetAction: [
-    ['path', 's', O],
-    ['port', 'i', NO],
-    ['host', 's', O],
-    ['scheme', 's', O],
-    ['httpHeaders', '[]HTTPHeader', O],
-  ],
-  HTTPHeader: [
-    ['name', 's', NO],
-    ['value', 's', NO],
-  ],
-  TCPSocketAction: [
-    ['port', 'i', NO],
-    ['host', 's', O],
-  ],
+  Probe: `
+    exec:*ExecAction? httpGet:*HTTPGetAction? tcpSocket:*TCPSocketAction? grpc:*GRPCAction?
+    initialDelaySeconds:i? timeoutSeconds:i? periodSeconds:i? successThreshold:i?
+    failureThreshold:i? terminationGracePeriodSeconds:*i?
+  `,
+  Lifecycle: 'postStart:*LifecycleHandler? preStop:*LifecycleHandler? stopSignal:*s?',
+  LifecycleHandler:
+    'exec:*ExecAction? httpGet:*HTTPGetAction? tcpSocket:*TCPSocketAction? sleep:*s?',
+  ExecAction: 'command:[]s?',
+  HTTPGetAction: 'path:s? port:i host:s? scheme:s? httpHeaders:[]HTTPHeader?',
+  HTTPHeader: 'name:s value:s',
+  TCPSocketAction: 'port:i host:s?',
   // `port` and the `*string` `service` carry no omitempty, so an unset service prints as null
   // (Istio's ISTIO_KUBE_APP_PROBERS shows `"service":null`).
-  GRPCAction: [
-    ['port', 'i', NO],
-    ['service', '*s', NO],
-  ],
-  SecurityContext: [
-    ['capabilities', '*Capabilities', O],
-    ['privileged', '*b', O],
-    ['seLinuxOptions', '*s', O],
-    ['windowsOptions', '*s', O],
-    ['runAsUser', '*i', O],
-    ['runAsGroup', '*i', O],
-    ['runAsNonRoot', '*b', O],
-    ['readOnlyRootFilesystem', '*b', O],
-    ['allowPrivilegeEscalation', '*b', O],
-    ['procMount', '*s', O],
-    ['seccompProfile', '*s', O],
-    ['appArmorProfile', '*s', O],
-  ],
-  Capabilities: [
-    ['add', '[]s', O],
-    ['drop', '[]s', O],
-  ],
+  GRPCAction: 'port:i service:*s',
+  SecurityContext: `
+    capabilities:*Capabilities? privileged:*b? seLinuxOptions:*s? windowsOptions:*s?
+    runAsUser:*i? runAsGroup:*i? runAsNonRoot:*b? readOnlyRootFilesystem:*b?
+    allowPrivilegeEscalation:*b? procMount:*s? seccompProfile:*s? appArmorProfile:*s?
+  `,
+  Capabilities: 'add:[]s? drop:[]s?',
 };
+
+/** Struct name -> fields, in declaration order. */
+export const K8S_STRUCTS: Readonly<Record<string, readonly K8sField[]>> = Object.fromEntries(
+  Object.entries(STRUCTS).map(([struct, text]) => [struct, k8sFields(struct, text)]),
+);
 
 /** The Go field name of `field`. */
 export function goFieldName(field: K8sField): string {

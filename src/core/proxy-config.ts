@@ -20,6 +20,7 @@ import {
   type Checker,
   type FieldRule,
 } from './config/checks.js';
+import { fieldRules } from './config/field-rules.js';
 import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
 import { declaredProxyConfigFields, subMessageProblems } from './config/proxy-config-fields.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
@@ -39,30 +40,49 @@ import {
 const nullableInt: Checker = (value, path, issues) =>
   value === null ? undefined : int(0, 2147483647)(value, path, issues);
 
+/** The checkers PROXY_CONFIG_RULES names. */
+const CHECKS: Readonly<Record<string, Checker>> = {
+  str,
+  duration,
+  port,
+  nonNegativeInt: int(0, 2147483647),
+  nullableInt,
+  optionalBool,
+  stringMap,
+  object,
+  optionalObject,
+  interceptionMode: oneOf(['REDIRECT', 'TPROXY', 'NONE']),
+  controlPlaneAuthPolicy: oneOf(['NONE', 'MUTUAL_TLS', 'INHERIT']),
+};
+
 /** Type rules for every ProxyConfig field the injector reads (unknown fields are tolerated). */
-export const PROXY_CONFIG_RULES: readonly FieldRule[] = [
-  { path: 'configPath', check: str },
-  { path: 'binaryPath', check: str },
-  { path: 'serviceCluster', check: str },
-  { path: 'drainDuration', check: duration },
-  { path: 'terminationDrainDuration', check: duration },
-  { path: 'discoveryAddress', check: str },
-  { path: 'proxyAdminPort', check: port },
-  { path: 'statusPort', check: port },
-  { path: 'statNameLength', check: int(0, 2147483647) },
-  { path: 'concurrency', check: nullableInt },
-  { path: 'interceptionMode', check: oneOf(['REDIRECT', 'TPROXY', 'NONE']) },
-  { path: 'holdApplicationUntilProxyStarts', check: optionalBool },
-  { path: 'proxyMetadata', check: stringMap },
-  { path: 'tracing', check: optionalObject },
-  { path: 'image', check: object },
-  { path: 'image.imageType', check: str },
-  { path: 'controlPlaneAuthPolicy', check: oneOf(['NONE', 'MUTUAL_TLS', 'INHERIT']) },
-  { path: 'meshId', check: str },
-  { path: 'statsdUdpAddress', check: str },
-  { path: 'envoyMetricsService', check: object },
-  { path: 'envoyAccessLogService', check: object },
-];
+export const PROXY_CONFIG_RULES: readonly FieldRule[] = fieldRules(
+  'ProxyConfig',
+  CHECKS,
+  `
+    configPath:str
+    binaryPath:str
+    serviceCluster:str
+    drainDuration:duration
+    terminationDrainDuration:duration
+    discoveryAddress:str
+    proxyAdminPort:port
+    statusPort:port
+    statNameLength:nonNegativeInt
+    concurrency:nullableInt
+    interceptionMode:interceptionMode
+    holdApplicationUntilProxyStarts:optionalBool
+    proxyMetadata:stringMap
+    tracing:optionalObject
+    image:object
+    image.imageType:str
+    controlPlaneAuthPolicy:controlPlaneAuthPolicy
+    meshId:str
+    statsdUdpAddress:str
+    envoyMetricsService:object
+    envoyAccessLogService:object
+  `,
+);
 
 /** Type-checks (and normalises in place) a ProxyConfig map, recording issues under `prefix`. */
 export function checkProxyConfigObject(

@@ -8,8 +8,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 
-type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Level = (typeof LEVELS)[number];
 
+// One method per log level, defined from LEVELS in the class's static block; the interface gives
+// them their type.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+interface LazyChildLogger extends Record<Level, (...args: unknown[]) => void> {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class LazyChildLogger {
   readonly #parent: Logger;
   readonly #bindings: Bindings;
@@ -35,31 +42,26 @@ class LazyChildLogger {
     this.#real().level = level;
   }
 
-  fatal(...args: unknown[]): void {
-    this.#call('fatal', args);
-  }
-  error(...args: unknown[]): void {
-    this.#call('error', args);
-  }
-  warn(...args: unknown[]): void {
-    this.#call('warn', args);
-  }
-  info(...args: unknown[]): void {
-    this.#call('info', args);
-  }
-  debug(...args: unknown[]): void {
-    this.#call('debug', args);
-  }
-  trace(...args: unknown[]): void {
-    this.#call('trace', args);
-  }
   silent(): void {}
 
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
     return this.#real().child(bindings, options);
   }
 
-  #call(method: Method, args: unknown[]): void {
+  static {
+    for (const level of LEVELS) {
+      // As a method is defined: not enumerable.
+      Object.defineProperty(LazyChildLogger.prototype, level, {
+        configurable: true,
+        writable: true,
+        value: function (this: LazyChildLogger, ...args: unknown[]): void {
+          this.#call(level, args);
+        },
+      });
+    }
+  }
+
+  #call(method: Level, args: unknown[]): void {
     const logger = this.#real();
     // pino's methods read `this`: called on the logger itself.
     const log: (this: Logger, ...a: unknown[]) => void = logger[method];

@@ -1,6 +1,7 @@
 /**
  * The type rules for every configuration field the injection reads (spec §6-§8): values, mesh
- * and the injector `config` key. Data only; `load.ts` applies them with `checks.ts`.
+ * and the injector `config` key, as `path:checker` in the order the checks run. Data only;
+ * `load.ts` applies them with `checks.ts`.
  */
 import { cidrListError, portListError } from '../annotations/value-formats.js';
 import { isQuantityError, parseQuantity } from '../quantity.js';
@@ -20,8 +21,10 @@ import {
   stringMap,
   stringOrNumber,
   uint32,
+  type Checker,
   type FieldRule,
 } from './checks.js';
+import { fieldRules } from './field-rules.js';
 
 const tcpPortList = stringFormat((v) => portListError(v));
 const inboundPorts = stringFormat((v) => (v === '*' ? undefined : portListError(v)));
@@ -33,74 +36,102 @@ const resourceList = quantityMap((text) =>
     : undefined,
 );
 
-export const VALUES_RULES: readonly FieldRule[] = [
-  { path: 'global.hub', check: str },
-  { path: 'global.tag', check: stringOrNumber },
-  { path: 'global.variant', check: str },
-  { path: 'global.istioNamespace', check: str },
-  { path: 'global.imagePullPolicy', check: oneOf(['', 'Always', 'IfNotPresent', 'Never']) },
-  { path: 'global.imagePullSecrets', check: stringList },
-  { path: 'global.caAddress', check: str },
-  { path: 'global.caName', check: str },
-  { path: 'global.pilotCertProvider', check: str },
-  { path: 'global.trustBundleName', check: str },
-  { path: 'global.trustDomain', check: str },
-  { path: 'global.meshID', check: str },
-  { path: 'global.network', check: str },
-  { path: 'global.multiCluster.clusterName', check: str },
-  { path: 'global.logging.level', check: str },
-  { path: 'global.logAsJson', check: bool },
-  { path: 'global.nativeNftables', check: bool },
-  { path: 'global.mountMtlsCerts', check: bool },
-  { path: 'global.sds.token.aud', check: str },
-  { path: 'global.sts.servicePort', check: port },
-  { path: 'global.proxy.image', check: str },
-  { path: 'global.proxy.autoInject', check: str },
-  { path: 'global.proxy.clusterDomain', check: str },
-  { path: 'global.proxy.logLevel', check: str },
-  { path: 'global.proxy.componentLogLevel', check: str },
-  { path: 'global.proxy.includeIPRanges', check: includeRanges },
-  { path: 'global.proxy.excludeIPRanges', check: excludeRanges },
-  { path: 'global.proxy.includeInboundPorts', check: inboundPorts },
-  { path: 'global.proxy.excludeInboundPorts', check: tcpPortList },
-  { path: 'global.proxy.includeOutboundPorts', check: tcpPortList },
-  { path: 'global.proxy.excludeOutboundPorts', check: tcpPortList },
-  { path: 'global.proxy.statusPort', check: port },
-  { path: 'global.proxy.readinessInitialDelaySeconds', check: uint32 },
-  { path: 'global.proxy.readinessPeriodSeconds', check: uint32 },
-  { path: 'global.proxy.readinessFailureThreshold', check: uint32 },
-  { path: 'global.proxy.startupProbe.enabled', check: bool },
-  { path: 'global.proxy.startupProbe.failureThreshold', check: uint32 },
-  { path: 'global.proxy.resources', check: object },
-  { path: 'global.proxy.resources.requests', check: resourceList },
-  { path: 'global.proxy.resources.limits', check: resourceList },
-  { path: 'global.proxy.privileged', check: bool },
-  { path: 'global.proxy.seccompProfile', check: object },
-  { path: 'global.proxy.lifecycle', check: object },
-  { path: 'global.proxy.holdApplicationUntilProxyStarts', check: bool },
-  { path: 'global.proxy.capNetBindService', check: bool },
-  { path: 'global.proxy.outlierLogPath', check: str },
-  { path: 'global.proxy.tracer', check: str },
-  { path: 'global.proxy_init.image', check: str },
-  { path: 'global.proxy_init.forceApplyIptables', check: bool },
-  { path: 'sidecarInjectorWebhook.rewriteAppHTTPProbe', check: bool },
-  { path: 'sidecarInjectorWebhook.enableNamespacesByDefault', check: bool },
-  { path: 'sidecarInjectorWebhook.reinvocationPolicy', check: oneOf(['Never', 'IfNeeded']) },
-  { path: 'sidecarInjectorWebhook.neverInjectSelector', check: labelSelectorList },
-  { path: 'sidecarInjectorWebhook.alwaysInjectSelector', check: labelSelectorList },
-  { path: 'sidecarInjectorWebhook.injectedAnnotations', check: stringMap },
-  { path: 'sidecarInjectorWebhook.defaultTemplates', check: stringList },
-  { path: 'sidecarInjectorWebhook.templates', check: stringMap },
-  { path: 'revision', check: str },
-  { path: 'pilot.cni.enabled', check: bool },
-  { path: 'pilot.cni.provider', check: str },
-  { path: 'pilot.env', check: scalarMap },
-  { path: 'pilot.crlConfigMapName', check: str },
-  { path: 'gateways.securityContext', check: object },
-  { path: 'gateways.seccompProfile', check: object },
-  { path: 'meshConfig', check: object },
-  { path: 'meshConfig.enablePrometheusMerge', check: optionalBool },
-];
+/** The checkers the tables below name. */
+const CHECKS: Readonly<Record<string, Checker>> = {
+  str,
+  bool,
+  optionalBool,
+  port,
+  uint32,
+  stringOrNumber,
+  stringList,
+  stringMap,
+  scalarMap,
+  object,
+  objectList,
+  labelSelectorList,
+  resourceList,
+  tcpPortList,
+  inboundPorts,
+  includeRanges,
+  excludeRanges,
+  pullPolicy: oneOf(['', 'Always', 'IfNotPresent', 'Never']),
+  reinvocationPolicy: oneOf(['Never', 'IfNeeded']),
+  trafficPolicyMode: oneOf(['PASSTHROUGH', 'LOCALHOST']),
+};
+
+export const VALUES_RULES: readonly FieldRule[] = fieldRules(
+  'values',
+  CHECKS,
+  `
+    global.hub:str
+    global.tag:stringOrNumber
+    global.variant:str
+    global.istioNamespace:str
+    global.imagePullPolicy:pullPolicy
+    global.imagePullSecrets:stringList
+    global.caAddress:str
+    global.caName:str
+    global.pilotCertProvider:str
+    global.trustBundleName:str
+    global.trustDomain:str
+    global.meshID:str
+    global.network:str
+    global.multiCluster.clusterName:str
+    global.logging.level:str
+    global.logAsJson:bool
+    global.nativeNftables:bool
+    global.mountMtlsCerts:bool
+    global.sds.token.aud:str
+    global.sts.servicePort:port
+    global.proxy.image:str
+    global.proxy.autoInject:str
+    global.proxy.clusterDomain:str
+    global.proxy.logLevel:str
+    global.proxy.componentLogLevel:str
+    global.proxy.includeIPRanges:includeRanges
+    global.proxy.excludeIPRanges:excludeRanges
+    global.proxy.includeInboundPorts:inboundPorts
+    global.proxy.excludeInboundPorts:tcpPortList
+    global.proxy.includeOutboundPorts:tcpPortList
+    global.proxy.excludeOutboundPorts:tcpPortList
+    global.proxy.statusPort:port
+    global.proxy.readinessInitialDelaySeconds:uint32
+    global.proxy.readinessPeriodSeconds:uint32
+    global.proxy.readinessFailureThreshold:uint32
+    global.proxy.startupProbe.enabled:bool
+    global.proxy.startupProbe.failureThreshold:uint32
+    global.proxy.resources:object
+    global.proxy.resources.requests:resourceList
+    global.proxy.resources.limits:resourceList
+    global.proxy.privileged:bool
+    global.proxy.seccompProfile:object
+    global.proxy.lifecycle:object
+    global.proxy.holdApplicationUntilProxyStarts:bool
+    global.proxy.capNetBindService:bool
+    global.proxy.outlierLogPath:str
+    global.proxy.tracer:str
+    global.proxy_init.image:str
+    global.proxy_init.forceApplyIptables:bool
+    sidecarInjectorWebhook.rewriteAppHTTPProbe:bool
+    sidecarInjectorWebhook.enableNamespacesByDefault:bool
+    sidecarInjectorWebhook.reinvocationPolicy:reinvocationPolicy
+    sidecarInjectorWebhook.neverInjectSelector:labelSelectorList
+    sidecarInjectorWebhook.alwaysInjectSelector:labelSelectorList
+    sidecarInjectorWebhook.injectedAnnotations:stringMap
+    sidecarInjectorWebhook.defaultTemplates:stringList
+    sidecarInjectorWebhook.templates:stringMap
+    revision:str
+    pilot.cni.enabled:bool
+    pilot.cni.provider:str
+    pilot.env:scalarMap
+    pilot.crlConfigMapName:str
+    gateways.securityContext:object
+    gateways.seccompProfile:object
+    meshConfig:object
+    meshConfig.enablePrometheusMerge:optionalBool
+  `,
+);
 
 /** Containers of the rules above: each must be a map when present. */
 export const VALUES_MAPS = [
@@ -114,24 +145,32 @@ export const VALUES_MAPS = [
   'pilot.cni',
 ];
 
-export const MESH_RULES: readonly FieldRule[] = [
-  { path: 'trustDomain', check: str },
-  { path: 'rootNamespace', check: str },
-  { path: 'proxyListenPort', check: port },
-  { path: 'proxyInboundListenPort', check: port },
-  { path: 'enablePrometheusMerge', check: optionalBool },
-  { path: 'inboundTrafficPolicy', check: object },
-  { path: 'inboundTrafficPolicy.mode', check: oneOf(['PASSTHROUGH', 'LOCALHOST']) },
-  { path: 'extensionProviders', check: objectList },
-  { path: 'defaultConfig', check: object },
-];
+export const MESH_RULES: readonly FieldRule[] = fieldRules(
+  'mesh',
+  CHECKS,
+  `
+    trustDomain:str
+    rootNamespace:str
+    proxyListenPort:port
+    proxyInboundListenPort:port
+    enablePrometheusMerge:optionalBool
+    inboundTrafficPolicy:object
+    inboundTrafficPolicy.mode:trafficPolicyMode
+    extensionProviders:objectList
+    defaultConfig:object
+  `,
+);
 
-export const INJECTOR_RULES: readonly FieldRule[] = [
-  { path: 'policy', check: str },
-  { path: 'defaultTemplates', check: stringList },
-  { path: 'neverInjectSelector', check: labelSelectorList },
-  { path: 'alwaysInjectSelector', check: labelSelectorList },
-  { path: 'injectedAnnotations', check: stringMap },
-  { path: 'templates', check: stringMap },
-  { path: 'aliases', check: object },
-];
+export const INJECTOR_RULES: readonly FieldRule[] = fieldRules(
+  'config',
+  CHECKS,
+  `
+    policy:str
+    defaultTemplates:stringList
+    neverInjectSelector:labelSelectorList
+    alwaysInjectSelector:labelSelectorList
+    injectedAnnotations:stringMap
+    templates:stringMap
+    aliases:object
+  `,
+);

@@ -8,7 +8,7 @@
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject, sortedObject } from '../json.js';
 import { canonicalQuantityValue } from '../quantity.js';
-import { K8S_STRUCTS, type K8sField } from '../k8s-structs.js';
+import { K8S_STRUCTS, k8sFields, type K8sField } from '../k8s-structs.js';
 
 /**
  * One field as `orderedJson` walks it: JSON name, the type of its value (a key of TYPES, `[]T` for
@@ -48,12 +48,10 @@ function field([name, shape, omitempty]: K8sField): Field {
 }
 
 /** Istio's agent-side prober (Prober in pilot/cmd/pilot-agent/status). */
-const PROBER: readonly K8sField[] = [
-  ['httpGet', '*HTTPGetAction', true],
-  ['tcpSocket', '*TCPSocketAction', true],
-  ['grpc', '*GRPCAction', true],
-  ['timeoutSeconds', 'i', true],
-];
+const PROBER = k8sFields(
+  'Prober',
+  'httpGet:*HTTPGetAction? tcpSocket:*TCPSocketAction? grpc:*GRPCAction? timeoutSeconds:i?',
+);
 
 const TYPES: ReadonlyMap<string, readonly Field[]> = new Map(
   [...Object.entries(K8S_STRUCTS), ['Prober', PROBER] as const].map(([t, fields]) => [

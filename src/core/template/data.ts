@@ -9,6 +9,7 @@
 import type { RenderContext } from '../contracts.js';
 import type { JsonObject } from '../json.js';
 import { memoByIdentity } from '../bounded-cache.js';
+import { parseFieldTable } from '../field-table.js';
 import { goFieldName, K8S_STRUCTS } from '../k8s-structs.js';
 import { orderedJson as goJson } from '../pipeline/container-json.js';
 import { cleanProxyConfig, proxyImage, proxyInitImage } from '../render/index.js';
@@ -46,71 +47,59 @@ function k8sSchema(type: string): Schema {
   return (K8S_STRUCTS[type] ?? []).map((f) => [goFieldName(f), f[0], kindOf(f[1])] as const);
 }
 
+const FIELD_KINDS = new Set(['s', 'i', 'b', 'm', 'any']);
+
+function isFieldKind(kind: string): kind is FieldKind {
+  return FIELD_KINDS.has(kind) || kind.startsWith('[') || kind.startsWith('*');
+}
+
+/**
+ * A struct's fields as `json:kind`, with `GoName=` before the JSON name where the Go name is not
+ * the capitalised JSON name.
+ */
+export function templateSchema(struct: string, text: string): Schema {
+  return parseFieldTable(struct, text, { alias: true }).map(({ name, type, alias }) => {
+    if (!isFieldKind(type)) {
+      throw new Error(
+        `field table ${struct}: entry "${name}:${type}" has an unknown kind (s, i, b, m, any, [T or *T)`,
+      );
+    }
+    return [goFieldName([name, type, false, alias]), name, type] as const;
+  });
+}
+
 const CONTAINER_PORT: Schema = k8sSchema('ContainerPort');
 const CONTAINER: Schema = k8sSchema('Container');
 
-const POD_SPEC: Schema = [
-  ['Volumes', 'volumes', 'any'],
-  ['InitContainers', 'initContainers', '[v1.Container'],
-  ['Containers', 'containers', '[v1.Container'],
-  ['EphemeralContainers', 'ephemeralContainers', 'any'],
-  ['RestartPolicy', 'restartPolicy', 's'],
-  ['TerminationGracePeriodSeconds', 'terminationGracePeriodSeconds', '*int64'],
-  ['ActiveDeadlineSeconds', 'activeDeadlineSeconds', '*int64'],
-  ['DNSPolicy', 'dnsPolicy', 's'],
-  ['NodeSelector', 'nodeSelector', 'm'],
-  ['ServiceAccountName', 'serviceAccountName', 's'],
-  ['DeprecatedServiceAccount', 'serviceAccount', 's'],
-  ['AutomountServiceAccountToken', 'automountServiceAccountToken', '*bool'],
-  ['NodeName', 'nodeName', 's'],
-  ['HostNetwork', 'hostNetwork', 'b'],
-  ['HostPID', 'hostPID', 'b'],
-  ['HostIPC', 'hostIPC', 'b'],
-  ['ShareProcessNamespace', 'shareProcessNamespace', '*bool'],
-  ['SecurityContext', 'securityContext', '*v1.PodSecurityContext'],
-  ['ImagePullSecrets', 'imagePullSecrets', 'any'],
-  ['Hostname', 'hostname', 's'],
-  ['Subdomain', 'subdomain', 's'],
-  ['Affinity', 'affinity', '*v1.Affinity'],
-  ['SchedulerName', 'schedulerName', 's'],
-  ['Tolerations', 'tolerations', 'any'],
-  ['HostAliases', 'hostAliases', 'any'],
-  ['PriorityClassName', 'priorityClassName', 's'],
-  ['Priority', 'priority', '*int32'],
-  ['DNSConfig', 'dnsConfig', '*v1.PodDNSConfig'],
-  ['ReadinessGates', 'readinessGates', 'any'],
-  ['RuntimeClassName', 'runtimeClassName', '*string'],
-  ['EnableServiceLinks', 'enableServiceLinks', '*bool'],
-  ['PreemptionPolicy', 'preemptionPolicy', '*v1.PreemptionPolicy'],
-  ['Overhead', 'overhead', 'any'],
-  ['TopologySpreadConstraints', 'topologySpreadConstraints', 'any'],
-  ['SetHostnameAsFQDN', 'setHostnameAsFQDN', '*bool'],
-  ['OS', 'os', '*v1.PodOS'],
-  ['HostUsers', 'hostUsers', '*bool'],
-  ['SchedulingGates', 'schedulingGates', 'any'],
-  ['ResourceClaims', 'resourceClaims', 'any'],
-  ['Resources', 'resources', '*v1.ResourceRequirements'],
-  ['HostnameOverride', 'hostnameOverride', '*string'],
-  ['SchedulingGroup', 'schedulingGroup', '*v1.PodSchedulingGroup'],
-];
+const POD_SPEC = templateSchema(
+  'v1.PodSpec',
+  `
+    volumes:any initContainers:[v1.Container containers:[v1.Container ephemeralContainers:any
+    restartPolicy:s terminationGracePeriodSeconds:*int64 activeDeadlineSeconds:*int64
+    DNSPolicy=dnsPolicy:s nodeSelector:m serviceAccountName:s
+    DeprecatedServiceAccount=serviceAccount:s automountServiceAccountToken:*bool nodeName:s
+    hostNetwork:b hostPID:b hostIPC:b shareProcessNamespace:*bool
+    securityContext:*v1.PodSecurityContext imagePullSecrets:any hostname:s subdomain:s
+    affinity:*v1.Affinity schedulerName:s tolerations:any hostAliases:any priorityClassName:s
+    priority:*int32 DNSConfig=dnsConfig:*v1.PodDNSConfig readinessGates:any
+    runtimeClassName:*string enableServiceLinks:*bool preemptionPolicy:*v1.PreemptionPolicy
+    overhead:any topologySpreadConstraints:any setHostnameAsFQDN:*bool OS=os:*v1.PodOS
+    hostUsers:*bool schedulingGates:any resourceClaims:any resources:*v1.ResourceRequirements
+    hostnameOverride:*string schedulingGroup:*v1.PodSchedulingGroup
+  `,
+);
 
-const OBJECT_META: Schema = [
-  ['Name', 'name', 's'],
-  ['GenerateName', 'generateName', 's'],
-  ['Namespace', 'namespace', 's'],
-  ['SelfLink', 'selfLink', 's'],
-  ['UID', 'uid', 's'],
-  ['ResourceVersion', 'resourceVersion', 's'],
-  ['Generation', 'generation', 'i'],
-  ['CreationTimestamp', 'creationTimestamp', 'any'],
-  ['DeletionTimestamp', 'deletionTimestamp', 'any'],
-  ['DeletionGracePeriodSeconds', 'deletionGracePeriodSeconds', '*int64'],
-  ['Labels', 'labels', 'm'],
-  ['Annotations', 'annotations', 'm'],
-  ['OwnerReferences', 'ownerReferences', 'any'],
-  ['Finalizers', 'finalizers', 'any'],
-  ['ManagedFields', 'managedFields', 'any'],
-];
+const OBJECT_META = templateSchema(
+  'v1.ObjectMeta',
+  `
+    name:s generateName:s namespace:s selfLink:s UID=uid:s resourceVersion:s generation:i
+    creationTimestamp:any deletionTimestamp:any deletionGracePeriodSeconds:*int64 labels:m
+    annotations:m ownerReferences:any finalizers:any managedFields:any
+  `,
+);
+
+const TYPE_META = templateSchema('v1.TypeMeta', 'kind:s APIVersion=apiVersion:s');
+const NAMESPACED_NAME = templateSchema('types.NamespacedName', 'namespace:s name:s');
 
 const SCHEMAS: Readonly<Record<string, Schema>> = {
   'v1.ContainerPort': CONTAINER_PORT,
@@ -389,15 +378,9 @@ export function buildTemplateData(ctx: RenderContext): GoStruct {
   fields['TypeMeta'] = k8sStruct(
     'v1.TypeMeta',
     { kind: ctx.typeMeta.kind, apiVersion: ctx.typeMeta.apiVersion },
-    [
-      ['Kind', 'kind', 's'],
-      ['APIVersion', 'apiVersion', 's'],
-    ],
+    TYPE_META,
   );
-  fields['DeploymentMeta'] = k8sStruct('types.NamespacedName', ctx.deploymentMeta, [
-    ['Namespace', 'namespace', 's'],
-    ['Name', 'name', 's'],
-  ]);
+  fields['DeploymentMeta'] = k8sStruct('types.NamespacedName', ctx.deploymentMeta, NAMESPACED_NAME);
   fields['ObjectMeta'] = k8sStruct('v1.ObjectMeta', meta, OBJECT_META);
   fields['Spec'] = k8sStruct('v1.PodSpec', ctx.pod.spec ?? {}, POD_SPEC);
   fields['ProxyConfig'] = proxyConfigOf(ctx.proxyConfig);

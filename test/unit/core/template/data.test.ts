@@ -7,8 +7,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MESH,
+  DEFAULT_PROXY_CONFIG,
+  DEFAULT_VALUES,
+} from '../../../../src/core/config/defaults.js';
 import { compileTemplate } from '../../../../src/core/template/index.js';
-import { containerStructs } from '../../../../src/core/template/data.js';
+import {
+  buildTemplateData,
+  containerStructs,
+  templateSchema,
+} from '../../../../src/core/template/data.js';
 
 /** k8s.io/api@v0.36.1 core/v1/types.go `type Container struct`, in declaration order. */
 const CONTAINER_FIELDS: readonly (readonly [string, unknown])[] = [
@@ -75,6 +84,67 @@ describe('template data: corev1.Container', () => {
         expect(render('{{ toJson (index .c 0) }}', [input])).toBe(JSON.stringify(expected));
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('template data: pod, metadata and type', () => {
+  it('reads the fields whose Go names are not the capitalised JSON names', () => {
+    const data = buildTemplateData({
+      pod: {
+        metadata: { uid: 'u-1', name: 'p' },
+        spec: {
+          containers: [],
+          dnsPolicy: 'None',
+          serviceAccount: 'legacy',
+          os: { name: 'linux' },
+          hostPID: true,
+          dnsConfig: { nameservers: ['1.1.1.1'] },
+        },
+      },
+      typeMeta: { kind: 'Deployment', apiVersion: 'apps/v1' },
+      deploymentMeta: { namespace: 'ns', name: 'd' },
+      proxyConfig: DEFAULT_PROXY_CONFIG,
+      mesh: DEFAULT_MESH,
+      values: DEFAULT_VALUES,
+      revision: 'default',
+      nativeSidecars: false,
+      proxyUID: 1337,
+      proxyGID: 1337,
+      compliancePolicy: '',
+    });
+    const text =
+      '{{ .Spec.DNSPolicy }} {{ .Spec.DeprecatedServiceAccount }} {{ .Spec.OS.Name }} ' +
+      '{{ .Spec.HostPID }} {{ index .Spec.DNSConfig.Nameservers 0 }} {{ .ObjectMeta.UID }} ' +
+      '{{ .ObjectMeta.Name }} {{ .TypeMeta.APIVersion }} {{ .TypeMeta.Kind }} ' +
+      '{{ .DeploymentMeta.Namespace }}/{{ .DeploymentMeta.Name }}';
+    expect(compileTemplate(text).render(data)).toBe(
+      'None legacy linux true 1.1.1.1 u-1 p apps/v1 Deployment ns/d',
+    );
+  });
+});
+
+describe('templateSchema', () => {
+  it('gives Go name, JSON name and kind; the Go name capitalised unless spelt', () => {
+    expect(
+      templateSchema('v1.PodSpec', 'hostPID:b DNSPolicy=dnsPolicy:s os:*v1.PodOS l:m'),
+    ).toEqual([
+      ['HostPID', 'hostPID', 'b'],
+      ['DNSPolicy', 'dnsPolicy', 's'],
+      ['Os', 'os', '*v1.PodOS'],
+      ['L', 'l', 'm'],
+    ]);
+  });
+
+  it('refuses an unknown kind, a malformed entry and omitempty, naming the struct', () => {
+    expect(() => templateSchema('v1.PodSpec', 'hostname:s nodeName:str')).toThrow(
+      'field table v1.PodSpec: entry "nodeName:str" has an unknown kind',
+    );
+    expect(() => templateSchema('v1.PodSpec', 'hostname')).toThrow(
+      'field table v1.PodSpec: entry "hostname" is malformed',
+    );
+    expect(() => templateSchema('v1.PodSpec', 'hostname:s?')).toThrow(
+      'field table v1.PodSpec: entry "hostname:s?" may not be optional',
     );
   });
 });
