@@ -119,6 +119,8 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
       logger,
       metrics: createMetrics(),
       tls: { cert: tls.cert, key: tls.key },
+      // BENCH_ROUTED=1: every request through fastify, to measure the direct admission route.
+      directAdmission: process.env.BENCH_ROUTED !== '1',
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as AddressInfo).port;
