@@ -9,6 +9,7 @@
  */
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { buildApp, BODY_LIMIT_BYTES, type InjectorApp } from '../../../src/http/
 import { createLogger } from '../../../src/logging/logger.js';
 import { createMetrics, type InjectorMetrics } from '../../../src/metrics/registry.js';
 import { generateDevCertificates } from '../../../src/tls/dev-cert.js';
+import { eventually } from '../../helpers/async.js';
 import { generatePod } from '../../helpers/generated-pods.js';
 import { BAD_ANNOTATION, makeReview } from '../../helpers/review.js';
 import { staticProvider } from './harness.js';
@@ -363,4 +365,48 @@ describe('the direct admission route answers as fastify does', () => {
     expect(logLines(direct.text())).toEqual(logLines(routed.text()));
     expect(await metricLines(direct.metrics)).toEqual(await metricLines(routed.metrics));
   }, 180_000);
+
+  it('for a client that drops the connection in the middle of a body', async () => {
+    const requests = async (s: Side) =>
+      (await metricLines(s.metrics)).find((l) => l.startsWith('sidecar_injection_requests_total'));
+    /** Sends headers and part of the body, waits until the server has the request, then drops. */
+    const abandon = async (s: Side) => {
+      const seen = await requests(s);
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: s.port,
+        servername: 'localhost',
+        ca,
+        ALPNProtocols: ['http/1.1'],
+      });
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => {});
+      socket.write(
+        'POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 1000\r\n\r\n{"apiVersion":',
+      );
+      await eventually(async () => (await requests(s)) !== seen, 'the request is seen', 10_000);
+      socket.destroy();
+      await closed;
+    };
+    const failures = () =>
+      Promise.all(
+        [direct, routed].map(async (s) =>
+          (await metricLines(s.metrics)).filter((l) => l.startsWith('sidecar_injection_failure')),
+        ),
+      );
+    const before = await failures();
+    await Promise.all([abandon(direct), abandon(routed)]);
+    // Both servers log and count the dropped request once it has been seen to fail.
+    await eventually(
+      async () => {
+        const after = await failures();
+        return after.every((lines, i) => lines.join() !== before[i]?.join());
+      },
+      'the dropped request is counted',
+      10_000,
+    );
+    expect(logLines(direct.text())).toEqual(logLines(routed.text()));
+    expect(await metricLines(direct.metrics)).toEqual(await metricLines(routed.metrics));
+  });
 });
