@@ -23,6 +23,8 @@
  * --no-istio, --no-h2, --rounds <n> (each HTTP/1.1 row alternates the servers n times and shows
  * the medians), --only bookinfo,large,env2000, --quick, --rss-seconds <s> (the real `serve`'s
  * RSS after that long of load at c=8; default 60, 5 with --quick).
+ * BENCH_ROUTED=1 in the environment sends every request of our server through fastify (no direct
+ * admission route, src/http/fast-admission.ts), to compare the two.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -119,6 +121,8 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
       logger,
       metrics: createMetrics(),
       tls: { cert: tls.cert, key: tls.key },
+      // BENCH_ROUTED=1: every request through fastify, to measure the direct admission route.
+      directAdmission: process.env.BENCH_ROUTED !== '1',
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as AddressInfo).port;

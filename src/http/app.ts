@@ -4,6 +4,7 @@
  * the routes (routes.ts). `buildApp` never listens: src/server.ts does, and tests use
  * `app.inject()`.
  */
+import type { EventEmitter } from 'node:events';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -15,7 +16,8 @@ import {
 import { acceptJsonOnly, encodingError } from './content-type.js';
 import { answerErrors, frameworkError, isInjectPath, sendError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
-import { addRoutes, type RouteOptions } from './routes.js';
+import { directAdmission, requestIds } from './fast-admission.js';
+import { addRoutes, reviewHandler, type RouteOptions } from './routes.js';
 import { guardServer, secureServerOptions } from './transport-guard.js';
 import type { InjectorApp } from './types.js';
 
@@ -39,6 +41,12 @@ export interface AppOptions extends RouteOptions {
   tls?: TlsMaterial;
   /** Monotonic clock in ms, for deadlines; tests may replace it. */
   now?: () => number;
+  /**
+   * Answer well-formed review POSTs from the server's request listener, ahead of fastify
+   * (src/http/fast-admission.ts). Default true; false sends every request through fastify (the
+   * test comparing both routes).
+   */
+  directAdmission?: boolean;
 }
 
 /** Routes without schemas: a schema added later fails at start-up, not on a request. */
@@ -51,8 +59,10 @@ const NO_SCHEMA_COMPILERS = {
   },
 };
 
-function createInstance(opts: AppOptions): InjectorApp {
+function createInstance(opts: AppOptions, genReqId: () => string): InjectorApp {
   const common = {
+    // One request-id counter for fastify and the direct admission route.
+    genReqId,
     loggerInstance: opts.logger,
     // One line per review is written by the handler; fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
@@ -99,8 +109,10 @@ function createInstance(opts: AppOptions): InjectorApp {
 
 /** Builds the fastify instance with every route. Never listens. */
 export function buildApp(opts: AppOptions): InjectorApp {
-  const app = createInstance(opts);
+  const nextId = requestIds();
+  const app = createInstance(opts, nextId);
   const { metrics } = opts;
+  const now = opts.now ?? (() => performance.now());
   acceptJsonOnly(app);
   app.addHook('onRequest', (request, reply, done) => {
     if (request.method === 'POST' && isInjectPath(request.url)) metrics.requests.inc();
@@ -121,6 +133,31 @@ export function buildApp(opts: AppOptions): InjectorApp {
   });
 
   answerErrors(app, metrics);
-  addRoutes(app, opts, opts.now ?? (() => performance.now()));
+  const review = reviewHandler(app, opts, now);
+  addRoutes(app, opts, now, review);
+  if (opts.directAdmission !== false) {
+    let closing = false;
+    app.addHook('preClose', (done) => {
+      closing = true;
+      done();
+    });
+    // fastify's listener, given to the server at construction (fastify/lib/server.js).
+    const server = app.server as unknown as EventEmitter;
+    const [routed] = server.listeners('request') as Parameters<typeof directAdmission>[0][];
+    if (routed !== undefined) {
+      server.off('request', routed);
+      server.on(
+        'request',
+        directAdmission(routed, {
+          review,
+          metrics,
+          log: app.log as Logger,
+          nextId,
+          now,
+          closing: () => closing,
+        }),
+      );
+    }
+  }
   return app;
 }

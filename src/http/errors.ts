@@ -68,19 +68,49 @@ export function frameworkError(error: FastifyError, _request: unknown, reply: Ap
   );
 }
 
+/** What a request that failed before or in its route is answered, and how it is logged. */
+export interface Rejection {
+  error: InjectorError;
+  /** The status the `request rejected` line reports. */
+  logStatus: number;
+  /** The status of the answer. */
+  status: number;
+  level: 'error' | 'info';
+}
+
+/** Maps any error of the request path (ours or fastify's) onto the error table. */
+export function rejectionOf(error: FastifyError | InjectorError | Error): Rejection {
+  const injectorError = toInjectorError(error);
+  const raw = isInjectorError(error)
+    ? error.httpStatus
+    : 'statusCode' in error && typeof error.statusCode === 'number'
+      ? error.statusCode
+      : 500;
+  const logStatus = raw >= 400 ? raw : ERROR_CODES[injectorError.code].httpStatus;
+  return {
+    error: injectorError,
+    logStatus,
+    status: logStatus >= 400 ? logStatus : 500,
+    level: logStatus >= 500 ? 'error' : 'info',
+  };
+}
+
+/** The documented error body of a rejection, serialised as fastify serialises it. */
+export function errorPayload(error: InjectorError): string {
+  const body: ErrorBody = { code: error.code, message: formatError(error) };
+  return JSON.stringify(body);
+}
+
 /** The error and not-found handlers; a failure on the inject route counts in the failure metric. */
 export function answerErrors(app: InjectorApp, metrics: InjectorMetrics): void {
   app.setErrorHandler((error: FastifyError | InjectorError, request, reply) => {
-    const injectorError = toInjectorError(error);
-    const status = isInjectorError(error) ? error.httpStatus : (error.statusCode ?? 500);
-    const httpStatus = status >= 400 ? status : ERROR_CODES[injectorError.code].httpStatus;
-    if (isInjectPath(request.url)) metrics.failure.inc({ code: injectorError.code });
-    const level = httpStatus >= 500 ? 'error' : 'info';
-    request.log[level](
-      { code: injectorError.code, status: httpStatus, url: request.url.split('?')[0] },
+    const rejection = rejectionOf(error);
+    if (isInjectPath(request.url)) metrics.failure.inc({ code: rejection.error.code });
+    request.log[rejection.level](
+      { code: rejection.error.code, status: rejection.logStatus, url: request.url.split('?')[0] },
       'request rejected',
     );
-    sendError(reply, injectorError, httpStatus >= 400 ? httpStatus : 500);
+    sendError(reply, rejection.error, rejection.status);
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -36,10 +36,13 @@ export interface ReviewEventSink {
   }): void;
 }
 
+/** The request's own logger (fastify's lazy child with `reqId`), fetched when first needed. */
+type RequestLog = () => Pick<AppRequest['log'], 'warn'>;
+
 /** Hands a skipped or denied pod to the Event sink; an Event never changes or delays the answer. */
 function reportEvent(
   events: ReviewEventSink | undefined,
-  logger: AppRequest['log'],
+  logger: RequestLog,
   parsed: ParsedReview,
   outcome: ReviewOutcome,
 ): void {
@@ -56,7 +59,7 @@ function reportEvent(
       message: outcome.message ?? '',
     });
   } catch (error) {
-    logger.warn({ err: error }, 'could not queue a review Event');
+    logger().warn({ err: error }, 'could not queue a review Event');
   }
 }
 
@@ -75,19 +78,43 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
   }
 }
 
-/** Adds every route; `now` is the monotonic clock (ms) the deadlines are measured on. */
-export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => number): void {
+/**
+ * Answers one parsed request body of the inject route, for fastify's route and for the direct
+ * route (fast-admission.ts) alike: the review, its metrics, Event and log line. `url` is the raw
+ * request target, `timeout` its `timeout` query parameter, `started` the request's arrival on
+ * `now`'s clock. Returns the answer's body, or
+ * a promise of it when the review must wait (a namespace lookup).
+ */
+export interface ReviewRequest {
+  body: unknown;
+  url: string;
+  timeout: string | undefined;
+  started: number;
+  reqId: string;
+  log: RequestLog;
+}
+export type ReviewHandler = (
+  request: ReviewRequest,
+) => Promise<ReviewResult['response']> | ReviewResult['response'];
+
+/** The review behind POST /inject[/*]; `now` is the monotonic clock (ms) the deadlines are measured on. */
+export function reviewHandler(
+  app: InjectorApp,
+  opts: RouteOptions,
+  now: () => number,
+): ReviewHandler {
   const { metrics } = opts;
   /** Counts, reports and logs a review's outcome; returns the body of the answer. */
   const finish = (
-    request: AppRequest,
+    reqId: string,
+    log: RequestLog,
     parsed: ParsedReview,
     result: ReviewResult,
     started: number,
   ): ReviewResult['response'] => {
     const { outcome } = result;
     recordOutcome(metrics, outcome);
-    reportEvent(opts.events, request.log, parsed, outcome);
+    reportEvent(opts.events, log, parsed, outcome);
     // One flat line of scalars per review: nothing in it needs redacting. It is written by the
     // root logger with the request id as its first field: the same bytes fastify's per-request
     // child (bindings `reqId`) would write, without making that child (request-logger.ts).
@@ -96,7 +123,7 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
     const names = isJsonObject(meta) ? meta : undefined;
     app.log.info(
       {
-        reqId: request.id,
+        reqId,
         uid: parsed.uid,
         namespace: parsed.namespace,
         name: parsed.name ? parsed.name : undefined,
@@ -122,6 +149,26 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
 
   // Not async: a review that needs no waiting (offline, or a namespace the cache knows) is
   // answered in this call, without a promise per step; the others go through `admit`.
+  return ({ body, url, timeout, started, reqId, log }) => {
+    const parsed = parseAdmissionReview(body);
+    const requested = timeout === undefined ? undefined : parseGoDuration(timeout);
+    const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
+    const path = decodePath(url.split('?')[0] ?? '');
+    const admission = { review: parsed, path, deadline, now };
+    const result = admitNow(admission, opts);
+    if (result !== undefined) return finish(reqId, log, parsed, result, started);
+    return admit(admission, opts).then((answer) => finish(reqId, log, parsed, answer, started));
+  };
+}
+
+/** Adds every route; `now` is the monotonic clock (ms) the deadlines are measured on. */
+export function addRoutes(
+  app: InjectorApp,
+  opts: RouteOptions,
+  now: () => number,
+  review: ReviewHandler,
+): void {
+  const { metrics } = opts;
   const handleInject = (
     request: AppRequest,
     reply: AppReply,
@@ -129,18 +176,20 @@ export function addRoutes(app: InjectorApp, opts: RouteOptions, now: () => numbe
     // The deadline counts from the request's arrival (fastify's clock starts at onRequest), so
     // receiving and parsing a huge body is charged to it too.
     const started = now() - reply.elapsedTime;
-    const parsed = parseAdmissionReview(request.body);
     const query = request.query as Record<string, string | undefined>;
-    const requested = query.timeout === undefined ? undefined : parseGoDuration(query.timeout);
-    const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
-    const path = decodePath(request.url.split('?')[0] ?? '');
-    const admission = { review: parsed, path, deadline, now };
-    const result = admitNow(admission, opts);
-    if (result !== undefined) {
-      void reply.send(finish(request, parsed, result, started));
+    const answer = review({
+      body: request.body,
+      url: request.url,
+      timeout: query.timeout,
+      started,
+      reqId: request.id,
+      log: () => request.log,
+    });
+    if (!(answer instanceof Promise)) {
+      void reply.send(answer);
       return undefined;
     }
-    return admit(admission, opts).then((answer) => finish(request, parsed, answer, started));
+    return answer;
   };
 
   // The Go server does not check the method; POST is what the API server sends.
