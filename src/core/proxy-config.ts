@@ -57,6 +57,8 @@ export const PROXY_CONFIG_RULES: readonly FieldRule[] = [
   { path: 'serviceCluster', check: str },
   { path: 'drainDuration', check: duration },
   { path: 'terminationDrainDuration', check: duration },
+  { path: 'discoveryRefreshDelay', check: duration },
+  { path: 'fileFlushInterval', check: duration },
   { path: 'discoveryAddress', check: str },
   { path: 'proxyAdminPort', check: int32 },
   { path: 'statusPort', check: int32 },

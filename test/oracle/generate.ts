@@ -352,12 +352,13 @@ const tracing = sparse(
     datadog: sparse({ address: tracerAddress }, 1),
     lightstep: sparse({ address: proxyAddress, accessToken: fc.constantFrom('token', '') }, 2),
     tlsSettings: clientTls,
-    sampling: fc.constantFrom(1, 100),
+    sampling: fc.constantFrom(1, 100, 1.5, '10'),
+    maxPathTagLength: fc.constantFrom(256, '12'),
   },
   2,
 );
 const pollDelay = sparse(
-  { pollDelay: fc.constantFrom('10ms', '1ns', '0s'), fallback: fc.boolean() },
+  { pollDelay: fc.constantFrom('10ms', '1m', '1ns', '0s', 'x'), fallback: fc.boolean() },
   2,
 );
 const validatedProxyConfig = sparse(
@@ -378,11 +379,14 @@ const validatedProxyConfig = sparse(
     controlPlaneAuthPolicy: fc.constantFrom('NONE', 'MUTUAL_TLS', 'INHERIT', 0, 1, 7),
     concurrency: fc.constantFrom(0, 2, -1, null),
     statNameLength: fc.constantFrom(189, 0, -5),
+    // Durations jsonpb writes back in seconds (`1m` -> `60s`).
+    fileFlushInterval: fc.constantFrom('1m', '5s', '1500ms', 'abc'),
+    discoveryRefreshDelay: fc.constantFrom('1s', '2m'),
     tracing,
     privateKeyProvider: sparse({ cryptomb: pollDelay, qat: pollDelay }, 1),
     connectionSettings: sparse(
       {
-        httpIdleTimeout: fc.constantFrom('30s', '0s', '-1s'),
+        httpIdleTimeout: fc.constantFrom('30s', '1m', '1500ms', '0s', '-1s', 'abc', 5),
         httpMaxConcurrentStreams: fc.constantFrom(100, 0, -1),
         http2InitialStreamWindowSize: fc.constantFrom(65535, 1048576, 100),
         listenerPerConnectionBufferLimitBytes: fc.constantFrom(32768, 0, -1),

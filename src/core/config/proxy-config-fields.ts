@@ -9,6 +9,7 @@
  * Reading: istio/pkg/util/protomarshal/protomarshal.go ApplyJSON; golang/protobuf jsonpb/decode.go.
  */
 import { isJsonObject, setOwn, type JsonObject, type JsonValue } from '../json.js';
+import { describeValue, goParseDuration, protoDurationText } from './checks.js';
 
 export type ProxyConfigFieldKind = 'scalar' | 'wrapper' | 'enum' | 'message' | 'map' | 'list';
 
@@ -68,13 +69,13 @@ const NAMES: readonly (readonly [json: string, proto: string])[] = PROXY_CONFIG_
 /**
  * The sub-messages of ProxyConfig, field by field in declaration order: JSON name, kind, and the
  * message type of a message, map or list of messages (`s` string, `n` number, `b` bool, `e` enum
- * with its zero value, `w` wrapper or Duration: kept when set, `m` message, `map`, `list`). A
+ * with its zero value, `w` wrapper and `d` Duration: kept when set, `m` message, `map`, `list`). A
  * `oneof` group name marks fields of which jsonpb keeps only the last one set.
  * https://github.com/istio/api/blob/master/mesh/v1alpha1/proxy.proto, networking/v1alpha3
  * destination_rule.proto (ClientTLSSettings, TcpKeepalive) and workload_group.proto
  * (ReadinessProbe), networking/v1beta1/proxy_config.proto (ProxyImage).
  */
-type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'm' | 'map' | 'list';
+type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'd' | 'm' | 'map' | 'list';
 type SubField = readonly [json: string, kind: SubKind, type?: string, oneof?: string];
 
 const W = 'w';
@@ -177,8 +178,8 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
     'TcpKeepalive',
     [
       ['probes', 'n'],
-      ['time', W],
-      ['interval', W],
+      ['time', 'd'],
+      ['interval', 'd'],
     ],
   ],
   [
@@ -246,7 +247,7 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
   [
     'PollFallback',
     [
-      ['pollDelay', W],
+      ['pollDelay', 'd'],
       ['fallback', W],
     ],
   ],
@@ -291,13 +292,13 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
       ['profile', 'e', 'SIDECAR'],
       ['listenerPerConnectionBufferLimitBytes', W],
       ['clusterPerConnectionBufferLimitBytes', W],
-      ['httpIdleTimeout', W],
-      ['httpMaxConnectionDuration', W],
-      ['httpDrainTimeout', W],
-      ['httpRequestTimeout', W],
-      ['httpRequestHeadersTimeout', W],
-      ['httpStreamIdleTimeout', W],
-      ['httpMaxStreamDuration', W],
+      ['httpIdleTimeout', 'd'],
+      ['httpMaxConnectionDuration', 'd'],
+      ['httpDrainTimeout', 'd'],
+      ['httpRequestTimeout', 'd'],
+      ['httpRequestHeadersTimeout', 'd'],
+      ['httpStreamIdleTimeout', 'd'],
+      ['httpMaxStreamDuration', 'd'],
       ['httpMaxConcurrentStreams', W],
       ['http2InitialStreamWindowSize', W],
       ['http2InitialConnectionWindowSize', W],
@@ -367,6 +368,7 @@ function isZeroValue(value: JsonValue, kind: SubKind, zero: string | undefined):
     case 'list':
       return Array.isArray(value) && value.length === 0;
     case 'w':
+    case 'd':
     case 'm':
       return false;
   }
@@ -390,13 +392,22 @@ function readMessage(type: string, value: JsonValue): JsonValue {
       if (before !== undefined) delete out[before];
       oneofs.set(oneof, json);
     }
-    if (isZeroValue(v, kind, zero)) continue;
-    out[json] = readField(kind, sub, v);
+    const read = readField(kind, sub, v);
+    if (isZeroValue(read, kind, zero)) continue;
+    out[json] = read;
   }
   return out;
 }
 
 function readField(kind: SubKind, sub: string | undefined, v: JsonValue): JsonValue {
+  // jsonpb writes a Duration back as seconds (`1m` -> `60s`) and a quoted number as a number.
+  if (kind === 'd' && typeof v === 'string') {
+    const ns = goParseDuration(v);
+    return ns === undefined ? v : protoDurationText(ns);
+  }
+  if (kind === 'n' && typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v))) {
+    return Number(v);
+  }
   if (sub === undefined) return v;
   if (kind === 'm') return readMessage(sub, v);
   if (kind === 'list' && Array.isArray(v)) return v.map((e) => readMessage(sub, e));
@@ -424,6 +435,8 @@ function shapeOk(kind: SubKind, v: JsonValue): boolean {
       return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
     case 'w':
       return typeof v !== 'object';
+    case 'd':
+      return typeof v === 'string' && goParseDuration(v) !== undefined;
     case 'm':
     case 'map':
       return isJsonObject(v);
@@ -444,7 +457,9 @@ function messageProblems(type: string, value: JsonValue, path: string, out: stri
     if (v === undefined || v === null) continue;
     const at = `${path}.${json}`;
     if (!shapeOk(kind, v)) {
-      out.push(`${at}: not a valid ${kind === 'list' ? 'list' : 'value'} for this field`);
+      const want =
+        kind === 'd' ? 'a duration such as "45s" or "1m"' : kind === 'list' ? 'a list' : 'a value';
+      out.push(`${at}: expected ${want} for this field, got ${describeValue(v)}`);
       continue;
     }
     if (sub === undefined) {

@@ -150,3 +150,36 @@ describe('the KEY.proxyConfig annotation as istiod validates it', () => {
     );
   });
 });
+
+describe('sub-message values as istiod reads them', () => {
+  it.each([
+    [
+      'privateKeyProvider: {cryptomb: {pollDelay: 10ms}}',
+      'privateKeyProvider.cryptomb.pollDelay',
+      '0.010s',
+    ],
+    ['connectionSettings: {httpIdleTimeout: 1m}', 'connectionSettings.httpIdleTimeout', '60s'],
+    ['tracing: {maxPathTagLength: "12"}', 'tracing.maxPathTagLength', 12],
+    ['fileFlushInterval: 1m', 'fileFlushInterval', '60s'],
+  ])('%j holds %s as jsonpb writes it back', (text, path, want) => {
+    const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: text });
+    expect(issues).toEqual([]);
+    let at: unknown = proxyConfig;
+    for (const key of path.split('.')) at = (at as Record<string, unknown>)[key];
+    expect(at).toBe(want);
+  });
+
+  it.each([
+    [
+      'connectionSettings: {httpIdleTimeout: abc}',
+      'connectionSettings.httpIdleTimeout: expected a duration',
+    ],
+    ['connectionSettings: {httpIdleTimeout: 5}', 'got 5'],
+    [
+      'privateKeyProvider: {qat: {pollDelay: x}}',
+      'privateKeyProvider.qat.pollDelay: expected a duration',
+    ],
+  ])('refuses %j', (text, why) => {
+    expect(problem(text)).toContain(why);
+  });
+});
