@@ -64,7 +64,22 @@ export const PROXY_CONFIG_RULES: readonly FieldRule[] = [
   { path: 'statusPort', check: int32 },
   { path: 'statNameLength', check: int32 },
   { path: 'concurrency', check: nullableInt },
-  { path: 'interceptionMode', check: oneOf(['REDIRECT', 'TPROXY', 'NONE']) },
+  {
+    path: 'tracingServiceName',
+    check: protoEnum([
+      ['APP_LABEL_AND_NAMESPACE', 0],
+      ['CANONICAL_NAME_ONLY', 1],
+      ['CANONICAL_NAME_AND_NAMESPACE', 2],
+    ]),
+  },
+  {
+    path: 'interceptionMode',
+    check: protoEnum([
+      ['REDIRECT', 0],
+      ['TPROXY', 1],
+      ['NONE', 2],
+    ]),
+  },
   { path: 'holdApplicationUntilProxyStarts', check: optionalBool },
   { path: 'proxyMetadata', check: stringMap },
   { path: 'tracing', check: optionalObject },

@@ -335,7 +335,7 @@ const protoDuration = fc.constantFrom(
 const proxyPort = fc.constantFrom(1, 15000, 15021, 65535, '15001', 0, -1, 65536);
 const clientTls = sparse(
   {
-    mode: fc.constantFrom('DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL', 2),
+    mode: fc.constantFrom('DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL', 2, 3, 9, 'BOGUS'),
     clientCertificate: fc.constantFrom('/etc/c.pem', ''),
     privateKey: fc.constantFrom('/etc/k.pem', ''),
     caCertificates: fc.constantFrom('/etc/ca.pem', ''),
@@ -366,7 +366,22 @@ const validatedProxyConfig = sparse(
     configPath: fc.constantFrom('./etc/istio/proxy', ''),
     binaryPath: fc.constantFrom('/usr/local/bin/envoy', ''),
     serviceCluster: fc.constantFrom('istio-proxy', ''),
-    tracingServiceName: fc.constantFrom('APP_LABEL_AND_NAMESPACE', 'CANONICAL_NAME_ONLY', 1),
+    tracingServiceName: fc.constantFrom(
+      'APP_LABEL_AND_NAMESPACE',
+      'CANONICAL_NAME_ONLY',
+      1,
+      7,
+      'BOGUS',
+    ),
+    // Enums by number: jsonpb writes a known one back as its name.
+    interceptionMode: fc.constantFrom('REDIRECT', 'TPROXY', 'NONE', 1, 2, 'BOGUS'),
+    gatewayTopology: sparse(
+      {
+        forwardClientCertDetails: fc.constantFrom('SANITIZE', 2, 'BOGUS'),
+        numTrustedProxies: fc.constantFrom(1, '2'),
+      },
+      2,
+    ),
     drainDuration: protoDuration,
     terminationDrainDuration: protoDuration,
     discoveryAddress: proxyAddress,

@@ -79,6 +79,59 @@ type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'd' | 'm' | 'map' | 'list';
 type SubField = readonly [json: string, kind: SubKind, type?: string, oneof?: string];
 
 const W = 'w';
+
+const FORWARD_CLIENT_CERT = [
+  'UNDEFINED',
+  'SANITIZE',
+  'FORWARD_ONLY',
+  'APPEND_FORWARD',
+  'SANITIZE_SET',
+  'ALWAYS_FORWARD_ONLY',
+];
+
+/**
+ * The value names of each sub-message enum, by number: jsonpb reads a name or a number and writes
+ * a known number back as its name; it refuses an unknown name (an unknown number is kept).
+ */
+const ENUM_NAMES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['ClientTLSSettings.mode', ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']],
+  ['Topology.forwardClientCertDetails', FORWARD_CLIENT_CERT],
+  ['ProxyHeaders.forwardedClientCert', FORWARD_CLIENT_CERT],
+  ['MetadataExchangeHeaders.mode', ['UNDEFINED', 'IN_MESH']],
+  ['ConnectionSettings.profile', ['SIDECAR', 'EDGE']],
+  [
+    'ConnectionSettings.httpHeadersWithUnderscoresAction',
+    [
+      'HEADERS_WITH_UNDERSCORES_UNSPECIFIED',
+      'HEADERS_WITH_UNDERSCORES_ALLOW',
+      'HEADERS_WITH_UNDERSCORES_REJECT_REQUEST',
+      'HEADERS_WITH_UNDERSCORES_DROP_HEADER',
+    ],
+  ],
+  [
+    'ConnectionSettings.httpPathWithEscapedSlashesAction',
+    [
+      'PATH_WITH_ESCAPED_SLASHES_UNSPECIFIED',
+      'KEEP_UNCHANGED',
+      'REJECT_REQUEST',
+      'UNESCAPE_AND_REDIRECT',
+      'UNESCAPE_AND_FORWARD',
+    ],
+  ],
+]);
+
+/** Why jsonpb refuses an enum name (it is not one of the enum's), or undefined. */
+function unknownEnumName(type: string, json: string, v: JsonValue): string | undefined {
+  const names = ENUM_NAMES.get(`${type}.${json}`);
+  if (names === undefined || typeof v !== 'string' || names.includes(v)) return undefined;
+  return `expected one of ${names.join(', ')}, got ${describeValue(v)}`;
+}
+
+/** An enum value as jsonpb writes it back: a known number as its name. */
+function enumValue(type: string, json: string, v: JsonValue): JsonValue {
+  if (typeof v !== 'number') return v;
+  return ENUM_NAMES.get(`${type}.${json}`)?.[v] ?? v;
+}
 const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, readonly SubField[]>([
   [
     'Tracing',
@@ -392,7 +445,7 @@ function readMessage(type: string, value: JsonValue): JsonValue {
       if (before !== undefined) delete out[before];
       oneofs.set(oneof, json);
     }
-    const read = readField(kind, sub, v);
+    const read = kind === 'e' ? enumValue(type, json, v) : readField(kind, sub, v);
     if (isZeroValue(read, kind, zero)) continue;
     out[json] = read;
   }
@@ -462,6 +515,11 @@ function messageProblems(type: string, value: JsonValue, path: string, out: stri
       out.push(`${at}: expected ${want} for this field, got ${describeValue(v)}`);
       continue;
     }
+    const unknown = kind === 'e' ? unknownEnumName(type, json, v) : undefined;
+    if (unknown !== undefined) {
+      out.push(`${at}: ${unknown}`);
+      continue;
+    }
     if (sub === undefined) {
       if (kind === 'list' && (v as JsonValue[]).some((e) => typeof e !== 'string'))
         out.push(`${at}: expected a list of strings`);
@@ -502,6 +560,8 @@ export function declaredProxyConfigFields(overlay: JsonObject): JsonObject {
   for (const [json, proto] of NAMES) {
     const value = fieldValue(overlay, json, proto);
     if (value === undefined || value === null) continue;
+    // ClusterName oneof: the later-declared tracingServiceName replaces a serviceCluster.
+    if (json === 'tracingServiceName') delete out['serviceCluster'];
     const type = TOP_MESSAGES.get(json);
     out[json] = type === undefined ? value : readMessage(type, value);
   }

@@ -4,6 +4,7 @@ import { proxyAddressError } from '../../../../src/core/config/checks.js';
 import { loadInjectionConfigOrThrow } from '../../../../src/core/config/load.js';
 import { DEFAULT_MESH } from '../../../../src/core/config/defaults.js';
 import { resolveProxyConfig } from '../../../../src/core/proxy-config.js';
+import { proxyConfigEnvValue } from '../../../../src/core/render/proxy-config-json.js';
 
 const ANNOTATION = 'proxy.istio.io/config';
 
@@ -181,5 +182,48 @@ describe('sub-message values as istiod reads them', () => {
     ],
   ])('refuses %j', (text, why) => {
     expect(problem(text)).toContain(why);
+  });
+});
+
+describe('enums and the ClusterName oneof as istiod reads them', () => {
+  it.each([
+    ['interceptionMode: 2', 'interceptionMode', 'NONE'],
+    ['interceptionMode: 5', 'interceptionMode', 5],
+    ['tracingServiceName: 1', 'tracingServiceName', 'CANONICAL_NAME_ONLY'],
+    ['tracing: {tlsSettings: {mode: 3}}', 'tracing.tlsSettings.mode', 'ISTIO_MUTUAL'],
+    [
+      'gatewayTopology: {forwardClientCertDetails: 2}',
+      'gatewayTopology.forwardClientCertDetails',
+      'FORWARD_ONLY',
+    ],
+  ])('%j holds %s as jsonpb writes it back', (text, path, want) => {
+    const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, { [ANNOTATION]: text });
+    expect(issues).toEqual([]);
+    let at: unknown = proxyConfig;
+    for (const key of path.split('.')) at = (at as Record<string, unknown>)[key];
+    expect(at).toBe(want);
+  });
+
+  it.each([
+    ['tracingServiceName: BOGUS', 'tracingServiceName: expected one of APP_LABEL_AND_NAMESPACE'],
+    ['tracing: {tlsSettings: {mode: BOGUS}}', 'tracing.tlsSettings.mode: expected one of DISABLE'],
+  ])('refuses %j', (text, why) => {
+    expect(problem(text)).toContain(why);
+  });
+
+  it('a tracingServiceName replaces the serviceCluster and is printed at its zero value', () => {
+    const { proxyConfig, issues } = resolveProxyConfig(DEFAULT_MESH, {
+      [ANNOTATION]: "serviceCluster: ''\ntracingServiceName: APP_LABEL_AND_NAMESPACE",
+    });
+    expect(issues).toEqual([]);
+    expect(Object.hasOwn(proxyConfig, 'serviceCluster')).toBe(false);
+    expect(proxyConfigEnvValue(proxyConfig)).toBe(
+      '{"tracingServiceName":"APP_LABEL_AND_NAMESPACE"}\n',
+    );
+    const mesh = loadInjectionConfigOrThrow({
+      mesh: 'defaultConfig: {tracingServiceName: CANONICAL_NAME_ONLY}',
+    }).mesh;
+    const back = resolveProxyConfig(mesh, { [ANNOTATION]: 'serviceCluster: svc' }).proxyConfig;
+    expect(proxyConfigEnvValue(back)).toBe('{"serviceCluster":"svc"}\n');
   });
 });
