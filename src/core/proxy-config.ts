@@ -9,6 +9,7 @@ import {
   checkFields,
   duration,
   int32,
+  uint32,
   object,
   oneOf,
   optionalBool,
@@ -63,6 +64,7 @@ export const PROXY_CONFIG_RULES: readonly FieldRule[] = [
   { path: 'proxyAdminPort', check: int32 },
   { path: 'statusPort', check: int32 },
   { path: 'statNameLength', check: int32 },
+  { path: 'fileFlushMinSizeKb', check: uint32 },
   { path: 'concurrency', check: nullableInt },
   {
     path: 'tracingServiceName',

@@ -353,7 +353,7 @@ const tracing = sparse(
     lightstep: sparse({ address: proxyAddress, accessToken: fc.constantFrom('token', '') }, 2),
     tlsSettings: clientTls,
     sampling: fc.constantFrom(1, 100, 1.5, '10'),
-    maxPathTagLength: fc.constantFrom(256, '12'),
+    maxPathTagLength: fc.constantFrom(256, '12', 1.5, -1, 4294967296),
   },
   2,
 );
@@ -397,6 +397,8 @@ const validatedProxyConfig = sparse(
     // Durations jsonpb writes back in seconds (`1m` -> `60s`).
     fileFlushInterval: fc.constantFrom('1m', '5s', '1500ms', 'abc'),
     discoveryRefreshDelay: fc.constantFrom('1s', '2m'),
+    // Integer types and ranges jsonpb enforces (uint32 here).
+    fileFlushMinSizeKb: fc.constantFrom(64, '7', -1, 4294967296),
     tracing,
     privateKeyProvider: sparse({ cryptomb: pollDelay, qat: pollDelay }, 1),
     connectionSettings: sparse(

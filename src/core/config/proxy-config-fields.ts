@@ -127,6 +127,48 @@ function unknownEnumName(type: string, json: string, v: JsonValue): string | und
   return `expected one of ${names.join(', ')}, got ${describeValue(v)}`;
 }
 
+const UINT32: readonly [number, number] = [0, 4294967295];
+const INT32: readonly [number, number] = [-2147483648, 2147483647];
+
+/** The integer fields among the sub-messages' numbers (the others are doubles), with their range. */
+const INTEGER_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['Tracing.maxPathTagLength', UINT32],
+  ['Topology.numTrustedProxies', UINT32],
+  ['TcpKeepalive.probes', UINT32],
+  ['HTTPHealthCheckConfig.port', UINT32],
+  ['TCPHealthCheckConfig.port', UINT32],
+  ['GrpcHealthCheckConfig.port', UINT32],
+  ...[
+    'initialDelaySeconds',
+    'timeoutSeconds',
+    'periodSeconds',
+    'successThreshold',
+    'failureThreshold',
+  ].map((f): [string, readonly [number, number]] => [`ReadinessProbe.${f}`, INT32]),
+]);
+
+/** Why jsonpb refuses a number: not finite, or not an integer in the field's range. */
+function numberProblem(type: string, json: string, v: JsonValue): string | undefined {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) return `expected a finite number, got ${describeValue(v)}`;
+  const range = INTEGER_RANGES.get(`${type}.${json}`);
+  if (range === undefined || (Number.isInteger(n) && n >= range[0] && n <= range[1])) {
+    return undefined;
+  }
+  return `expected an integer ${range[0]}-${range[1]}, got ${describeValue(v)}`;
+}
+
+/** Why jsonpb refuses an enum name or a number of the right shape, or undefined. */
+function scalarProblem(
+  kind: SubKind,
+  type: string,
+  json: string,
+  v: JsonValue,
+): string | undefined {
+  if (kind === 'e') return unknownEnumName(type, json, v);
+  return kind === 'n' ? numberProblem(type, json, v) : undefined;
+}
+
 /** An enum value as jsonpb writes it back: a known number as its name. */
 function enumValue(type: string, json: string, v: JsonValue): JsonValue {
   if (typeof v !== 'number') return v;
@@ -515,7 +557,7 @@ function messageProblems(type: string, value: JsonValue, path: string, out: stri
       out.push(`${at}: expected ${want} for this field, got ${describeValue(v)}`);
       continue;
     }
-    const unknown = kind === 'e' ? unknownEnumName(type, json, v) : undefined;
+    const unknown = scalarProblem(kind, type, json, v);
     if (unknown !== undefined) {
       out.push(`${at}: ${unknown}`);
       continue;

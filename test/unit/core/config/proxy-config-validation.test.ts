@@ -227,3 +227,27 @@ describe('enums and the ClusterName oneof as istiod reads them', () => {
     expect(proxyConfigEnvValue(back)).toBe('{"serviceCluster":"svc"}\n');
   });
 });
+
+describe('numbers as their protobuf types hold them', () => {
+  it.each([
+    [
+      'tracing: {maxPathTagLength: 1.5}',
+      'tracing.maxPathTagLength: expected an integer 0-4294967295',
+    ],
+    ['tracing: {maxPathTagLength: -1}', 'got -1'],
+    ['gatewayTopology: {numTrustedProxies: 4294967296}', 'gatewayTopology.numTrustedProxies'],
+    ['tracing: {sampling: .inf}', 'tracing.sampling: expected a finite number'],
+    ['fileFlushMinSizeKb: -1', 'fileFlushMinSizeKb: expected an integer 0-4294967295'],
+  ])('refuses %j', (text, why) => {
+    expect(problem(text)).toContain(why);
+  });
+
+  it.each([
+    'tracing: {sampling: -5}',
+    'tracing: {sampling: 1e-7}',
+    'readinessProbe: {timeoutSeconds: -3}',
+    "fileFlushMinSizeKb: '7'",
+  ])('accepts %j', (text) => {
+    expect(problem(text)).toBeUndefined();
+  });
+});
