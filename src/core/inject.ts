@@ -315,8 +315,8 @@ function injectFull(input: InjectionInput): FullInjection {
  */
 function checkAnnotations(annotations: StringMap, issues: readonly ErrorDetail[]): void {
   const invalid: ErrorDetail[] = validateAnnotations(annotations);
-  // The annotation check already covers the KEY.proxyConfig annotation over the default mesh; the
-  // resolution over the configured mesh only adds what that check could not see.
+  // The annotation check already covers the KEY.proxyConfig annotation (validated over the
+  // built-in defaults, as istiod does); the resolution reports the same problem, once.
   for (const issue of issues) {
     if (!invalid.some((d) => d.field === issue.field)) invalid.push(issue);
   }

@@ -8,13 +8,12 @@ import type { ErrorDetail } from '../errors.js';
 import {
   checkFields,
   duration,
-  int,
-  isHostPort,
+  int32,
+  uint32,
   object,
   oneOf,
   optionalBool,
   optionalObject,
-  port,
   str,
   stringMap,
   type Checker,
@@ -22,10 +21,11 @@ import {
 } from './config/checks.js';
 import { fieldRules } from './config/field-rules.js';
 import { DEFAULT_PROXY_CONFIG } from './config/defaults.js';
+import { proxyConfigProblems } from './config/proxy-config-validation.js';
 import { declaredProxyConfigFields, subMessageProblems } from './config/proxy-config-fields.js';
 import { cloneJson, deepFreeze, mergeProxyConfigObjects } from './config/merge.js';
 import type { ConfigIssue, MeshConfig, ProxyConfig, Values } from './config/types.js';
-import { getPath, isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { getPath, isJsonObject, type JsonObject } from './json.js';
 import type { StringMap } from './pod-types.js';
 import { parseYamlDocument } from './yaml.js';
 import { KEY } from './annotations/keys.js';
@@ -37,22 +37,47 @@ import {
   type ProxyConfigTarget,
 } from './proxy-config-resources.js';
 
+// int32 fields: jsonpb refuses what does not fit; ranges are checked by validation.
 const nullableInt: Checker = (value, path, issues) =>
-  value === null ? undefined : int(0, 2147483647)(value, path, issues);
+  value === null ? undefined : int32(value, path, issues);
+
+/** An enum as jsonpb reads it: a value name, or its number (normalised to the name). */
+function protoEnum(names: readonly (readonly [string, number])[]): Checker {
+  const byName = oneOf(names.map(([name]) => name));
+  return (value, path, issues) => {
+    if (typeof value !== 'number') return byName(value, path, issues);
+    const checked = int32(value, path, issues);
+    if (checked === undefined) return;
+    return names.find(([, n]) => n === checked)?.[0] ?? checked;
+  };
+}
 
 /** The checkers PROXY_CONFIG_RULES names. */
 const CHECKS: Readonly<Record<string, Checker>> = {
   str,
   duration,
-  port,
-  nonNegativeInt: int(0, 2147483647),
+  int32,
+  uint32,
   nullableInt,
   optionalBool,
   stringMap,
   object,
   optionalObject,
-  interceptionMode: oneOf(['REDIRECT', 'TPROXY', 'NONE']),
-  controlPlaneAuthPolicy: oneOf(['NONE', 'MUTUAL_TLS', 'INHERIT']),
+  tracingServiceName: protoEnum([
+    ['APP_LABEL_AND_NAMESPACE', 0],
+    ['CANONICAL_NAME_ONLY', 1],
+    ['CANONICAL_NAME_AND_NAMESPACE', 2],
+  ]),
+  interceptionMode: protoEnum([
+    ['REDIRECT', 0],
+    ['TPROXY', 1],
+    ['NONE', 2],
+  ]),
+  controlPlaneAuthPolicy: protoEnum([
+    ['NONE', 0],
+    ['MUTUAL_TLS', 1],
+    ['INHERIT', 1000],
+  ]),
 };
 
 /** Type rules for every ProxyConfig field the injector reads (unknown fields are tolerated). */
@@ -65,11 +90,15 @@ export const PROXY_CONFIG_RULES: readonly FieldRule[] = fieldRules(
     serviceCluster:str
     drainDuration:duration
     terminationDrainDuration:duration
+    discoveryRefreshDelay:duration
+    fileFlushInterval:duration
     discoveryAddress:str
-    proxyAdminPort:port
-    statusPort:port
-    statNameLength:nonNegativeInt
+    proxyAdminPort:int32
+    statusPort:int32
+    statNameLength:int32
+    fileFlushMinSizeKb:uint32
     concurrency:nullableInt
+    tracingServiceName:tracingServiceName
     interceptionMode:interceptionMode
     holdApplicationUntilProxyStarts:optionalBool
     proxyMetadata:stringMap
@@ -93,57 +122,12 @@ export function checkProxyConfigObject(
   checkFields(config, PROXY_CONFIG_RULES, prefix, issues);
 }
 
-/** Fields the effective proxy config must set. */
-const REQUIRED_FIELDS = ['configPath', 'binaryPath', 'serviceCluster'] as const;
-
-/** A path a problem names, and the value found there. */
-type Address = [string, JsonValue | undefined];
-
-/** The optional `host:port` addresses of a proxy config. */
-function optionalAddresses(config: ProxyConfig): Address[] {
-  return [
-    ['statsdUdpAddress', config['statsdUdpAddress']],
-    ...['zipkin', 'lightstep', 'datadog'].map((tracer): Address => [
-      `tracing.${tracer}.address`,
-      getPath(config.tracing ?? undefined, `${tracer}.address`),
-    ]),
-    ...['envoyMetricsService', 'envoyAccessLogService'].map((service): Address => [
-      `${service}.address`,
-      getPath(config[service], 'address'),
-    ]),
-  ];
-}
-
 /**
- * Semantic checks Istio applies to the effective proxy config: required paths and addresses.
+ * Semantic checks Istio applies to a proxy config (src/core/config/proxy-config-validation.ts).
  * Returns problems as `field: text` strings.
  */
 export function validateProxyConfig(config: ProxyConfig): string[] {
-  const problems: string[] = [];
-  for (const field of REQUIRED_FIELDS) if (!config[field]) problems.push(`${field}: must be set`);
-  if (config.drainDuration !== undefined && /^-|^0+(\.0+)?s$/.test(config.drainDuration)) {
-    problems.push(`drainDuration: must be positive, got "${config.drainDuration}"`);
-  }
-  if (!config.discoveryAddress || !isHostPort(config.discoveryAddress)) {
-    problems.push(
-      `discoveryAddress: expected "host:port", got ${JSON.stringify(config.discoveryAddress ?? '')}`,
-    );
-  }
-  if (config.proxyAdminPort !== undefined && config.proxyAdminPort === 0) {
-    problems.push('proxyAdminPort: must be 1-65535');
-  }
-  // agent/validation.go ValidateLightstepCollector: a Lightstep tracer needs its token.
-  const lightstep = getPath(config.tracing ?? undefined, 'lightstep');
-  if (isJsonObject(lightstep)) {
-    if (!lightstep['address']) problems.push('tracing.lightstep.address: is required');
-    if (!lightstep['accessToken']) problems.push('tracing.lightstep.accessToken: is required');
-  }
-  for (const [path, address] of optionalAddresses(config)) {
-    if (typeof address === 'string' && address !== '' && !isHostPort(address)) {
-      problems.push(`${path}: expected "host:port", got ${JSON.stringify(address)}`);
-    }
-  }
-  return problems;
+  return proxyConfigProblems(config);
 }
 
 /**
@@ -295,7 +279,9 @@ export function resolveProxyConfig(
     return { proxyConfig: withWorkload(base, workload), issues: [{ field, value: text, reason }] };
   }
   const proxyConfig = mergeProxyConfigObjects(base, overlay) as ProxyConfig;
-  const problems = validateProxyConfig(proxyConfig);
+  // istiod validates the annotation over the built-in defaults, not over the mesh's defaultConfig
+  // or the ProxyConfig resources (istio/pkg/kube/inject/validate.go validateProxyConfig).
+  const problems = validateProxyConfig(mergeProxyConfigObjects(DEFAULT_PROXY_CONFIG, overlay));
   if (problems.length > 0) {
     return {
       proxyConfig: withWorkload(base, workload),

@@ -286,39 +286,171 @@ const userVolumeMountAnnotation = fc.constantFrom(
   '{}',
 );
 
-const proxyConfigAnnotation = fc.constantFrom(
-  'holdApplicationUntilProxyStarts: true',
-  'holdApplicationUntilProxyStarts: false',
-  'concurrency: 4',
-  'interceptionMode: TPROXY',
-  'proxyMetadata:\n  FOO: bar',
-  'terminationDrainDuration: 10s',
-  'image:\n  imageType: distroless',
-  'statusPort: 15021',
-  'tracing:\n  sampling: 10',
-  'bogusField: 1',
-  'bogusField: 1\nconcurrency: 3',
-  'drain_duration: 10s',
-  'concurrency: null',
-  'parentShutdownDuration: 3s',
-  'statsCompression: true',
-  'concurrency: x',
-  '{}',
+/**
+ * The fields istiod validates in the annotation's ProxyConfig (applied over the built-in
+ * defaults, then ValidateMeshConfigProxyConfig), each with valid, edge and invalid values, and
+ * fields it does not validate (terminationDrainDuration, concurrency, statNameLength) beside them.
+ */
+const proxyAddress = fc.constantFrom(
+  'istiod.istio-system.svc:15012',
+  'istiod:15012',
+  'Istiod.istio-system:+15012',
+  'istiod.:0080',
+  '1.2.3.4:15012',
+  '[::1]:15012',
+  '[fe80::1%eth0]:15012',
+  '[::ffff:1.2.3.4]:80',
+  'istiod',
+  '::1:15012',
+  'istiod:0',
+  'istiod:65536',
+  'istiod:',
+  'a_b:80',
+  'foo.123:80',
+  'a..b:80',
+  '-a:80',
+  ':80',
+  '01.2.3.4:80',
+  '[::1]x:80',
   '',
-  // Sub-messages: unknown fields at depth, key order against the declaration order, proto names.
-  'tracing:\n  sampling: 10\n  bogus: 1',
-  'image:\n  imageType: distroless\n  extra: x',
-  'tracing:\n  zipkin:\n    address: zipkin.istio-system:9411\n    bogus: 1',
-  'tracing:\n  sampling: 5\n  zipkin:\n    address: zipkin.istio-system:9411',
-  'tracing:\n  max_path_tag_length: 99',
-  'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n  nope: 1',
-  'tracing:\n  sampling: x',
-  'tracing:\n  lightstep:\n    address: lightstep:8080',
-  'terminationDrainDuration: 1m30s',
-  'drainDuration: 1.5s',
-  // Names printed unquoted (`- name: {{ $key }}`): YAML 1.1 reads `on` as a bool.
-  'proxyMetadata:\n  "on": bar',
-  'proxyMetadata:\n  "0755": bar',
+);
+const tracerAddress = fc.oneof(
+  proxyAddress,
+  fc.constantFrom('$(HOST_IP):9411', '$(HOST_IP)$(HOST_IP):9411', 'zipkin:$(HOST_IP)'),
+);
+const protoDuration = fc.constantFrom(
+  '45s',
+  '1s',
+  '2m',
+  '1000ms',
+  '1.5s',
+  '1500ms',
+  '1500us',
+  '1.000000001s',
+  '1ms',
+  '0.5ms',
+  '0s',
+  '-1s',
+);
+const proxyPort = fc.constantFrom(1, 15000, 15021, 65535, '15001', 0, -1, 65536);
+const clientTls = sparse(
+  {
+    mode: fc.constantFrom('DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL', 2, 3, 9, 'BOGUS'),
+    clientCertificate: fc.constantFrom('/etc/c.pem', ''),
+    privateKey: fc.constantFrom('/etc/k.pem', ''),
+    caCertificates: fc.constantFrom('/etc/ca.pem', ''),
+    credentialName: fc.constantFrom('tracer-cred', 'configmap://ns/cm', ''),
+    subjectAltNames: fc.constantFrom([], ['tracer.example']),
+    insecureSkipVerify: fc.boolean(),
+    caCrl: fc.constantFrom('/etc/crl.pem', ''),
+  },
+  4,
+);
+const tracing = sparse(
+  {
+    zipkin: sparse({ address: tracerAddress }, 1),
+    datadog: sparse({ address: tracerAddress }, 1),
+    lightstep: sparse({ address: proxyAddress, accessToken: fc.constantFrom('token', '') }, 2),
+    tlsSettings: clientTls,
+    sampling: fc.constantFrom(1, 100, 1.5, '10'),
+    maxPathTagLength: fc.constantFrom(256, '12', 1.5, -1, 4294967296),
+  },
+  2,
+);
+const pollDelay = sparse(
+  { pollDelay: fc.constantFrom('10ms', '1m', '1ns', '0s', 'x'), fallback: fc.boolean() },
+  2,
+);
+const validatedProxyConfig = sparse(
+  {
+    configPath: fc.constantFrom('./etc/istio/proxy', ''),
+    binaryPath: fc.constantFrom('/usr/local/bin/envoy', ''),
+    serviceCluster: fc.constantFrom('istio-proxy', ''),
+    tracingServiceName: fc.constantFrom(
+      'APP_LABEL_AND_NAMESPACE',
+      'CANONICAL_NAME_ONLY',
+      1,
+      7,
+      'BOGUS',
+    ),
+    // Enums by number: jsonpb writes a known one back as its name.
+    interceptionMode: fc.constantFrom('REDIRECT', 'TPROXY', 'NONE', 1, 2, 'BOGUS'),
+    gatewayTopology: sparse(
+      {
+        forwardClientCertDetails: fc.constantFrom('SANITIZE', 2, 'BOGUS'),
+        numTrustedProxies: fc.constantFrom(1, '2'),
+      },
+      2,
+    ),
+    drainDuration: protoDuration,
+    terminationDrainDuration: protoDuration,
+    discoveryAddress: proxyAddress,
+    statsdUdpAddress: proxyAddress,
+    envoyMetricsServiceAddress: proxyAddress,
+    envoyMetricsService: sparse({ address: proxyAddress }, 1),
+    envoyAccessLogService: sparse({ address: proxyAddress }, 1),
+    proxyAdminPort: proxyPort,
+    statusPort: proxyPort,
+    controlPlaneAuthPolicy: fc.constantFrom('NONE', 'MUTUAL_TLS', 'INHERIT', 0, 1, 7),
+    concurrency: fc.constantFrom(0, 2, -1, null),
+    statNameLength: fc.constantFrom(189, 0, -5),
+    // Durations jsonpb writes back in seconds (`1m` -> `60s`).
+    fileFlushInterval: fc.constantFrom('1m', '5s', '1500ms', 'abc'),
+    discoveryRefreshDelay: fc.constantFrom('1s', '2m'),
+    // Integer types and ranges jsonpb enforces (uint32 here).
+    fileFlushMinSizeKb: fc.constantFrom(64, '7', -1, 4294967296),
+    tracing,
+    privateKeyProvider: sparse({ cryptomb: pollDelay, qat: pollDelay }, 1),
+    connectionSettings: sparse(
+      {
+        httpIdleTimeout: fc.constantFrom('30s', '1m', '1500ms', '0s', '-1s', 'abc', 5),
+        httpMaxConcurrentStreams: fc.constantFrom(100, 0, -1),
+        http2InitialStreamWindowSize: fc.constantFrom(65535, 1048576, 100),
+        listenerPerConnectionBufferLimitBytes: fc.constantFrom(32768, 0, -1),
+        listenerConnectionLimit: fc.constantFrom(1000, 0),
+      },
+      2,
+    ),
+  },
+  3,
+).map((fields) => JSON.stringify(fields));
+
+const proxyConfigAnnotation = fc.oneof(
+  validatedProxyConfig,
+  fc.constantFrom(
+    'holdApplicationUntilProxyStarts: true',
+    'holdApplicationUntilProxyStarts: false',
+    'concurrency: 4',
+    'interceptionMode: TPROXY',
+    'proxyMetadata:\n  FOO: bar',
+    'terminationDrainDuration: 10s',
+    'image:\n  imageType: distroless',
+    'statusPort: 15021',
+    'tracing:\n  sampling: 10',
+    'bogusField: 1',
+    'bogusField: 1\nconcurrency: 3',
+    'drain_duration: 10s',
+    'concurrency: null',
+    'parentShutdownDuration: 3s',
+    'statsCompression: true',
+    'concurrency: x',
+    '{}',
+    '',
+    // Sub-messages: unknown fields at depth, key order against the declaration order, proto names.
+    'tracing:\n  sampling: 10\n  bogus: 1',
+    'image:\n  imageType: distroless\n  extra: x',
+    'tracing:\n  zipkin:\n    address: zipkin.istio-system:9411\n    bogus: 1',
+    'tracing:\n  sampling: 5\n  zipkin:\n    address: zipkin.istio-system:9411',
+    'tracing:\n  max_path_tag_length: 99',
+    'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n  nope: 1',
+    'tracing:\n  sampling: x',
+    'tracing:\n  lightstep:\n    address: lightstep:8080',
+    'terminationDrainDuration: 1m30s',
+    'drainDuration: 1.5s',
+    // Names printed unquoted (`- name: {{ $key }}`): YAML 1.1 reads `on` as a bool.
+    'proxyMetadata:\n  "on": bar',
+    'proxyMetadata:\n  "0755": bar',
+  ),
 );
 
 /** Every annotation Istio's injector and templates read, with valid, edge and invalid values. */

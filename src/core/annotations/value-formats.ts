@@ -84,6 +84,18 @@ function ipv6Error(text: string): string | undefined {
 }
 
 /**
+ * An IP address as Go's netip.ParseAddr reads it: dotted IPv4 without leading zeros, or IPv6
+ * (an embedded IPv4 tail and a non-empty `%zone` allowed).
+ */
+export function ipAddressError(text: string): string | undefined {
+  if (!text.includes(':')) return ipv4Error(text);
+  const percent = text.indexOf('%');
+  if (percent < 0) return ipv6Error(text);
+  if (percent === text.length - 1) return 'zone must be a non-empty string';
+  return ipv6Error(text.slice(0, percent));
+}
+
+/**
  * A CIDR prefix `address/bits` (IPv4 or IPv6). Host bits may be set (`10.96.0.1/24`); a bare
  * address, a zone, leading zeros in the bits or surrounding spaces are rejected.
  */

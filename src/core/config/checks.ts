@@ -3,6 +3,7 @@
  * the field's path) and may return a normalised value (e.g. the number behind `"15020"`).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { ipAddressError } from '../annotations/value-formats.js';
 import type { ConfigIssue } from './types.js';
 
 export type Checker = (value: JsonValue, path: string, issues: ConfigIssue[]) => JsonValue | void;
@@ -40,8 +41,7 @@ export const optionalBool: Checker = (value, path, issues) => {
 };
 
 /** An integer in [min, max]; a decimal string is accepted and normalised to a number. */
-export function int(min: number, max: number): Checker {
-  const expected = `an integer ${min}-${max}`;
+export function int(min: number, max: number, expected = `an integer ${min}-${max}`): Checker {
   return (value, path, issues) => {
     let n: number | undefined;
     if (typeof value === 'number' && Number.isInteger(value)) n = value;
@@ -56,6 +56,7 @@ export function int(min: number, max: number): Checker {
 
 export const port = int(0, 65535);
 export const uint32 = int(0, 4294967295);
+export const int32 = int(-2147483648, 2147483647, 'a 32-bit integer');
 
 /** Image tags may be written as numbers in YAML (`tag: 1.32`). */
 export const stringOrNumber: Checker = (value, path, issues) => {
@@ -209,6 +210,75 @@ export function isHostPort(text: string): boolean {
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) return false;
   if (host.startsWith('[')) return host.endsWith(']') && host.length > 2;
   return !host.includes(':') && host.trim() === host;
+}
+
+/** Go's net.SplitHostPort: host and port, or the error text Go gives. */
+function splitHostPort(text: string): { host: string; port: string } | string {
+  const last = text.lastIndexOf(':');
+  if (last < 0) return 'missing port in address';
+  let host: string;
+  let from = 0;
+  let after = 0;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0) return "missing ']' in address";
+    if (end + 1 !== last) {
+      return end + 1 < text.length && text[end + 1] === ':'
+        ? 'too many colons in address'
+        : 'missing port in address';
+    }
+    host = text.slice(1, end);
+    from = 1;
+    after = end + 1;
+  } else {
+    host = text.slice(0, last);
+    if (host.includes(':')) return 'too many colons in address';
+  }
+  if (text.slice(from).includes('[')) return "unexpected '[' in address";
+  if (text.slice(after).includes(']')) return "unexpected ']' in address";
+  return { host, port: text.slice(last + 1) };
+}
+
+/** Go's strconv.Atoi (an optional sign, decimal digits, within int64), or undefined. */
+function goAtoi(text: string): number | undefined {
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const n = BigInt(text);
+  return n > 2n ** 63n - 1n || n < -(2n ** 63n) ? undefined : Number(n);
+}
+
+const DNS1123_LABEL = /^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+
+/** Istio's ValidateFQDN: at most 255 characters, DNS-1123 labels, a top-level label not all-numeric. */
+function fqdnError(name: string): string | undefined {
+  if (name.length > 255) return `domain name ${JSON.stringify(name)} too long (max 255)`;
+  if (name === '') return 'empty domain name not allowed';
+  const labels = name.split('.');
+  const top = labels[labels.length - 1] ?? '';
+  if (goAtoi(top) !== undefined) return `top level domain ${JSON.stringify(top)} is all-numeric`;
+  for (const [i, label] of labels.entries()) {
+    // A trailing dot (`istiod.istio-system.`) is allowed.
+    if (i === labels.length - 1 && label === '') return undefined;
+    if (label.length > 63 || !DNS1123_LABEL.test(label))
+      return `label ${JSON.stringify(label)} invalid`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `text` is not a proxy address as Istio's ValidateProxyAddress accepts it (`host:port`, the
+ * host a DNS-1123 name or an IP address, the port 1-65535), or undefined when it is.
+ * istio/pkg/config/validation/agent/validation.go ValidateProxyAddress.
+ */
+export function proxyAddressError(text: string): string | undefined {
+  const split = splitHostPort(text);
+  if (typeof split === 'string') return `expected "host:port" (${split})`;
+  const port = goAtoi(split.port);
+  if (port === undefined)
+    return `expected "host:port" (port ${JSON.stringify(split.port)} is not a number)`;
+  if (port < 1 || port > 65535) return `port number ${port} must be in the range 1..65535`;
+  if (fqdnError(split.host) !== undefined && ipAddressError(split.host) !== undefined)
+    return `${JSON.stringify(split.host)} is not a valid hostname or an IP address`;
+  return undefined;
 }
 
 const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;

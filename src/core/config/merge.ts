@@ -83,7 +83,12 @@ const PROXY_CONFIG_MERGE: ReadonlyMap<string, FieldMerge> = new Map([
  * dropped (src/core/config/proxy-config-fields.ts).
  */
 export function mergeProxyConfigObjects(base: JsonObject, overlay: JsonObject): JsonObject {
-  return overlayObject(base, declaredProxyConfigFields(overlay), PROXY_CONFIG_MERGE);
+  const declared = declaredProxyConfigFields(overlay);
+  const out = overlayObject(base, declared, PROXY_CONFIG_MERGE);
+  // serviceCluster and tracingServiceName are one oneof (ClusterName): setting one clears the other.
+  if (Object.hasOwn(declared, 'tracingServiceName')) delete out['serviceCluster'];
+  else if (Object.hasOwn(declared, 'serviceCluster')) delete out['tracingServiceName'];
+  return out;
 }
 
 const MESH_FIELDS: ReadonlyMap<string, FieldMerge> = new Map<string, FieldMerge>([

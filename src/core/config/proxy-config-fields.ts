@@ -9,6 +9,7 @@
  * Reading: istio/pkg/util/protomarshal/protomarshal.go ApplyJSON; golang/protobuf jsonpb/decode.go.
  */
 import { isJsonObject, setOwn, type JsonObject, type JsonValue } from '../json.js';
+import { describeValue, goParseDuration, protoDurationText } from './checks.js';
 
 export type ProxyConfigFieldKind = 'scalar' | 'wrapper' | 'enum' | 'message' | 'map' | 'list';
 
@@ -68,16 +69,111 @@ const NAMES: readonly (readonly [json: string, proto: string])[] = PROXY_CONFIG_
 /**
  * The sub-messages of ProxyConfig, field by field in declaration order: JSON name, kind, and the
  * message type of a message, map or list of messages (`s` string, `n` number, `b` bool, `e` enum
- * with its zero value, `w` wrapper or Duration: kept when set, `m` message, `map`, `list`). A
+ * with its zero value, `w` wrapper and `d` Duration: kept when set, `m` message, `map`, `list`). A
  * `oneof` group name marks fields of which jsonpb keeps only the last one set.
  * https://github.com/istio/api/blob/master/mesh/v1alpha1/proxy.proto, networking/v1alpha3
  * destination_rule.proto (ClientTLSSettings, TcpKeepalive) and workload_group.proto
  * (ReadinessProbe), networking/v1beta1/proxy_config.proto (ProxyImage).
  */
-type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'm' | 'map' | 'list';
+type SubKind = 's' | 'n' | 'b' | 'e' | 'w' | 'd' | 'm' | 'map' | 'list';
 type SubField = readonly [json: string, kind: SubKind, type?: string, oneof?: string];
 
 const W = 'w';
+
+const FORWARD_CLIENT_CERT = [
+  'UNDEFINED',
+  'SANITIZE',
+  'FORWARD_ONLY',
+  'APPEND_FORWARD',
+  'SANITIZE_SET',
+  'ALWAYS_FORWARD_ONLY',
+];
+
+/**
+ * The value names of each sub-message enum, by number: jsonpb reads a name or a number and writes
+ * a known number back as its name; it refuses an unknown name (an unknown number is kept).
+ */
+const ENUM_NAMES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['ClientTLSSettings.mode', ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']],
+  ['Topology.forwardClientCertDetails', FORWARD_CLIENT_CERT],
+  ['ProxyHeaders.forwardedClientCert', FORWARD_CLIENT_CERT],
+  ['MetadataExchangeHeaders.mode', ['UNDEFINED', 'IN_MESH']],
+  ['ConnectionSettings.profile', ['SIDECAR', 'EDGE']],
+  [
+    'ConnectionSettings.httpHeadersWithUnderscoresAction',
+    [
+      'HEADERS_WITH_UNDERSCORES_UNSPECIFIED',
+      'HEADERS_WITH_UNDERSCORES_ALLOW',
+      'HEADERS_WITH_UNDERSCORES_REJECT_REQUEST',
+      'HEADERS_WITH_UNDERSCORES_DROP_HEADER',
+    ],
+  ],
+  [
+    'ConnectionSettings.httpPathWithEscapedSlashesAction',
+    [
+      'PATH_WITH_ESCAPED_SLASHES_UNSPECIFIED',
+      'KEEP_UNCHANGED',
+      'REJECT_REQUEST',
+      'UNESCAPE_AND_REDIRECT',
+      'UNESCAPE_AND_FORWARD',
+    ],
+  ],
+]);
+
+/** Why jsonpb refuses an enum name (it is not one of the enum's), or undefined. */
+function unknownEnumName(type: string, json: string, v: JsonValue): string | undefined {
+  const names = ENUM_NAMES.get(`${type}.${json}`);
+  if (names === undefined || typeof v !== 'string' || names.includes(v)) return undefined;
+  return `expected one of ${names.join(', ')}, got ${describeValue(v)}`;
+}
+
+const UINT32: readonly [number, number] = [0, 4294967295];
+const INT32: readonly [number, number] = [-2147483648, 2147483647];
+
+/** The integer fields among the sub-messages' numbers (the others are doubles), with their range. */
+const INTEGER_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['Tracing.maxPathTagLength', UINT32],
+  ['Topology.numTrustedProxies', UINT32],
+  ['TcpKeepalive.probes', UINT32],
+  ['HTTPHealthCheckConfig.port', UINT32],
+  ['TCPHealthCheckConfig.port', UINT32],
+  ['GrpcHealthCheckConfig.port', UINT32],
+  ...[
+    'initialDelaySeconds',
+    'timeoutSeconds',
+    'periodSeconds',
+    'successThreshold',
+    'failureThreshold',
+  ].map((f): [string, readonly [number, number]] => [`ReadinessProbe.${f}`, INT32]),
+]);
+
+/** Why jsonpb refuses a number: not finite, or not an integer in the field's range. */
+function numberProblem(type: string, json: string, v: JsonValue): string | undefined {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) return `expected a finite number, got ${describeValue(v)}`;
+  const range = INTEGER_RANGES.get(`${type}.${json}`);
+  if (range === undefined || (Number.isInteger(n) && n >= range[0] && n <= range[1])) {
+    return undefined;
+  }
+  return `expected an integer ${range[0]}-${range[1]}, got ${describeValue(v)}`;
+}
+
+/** Why jsonpb refuses an enum name or a number of the right shape, or undefined. */
+function scalarProblem(
+  kind: SubKind,
+  type: string,
+  json: string,
+  v: JsonValue,
+): string | undefined {
+  if (kind === 'e') return unknownEnumName(type, json, v);
+  return kind === 'n' ? numberProblem(type, json, v) : undefined;
+}
+
+/** An enum value as jsonpb writes it back: a known number as its name. */
+function enumValue(type: string, json: string, v: JsonValue): JsonValue {
+  if (typeof v !== 'number') return v;
+  return ENUM_NAMES.get(`${type}.${json}`)?.[v] ?? v;
+}
 const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, readonly SubField[]>([
   [
     'Tracing',
@@ -177,8 +273,8 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
     'TcpKeepalive',
     [
       ['probes', 'n'],
-      ['time', W],
-      ['interval', W],
+      ['time', 'd'],
+      ['interval', 'd'],
     ],
   ],
   [
@@ -246,7 +342,7 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
   [
     'PollFallback',
     [
-      ['pollDelay', W],
+      ['pollDelay', 'd'],
       ['fallback', W],
     ],
   ],
@@ -291,13 +387,13 @@ const MESSAGES: ReadonlyMap<string, readonly SubField[]> = new Map<string, reado
       ['profile', 'e', 'SIDECAR'],
       ['listenerPerConnectionBufferLimitBytes', W],
       ['clusterPerConnectionBufferLimitBytes', W],
-      ['httpIdleTimeout', W],
-      ['httpMaxConnectionDuration', W],
-      ['httpDrainTimeout', W],
-      ['httpRequestTimeout', W],
-      ['httpRequestHeadersTimeout', W],
-      ['httpStreamIdleTimeout', W],
-      ['httpMaxStreamDuration', W],
+      ['httpIdleTimeout', 'd'],
+      ['httpMaxConnectionDuration', 'd'],
+      ['httpDrainTimeout', 'd'],
+      ['httpRequestTimeout', 'd'],
+      ['httpRequestHeadersTimeout', 'd'],
+      ['httpStreamIdleTimeout', 'd'],
+      ['httpMaxStreamDuration', 'd'],
       ['httpMaxConcurrentStreams', W],
       ['http2InitialStreamWindowSize', W],
       ['http2InitialConnectionWindowSize', W],
@@ -367,6 +463,7 @@ function isZeroValue(value: JsonValue, kind: SubKind, zero: string | undefined):
     case 'list':
       return Array.isArray(value) && value.length === 0;
     case 'w':
+    case 'd':
     case 'm':
       return false;
   }
@@ -390,13 +487,22 @@ function readMessage(type: string, value: JsonValue): JsonValue {
       if (before !== undefined) delete out[before];
       oneofs.set(oneof, json);
     }
-    if (isZeroValue(v, kind, zero)) continue;
-    out[json] = readField(kind, sub, v);
+    const read = kind === 'e' ? enumValue(type, json, v) : readField(kind, sub, v);
+    if (isZeroValue(read, kind, zero)) continue;
+    out[json] = read;
   }
   return out;
 }
 
 function readField(kind: SubKind, sub: string | undefined, v: JsonValue): JsonValue {
+  // jsonpb writes a Duration back as seconds (`1m` -> `60s`) and a quoted number as a number.
+  if (kind === 'd' && typeof v === 'string') {
+    const ns = goParseDuration(v);
+    return ns === undefined ? v : protoDurationText(ns);
+  }
+  if (kind === 'n' && typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v))) {
+    return Number(v);
+  }
   if (sub === undefined) return v;
   if (kind === 'm') return readMessage(sub, v);
   if (kind === 'list' && Array.isArray(v)) return v.map((e) => readMessage(sub, e));
@@ -424,6 +530,8 @@ function shapeOk(kind: SubKind, v: JsonValue): boolean {
       return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
     case 'w':
       return typeof v !== 'object';
+    case 'd':
+      return typeof v === 'string' && goParseDuration(v) !== undefined;
     case 'm':
     case 'map':
       return isJsonObject(v);
@@ -444,7 +552,14 @@ function messageProblems(type: string, value: JsonValue, path: string, out: stri
     if (v === undefined || v === null) continue;
     const at = `${path}.${json}`;
     if (!shapeOk(kind, v)) {
-      out.push(`${at}: not a valid ${kind === 'list' ? 'list' : 'value'} for this field`);
+      const want =
+        kind === 'd' ? 'a duration such as "45s" or "1m"' : kind === 'list' ? 'a list' : 'a value';
+      out.push(`${at}: expected ${want} for this field, got ${describeValue(v)}`);
+      continue;
+    }
+    const unknown = scalarProblem(kind, type, json, v);
+    if (unknown !== undefined) {
+      out.push(`${at}: ${unknown}`);
       continue;
     }
     if (sub === undefined) {
@@ -487,6 +602,8 @@ export function declaredProxyConfigFields(overlay: JsonObject): JsonObject {
   for (const [json, proto] of NAMES) {
     const value = fieldValue(overlay, json, proto);
     if (value === undefined || value === null) continue;
+    // ClusterName oneof: the later-declared tracingServiceName replaces a serviceCluster.
+    if (json === 'tracingServiceName') delete out['serviceCluster'];
     const type = TOP_MESSAGES.get(json);
     out[json] = type === undefined ? value : readMessage(type, value);
   }

@@ -40,7 +40,8 @@ export function cleanProxyConfig(proxyConfig: ProxyConfig): JsonObject {
   for (const [name, kind, enumZero] of FIELDS) {
     const value = proxyConfig[name];
     if (value === undefined || value === null) continue;
-    if (isZero(value, kind, enumZero)) continue;
+    // A oneof member is printed whenever it is set, its zero value too (tracingServiceName).
+    if (name !== 'tracingServiceName' && isZero(value, kind, enumZero)) continue;
     if (Object.hasOwn(BUILTIN_DEFAULTS, name) && BUILTIN_DEFAULTS[name] === value) continue;
     out[name] = kind === 'map' && isJsonObject(value) ? sortedObject(value) : value;
   }

@@ -70,7 +70,7 @@ describe('resolveProxyConfig', () => {
   it.each([
     [
       'statusPort: abc',
-      'failed to convert to apply proxy config: statusPort: expected an integer 0-65535, got "abc"',
+      'failed to convert to apply proxy config: statusPort: expected a 32-bit integer, got "abc"',
     ],
     ['interceptionMode: BOGUS', 'interceptionMode: expected one of REDIRECT, TPROXY, NONE'],
     [
@@ -82,7 +82,14 @@ describe('resolveProxyConfig', () => {
     ['[1, 2]', 'expected a ProxyConfig map'],
     ['a: [', 'failed to convert to apply proxy config'],
     ['discoveryAddress: ""', 'invalid proxy config: discoveryAddress'],
-    ['drainDuration: 0s', 'drainDuration: must be positive'],
+    ['drainDuration: 0s', 'drainDuration: must be at least 1ms, got "0s"'],
+    ['drainDuration: 1.5s', 'drainDuration: must be whole seconds'],
+    ['statusPort: 0', 'statusPort: must be a port 1-65535, got 0'],
+    ['controlPlaneAuthPolicy: INHERIT', 'controlPlaneAuthPolicy: must be NONE or MUTUAL_TLS'],
+    ['discoveryAddress: "a_b:80"', '"a_b" is not a valid hostname or an IP address'],
+    ['privateKeyProvider: {}', 'privateKeyProvider: needs a provider'],
+    ['tracing: {tlsSettings: {mode: MUTUAL}}', 'tracing.tlsSettings.clientCertificate: required'],
+    ['connectionSettings: {httpMaxConcurrentStreams: 0}', 'must be positive, got 0'],
     ['statsdUdpAddress: nope', 'statsdUdpAddress: expected "host:port"'],
     ['envoyMetricsService: {address: nope}', 'envoyMetricsService.address'],
     ['tracing: {zipkin: {address: zipkin}}', 'tracing.zipkin.address: expected "host:port"'],
