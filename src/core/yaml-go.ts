@@ -95,14 +95,7 @@ export function formatGoFloat32(v: number): string {
   if (f === Infinity) return '+Inf';
   if (f === -Infinity) return '-Inf';
   if (f === 0) return Object.is(f, -0) ? '-0' : '0';
-  let exp = '';
-  for (let p = 1; p <= 9; p++) {
-    exp = Math.abs(f).toExponential(p - 1);
-    if (Math.fround(Number(exp)) === Math.abs(f)) break;
-  }
-  const [mantissa = '', e = '0'] = exp.split('e');
-  const digits = mantissa.replace('.', '');
-  const x = Number(e);
+  const { digits, x } = shortestFloat32Digits(Math.abs(f));
   const sign = f < 0 ? '-' : '';
   if (x < -4 || x >= 6) {
     const rest = digits.length > 1 ? `.${digits.slice(1)}` : '';
@@ -113,6 +106,57 @@ export function formatGoFloat32(v: number): string {
   if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/**
+ * The fewest decimal digits that read back as the float32 `f` (> 0), and the exponent of the first
+ * digit. Among the candidates of that length Go's roundShortest (strconv/ftoa.go) takes the one
+ * nearest the exact value, an exact tie to the even digit; toExponential alone rounds ties up.
+ */
+function shortestFloat32Digits(f: number): { digits: string; x: number } {
+  for (let p = 1; p <= 9; p++) {
+    const [mantissa = '', e = '0'] = f.toExponential(p - 1).split('e');
+    const nearest = BigInt(mantissa.replace('.', ''));
+    const q = Number(e) - p + 1;
+    let best: bigint | undefined;
+    let bestDistance = 0n;
+    for (const c of [nearest - 1n, nearest, nearest + 1n]) {
+      if (c <= 0n || Math.fround(Number(`${c}e${q}`)) !== f) continue;
+      const distance = exactDistance(f, c, q);
+      if (
+        best === undefined ||
+        distance < bestDistance ||
+        (distance === bestDistance && c % 2n === 0n)
+      ) {
+        best = c;
+        bestDistance = distance;
+      }
+    }
+    if (best !== undefined) {
+      const text = best.toString();
+      return { digits: text.replace(/0+$/, '') || '0', x: q + text.length - 1 };
+    }
+  }
+  // Nine significant digits always identify a float32.
+  const [mantissa = '', e = '0'] = f.toExponential(8).split('e');
+  return { digits: mantissa.replace('.', '').replace(/0+$/, ''), x: Number(e) };
+}
+
+/** |c × 10^q − f| scaled by one positive factor that depends only on f and q (exact). */
+function exactDistance(f: number, c: bigint, q: number): bigint {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, f);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  // f = m × 2^e2 exactly.
+  const m = biased === 0 ? fraction : fraction | (1n << 52n);
+  const e2 = (biased === 0 ? 1 : biased) - 1075;
+  const twos = e2 < 0 ? -e2 : 0;
+  const tens = q < 0 ? -q : 0;
+  const candidate = c * 10n ** BigInt(q + tens) * 2n ** BigInt(twos);
+  const exact = m * 2n ** BigInt(e2 + twos) * 10n ** BigInt(tens);
+  return candidate > exact ? candidate - exact : exact - candidate;
 }
 
 /** The resolved scalar as a JSON value (what YAMLToJSON hands to a non-string Go field). */
