@@ -10,8 +10,8 @@
  *   original relative positions; when in doubt a patch element goes first.
  *
  * Inputs are never mutated; the result shares untouched subtrees with `original`, and new
- * subtrees with `patch` when there is nothing to apply inside them (no directive, no null, no
- * duplicate merge key): copying those would only produce an equal tree.
+ * subtrees with `patch` when there is nothing to apply inside them (no directive, no null):
+ * copying those would only produce an equal tree.
  */
 import type { JsonObject, JsonValue } from '../json.js';
 import { isJsonObject } from '../json.js';
@@ -288,38 +288,26 @@ function newMap(patch: JsonObject, schema: SmpSchema | undefined): JsonObject | 
 }
 
 /**
- * A list made of the patch alone, i.e. `mergeList([], patch)`: the patch list itself when no
- * element changes. A merge-keyed list qualifies only when every element is a map with its own
- * scalar key and no list directive (elements sharing a key would be merged into one).
+ * A list the original does not have (or has empty: a typed Pod marshals an empty list as absent).
+ * The API machinery takes such a list from the patch as is: elements sharing a merge key are NOT
+ * merged into one, only elements carrying `$patch` are dropped (`mergeMap` → `removeDirectives`,
+ * k8s.io/apimachinery pkg/util/strategicpatch/patch.go). So a rendered container that repeats an
+ * env name keeps every entry, as Istio's injector does.
  */
 function newList(patch: JsonValue[], schema: SmpSchema | undefined): JsonValue[] {
-  const mergeKey = schema?.mergeKey;
-  if (mergeKey !== undefined && !distinctlyKeyed(patch, mergeKey)) {
-    return mergeList([], patch, schema);
-  }
   let out: JsonValue[] | undefined;
+  let dropped = false;
   patch.forEach((item, i) => {
+    if (isJsonObject(item) && item[PATCH] !== undefined) {
+      dropped = true;
+      return;
+    }
     const cleaned = cleanNew(item, schema);
     if (cleaned !== item) (out ??= [...patch])[i] = cleaned;
   });
-  return out ?? patch;
-}
-
-function distinctlyKeyed(list: readonly JsonValue[], mergeKey: string): boolean {
-  const keys = new Set<string>();
-  for (const item of list) {
-    // The two element directives that change the list itself: `$patch` (delete, replace) and
-    // `$retainKeys` (which may drop the merge key). Other `$` keys are handled by `newMap`.
-    if (!isJsonObject(item) || item[PATCH] !== undefined || item[RETAIN_KEYS] !== undefined) {
-      return false;
-    }
-    const k = item[mergeKey];
-    if (typeof k !== 'string' && typeof k !== 'number') return false;
-    const key = keyOf(item, mergeKey) as string;
-    if (keys.has(key)) return false;
-    keys.add(key);
-  }
-  return true;
+  if (!dropped) return out ?? patch;
+  const base = out ?? patch;
+  return base.filter((item, i) => !(isJsonObject(patch[i]) && patch[i][PATCH] !== undefined));
 }
 
 function stripDirectives(patch: JsonObject): JsonObject {

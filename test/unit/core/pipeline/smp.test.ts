@@ -214,7 +214,9 @@ describe('strategicMerge of subtrees the original does not have', () => {
       { spec: { volumes: [{ name: 'v' }] } },
     ],
     [
-      'new list elements sharing a merge key are merged into one',
+      // The API machinery takes a list the original lacks from the patch as is (strategicpatch
+      // mergeMap → removeDirectives): elements sharing a merge key all stay.
+      'new list elements sharing a merge key are all kept, in patch order',
       {
         spec: {
           containers: [
@@ -223,7 +225,14 @@ describe('strategicMerge of subtrees the original does not have', () => {
           ],
         },
       },
-      { spec: { containers: [{ name: 'c', image: 'a', args: ['x'] }] } },
+      {
+        spec: {
+          containers: [
+            { name: 'c', image: 'a' },
+            { name: 'c', args: ['x'] },
+          ],
+        },
+      },
     ],
     [
       'a $patch: delete element of a new list is dropped',
@@ -256,16 +265,16 @@ describe('strategicMerge of subtrees the original does not have', () => {
       { spec: { tolerations: [{ key: 'k', effect: 'NoSchedule' }, { key: 'j' }] } },
     ],
     [
-      'a new element without its merge key is kept after the keyed ones',
+      'a new element without its merge key keeps its place',
       { spec: { volumes: [{ emptyDir: {} }, { name: 'a' }] } },
-      { spec: { volumes: [{ name: 'a' }, { emptyDir: {} }] } },
+      { spec: { volumes: [{ emptyDir: {} }, { name: 'a' }] } },
     ],
     [
-      '$retainKeys dropping the merge key of a new element moves it after the keyed ones',
+      '$retainKeys dropping the merge key of a new element keeps its place',
       {
         spec: { volumes: [{ name: 'a', emptyDir: {}, $retainKeys: ['emptyDir'] }, { name: 'b' }] },
       },
-      { spec: { volumes: [{ name: 'b' }, { emptyDir: {} }] } },
+      { spec: { volumes: [{ emptyDir: {} }, { name: 'b' }] } },
     ],
   ])('%s', (_name, patch, expected) => {
     const before = structuredClone(patch);
@@ -284,5 +293,92 @@ describe('strategicMerge of subtrees the original does not have', () => {
     expect(spec.volumes[0]).toBe(volume);
     // Patch elements come first: the new proxy, then the original app container.
     expect(spec.containers[0]).toBe(proxy);
+  });
+});
+
+describe('strategicMerge of containers repeating an env name', () => {
+  // Expected lists are what k8s.io/apimachinery's strategic merge (as Istio's injector calls it,
+  // pkg/kube/inject/webhook.go applyOverlayYAML) yields: a list new to the original is taken as
+  // is; a list merged into an existing one matches each patch element against the first element
+  // of that name so far, including elements the patch itself appended.
+  const dns = (value: string): JsonObject => ({ name: 'ISTIO_META_DNS_CAPTURE', value });
+  it.each<[string, JsonObject, JsonObject, JsonObject[]]>([
+    [
+      'a new container keeps both entries of a repeated name (proxyMetadata, then the template)',
+      { spec: { containers: [{ name: 'app' }] } },
+      {
+        spec: {
+          containers: [{ name: 'istio-proxy', env: [dns('true'), { name: 'B' }, dns('false')] }],
+        },
+      },
+      [dns('true'), { name: 'B' }, dns('false')],
+    ],
+    [
+      'a pod container without env keeps both entries the patch repeats',
+      { spec: { containers: [{ name: 'istio-proxy', image: 'auto' }] } },
+      { spec: { containers: [{ name: 'istio-proxy', env: [dns('true'), dns('false')] }] } },
+      [dns('true'), dns('false')],
+    ],
+    [
+      'a pod container with an empty env list is the same as one without',
+      { spec: { containers: [{ name: 'istio-proxy', env: [] }] } },
+      { spec: { containers: [{ name: 'istio-proxy', env: [dns('true'), dns('false')] }] } },
+      [dns('true'), dns('false')],
+    ],
+    [
+      'a repeated name merged into an existing env list becomes one entry, the last value',
+      { spec: { containers: [{ name: 'istio-proxy', env: [{ name: 'A', value: '1' }] }] } },
+      { spec: { containers: [{ name: 'istio-proxy', env: [dns('true'), dns('false')] }] } },
+      [dns('false'), { name: 'A', value: '1' }],
+    ],
+    [
+      'a pod container repeating a name keeps both when the patch adds another name',
+      {
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              env: [
+                { name: 'X', value: '1' },
+                { name: 'X', value: '2' },
+              ],
+            },
+          ],
+        },
+      },
+      { spec: { containers: [{ name: 'app', env: [{ name: 'Y', value: 'y' }] }] } },
+      [
+        { name: 'Y', value: 'y' },
+        { name: 'X', value: '1' },
+        { name: 'X', value: '2' },
+      ],
+    ],
+    [
+      'a patch naming a name the pod repeats merges into its first entry only',
+      {
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              env: [
+                { name: 'X', value: '1' },
+                { name: 'X', value: '2' },
+              ],
+            },
+          ],
+        },
+      },
+      { spec: { containers: [{ name: 'app', env: [{ name: 'X', value: '3' }] }] } },
+      [
+        { name: 'X', value: '3' },
+        { name: 'X', value: '2' },
+      ],
+    ],
+  ])('%s', (_name, original, patch, expected) => {
+    const merged = strategicMerge(original, patch) as { spec: { containers: JsonObject[] } };
+    const container = merged.spec.containers.find(
+      (c) => c.name === (patch.spec as { containers: JsonObject[] }).containers[0]?.name,
+    );
+    expect(container?.env).toEqual(expected);
   });
 });
