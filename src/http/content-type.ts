@@ -29,16 +29,9 @@ export function acceptJsonOnly(app: InjectorApp): void {
         );
         return;
       }
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      // Depth- and size-bounded, prototype-poisoning-safe (src/core/json-parse.ts).
-      let parsed: unknown;
-      try {
-        parsed = parseJsonBody(text);
-      } catch (error) {
-        done(error as InjectorError, undefined);
-        return;
-      }
-      done(null, parsed);
+      const parsed = parseBodyText(typeof body === 'string' ? body : body.toString('utf8'));
+      if ('error' in parsed) done(parsed.error, undefined);
+      else done(null, parsed.body);
     },
   );
 }
@@ -75,4 +68,14 @@ export function encodingError(
     }
   }
   return undefined;
+}
+
+/** A request body's text parsed as every route parses it, or the error that answers it. */
+export function parseBodyText(text: string): { body: unknown } | { error: Error } {
+  // Depth- and size-bounded, prototype-poisoning-safe (src/core/json-parse.ts).
+  try {
+    return { body: parseJsonBody(text) };
+  } catch (error) {
+    return { error: error as Error };
+  }
 }

@@ -17,8 +17,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { errorCodes } from 'fastify';
 import type { Logger } from 'pino';
-import { parseJsonBody } from '../core/json-parse.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
+import { parseBodyText } from './content-type.js';
 import { errorPayload, rejectionOf } from './errors.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { lazyChildLogger } from './request-logger.js';
@@ -173,13 +173,12 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
         chunks.length === 1
           ? (chunks[0] as Buffer).toString('utf8')
           : Buffer.concat(chunks, received).toString('utf8');
-      let body: unknown;
-      try {
-        body = parseJsonBody(text);
-      } catch (error) {
-        reject(error as Error, true);
+      const parsed = parseBodyText(text);
+      if ('error' in parsed) {
+        reject(parsed.error, true);
         return;
       }
+      const body = parsed.body;
       let result: ReturnType<ReviewHandler>;
       try {
         result = review({ body, url, timeout, started, reqId, log: requestLog });
