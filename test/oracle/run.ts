@@ -135,6 +135,10 @@ export async function runDifferential(oracle: OracleProcess, o: RunOptions): Pro
   );
   if (first.failed) throw new Error(`oracle run failed: ${String(first.errorInstance)}`);
 
+  // The count before shrinking: a shrink re-runs the seed and can take long on a large run.
+  o.log(
+    `oracle: ${identical}/${runs} identical before shrinking (${groups.size} differing classes)`,
+  );
   let shrunk = 0;
   for (const g of [...groups.values()].sort((x, y) => Number(!!x.listed) - Number(!!y.listed))) {
     if (o.shrink === 'none' || (o.shrink === 'unlisted' && g.listed) || shrunk >= o.maxShrink)
