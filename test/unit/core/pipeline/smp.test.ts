@@ -302,6 +302,21 @@ describe('strategicMerge of containers repeating an env name', () => {
   // is; a list merged into an existing one matches each patch element against the first element
   // of that name so far, including elements the patch itself appended.
   const dns = (value: string): JsonObject => ({ name: 'ISTIO_META_DNS_CAPTURE', value });
+  /** A pod whose container `app` repeats the env name X. */
+  const appRepeatingX = {
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          env: [
+            { name: 'X', value: '1' },
+            { name: 'X', value: '2' },
+          ],
+        },
+      ],
+    },
+  };
+
   it.each<[string, JsonObject, JsonObject, JsonObject[]]>([
     [
       'a new container keeps both entries of a repeated name (proxyMetadata, then the template)',
@@ -333,19 +348,7 @@ describe('strategicMerge of containers repeating an env name', () => {
     ],
     [
       'a pod container repeating a name keeps both when the patch adds another name',
-      {
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              env: [
-                { name: 'X', value: '1' },
-                { name: 'X', value: '2' },
-              ],
-            },
-          ],
-        },
-      },
+      appRepeatingX,
       { spec: { containers: [{ name: 'app', env: [{ name: 'Y', value: 'y' }] }] } },
       [
         { name: 'Y', value: 'y' },
@@ -355,19 +358,7 @@ describe('strategicMerge of containers repeating an env name', () => {
     ],
     [
       'a patch naming a name the pod repeats merges into its first entry only',
-      {
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              env: [
-                { name: 'X', value: '1' },
-                { name: 'X', value: '2' },
-              ],
-            },
-          ],
-        },
-      },
+      appRepeatingX,
       { spec: { containers: [{ name: 'app', env: [{ name: 'X', value: '3' }] }] } },
       [
         { name: 'X', value: '3' },
