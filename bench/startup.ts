@@ -1,5 +1,6 @@
 /**
- * Time to ready of the real server process (`node dist/src/cli.js serve`, offline, with
+ * Time to ready of the real server process (`node dist/bin/cli.js serve`, the bundle that ships; or
+ * tsc's unbundled `dist/src/cli.js` beside it), offline, with
  * certificate files given as in production): from spawn to the first 200 of GET /readyz, polled
  * every 2 ms over TLS on 127.0.0.1. The process is stopped (SIGTERM, drain 0) after each run.
  */
@@ -51,13 +52,22 @@ interface ServeProcess {
   started: number;
 }
 
+/** The built binary: the bundle (what the image and the package run) or tsc's modules. */
+export const SERVE_ENTRIES = { bundle: 'dist/bin/cli.js', modules: 'dist/src/cli.js' } as const;
+export type ServeEntry = keyof typeof SERVE_ENTRIES;
+
 /** The real `serve` with certificate files, as in production; `name` keeps each caller's files. */
 async function spawnServe(
   root: string,
   tls: DevCertificates,
   workDir: string,
   name: string,
-  options: { nodeArgs: readonly string[]; env: Readonly<Record<string, string>>; args: string[] },
+  options: {
+    nodeArgs: readonly string[];
+    env: Readonly<Record<string, string>>;
+    args: string[];
+    entry?: ServeEntry;
+  },
 ): Promise<ServeProcess> {
   const cert = join(workDir, `${name}-cert.pem`);
   const key = join(workDir, `${name}-key.pem`);
@@ -69,7 +79,7 @@ async function spawnServe(
     process.execPath,
     [
       ...options.nodeArgs,
-      join(root, 'dist', 'src', 'cli.js'),
+      join(root, SERVE_ENTRIES[options.entry ?? 'bundle']),
       'serve',
       '--port',
       String(port),
@@ -111,11 +121,13 @@ export async function timeToReady(
   workDir: string,
   nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
+  entry: ServeEntry = 'bundle',
 ): Promise<StartupSample> {
   const { child, port, started } = await spawnServe(root, tls, workDir, 'ready', {
     nodeArgs,
     env,
     args: ['--log-level', 'warn'],
+    entry,
   });
   try {
     const deadline = started + 20_000;

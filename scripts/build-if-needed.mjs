@@ -1,4 +1,5 @@
-// Runs before `npm start`: compile only when dist/ is missing or older than any source file.
+// Runs before `npm start`: build (compile and bundle) only when the bundle is missing or older
+// than any source file.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -15,7 +16,7 @@ async function newestMtime(dir) {
 
 async function builtMtime() {
   try {
-    return (await stat('dist/src/cli.js')).mtimeMs;
+    return (await stat('dist/bin/cli.js')).mtimeMs;
   } catch {
     return 0;
   }
@@ -24,7 +25,7 @@ async function builtMtime() {
 const [source, built] = await Promise.all([newestMtime('src'), builtMtime()]);
 if (built < source) {
   const code = await new Promise((resolve) => {
-    spawn('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' }).on('exit', resolve);
+    spawn('npm', ['run', 'build'], { stdio: 'inherit' }).on('exit', resolve);
   });
   if (code !== 0) process.exit(typeof code === 'number' ? code : 1);
 }

@@ -193,7 +193,7 @@ async function launch(): Promise<Launched> {
       // The inspector on an ephemeral loopback port: the soak forces GCs and takes snapshots
       // through it (see `inspect`).
       '--inspect=127.0.0.1:0',
-      'dist/src/cli.js',
+      'dist/bin/cli.js',
       'serve',
       `--port=${port}`,
       '--host=127.0.0.1',

@@ -179,7 +179,7 @@ export async function startInjector(opts: {
   const child = spawn(
     process.execPath,
     [
-      join(ROOT, 'dist/src/cli.js'),
+      join(ROOT, 'dist/bin/cli.js'),
       'serve',
       '--host=127.0.0.1',
       `--port=${opts.port}`,

@@ -1340,7 +1340,7 @@ async function cli(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(ROOT, 'dist/src/cli.js'), ...args],
+      [join(ROOT, 'dist/bin/cli.js'), ...args],
       { timeout: 60_000, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
@@ -1826,7 +1826,7 @@ interface CheckReport {
 /** `sidecar-injector check --cluster` as an operator runs it, with the injector's credentials. */
 async function checkCluster(ns?: string): Promise<CheckReport> {
   const r = await run(process.execPath, [
-    join(ROOT, 'dist/src/cli.js'),
+    join(ROOT, 'dist/bin/cli.js'),
     'check',
     '--cluster',
     ...(ns === undefined ? [] : ['-n', ns]),

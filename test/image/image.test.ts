@@ -1,9 +1,9 @@
 /**
  * The image's build steps without a container engine, and the npm package: the Dockerfile's
- * runtime stage is `npm ci --omit=dev` plus the compiled dist/src; here the same is assembled in a
- * temporary directory, started with real certificates on 127.0.0.1 and asked for /healthz. Then
- * the package `npm pack` makes (package.json `files`) is installed into a temporary prefix and
- * its `sidecar-injector` binary runs.
+ * runtime stage is the bundle (dist/bin, scripts/bundle.mjs) and package.json, no node_modules;
+ * here the same is assembled in a temporary directory, started with real certificates on
+ * 127.0.0.1 and asked for /healthz. Then the package `npm pack` makes (package.json `files`) is
+ * installed into a temporary prefix, and its `sidecar-injector` binary runs and injects.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -35,9 +35,15 @@ let dist: string;
 
 beforeAll(async () => {
   work = await tempDir();
-  // The Dockerfile's build stage: `npm run build` (tsc -p tsconfig.build.json), into a scratch dir.
+  // The Dockerfile's build stage: `npm run build` (tsc -p tsconfig.build.json, then the bundle),
+  // into a scratch dir.
   dist = join(work.path, 'dist');
   await run(join(NODE_BIN, 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist], {
+    cwd: ROOT,
+    env: ENV,
+    timeout: 300_000,
+  });
+  await run(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), '--dist', dist], {
     cwd: ROOT,
     env: ENV,
     timeout: 300_000,
@@ -66,74 +72,90 @@ function get(port: number, path: string, ca: string): Promise<{ status: number; 
 }
 
 describe('container image build steps and npm package', () => {
-  it('npm ci --omit=dev plus dist/src serves /healthz over TLS', { timeout: 400_000 }, async () => {
-    const app = join(work.path, 'app');
-    await mkdir(app);
-    for (const f of ['package.json', 'package-lock.json']) await cp(join(ROOT, f), join(app, f));
-    await npm(['ci', '--omit=dev'], app);
-    await cp(join(dist, 'src'), join(app, 'dist/src'), { recursive: true });
-    // Production dependencies only: no dev tool made it in.
-    await expect(readFile(join(app, 'node_modules/vitest/package.json'))).rejects.toThrow();
-    // The Dockerfile's compile-cache step: fills NODE_COMPILE_CACHE, which the server then reads.
-    const compileCache = join(app, '.cache', 'node-compile-cache');
-    await cp(
-      join(ROOT, 'scripts/warm-compile-cache.mjs'),
-      join(app, 'scripts/warm-compile-cache.mjs'),
-    );
-    const warmed = await run(process.execPath, ['scripts/warm-compile-cache.mjs'], {
-      cwd: app,
-      env: { ...ENV, NODE_COMPILE_CACHE: compileCache },
-    });
-    expect(warmed.stdout).toMatch(/compile cache: \d+ modules of dist\/src loaded/);
-    const cached = await readdir(compileCache, { recursive: true });
-    expect(cached.length).toBeGreaterThan(100);
-
-    const certs = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
-    await writeFile(join(work.path, 'tls.crt'), certs.cert);
-    await writeFile(join(work.path, 'tls.key'), certs.key, { mode: 0o600 });
-    const child = spawn(
-      process.execPath,
-      [
-        'dist/src/cli.js',
-        'serve',
-        '--host=127.0.0.1',
-        '--port=0',
-        `--tls-cert=${join(work.path, 'tls.crt')}`,
-        `--tls-key=${join(work.path, 'tls.key')}`,
-        '--drain-seconds=0',
-      ],
-      {
+  it(
+    'the bundle alone (no node_modules) serves /healthz over TLS',
+    { timeout: 400_000 },
+    async () => {
+      const app = join(work.path, 'app');
+      await mkdir(app);
+      await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
+      await cp(join(dist, 'bin'), join(app, 'dist/bin'), { recursive: true });
+      // Nothing to install: the package has no runtime dependencies, the bundle carries them.
+      const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      expect(pkg.dependencies ?? {}).toEqual({});
+      await expect(readdir(join(app, 'node_modules'))).rejects.toThrow();
+      const notices = await readFile(join(app, 'dist/bin/THIRD-PARTY-NOTICES.txt'), 'utf8');
+      for (const bundled of ['fastify@', 'pino@', 'yaml@', '@kubernetes/client-node@']) {
+        expect(notices).toContain(bundled);
+      }
+      // The Dockerfile's compile-cache step: fills NODE_COMPILE_CACHE, which the server then reads.
+      const compileCache = join(app, '.cache', 'node-compile-cache');
+      await cp(
+        join(ROOT, 'scripts/warm-compile-cache.mjs'),
+        join(app, 'scripts/warm-compile-cache.mjs'),
+      );
+      const warmed = await run(process.execPath, ['scripts/warm-compile-cache.mjs'], {
         cwd: app,
-        env: { ...ENV, NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          try {
-            const entry = JSON.parse(line) as { msg?: string; port?: number };
-            if (entry.msg === 'sidecar injector listening' && entry.port) resolve(entry.port);
-          } catch {
-            // not a log line
-          }
-        });
+        env: { ...ENV, NODE_COMPILE_CACHE: compileCache },
       });
-      const health = await get(port, '/healthz', certs.ca);
-      expect(health.status).toBe(200);
-      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      expect(await exit).toBe(0);
-    } finally {
-      clearTimeout(killer);
-      child.kill('SIGKILL');
-    }
-  });
+      const chunks = (await readdir(join(app, 'dist/bin'))).filter((f) => f.endsWith('.js'));
+      expect(warmed.stdout).toContain(
+        `compile cache: ${chunks.length - 1} modules of dist/bin loaded`,
+      );
+      const cached = await readdir(compileCache, { recursive: true, withFileTypes: true });
+      expect(cached.filter((entry) => entry.isFile()).length).toBeGreaterThanOrEqual(
+        chunks.length - 1,
+      );
+
+      const certs = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
+      await writeFile(join(work.path, 'tls.crt'), certs.cert);
+      await writeFile(join(work.path, 'tls.key'), certs.key, { mode: 0o600 });
+      const child = spawn(
+        process.execPath,
+        [
+          'dist/bin/cli.js',
+          'serve',
+          '--host=127.0.0.1',
+          '--port=0',
+          `--tls-cert=${join(work.path, 'tls.crt')}`,
+          `--tls-key=${join(work.path, 'tls.key')}`,
+          '--drain-seconds=0',
+        ],
+        {
+          cwd: app,
+          env: { ...ENV, NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+          createInterface({ input: child.stdout }).on('line', (line) => {
+            try {
+              const entry = JSON.parse(line) as { msg?: string; port?: number };
+              if (entry.msg === 'sidecar injector listening' && entry.port) resolve(entry.port);
+            } catch {
+              // not a log line
+            }
+          });
+        });
+        const health = await get(port, '/healthz', certs.ca);
+        expect(health.status).toBe(200);
+        const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        expect(await exit).toBe(0);
+      } finally {
+        clearTimeout(killer);
+        child.kill('SIGKILL');
+      }
+    },
+  );
 
   it(
-    'npm pack ships dist/src, and the installed sidecar-injector binary runs',
+    'npm pack ships the bundle, and the installed sidecar-injector binary runs and injects',
     { timeout: 400_000 },
     async () => {
       const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
@@ -147,7 +169,9 @@ describe('container image build steps and npm package', () => {
       await mkdir(stage);
       for (const f of ['package.json', 'README.md']) await cp(join(ROOT, f), join(stage, f));
       await cp(join(dist, 'src'), join(stage, 'dist/src'), { recursive: true });
+      await cp(join(dist, 'bin'), join(stage, 'dist/bin'), { recursive: true });
       await cp(join(dist, 'bench'), join(stage, 'dist/bench'), { recursive: true });
+      await writeFile(join(stage, 'dist/build-info.json'), '{"commit":"0123abc"}\n');
       const { stdout } = await npm(
         ['pack', '--json', '--ignore-scripts', '--pack-destination', work.path],
         stage,
@@ -158,9 +182,12 @@ describe('container image build steps and npm package', () => {
       expect(files).toEqual(
         expect.arrayContaining(['package.json', 'README.md', pkg.bin['sidecar-injector']]),
       );
+      expect(files).toContain('dist/bin/THIRD-PARTY-NOTICES.txt');
       expect(
         files.filter(
-          (f) => !f.startsWith('dist/src/') && !['package.json', 'README.md'].includes(f),
+          (f) =>
+            !f.startsWith('dist/bin/') &&
+            !['package.json', 'README.md', 'dist/build-info.json'].includes(f),
         ),
       ).toEqual([]);
 
@@ -172,6 +199,22 @@ describe('container image build steps and npm package', () => {
       const bin = join(prefix, 'bin', 'sidecar-injector');
       const version = await run(bin, ['--version'], { env: ENV, timeout: 30_000 });
       expect(version.stdout.trim()).toContain(pkg.version);
+      // The commit comes from the packed dist/build-info.json, read by the bundle's chunk.
+      const long = await run(bin, ['version'], { env: ENV, timeout: 30_000 });
+      expect(long.stdout).toContain('0123abc');
+      // Self-contained: the install brought no packages, and an offline command still runs.
+      const installed = join(prefix, 'lib', 'node_modules', 'sidecar-injector');
+      await expect(readdir(join(installed, 'node_modules'))).rejects.toThrow();
+      const injected = await run(
+        bin,
+        ['inject', '-f', join(ROOT, 'test/image/fixtures/pod.yaml')],
+        {
+          env: ENV,
+          timeout: 30_000,
+        },
+      );
+      expect(injected.stdout).toMatch(/name: istio-proxy/);
+      expect(injected.stdout).toMatch(/name: istio-init/);
     },
   );
 });

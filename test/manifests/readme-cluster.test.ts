@@ -186,8 +186,10 @@ describe('the Dockerfile the README builds', () => {
     for (const m of dockerfile.matchAll(/npm run (\S+)/g)) {
       expect(Object.keys(pkg.scripts)).toContain(m[1]);
     }
-    // The runtime stage has production dependencies only.
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    // The runtime stage is the bundle alone: it installs no packages and copies no node_modules.
+    expect(runtime).not.toMatch(/npm (ci|install)/);
+    expect(runtime).not.toMatch(/node_modules/);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist\/bin \.\/dist\/bin$/m);
   });
 });
 
