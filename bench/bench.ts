@@ -30,6 +30,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,13 @@ import { createLogger, logDestination } from '../src/logging/logger.js';
 import { createMetrics } from '../src/metrics/registry.js';
 import { createStaticConfigProvider } from '../src/config-sources/static.js';
 import { generateDevCertificates, type DevCertificates } from '../src/tls/dev-cert.js';
-import { serveMemoryUnderLoad, timeToReady, type StartupSample } from './startup.js';
+import {
+  SERVE_ENTRIES,
+  serveMemoryUnderLoad,
+  timeToReady,
+  type ServeEntry,
+  type StartupSample,
+} from './startup.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
 
@@ -451,8 +458,16 @@ function reviewText(pod: Pod): string {
   });
 }
 
-/** One POST on `agent`; ms until the whole answer is read. */
-function postOnce(port: number, body: string, agent: https.Agent): Promise<number> {
+/**
+ * One POST on `agent`, or on `socket` (an already connected TLS socket); ms until the whole
+ * answer is read.
+ */
+function postOnce(
+  port: number,
+  body: string,
+  agent: https.Agent | undefined,
+  socket?: tls.TLSSocket,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = https.request(
@@ -461,7 +476,7 @@ function postOnce(port: number, body: string, agent: https.Agent): Promise<numbe
         port,
         path: '/inject?timeout=10s',
         method: 'POST',
-        agent,
+        ...(socket ? { agent: false, createConnection: () => socket } : { agent }),
         rejectUnauthorized: false,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
@@ -475,12 +490,25 @@ function postOnce(port: number, body: string, agent: https.Agent): Promise<numbe
   });
 }
 
+/** A TLS connection to 127.0.0.1:`port`, resolved once its handshake is done. */
+function connectTls(port: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
 /**
  * The first request on a fresh HTTP/1.1 connection (TLS handshake included, as the API server
- * pays it) against a steady-state request on a kept-alive one: median ms of `n` each.
+ * pays it) against a steady-state request on a kept-alive one: median ms of `n` each. Also the
+ * first request on a connection whose handshake is already done: what the server does per
+ * connection beyond TLS (Nagle on an accepted socket, lazy per-connection set-up) shows there,
+ * while the handshake's key exchange and signature are the same for every server.
  */
 async function freshConnection(port: number, body: string, n: number) {
   const first: number[] = [];
+  const afterHandshake: number[] = [];
   const steady: number[] = [];
   const kept = new https.Agent({ keepAlive: true, maxSockets: 1 });
   await postOnce(port, body, kept);
@@ -489,11 +517,20 @@ async function freshConnection(port: number, body: string, n: number) {
     first.push(await postOnce(port, body, agent));
     agent.destroy();
     steady.push(await postOnce(port, body, kept));
+    const socket = await connectTls(port);
+    afterHandshake.push(await postOnce(port, body, undefined, socket));
+    socket.destroy();
+    steady.push(await postOnce(port, body, kept));
   }
   kept.destroy();
   first.sort((a, b) => a - b);
+  afterHandshake.sort((a, b) => a - b);
   steady.sort((a, b) => a - b);
-  return { first: percentile(first, 50), steady: percentile(steady, 50) };
+  return {
+    first: percentile(first, 50),
+    afterHandshake: percentile(afterHandshake, 50),
+    steady: percentile(steady, 50),
+  };
 }
 
 /** Pins a process to one CPU (taskset), so server and load generator do not share one. */
@@ -991,6 +1028,7 @@ async function main(): Promise<void> {
       }
       fresh.push(
         `${name.padEnd(6)} first request on a fresh connection ${r.first.toFixed(3)} ms, steady-state ${r.steady.toFixed(3)} ms, ratio ${(r.first / r.steady).toFixed(2)} (median of ${freshRounds})`,
+        `${name.padEnd(6)} first request after the TLS handshake ${r.afterHandshake.toFixed(3)} ms, ratio ${(r.afterHandshake / r.steady).toFixed(2)} to steady-state`,
       );
     }
     process.stderr.write('\n');
@@ -1039,18 +1077,27 @@ async function main(): Promise<void> {
     await rm(workDir, { recursive: true, force: true });
   }
 
-  const starts: StartupSample[] = [];
+  // The bundle (what ships) and tsc's unbundled modules, alternating; the first start of each
+  // also fills Node's compile cache, as the image's build step does.
+  const starts: Record<ServeEntry, StartupSample[]> = { bundle: [], modules: [] };
   const readyDir = await mkdtemp(join(tmpdir(), 'injector-ready-'));
   try {
-    for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++)
-      starts.push(await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS, OURS_ENV));
+    for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++) {
+      for (const entry of ['bundle', 'modules'] as const) {
+        starts[entry].push(
+          await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS, OURS_ENV, entry),
+        );
+      }
+    }
   } finally {
     await rm(readyDir, { recursive: true, force: true });
   }
-  console.log(
-    `\ntime to ready (serve with --tls-cert/--tls-key, spawn to first 200 of /readyz): ` +
-      starts.map((s) => `${s.readyMs.toFixed(0)} ms (CPU ${s.cpuMs} ms)`).join(', '),
-  );
+  for (const entry of ['bundle', 'modules'] as const) {
+    console.log(
+      `${entry === 'bundle' ? '\n' : ''}time to ready, ${SERVE_ENTRIES[entry]} (serve with --tls-cert/--tls-key, spawn to first 200 of /readyz): ` +
+        starts[entry].map((s) => `${s.readyMs.toFixed(0)} ms (CPU ${s.cpuMs} ms)`).join(', '),
+    );
+  }
 
   // The real binary's memory, as the chart runs it (the bench child above also holds the bench).
   const memoryDir = await mkdtemp(join(tmpdir(), 'injector-rss-'));
