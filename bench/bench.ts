@@ -56,13 +56,18 @@ import {
   type StartupSample,
 } from './startup.js';
 
-type ServerKind = 'ours' | 'floor-h1' | 'floor-h2';
+type ServerKind = 'ours' | 'floor-h1' | 'floor-h2' | 'floor-answer';
 
 /** The V8 flags of the chart's NODE_OPTIONS that change speed (docs/performance.md, "GC"). */
 const OURS_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
 /** The environment the chart and the image give the server that changes memory or start-up. */
 const OURS_ENV: Readonly<Record<string, string>> = {};
-type BenchServer = 'ours' | 'floor' | 'istio';
+/**
+ * `answer`: the HTTP/1.1 floor, but it sends our server's real answer to each payload (computed
+ * once at start-up): what parsing the request and shipping a 7-16 KB patch cost with no decision
+ * at all, the part of our CPU that any injector pays (the floor's constant answer is ~120 bytes).
+ */
+type BenchServer = 'ours' | 'floor' | 'istio' | 'answer';
 
 interface MemoryReport {
   /** After a forced full GC (when the child runs with --expose-gc). */
@@ -115,7 +120,44 @@ function floorHandler(
   });
 }
 
-async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
+/** Our server's answer to each request body (the embedded default configuration, as `ours`). */
+function ourAnswers(bodies: readonly string[]): Map<string, string> {
+  const config = defaultInjectionConfig();
+  const answers = new Map<string, string>();
+  for (const text of bodies) {
+    const review = reviewParsed(parseAdmissionReview(JSON.parse(text)), {
+      config,
+      cluster: { nativeSidecars: false },
+    });
+    answers.set(text, JSON.stringify(review.response));
+  }
+  return answers;
+}
+
+/** The floor's handler with a precomputed answer per request body. */
+function answerHandler(answers: ReadonlyMap<string, string>) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        JSON.parse(text);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(answers.get(text) ?? FLOOR_RESPONSE);
+      } catch {
+        response.writeHead(400);
+        response.end();
+      }
+    });
+  };
+}
+
+async function runChild(
+  kind: ServerKind,
+  tls: DevCertificates,
+  answersFile?: string,
+): Promise<void> {
   let close: () => Promise<void>;
   let port: number;
   if (kind === 'ours') {
@@ -135,8 +177,16 @@ async function runChild(kind: ServerKind, tls: DevCertificates): Promise<void> {
     port = (app.server.address() as AddressInfo).port;
     close = () => app.close();
   } else {
-    const server =
-      kind === 'floor-h1'
+    const answers =
+      kind === 'floor-answer'
+        ? ourAnswers(JSON.parse(await readFile(answersFile ?? '', 'utf8')) as string[])
+        : undefined;
+    const server = answers
+      ? https.createServer(
+          { cert: tls.cert, key: tls.key, keepAliveTimeout: 95_000 },
+          answerHandler(answers),
+        )
+      : kind === 'floor-h1'
         ? https.createServer(
             { cert: tls.cert, key: tls.key, keepAliveTimeout: 95_000 },
             floorHandler,
@@ -206,11 +256,18 @@ interface Child {
   request(message: string): Promise<ChildMessage>;
 }
 
-function startChild(kind: ServerKind, certFile: string, profileDir?: string): Promise<Child> {
+function startChild(
+  kind: ServerKind,
+  certFile: string,
+  profileDir?: string,
+  answersFile?: string,
+): Promise<Child> {
   // Ours runs with the young-generation size the chart sets (OURS_NODE_FLAGS).
   const execArgv = kind === 'ours' ? ['--expose-gc', ...OURS_NODE_FLAGS] : [];
   if (kind === 'ours' && profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-  const child = fork(fileURLToPath(import.meta.url), ['--child', kind, '--certs', certFile], {
+  const childArgs = ['--child', kind, '--certs', certFile];
+  if (answersFile) childArgs.push('--answers', answersFile);
+  const child = fork(fileURLToPath(import.meta.url), childArgs, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv,
   });
@@ -765,6 +822,7 @@ function parseArgs(argv: readonly string[]) {
   };
   return {
     child: get('child') as ServerKind | undefined,
+    answers: get('answers'),
     certs: get('certs'),
     duration: Number(get('duration') ?? (argv.includes('--quick') ? '1' : '5')),
     concurrency: (get('concurrency') ?? (argv.includes('--quick') ? '8' : '1,8,64'))
@@ -857,7 +915,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) {
     const tls = JSON.parse(await readFile(args.certs ?? '', 'utf8')) as DevCertificates;
-    await runChild(args.child, tls);
+    await runChild(args.child, tls, args.answers);
     return;
   }
 
@@ -877,16 +935,22 @@ async function main(): Promise<void> {
       `concurrency ${args.concurrency.join(', ')}; HTTP/2: ${h2 ? 'h2load' : 'skipped (h2load not installed: apt-get install nghttp2-client)'}`,
   );
 
-  const [ours, floorH1, floorH2] = await Promise.all([
+  const answersFile = join(workDir, 'answers.json');
+  await writeFile(
+    answersFile,
+    JSON.stringify([...sets.values()].flatMap((bodies) => bodies.map((b) => b.text))),
+  );
+  const [ours, floorH1, floorH2, answerH1] = await Promise.all([
     startChild('ours', certFile, args.profile),
     startChild('floor-h1', certFile),
     startChild('floor-h2', certFile),
+    startChild('floor-answer', certFile, undefined, answersFile),
   ]);
   // Servers on CPU 1, this process (autocannon) and h2load (its child) on CPU 0.
   const pinned =
     args.pin &&
     pin(process.pid, 0) &&
-    [ours, floorH1, floorH2].every((child) => pin(child.process.pid, 1));
+    [ours, floorH1, floorH2, answerH1].every((child) => pin(child.process.pid, 1));
   console.log(
     pinned
       ? 'pinned: servers on CPU 1, load generators on CPU 0 (other work on the machine still shares both)'
@@ -920,7 +984,10 @@ async function main(): Promise<void> {
       ? "Istio peer: its webhook handler (NewWebhook) from test/oracle, the pinned chart's ConfigMaps"
       : `Istio peer: skipped (${istioNote ?? 'unavailable'})`,
   );
-  const servers: BenchServer[] = istio ? ['floor', 'istio', 'ours'] : ['floor', 'ours'];
+  // HTTP/1.1 rows also run `answer`; HTTP/2 rows compare floor, Istio and ours.
+  const servers: BenchServer[] = istio
+    ? ['floor', 'answer', 'istio', 'ours']
+    : ['floor', 'answer', 'ours'];
   const cells: Cell[] = [];
   let loadSeconds = 0;
   let rssUnderLoad = 0;
@@ -937,7 +1004,13 @@ async function main(): Promise<void> {
         const order = servers.map((_, i) => servers[(i + round) % servers.length] as BenchServer);
         round += 1;
         const serverFor = (server: BenchServer, floor: Child): Child =>
-          server === 'ours' ? ours : server === 'istio' && istio ? istio : floor;
+          server === 'ours'
+            ? ours
+            : server === 'istio' && istio
+              ? istio
+              : server === 'answer'
+                ? answerH1
+                : floor;
         // --rounds: the servers alternate once per round (the order rotating too); the row holds
         // each figure's median over the rounds, and the rounds' CPU ratios are printed after it.
         const perServer = new Map<BenchServer, HttpCellResult[]>();
@@ -967,24 +1040,32 @@ async function main(): Promise<void> {
             ...medianResult(results),
           });
         }
-        if (args.rounds > 1) {
+        {
           const oursRounds = perServer.get('ours') ?? [];
           const floorRounds = perServer.get('floor') ?? [];
+          const answerRounds = perServer.get('answer') ?? [];
+          const by = (
+            top: readonly HttpCellResult[],
+            bottom: readonly HttpCellResult[],
+            key: 'cpuMs' | 'rps',
+          ) => top.map((o, i) => (o[key] / (bottom[i]?.[key] ?? Number.NaN)).toFixed(2)).join(', ');
           roundLines.push(
             `h1 ${payload} c=${concurrency}: ours/floor CPU per request by round ` +
-              oursRounds
-                .map((o, i) => (o.cpuMs / (floorRounds[i]?.cpuMs ?? Number.NaN)).toFixed(2))
-                .join(', ') +
+              by(oursRounds, floorRounds, 'cpuMs') +
               '; req/s ' +
-              oursRounds
-                .map((o, i) => (o.rps / (floorRounds[i]?.rps ?? Number.NaN)).toFixed(2))
-                .join(', '),
+              by(oursRounds, floorRounds, 'rps') +
+              '; answer/floor CPU ' +
+              by(answerRounds, floorRounds, 'cpuMs') +
+              '; ours/answer CPU ' +
+              by(oursRounds, answerRounds, 'cpuMs') +
+              ', req/s ' +
+              by(oursRounds, answerRounds, 'rps'),
           );
         }
         // HTTP/2: the streams over one connection, and over 8 (when there are 8 or more).
         const spreads = h2 && !args.noH2 ? [...new Set([1, Math.min(8, concurrency)])] : [];
         for (const connections of spreads) {
-          for (const server of order) {
+          for (const server of order.filter((s) => s !== 'answer')) {
             const child = serverFor(server, floorH2);
             const result = await withServerCpu(child, () =>
               h2loadCell(child.port, bodyFile, concurrency, connections, args.duration, workDir),
@@ -1040,6 +1121,8 @@ async function main(): Promise<void> {
       [
         '',
         'h1 rows: autocannon (in the bench process), requests rotate through every payload of the set.',
+        "  answer: the floor's server sending our server's real answer to each payload (precomputed at start-up):",
+        '  parsing the request and shipping the patch with no decision; ours minus answer is the cost of deciding.',
         `h2 rows: h2load (one client thread), every request sends the set's first payload (${[...sets].map(([name, b]) => `${name}: ${b[0]?.name ?? '-'}`).join(', ')}).`,
         'p50/p99: percentiles of the individual response times of 2xx answers, in ms with microsecond precision.',
         'server CPU ms/req: CPU time (user + system) the server process used during the cell, per request;',
@@ -1063,7 +1146,11 @@ async function main(): Promise<void> {
           `rss after ${loadSeconds} s of load ${mib(lastRss.rss ?? 0)}`,
       );
     }
-    if (roundLines.length > 0) console.log(`\n${args.rounds} alternating rounds per h1 row:`);
+    if (roundLines.length > 0) {
+      console.log(
+        `\n${args.rounds} alternating round(s) per h1 row (answer: the floor sending our real answer, precomputed):`,
+      );
+    }
     for (const line of roundLines) console.log(line);
     console.log('');
     for (const line of fresh) console.log(line);
@@ -1072,6 +1159,7 @@ async function main(): Promise<void> {
       stopChild(ours),
       stopChild(floorH1),
       stopChild(floorH2),
+      stopChild(answerH1),
       ...(istio ? [stopChild(istio)] : []),
     ]);
     await rm(workDir, { recursive: true, force: true });
