@@ -24,6 +24,7 @@ import type { InjectorApp } from './types.js';
 export {
   BODY_LIMIT_BYTES,
   HEADERS_TIMEOUT_MS,
+  HTTP2_WINDOW_BYTES,
   IDLE_TIMEOUT_MS,
   MAX_CONCURRENT_STREAMS,
   REQUEST_TIMEOUT_MS,

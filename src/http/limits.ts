@@ -32,6 +32,15 @@ export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 export const MAX_CONCURRENT_STREAMS = 128;
 
 /**
+ * HTTP/2 receive window in bytes, for each stream and for the session. The protocol's default,
+ * 65 535 (RFC 9113 §6.9.2), holds ~18 Bookinfo review bodies: with 64 streams on one connection
+ * the others waited for WINDOW_UPDATEs, and their answers came up to 30 x later than the median
+ * (docs/performance.md). What a session can make us buffer stays bounded by its receive window
+ * and MAX_SESSION_MEMORY_MB.
+ */
+export const HTTP2_WINDOW_BYTES = 1024 * 1024;
+
+/**
  * HTTP/2 session memory (nghttp2's accounting, in MB): room for a few 6 MiB bodies in flight on
  * one shared connection. Node's default (10 MB) refuses the second large review with
  * ENHANCE_YOUR_CALM.

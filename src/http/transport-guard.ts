@@ -22,6 +22,7 @@ import {
   CONNECTIONS_CHECK_INTERVAL_MS,
   HANDSHAKE_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
+  HTTP2_WINDOW_BYTES,
   IDLE_TIMEOUT_MS,
   MAX_CONCURRENT_STREAMS,
   MAX_RESETS_PER_WINDOW,
@@ -56,7 +57,11 @@ export function secureServerOptions(): Record<string, unknown> {
     // nghttp2's own RST_STREAM rate limit (token bucket), below its defaults of 1000 / 33 per s.
     streamResetBurst: MAX_RESETS_PER_WINDOW,
     streamResetRate: MAX_RESETS_PER_WINDOW,
-    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    // The window of each stream; the session's own is raised when it starts (guardServer).
+    settings: {
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      initialWindowSize: HTTP2_WINDOW_BYTES,
+    },
   };
 }
 
@@ -180,6 +185,11 @@ export function guardServer(
     return state;
   };
 
+  // The connection-level window is not a SETTINGS value: it grows by a WINDOW_UPDATE we send.
+  const onSession = (session: Http2.ServerHttp2Session) => {
+    if (!session.destroyed) session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+  };
+
   const onStream = (stream: Http2.ServerHttp2Stream) => {
     const session = stream.session;
     // The whole request, body included, within the request timeout (HTTP/1.1 gets this from Node).
@@ -226,11 +236,13 @@ export function guardServer(
 
   server.on('connection', onConnection);
   server.on('stream', onStream);
+  server.on('session', onSession);
   return {
     throttledSources: () => [...sources.keys()],
     close() {
       server.off('connection', onConnection);
       server.off('stream', onStream);
+      server.off('session', onSession);
       if (blockTimer !== undefined) clearTimeout(blockTimer);
       sources.clear();
       rebuildBlockList();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { MAX_CONCURRENT_STREAMS } from '../../src/http/app.js';
+import { HTTP2_WINDOW_BYTES, MAX_CONCURRENT_STREAMS } from '../../src/http/app.js';
 import { generateDevCertificates, type DevCertificates } from '../../src/tls/dev-cert.js';
 import { PAYLOADS_DIR } from '../helpers/shared.js';
 import { startTestServer } from '../helpers/tls-server.js';
@@ -103,6 +103,28 @@ describe('one TLS port, two protocols', () => {
       // The server's SETTINGS frame may arrive after 'connect'; a request guarantees it was read.
       await h2Request(session, { path: '/healthz' });
       expect(session.remoteSettings.maxConcurrentStreams).toBe(MAX_CONCURRENT_STREAMS);
+    } finally {
+      await closeSession(session);
+    }
+  });
+
+  it('opens a 1 MiB HTTP/2 receive window per stream and per connection', async () => {
+    const session = await h2Connect(server.port, first.ca);
+    try {
+      await h2Request(session, { path: '/healthz' });
+      // Per stream: the SETTINGS value. Per connection: the window the server's WINDOW_UPDATE
+      // opened, which is what this client may still send (65 535 by the protocol's default).
+      expect(session.remoteSettings.initialWindowSize).toBe(HTTP2_WINDOW_BYTES);
+      expect(session.state.remoteWindowSize).toBe(HTTP2_WINDOW_BYTES);
+      // 64 Bookinfo-sized bodies at once (~220 KiB, over three times the default window) are all
+      // answered on the one connection.
+      const review = await readFile(join(PAYLOADS_DIR, 'bookinfo-details-v1.json'), 'utf8');
+      const replies = await Promise.all(
+        Array.from({ length: 64 }, () =>
+          h2Request(session, { path: '/inject?timeout=10s', method: 'POST', body: review }),
+        ),
+      );
+      expect(replies.map((r) => r.status)).toEqual(Array.from({ length: 64 }, () => 200));
     } finally {
       await closeSession(session);
     }
