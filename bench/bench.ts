@@ -1192,22 +1192,26 @@ async function main(): Promise<void> {
   try {
     const seconds = args.rssSeconds ?? (args.quick ? 5 : 60);
     const bodies = (sets.get('bookinfo') ?? [...sets.values()][0] ?? []).map((body) => body.text);
-    const memory = await serveMemoryUnderLoad(
-      root,
-      tls,
-      memoryDir,
-      bodies,
-      seconds,
-      OURS_NODE_FLAGS,
-      OURS_ENV,
-    );
-    const show = (m: { rss: number; anon: number }) =>
-      `rss ${m.rss.toFixed(1)} MiB (anonymous ${m.anon.toFixed(1)})`;
-    console.log(
-      `serve (the real binary, chart's NODE_OPTIONS and env): idle ${show(memory.idle)}; after ` +
-        `${seconds} s of h1 load at c=8 (${memory.requests} requests, ${memory.errors} errors) ` +
-        show(memory.afterLoad),
-    );
+    // The bundle (what ships), then tsc's modules for comparison.
+    for (const entry of ['bundle', 'modules'] as const) {
+      const memory = await serveMemoryUnderLoad(
+        root,
+        tls,
+        memoryDir,
+        bodies,
+        seconds,
+        OURS_NODE_FLAGS,
+        OURS_ENV,
+        entry,
+      );
+      const show = (m: { rss: number; anon: number }) =>
+        `rss ${m.rss.toFixed(1)} MiB (anonymous ${m.anon.toFixed(1)})`;
+      console.log(
+        `serve ${SERVE_ENTRIES[entry]} (chart's NODE_OPTIONS and env): idle ${show(memory.idle)}; after ` +
+          `${seconds} s of h1 load at c=8 (${memory.requests} requests, ${memory.errors} errors) ` +
+          show(memory.afterLoad),
+      );
+    }
   } finally {
     await rm(memoryDir, { recursive: true, force: true });
   }

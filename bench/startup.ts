@@ -171,8 +171,14 @@ export async function serveMemoryUnderLoad(
   seconds: number,
   nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
+  entry: ServeEntry = 'bundle',
 ): Promise<ServeMemorySample> {
-  const { child, port } = await spawnServe(root, tls, workDir, 'rss', { nodeArgs, env, args: [] });
+  const { child, port } = await spawnServe(root, tls, workDir, 'rss', {
+    nodeArgs,
+    env,
+    args: [],
+    entry,
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
   try {
     const deadline = performance.now() + 20_000;
