@@ -19,7 +19,10 @@ function loadX509(): Promise<X509> {
     // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs the Reflect
     // metadata API installed before it loads.
     await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
+    // Node gives a CommonJS package's named exports on the namespace; in the bundle
+    // (scripts/bundle.mjs) a dynamically imported CommonJS chunk has only its default export.
+    const loaded = (await import('@peculiar/x509')) as X509 & { default?: X509 };
+    const x509 = loaded.cryptoProvider === undefined && loaded.default ? loaded.default : loaded;
     x509.cryptoProvider.set(webcrypto);
     return x509;
   })();

@@ -71,6 +71,47 @@ function get(port: number, path: string, ca: string): Promise<{ status: number; 
   });
 }
 
+/**
+ * Starts `node dist/bin/cli.js serve` in `app` on an ephemeral port, asks for /healthz trusting
+ * `ca()` (read once the server listens), expects 200, then SIGTERM and exit 0.
+ */
+async function serveHealthz(
+  app: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  ca: () => string | Promise<string>,
+): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['dist/bin/cli.js', 'serve', '--host=127.0.0.1', '--port=0', '--drain-seconds=0', ...args],
+    { cwd: app, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; port?: number };
+          if (entry.msg === 'sidecar injector listening' && entry.port) resolve(entry.port);
+        } catch {
+          // not a log line
+        }
+      });
+    });
+    const health = await get(port, '/healthz', await ca());
+    expect(health.status).toBe(200);
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
+}
+
 describe('container image build steps and npm package', () => {
   it(
     'the bundle alone (no node_modules) serves /healthz over TLS',
@@ -112,45 +153,25 @@ describe('container image build steps and npm package', () => {
       const certs = await generateDevCertificates({ hosts: ['localhost', '127.0.0.1'] });
       await writeFile(join(work.path, 'tls.crt'), certs.cert);
       await writeFile(join(work.path, 'tls.key'), certs.key, { mode: 0o600 });
-      const child = spawn(
-        process.execPath,
-        [
-          'dist/bin/cli.js',
-          'serve',
-          '--host=127.0.0.1',
-          '--port=0',
-          `--tls-cert=${join(work.path, 'tls.crt')}`,
-          `--tls-key=${join(work.path, 'tls.key')}`,
-          '--drain-seconds=0',
-        ],
-        {
-          cwd: app,
-          env: { ...ENV, NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+      await serveHealthz(
+        app,
+        [`--tls-cert=${join(work.path, 'tls.crt')}`, `--tls-key=${join(work.path, 'tls.key')}`],
+        { NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
+        () => certs.ca,
       );
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      try {
-        const port = await new Promise<number>((resolve, reject) => {
-          child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-          createInterface({ input: child.stdout }).on('line', (line) => {
-            try {
-              const entry = JSON.parse(line) as { msg?: string; port?: number };
-              if (entry.msg === 'sidecar injector listening' && entry.port) resolve(entry.port);
-            } catch {
-              // not a log line
-            }
-          });
-        });
-        const health = await get(port, '/healthz', certs.ca);
-        expect(health.status).toBe(200);
-        const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        expect(await exit).toBe(0);
-      } finally {
-        clearTimeout(killer);
-        child.kill('SIGKILL');
-      }
+    },
+  );
+
+  it(
+    'the bundle alone, given no certificate files, makes a development CA and serves with it',
+    { timeout: 120_000 },
+    async () => {
+      // The README's `npm start`: the certificate generator is a lazily loaded chunk of the bundle.
+      const app = join(work.path, 'app-dev');
+      await mkdir(app);
+      await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
+      await cp(join(dist, 'bin'), join(app, 'dist/bin'), { recursive: true });
+      await serveHealthz(app, [], {}, () => readFile(join(app, 'certs/dev/ca.crt'), 'utf8'));
     },
   );
 
@@ -215,6 +236,21 @@ describe('container image build steps and npm package', () => {
       );
       expect(injected.stdout).toMatch(/name: istio-proxy/);
       expect(injected.stdout).toMatch(/name: istio-init/);
+      // The other lazily loaded commands run from the bundle too.
+      const checked = await run(
+        bin,
+        [
+          'check',
+          '-f',
+          join(ROOT, 'test/image/fixtures/pod.yaml'),
+          '--namespace-labels',
+          'istio-injection=enabled',
+        ],
+        { env: ENV, timeout: 30_000 },
+      );
+      expect(checked.stdout).toMatch(/hello/);
+      const completion = await run(bin, ['completion', 'bash'], { env: ENV, timeout: 30_000 });
+      expect(completion.stdout).toContain('sidecar-injector');
     },
   );
 });
