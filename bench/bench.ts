@@ -97,27 +97,34 @@ const FLOOR_RESPONSE = JSON.stringify({
   response: { uid: '00000000-0000-0000-0000-000000000000', allowed: true },
 });
 
-function floorHandler(
-  request: IncomingMessage | http2.Http2ServerRequest,
-  response: ServerResponse | http2.Http2ServerResponse,
-): void {
-  const chunks: Buffer[] = [];
-  request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  // Both response types share this shape; TypeScript cannot call the union's overloads directly.
-  const reply = response as unknown as {
-    writeHead(status: number, headers?: Record<string, string>): unknown;
-    end(body?: string): unknown;
+/**
+ * The floor's handler: parses the body, answers FLOOR_RESPONSE, or with `answers` (the `answer`
+ * server) our server's answer to that body.
+ */
+function floorHandler(answers?: ReadonlyMap<string, string>) {
+  return (
+    request: IncomingMessage | http2.Http2ServerRequest,
+    response: ServerResponse | http2.Http2ServerResponse,
+  ): void => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // Both response types share this shape; TypeScript cannot call the union's overloads directly.
+    const reply = response as unknown as {
+      writeHead(status: number, headers?: Record<string, string>): unknown;
+      end(body?: string): unknown;
+    };
+    request.on('end', () => {
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        JSON.parse(text);
+        reply.writeHead(200, { 'content-type': 'application/json' });
+        reply.end(answers?.get(text) ?? FLOOR_RESPONSE);
+      } catch {
+        reply.writeHead(400);
+        reply.end();
+      }
+    });
   };
-  request.on('end', () => {
-    try {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      reply.writeHead(200, { 'content-type': 'application/json' });
-      reply.end(FLOOR_RESPONSE);
-    } catch {
-      reply.writeHead(400);
-      reply.end();
-    }
-  });
 }
 
 /** Our server's answer to each request body (the embedded default configuration, as `ours`). */
@@ -132,25 +139,6 @@ function ourAnswers(bodies: readonly string[]): Map<string, string> {
     answers.set(text, JSON.stringify(review.response));
   }
   return answers;
-}
-
-/** The floor's handler with a precomputed answer per request body. */
-function answerHandler(answers: ReadonlyMap<string, string>) {
-  return (request: IncomingMessage, response: ServerResponse): void => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        JSON.parse(text);
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(answers.get(text) ?? FLOOR_RESPONSE);
-      } catch {
-        response.writeHead(400);
-        response.end();
-      }
-    });
-  };
 }
 
 async function runChild(
@@ -184,16 +172,16 @@ async function runChild(
     const server = answers
       ? https.createServer(
           { cert: tls.cert, key: tls.key, keepAliveTimeout: 95_000 },
-          answerHandler(answers),
+          floorHandler(answers),
         )
       : kind === 'floor-h1'
         ? https.createServer(
             { cert: tls.cert, key: tls.key, keepAliveTimeout: 95_000 },
-            floorHandler,
+            floorHandler(),
           )
         : http2.createSecureServer(
             { cert: tls.cert, key: tls.key, allowHTTP1: true },
-            floorHandler,
+            floorHandler(),
           );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;

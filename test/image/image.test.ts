@@ -112,15 +112,21 @@ async function serveHealthz(
   }
 }
 
+/** The Dockerfile's runtime stage in `work/<name>`: package.json and the bundle, nothing else. */
+async function runtimeStage(name: string): Promise<string> {
+  const app = join(work.path, name);
+  await mkdir(app);
+  await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
+  await cp(join(dist, 'bin'), join(app, 'dist/bin'), { recursive: true });
+  return app;
+}
+
 describe('container image build steps and npm package', () => {
   it(
     'the bundle alone (no node_modules) serves /healthz over TLS',
     { timeout: 400_000 },
     async () => {
-      const app = join(work.path, 'app');
-      await mkdir(app);
-      await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
-      await cp(join(dist, 'bin'), join(app, 'dist/bin'), { recursive: true });
+      const app = await runtimeStage('app');
       // Nothing to install: the package has no runtime dependencies, the bundle carries them.
       const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
@@ -167,10 +173,7 @@ describe('container image build steps and npm package', () => {
     { timeout: 120_000 },
     async () => {
       // The README's `npm start`: the certificate generator is a lazily loaded chunk of the bundle.
-      const app = join(work.path, 'app-dev');
-      await mkdir(app);
-      await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
-      await cp(join(dist, 'bin'), join(app, 'dist/bin'), { recursive: true });
+      const app = await runtimeStage('app-dev');
       await serveHealthz(app, [], {}, () => readFile(join(app, 'certs/dev/ca.crt'), 'utf8'));
     },
   );
