@@ -32,6 +32,7 @@ import type { Container, Pod, StringMap } from './pod-types.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
+import { containerJson } from './pipeline/container-json.js';
 import { parseGoBool } from './annotations/value-formats.js';
 import {
   dropOpenshiftAssignedIds,
@@ -375,11 +376,11 @@ function mergeTemplates(
   pod: Pod,
   native: boolean,
 ): MergedTemplates {
+  const renders = selected.map(({ name, template }) => runTemplate(name, template, ctx));
   let templatePod: Pod = {};
-  let merged: Pod = pod;
+  let merged: Pod = typedInjectedContainers(pod, renders);
   const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
-  for (const { name, template } of selected) {
-    const rendered = runTemplate(name, template, ctx);
+  for (const rendered of renders) {
     for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
     for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
     templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;
@@ -389,6 +390,29 @@ function mergeTemplates(
     merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
   }
   return { templatePod, merged, touched };
+}
+
+/**
+ * istiod merges each template into the pod as a typed corev1.Pod (inject.go applyOverlayYAML), so
+ * in a pod container named like an injected one, zero values of `omitempty` fields the template
+ * does not set (an empty env value, a probe counter of 0) are gone, not kept.
+ */
+function typedInjectedContainers(pod: Pod, renders: readonly Pod[]): Pod {
+  const spec = pod.spec;
+  if (!spec) return pod;
+  const names = new Set<string>();
+  for (const r of renders) {
+    for (const c of r.spec?.containers ?? []) names.add(c.name);
+    for (const c of r.spec?.initContainers ?? []) names.add(c.name);
+  }
+  const named = (c: Container): boolean => names.has(c.name);
+  if (!(spec.containers ?? []).some(named) && !(spec.initContainers ?? []).some(named)) return pod;
+  const typed = (list: Container[]): Container[] =>
+    list.map((c) => (named(c) ? (containerJson(c) as Container) : c));
+  const out = { ...spec };
+  if (spec.containers) out.containers = typed(spec.containers);
+  if (spec.initContainers) out.initContainers = typed(spec.initContainers);
+  return { ...pod, spec: out };
 }
 
 /** The pod as the ProxyConfig resources select it (Istio: the pod's namespace and labels). */

@@ -64,8 +64,14 @@ export function reinsertOverrides(pod: Pod, overrides: ParsedContainers): Pod {
   return { ...pod, spec };
 }
 
+/**
+ * The user's container as istiod merges it: decoded into a typed corev1.Container and encoded
+ * again, so zero values of `omitempty` fields (an empty env value, a probe counter of 0) are gone
+ * before the strategic merge and leave the injected value in place (webhook.go,
+ * reapplyOverwrittenContainers marshals the typed overlay).
+ */
 function overlayOf(match: Container): Container {
-  const overlay = structuredClone(match);
+  const overlay = containerJson(structuredClone(match)) as Container;
   if (overlay.image === AUTO_IMAGE) delete overlay.image;
   return overlay;
 }

@@ -265,6 +265,43 @@ describe('inject: results', () => {
     );
   });
 
+  it('a user container zero in an omitempty field keeps the injected value; a set value wins (generated)', () => {
+    // istiod merges the typed container, where "" and 0 in omitempty fields are absent.
+    const plain = inject(input(pod()));
+    const injected = plain.pod.spec?.initContainers?.find((c) => c.name === 'istio-proxy');
+    const envNames = (injected?.env ?? []).filter((e) => typeof e.value === 'string');
+    const probe = injected?.readinessProbe ?? {};
+    const counters = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold'];
+    fc.assert(
+      fc.property(
+        fc.subarray(envNames.map((e) => e.name)),
+        fc.subarray(counters),
+        fc.constantFrom('', 'user'),
+        fc.constantFrom(0, 7),
+        (envPicked, countersPicked, value, count) => {
+          const p = pod();
+          p.spec?.containers?.push({
+            name: 'istio-proxy',
+            image: 'auto',
+            env: envPicked.map((name) => ({ name, value })),
+            readinessProbe: Object.fromEntries(countersPicked.map((k) => [k, count])),
+          });
+          const out = inject(input(p));
+          const proxy = out.pod.spec?.initContainers?.find((c) => c.name === 'istio-proxy');
+          for (const name of envPicked) {
+            const want = value === '' ? envNames.find((e) => e.name === name)?.value : value;
+            expect(proxy?.env?.find((e) => e.name === name)?.value).toBe(want);
+          }
+          for (const k of countersPicked) {
+            const got = proxy?.readinessProbe?.[k];
+            expect(got).toBe(count === 0 ? probe[k] : count);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('records overrides only when the pod has no status annotation at all (any value counts)', () => {
     fc.assert(
       fc.property(fc.option(fc.string({ maxLength: 12 }), { nil: undefined }), (status) => {
