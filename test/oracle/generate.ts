@@ -256,7 +256,26 @@ const proxyOverride: fc.Arbitrary<JsonObject> = fc.record(
     image: fc.constantFrom('auto', 'custom/proxy:1'),
     resources,
     securityContext,
-    env: fc.constant([{ name: 'EXTRA', value: '1' }]),
+    // Names the templates set too, with empty values: istiod merges the typed container, where
+    // an empty value or a zero probe counter is omitted and leaves the injected one in place.
+    env: fc.uniqueArray(
+      fc.record({
+        name: fc.constantFrom('EXTRA', 'FOO', 'PILOT_CERT_PROVIDER', 'ISTIO_META_CLUSTER_ID'),
+        value: fc.constantFrom('', '1'),
+      }),
+      { minLength: 1, maxLength: 3, selector: (e) => e.name },
+    ),
+    readinessProbe: fc.record(
+      {
+        initialDelaySeconds: fc.constantFrom(0, 2),
+        periodSeconds: fc.constantFrom(0, 5),
+        failureThreshold: fc.constantFrom(0, 4),
+      },
+      { requiredKeys: [] },
+    ),
+    imagePullPolicy: fc.constantFrom('', 'Always'),
+    workingDir: fc.constantFrom('', '/w'),
+    args: fc.constantFrom([], ['proxy', 'sidecar']),
     lifecycle: fc.constant({ preStop: { exec: { command: ['sleep', '5'] } } }),
   },
   { requiredKeys: ['name'] },
