@@ -64,6 +64,7 @@ import { resolveTemplates, selectTemplates } from './pipeline/templates.js';
 import {
   EMBEDDED_TEMPLATES,
   runTemplate,
+  typedView,
   templateSetReadsPodName,
 } from './pipeline/template-set.js';
 import { resolveProxyConfig } from './proxy-config.js';
@@ -376,42 +377,59 @@ function mergeTemplates(
   pod: Pod,
   native: boolean,
 ): MergedTemplates {
-  const renders = selected.map(({ name, template }) => runTemplate(name, template, ctx));
+  let outputs = selected.map(({ name, template }) => runTemplate(name, template, ctx));
+  const names = injectedNames(outputs.map((o) => o.typed));
+  let merged = typedContainers(pod, names, containerJson);
+  // A pod container named like an injected one (a user override, an earlier injection) receives
+  // the templates' text as written: a zero there replaces its value before the typed decoding
+  // omits it. Elsewhere the typed and written overlays merge alike.
+  const asWritten = merged !== pod;
+  if (asWritten)
+    outputs = selected.map(({ name, template }) => runTemplate(name, template, ctx, true));
   let templatePod: Pod = {};
-  let merged: Pod = typedInjectedContainers(pod, renders);
   const touched: (readonly string[])[] = [...ALWAYS_TOUCHED];
-  for (const rendered of renders) {
-    for (const key of Object.keys(rendered.metadata ?? {})) touched.push(['metadata', key]);
-    for (const key of Object.keys(rendered.spec ?? {})) touched.push(['spec', key]);
-    templatePod = strategicMerge(templatePod, rendered, POD_SCHEMA) as Pod;
+  for (const { typed, overlay } of outputs) {
+    for (const key of Object.keys(typed.metadata ?? {})) touched.push(['metadata', key]);
+    for (const key of Object.keys(typed.spec ?? {})) touched.push(['spec', key]);
+    templatePod = strategicMerge(templatePod, typed, POD_SCHEMA) as Pod;
     if (native && findContainer(templatePod.spec?.initContainers, PROXY_CONTAINER)) {
       merged = moveProxyToInit(merged);
     }
-    merged = strategicMerge(merged, rendered, POD_SCHEMA) as Pod;
+    merged = strategicMerge(merged, asWritten ? overlay : typed, POD_SCHEMA) as Pod;
+    if (asWritten) merged = typedContainers(merged, names, typedView);
   }
   return { templatePod, merged, touched };
 }
 
-/**
- * istiod merges each template into the pod as a typed corev1.Pod (inject.go applyOverlayYAML), so
- * in a pod container named like an injected one, zero values of `omitempty` fields the template
- * does not set (an empty env value, a probe counter of 0) are gone, not kept.
- */
-function typedInjectedContainers(pod: Pod, renders: readonly Pod[]): Pod {
-  const spec = pod.spec;
-  if (!spec) return pod;
+function injectedNames(renders: readonly Pod[]): ReadonlySet<string> {
   const names = new Set<string>();
   for (const r of renders) {
     for (const c of r.spec?.containers ?? []) names.add(c.name);
     for (const c of r.spec?.initContainers ?? []) names.add(c.name);
   }
+  return names;
+}
+
+/**
+ * istiod merges each template into the pod as a typed corev1.Pod (inject.go applyOverlayYAML), so
+ * in a pod container named like an injected one, zero values of `omitempty` fields (an empty env
+ * value, a probe counter of 0) are gone, not kept. Returns `pod` itself when no container is named
+ * so.
+ */
+function typedContainers(
+  pod: Pod,
+  names: ReadonlySet<string>,
+  typed: (c: Container) => JsonValue,
+): Pod {
+  const spec = pod.spec;
+  if (!spec) return pod;
   const named = (c: Container): boolean => names.has(c.name);
   if (!(spec.containers ?? []).some(named) && !(spec.initContainers ?? []).some(named)) return pod;
-  const typed = (list: Container[]): Container[] =>
-    list.map((c) => (named(c) ? (containerJson(c) as Container) : c));
+  const each = (list: Container[]): Container[] =>
+    list.map((c) => (named(c) ? (typed(c) as Container) : c));
   const out = { ...spec };
-  if (spec.containers) out.containers = typed(spec.containers);
-  if (spec.initContainers) out.initContainers = typed(spec.initContainers);
+  if (spec.containers) out.containers = each(spec.containers);
+  if (spec.initContainers) out.initContainers = each(spec.initContainers);
   return { ...pod, spec: out };
 }
 

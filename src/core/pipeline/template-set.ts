@@ -103,7 +103,19 @@ export function buildTemplateSet(
 }
 
 /**
- * Runs one template for a pod. The engine's text is parsed as YAML the way istiod reads it
+ * One template's output: `typed` as istiod's typed pod holds it, and `overlay` as its text reads
+ * (zero values kept), which istiod merges into the pod (inject.go applyOverlayYAML:
+ * StrategicMergePatchYAML of the text, then the typed decoding). The two differ only where the
+ * text writes a zero value; the builtin renderers give the typed output for both.
+ */
+export interface TemplateOutput {
+  typed: RenderedTemplate;
+  overlay: RenderedTemplate;
+}
+
+/**
+ * Runs one template for a pod; `asWritten` runs a template's text even where a builtin renderer
+ * is proven to give the same typed output, for the overlay as written. The engine's text is parsed as YAML the way istiod reads it
  * (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 plain scalars, so `on` is true and `0755` is 493;
  * a repeated key's last value wins) into the partial pod the pipeline merges.
  * istio/pkg/kube/inject/inject.go RunTemplate -> applyOverlayYAML (StrategicMergePatchYAML).
@@ -112,16 +124,19 @@ export function runTemplate(
   name: string,
   template: InjectionTemplate,
   ctx: RenderContext,
-): RenderedTemplate {
+  asWritten = false,
+): TemplateOutput {
   const compiled = template.compiled;
   if (
     template.kind === 'native' &&
     (compiled === undefined ||
-      (provenForNative(ctx.pod.metadata?.annotations) && configProvenForNative(ctx)))
-  )
+      (!asWritten && provenForNative(ctx.pod.metadata?.annotations) && configProvenForNative(ctx)))
+  ) {
     // Through the same typed view as the engine's output: a value the configuration leaves
     // empty (`global.pilotCertProvider: ""`) is an omitted EnvVar.value in istiod's pod too.
-    return goTyped(BUILTIN_RENDERERS[template.name](ctx)) as RenderedTemplate;
+    const typed = goTyped(BUILTIN_RENDERERS[template.name](ctx)) as RenderedTemplate;
+    return { typed, overlay: typed };
+  }
   if (compiled === undefined) throw new Error(`template ${name} has neither renderer nor text`);
   let text: string;
   try {
@@ -143,7 +158,7 @@ export function runTemplate(
     );
   }
   const value = parsed.value;
-  if (value === null || value === undefined) return {};
+  if (value === null || value === undefined) return { typed: {}, overlay: {} };
   if (!isJsonObject(value)) {
     throw renderError(
       name,
@@ -161,7 +176,12 @@ export function runTemplate(
       `failed parsing generated injected YAML (check Istio version): json: cannot unmarshal ${typeError}`,
     );
   }
-  return typed as RenderedTemplate;
+  return { typed: typed as RenderedTemplate, overlay: value };
+}
+
+/** A value as k8s.io/api's typed structs hold it (the zero-value omissions of goTyped). */
+export function typedView(value: JsonValue): JsonValue {
+  return goTyped(value);
 }
 
 /**

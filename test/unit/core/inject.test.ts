@@ -183,6 +183,65 @@ describe('inject: refusals', () => {
   });
 });
 
+describe('inject: a template text merged over a container of the same name', () => {
+  // istiod merges the text as written into the typed pod, then decodes the result typed: a zero
+  // the text writes replaces the pod's value, and is then omitted (inject.go applyOverlayYAML).
+  const base = defaultInjectionConfig();
+  const text = (field: string, value: string): string =>
+    [
+      'spec:',
+      '  containers:',
+      '  - name: agent',
+      '    image: agent:1',
+      '    readinessProbe:',
+      '      httpGet: {path: /ready, port: 8080}',
+      `      ${field}: ${value}`,
+      '    env:',
+      '    - name: MODE',
+      `      value: ${value === '0' ? '""' : '"on"'}`,
+      '',
+    ].join('\n');
+
+  it('a zero in the text wins over the old value on re-injection; a set value too (generated)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('initialDelaySeconds', 'periodSeconds', 'failureThreshold'),
+        fc.constantFrom('0', '9'),
+        fc.boolean(),
+        (field, value, reinject) => {
+          const set = buildTemplateSet({ agent: text(field, value) });
+          if (!set.ok) throw new Error('compiles');
+          const annotations: StringMap = { 'inject.istio.io/templates': 'agent' };
+          // A status listing the container: an earlier injection, so no override is re-applied.
+          if (reinject)
+            annotations['sidecar.istio.io/status'] =
+              '{"initContainers":[],"containers":["agent"],"volumes":[],"imagePullSecrets":[]}';
+          const p = pod(annotations);
+          p.spec?.containers?.push({
+            name: 'agent',
+            image: 'agent:0',
+            readinessProbe: { [field]: 5 },
+            env: [{ name: 'MODE', value: 'old' }],
+          });
+          const out = inject(input(p, { config: { ...base, templates: set.templates } }));
+          const agent = out.pod.spec?.containers?.find((c) => c.name === 'agent');
+          const probe = agent?.readinessProbe;
+          const mode = agent?.env?.find((e) => e.name === 'MODE');
+          if (reinject) {
+            expect(probe?.[field]).toBe(value === '0' ? undefined : 9);
+            expect(mode?.value).toBe(value === '0' ? undefined : 'on');
+          } else {
+            // A first injection re-applies the pod's own container over the template's.
+            expect(probe?.[field]).toBe(5);
+            expect(mode?.value).toBe('old');
+          }
+        },
+      ),
+      { numRuns: 24 },
+    );
+  });
+});
+
 describe('inject: results', () => {
   it('never mutates the input, never patches managedFields, and the patch reproduces the pod', () => {
     const p = pod();
