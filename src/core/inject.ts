@@ -32,7 +32,7 @@ import type { Container, Pod, StringMap } from './pod-types.js';
 import { nativeSidecarsForPod } from './native-sidecars.js';
 import { createSubtreePatch } from './patch/diff.js';
 import { findContainer, findSidecar, PROXY_CONTAINER } from './pipeline/containers.js';
-import { containerJson } from './pipeline/container-json.js';
+import { typedContainer } from './pipeline/container-json.js';
 import { parseGoBool } from './annotations/value-formats.js';
 import {
   dropOpenshiftAssignedIds,
@@ -379,7 +379,7 @@ function mergeTemplates(
 ): MergedTemplates {
   let outputs = selected.map(({ name, template }) => runTemplate(name, template, ctx));
   const names = injectedNames(outputs.map((o) => o.typed));
-  let merged = typedContainers(pod, names, containerJson);
+  let merged = typedContainers(pod, names, typedContainer);
   // A pod container named like an injected one (a user override, an earlier injection) receives
   // the templates' text as written: a zero there replaces its value before the typed decoding
   // omits it. Elsewhere the typed and written overlays merge alike.

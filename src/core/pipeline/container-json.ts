@@ -69,28 +69,32 @@ function sortedMap(value: JsonValue, quantity: boolean): JsonValue {
   return quantity ? sortedObject(value, canonicalQuantityValue) : sortedObject(value);
 }
 
-function convert(type: string | undefined, value: JsonValue): JsonValue {
+function convert(type: string | undefined, value: JsonValue, fill: boolean): JsonValue {
   if (type === undefined) return value;
   if (type.startsWith('[]')) {
     const elem = type.slice(2);
     return Array.isArray(value)
-      ? value.map((v) => convert(elem === '' ? undefined : elem, v))
+      ? value.map((v) => convert(elem === '' ? undefined : elem, v, fill))
       : value;
   }
   if (type === '{}') return sortedMap(value, false);
   if (type === 'Q{}') return sortedMap(value, true);
   if (type === 'Q') return canonicalQuantityValue(value);
-  return orderedJson(type, value);
+  return orderedJson(type, value, fill);
 }
 
-/** Returns `value` re-keyed in the Go field order of `type` (see TYPES). */
-export function orderedJson(type: string, value: JsonValue): JsonValue {
+/**
+ * Returns `value` re-keyed in the Go field order of `type` (see TYPES). With `fill` false, a field
+ * without `omitempty` that is unset or null stays absent instead of printing its zero value.
+ */
+export function orderedJson(type: string, value: JsonValue, fill = true): JsonValue {
   const fields = TYPES.get(type);
   if (!fields || !isJsonObject(value)) return value;
   const out: JsonObject = {};
   for (const { name, type: fieldType, omitZero, structValue } of fields) {
     const v = value[name];
     if (v === undefined || v === null) {
+      if (!fill) continue;
       if (typeof omitZero === 'object') out[name] = omitZero.zero;
       // A struct value (not a pointer) is never empty to encoding/json: `resources` prints {}.
       else if (structValue) out[name] = {};
@@ -105,7 +109,7 @@ export function orderedJson(type: string, value: JsonValue): JsonValue {
       Object.keys(v).length === 0
     )
       continue;
-    out[name] = convert(fieldType, v);
+    out[name] = convert(fieldType, v, fill);
   }
   return out;
 }
@@ -113,4 +117,13 @@ export function orderedJson(type: string, value: JsonValue): JsonValue {
 /** JSON text of one Kubernetes container, as Go prints it. */
 export function containerJson(container: JsonValue): JsonValue {
   return orderedJson('Container', container);
+}
+
+/**
+ * A container as a merge sees istiod's typed one: zero values of `omitempty` fields gone, but no
+ * zero invented for an unset or null field (a null probe port, never in a request the API server
+ * sends, stays absent rather than becoming port 0).
+ */
+export function typedContainer(container: JsonValue): JsonValue {
+  return orderedJson('Container', container, false);
 }

@@ -15,7 +15,7 @@ import {
   INIT_CONTAINER,
   VALIDATION_CONTAINER,
 } from './containers.js';
-import { containerJson } from './container-json.js';
+import { containerJson, typedContainer } from './container-json.js';
 import { POD_SCHEMA, strategicMerge } from './smp.js';
 import type { InjectionStatus } from './status.js';
 import { KEY } from '../annotations/keys.js';
@@ -71,7 +71,7 @@ export function reinsertOverrides(pod: Pod, overrides: ParsedContainers): Pod {
  * reapplyOverwrittenContainers marshals the typed overlay).
  */
 function overlayOf(match: Container): Container {
-  const overlay = containerJson(structuredClone(match)) as Container;
+  const overlay = typedContainer(structuredClone(match)) as Container;
   if (overlay.image === AUTO_IMAGE) delete overlay.image;
   return overlay;
 }
