@@ -137,3 +137,19 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
     ...(isJsonObject(object) ? { object } : {}),
   };
 }
+
+/**
+ * The answer's JSON text, character for character what `JSON.stringify(review)` gives.
+ * `JSON.stringify` looks at every character of a string for escapes, and the 7-16 KB base64
+ * patch is most of the answer: it costs ~15 µs of a Bookinfo review. Base64 (encodePatch in
+ * src/core/patch/encode.ts is the only writer of `patch`) has no character JSON escapes, so the
+ * rest is stringified around an empty patch and the patch put in its place. `"patch":""` cannot
+ * come from a string value ahead of it: a quote inside a string is written `\"`.
+ */
+export function admissionReviewText(review: AdmissionReviewResponse): string {
+  const patch = review.response.patch;
+  if (patch === undefined || patch === '') return JSON.stringify(review);
+  const text = JSON.stringify({ ...review, response: { ...review.response, patch: '' } });
+  const at = text.indexOf('"patch":""') + '"patch":"'.length;
+  return text.slice(0, at) + patch + text.slice(at);
+}

@@ -22,7 +22,7 @@ import { parseBodyText } from './content-type.js';
 import { errorPayload, rejectionOf } from './errors.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { lazyChildLogger } from './request-logger.js';
-import type { ReviewHandler } from './routes.js';
+import { JSON_TYPE, type ReviewHandler } from './routes.js';
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -40,8 +40,6 @@ export interface DirectAdmissionOptions {
   closing: () => boolean;
 }
 
-/** fastify's content type of a serialised object (reply.send adds the charset to sendError's type). */
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** `/inject`, or `/inject/` and path segments of unreserved characters: nothing for fastify to decode. */
 const PATH = /^\/inject(?:\/[A-Za-z0-9._~/-]{0,256})?$/;
@@ -188,12 +186,12 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
       }
       if (result instanceof Promise) {
         result.then(
-          (value) => answer(response, 200, JSON.stringify(value)),
+          (text) => answer(response, 200, text),
           (error: unknown) => reject(error as Error),
         );
         return;
       }
-      answer(response, 200, JSON.stringify(result));
+      answer(response, 200, result);
     };
     const stop = () => {
       request.off('data', onData);

@@ -7,7 +7,11 @@ import { admit, admitNow, type AdmissionSources } from '../admission/admit.js';
 import type { ClusterReadiness } from '../core/contracts.js';
 import type { Pod } from '../core/pod-types.js';
 import { isJsonObject } from '../core/json.js';
-import { parseAdmissionReview, type ParsedReview } from '../core/review-envelope.js';
+import {
+  admissionReviewText,
+  parseAdmissionReview,
+  type ParsedReview,
+} from '../core/review-envelope.js';
 import type { ReviewOutcome, ReviewResult } from '../core/review.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
@@ -82,8 +86,8 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
  * Answers one parsed request body of the inject route, for fastify's route and for the direct
  * route (fast-admission.ts) alike: the review, its metrics, Event and log line. `url` is the raw
  * request target, `timeout` its `timeout` query parameter, `started` the request's arrival on
- * `now`'s clock. Returns the answer's body, or
- * a promise of it when the review must wait (a namespace lookup).
+ * `now`'s clock. Returns the answer's JSON text, or a promise of it when the review must wait (a
+ * namespace lookup).
  */
 export interface ReviewRequest {
   body: unknown;
@@ -93,9 +97,7 @@ export interface ReviewRequest {
   reqId: string;
   log: RequestLog;
 }
-export type ReviewHandler = (
-  request: ReviewRequest,
-) => Promise<ReviewResult['response']> | ReviewResult['response'];
+export type ReviewHandler = (request: ReviewRequest) => Promise<string> | string;
 
 /** The review behind POST /inject[/*]; `now` is the monotonic clock (ms) the deadlines are measured on. */
 export function reviewHandler(
@@ -104,14 +106,14 @@ export function reviewHandler(
   now: () => number,
 ): ReviewHandler {
   const { metrics } = opts;
-  /** Counts, reports and logs a review's outcome; returns the body of the answer. */
+  /** Counts, reports and logs a review's outcome; returns the answer's JSON text. */
   const finish = (
     reqId: string,
     log: RequestLog,
     parsed: ParsedReview,
     result: ReviewResult,
     started: number,
-  ): ReviewResult['response'] => {
+  ): string => {
     const { outcome } = result;
     recordOutcome(metrics, outcome);
     reportEvent(opts.events, log, parsed, outcome);
@@ -144,7 +146,7 @@ export function reviewHandler(
       },
       'admission review',
     );
-    return result.response;
+    return admissionReviewText(result.response);
   };
 
   // Not async: a review that needs no waiting (offline, or a namespace the cache knows) is
@@ -161,6 +163,9 @@ export function reviewHandler(
   };
 }
 
+/** The content type fastify sends with a serialised object, and this route with its JSON text. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** Adds every route; `now` is the monotonic clock (ms) the deadlines are measured on. */
 export function addRoutes(
   app: InjectorApp,
@@ -169,10 +174,7 @@ export function addRoutes(
   review: ReviewHandler,
 ): void {
   const { metrics } = opts;
-  const handleInject = (
-    request: AppRequest,
-    reply: AppReply,
-  ): Promise<ReviewResult['response']> | undefined => {
+  const handleInject = (request: AppRequest, reply: AppReply): Promise<string> | undefined => {
     // The deadline counts from the request's arrival (fastify's clock starts at onRequest), so
     // receiving and parsing a huge body is charged to it too.
     const started = now() - reply.elapsedTime;
@@ -185,6 +187,9 @@ export function addRoutes(
       reqId: request.id,
       log: () => request.log,
     });
+    // The text is JSON: the type fastify gives a serialised object (an error's own answer sets
+    // its type again).
+    void reply.type(JSON_TYPE);
     if (!(answer instanceof Promise)) {
       void reply.send(answer);
       return undefined;
