@@ -71,7 +71,7 @@ import { resolveProxyConfig } from './proxy-config.js';
 import type { ProxyConfigSet, ProxyConfigTarget } from './proxy-config-resources.js';
 import { annotationWarnings } from './annotations/warnings.js';
 import { KEY } from './annotations/keys.js';
-import { boundedCache, type BoundedCache } from './bounded-cache.js';
+import { boundedCache, boundedMatchCache, type MatchCache } from './bounded-cache.js';
 
 const DEFAULT_STATUS_PORT = 15020;
 
@@ -90,7 +90,8 @@ const ALWAYS_TOUCHED: readonly (readonly string[])[] = [
  * configuration. The reused result is exactly what `injectUncached` gives (proven over the
  * corpus and generated pods by test/unit/core/pipeline/reuse.test.ts):
  * - per configuration object, results are keyed by the JSON text of every other input and of the
- *   pod without `managedFields` (never read by the injection, never patched);
+ *   pod without `managedFields` (never read by the injection, never patched); the pod's text is
+ *   not written per request: the cache compares the pod with a remembered copy (`jsonEqual`);
  * - the pod's name is left out of the key only when no template of the configuration can read
  *   it (templateSetReadsPodName) and the derived deployment name (which may be the pod's name)
  *   is in the key; a result whose patch touches `metadata` beyond labels and annotations is
@@ -100,10 +101,10 @@ const ALWAYS_TOUCHED: readonly (readonly string[])[] = [
  * Errors are never remembered: a refused pod runs the whole pipeline every time.
  */
 export function inject(input: InjectionInput): InjectionOutput {
-  const key = reuseKey(input);
-  if (key === undefined) return injectFull(input).output;
+  const probe = reuseProbe(input);
+  if (probe === undefined) return injectFull(input).output;
   let fresh: FullInjection | undefined;
-  const entry = reuseCache(input.config).get(key, () => {
+  const entry = reuseCache(input.config).get(probe.bucket, probe.pod, () => {
     fresh = injectFull(input);
     return remembered(fresh);
   });
@@ -123,15 +124,19 @@ interface RememberedInjection {
   warnings: readonly string[];
 }
 
-/** Per configuration object; 512 results or 4 Mi characters of keys (whole pods) at most. */
-const reuseCaches = new WeakMap<object, BoundedCache<RememberedInjection | undefined>>();
+/** Per configuration object; 512 results or 4 Mi characters of pods at most, 8 per workload. */
+const reuseCaches = new WeakMap<object, MatchCache<RememberedInjection | undefined>>();
 const REUSE_MAX_ENTRIES = 512;
-const REUSE_MAX_KEY_CHARS = 4 * 1024 * 1024;
+const REUSE_MAX_CHARS = 4 * 1024 * 1024;
+const REUSE_PER_BUCKET = 8;
 
-function reuseCache(config: object): BoundedCache<RememberedInjection | undefined> {
+function reuseCache(config: object): MatchCache<RememberedInjection | undefined> {
   let cache = reuseCaches.get(config);
   if (cache === undefined) {
-    cache = boundedCache(REUSE_MAX_ENTRIES, { maxKeyChars: REUSE_MAX_KEY_CHARS });
+    cache = boundedMatchCache(REUSE_MAX_ENTRIES, {
+      perBucket: REUSE_PER_BUCKET,
+      maxChars: REUSE_MAX_CHARS,
+    });
     reuseCaches.set(config, cache);
   }
   return cache;
@@ -172,7 +177,12 @@ function proxyConfigSetId(set: ProxyConfigSet): number {
   return id;
 }
 
-function reuseKey(input: InjectionInput): string | undefined {
+/**
+ * The inputs an injection depends on besides the configuration: the small ones as the bucket's
+ * JSON text, the pod (without managedFields, and without its name when nothing reads it) as a
+ * value the cache compares (`jsonEqual`: a hit is a pod of the same JSON text).
+ */
+function reuseProbe(input: InjectionInput): { bucket: string; pod: unknown } | undefined {
   const { pod, config } = input;
   if (listEntries(pod) > REUSE_MAX_LIST_ENTRIES) return undefined;
   const meta = pod.metadata;
@@ -185,15 +195,14 @@ function reuseKey(input: InjectionInput): string | undefined {
     if (nameFree && input.workload === undefined) {
       workload = workloadMetaFromPod(pod, meta.namespace || input.namespace);
     }
-    // Spread keeps the keys' order; `undefined` leaves managedFields out of the text.
-    keyPod = {
-      ...pod,
-      metadata: { ...meta, ...(nameFree ? { name: '' } : {}), managedFields: undefined },
-    };
+    // Spreads keep the keys' order (the name's place too).
+    const rest: JsonObject = { ...meta, ...(nameFree ? { name: '' } : {}) };
+    delete rest.managedFields;
+    keyPod = { ...pod, metadata: rest };
   }
   try {
     const { proxyConfigs, ...facts } = input.cluster;
-    return JSON.stringify([
+    const bucket = JSON.stringify([
       input.mode,
       input.namespace,
       input.pathEnv ?? null,
@@ -202,10 +211,10 @@ function reuseKey(input: InjectionInput): string | undefined {
       // change to the cluster's ProxyConfigs makes a new one).
       proxyConfigs === undefined ? 0 : proxyConfigSetId(proxyConfigs),
       workload,
-      keyPod,
     ]);
+    return { bucket, pod: keyPod };
   } catch {
-    // Not JSON data (only a programmatic caller can pass such a pod): never reused.
+    // Not JSON data (only a programmatic caller can pass such input): never reused.
     return undefined;
   }
 }

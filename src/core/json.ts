@@ -10,6 +10,42 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * True when `a` and `b` have the same JSON text, proven without writing it: the same plain
+ * objects with the same keys in the same order, the same arrays, equal primitives. Anything JSON
+ * would write differently from its properties (a class instance, a `toJSON`) makes it false,
+ * so true always means equal texts; false may also be said of equal ones (`{a: undefined}` and
+ * `{}`, two NaNs).
+ * Comparing a pod this way is ~40× cheaper than stringifying it (docs/performance.md).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  // The same value has the same text (0 and -0 too, both written `0`).
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || !isPlain(a) || !isPlain(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  for (let i = 0; i < keysA.length; i++) {
+    const key = keysA[i] as string;
+    if (key !== keysB[i]) return false;
+    if (!jsonEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * `obj[key]` for a key that may come from user input: only the object's own entry, never a member
  * of Object.prototype (`valueOf`, `constructor`, ...) that a plain object also answers for.
  */

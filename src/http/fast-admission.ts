@@ -40,7 +40,6 @@ export interface DirectAdmissionOptions {
   closing: () => boolean;
 }
 
-
 /** `/inject`, or `/inject/` and path segments of unreserved characters: nothing for fastify to decode. */
 const PATH = /^\/inject(?:\/[A-Za-z0-9._~/-]{0,256})?$/;
 /** The query the API server sends (`?timeout=10s`, from `timeoutSeconds`), or none. */

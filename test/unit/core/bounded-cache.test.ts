@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { boundedCache, memoByIdentity } from '../../../src/core/bounded-cache.js';
+import {
+  boundedCache,
+  boundedMatchCache,
+  memoByIdentity,
+} from '../../../src/core/bounded-cache.js';
 
 describe('boundedCache', () => {
   it('computes a key once while it is remembered', () => {
@@ -53,5 +57,70 @@ describe('memoByIdentity', () => {
     expect(seen).toEqual([a, b]);
     expect(seen[0]).toBe(a);
     expect(seen[1]).toBe(b);
+  });
+});
+
+describe('boundedMatchCache', () => {
+  const counting = () => {
+    let calls = 0;
+    return {
+      compute: () => ++calls,
+      calls: () => calls,
+    };
+  };
+
+  it('answers a value of the same JSON text from memory, any other value anew', () => {
+    const cache = boundedMatchCache<number>(16, { perBucket: 4, maxChars: 1 << 20 });
+    const { compute, calls } = counting();
+    const pod = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c' }] } };
+    expect(cache.get('b', pod, compute)).toBe(1);
+    expect(cache.get('b', JSON.parse(JSON.stringify(pod)) as unknown, compute)).toBe(1);
+    // Another bucket, another value, the same keys in another order: computed.
+    expect(cache.get('c', pod, compute)).toBe(2);
+    expect(cache.get('b', { ...pod, spec: { containers: [{ name: 'd' }] } }, compute)).toBe(3);
+    expect(cache.get('b', { spec: pod.spec, metadata: pod.metadata }, compute)).toBe(4);
+    expect(calls()).toBe(4);
+  });
+
+  it('keeps a snapshot: changing the value afterwards changes nothing remembered', () => {
+    const cache = boundedMatchCache<number>(16, { perBucket: 4, maxChars: 1 << 20 });
+    const { compute } = counting();
+    const value = { a: [1, 2] };
+    cache.get('b', value, compute);
+    value.a.push(3);
+    expect(cache.get('b', value, compute)).toBe(2);
+    expect(cache.get('b', { a: [1, 2] }, compute)).toBe(1);
+  });
+
+  it('holds at most perBucket values in a bucket, max in all, maxChars of text', () => {
+    const cache = boundedMatchCache<number>(3, { perBucket: 2, maxChars: 40 });
+    const { compute, calls } = counting();
+    cache.get('b', 1, compute);
+    cache.get('b', 2, compute);
+    cache.get('b', 3, compute); // the bucket drops 1
+    expect(cache.get('b', 2, compute)).toBe(2);
+    expect(cache.get('b', 1, compute)).toBe(4);
+    expect(calls()).toBe(4);
+    // A value larger than all the text allowed is computed every time.
+    const big = 'x'.repeat(50);
+    cache.get('b', big, compute);
+    cache.get('b', big, compute);
+    expect(calls()).toBe(6);
+    // Past max entries, the cache starts over.
+    cache.get('c', 1, compute);
+    cache.get('d', 1, compute);
+    expect(calls()).toBe(8);
+    cache.get('b', 1, compute);
+    expect(calls()).toBe(9);
+  });
+
+  it('never remembers what is not JSON data', () => {
+    const cache = boundedMatchCache<number>(4, { perBucket: 4, maxChars: 1 << 20 });
+    const { compute, calls } = counting();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    cache.get('b', cyclic, compute);
+    cache.get('b', cyclic, compute);
+    expect(calls()).toBe(2);
   });
 });

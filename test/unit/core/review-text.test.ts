@@ -64,7 +64,7 @@ describe('admissionReviewText', () => {
   it('is JSON.stringify for the answers of real reviews, injected and refused', () => {
     const config = defaultInjectionConfig();
     const uids = ['u-1', 'a"patch":""b', '\\', '\u00e9\u4e2d'];
-    const annotations = [
+    const annotations: Record<string, string>[] = [
       {},
       { 'sidecar.istio.io/inject': 'false' },
       { 'proxy.istio.io/config': '{' },
