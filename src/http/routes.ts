@@ -4,7 +4,9 @@
  * /metrics for the kubelet and Prometheus.
  */
 import { admit, admitNow, type AdmissionSources } from '../admission/admit.js';
+import type { Logger } from 'pino';
 import type { ClusterReadiness } from '../core/contracts.js';
+import { reviewLineWriter } from '../logging/review-line.js';
 import type { Pod } from '../core/pod-types.js';
 import { isJsonObject } from '../core/json.js';
 import {
@@ -106,6 +108,7 @@ export function reviewHandler(
   now: () => number,
 ): ReviewHandler {
   const { metrics } = opts;
+  const writeReviewLine = reviewLineWriter(app.log as Logger);
   /** Counts, reports and logs a review's outcome; returns the answer's JSON text. */
   const finish = (
     reqId: string,
@@ -117,35 +120,32 @@ export function reviewHandler(
     const { outcome } = result;
     recordOutcome(metrics, outcome);
     reportEvent(opts.events, log, parsed, outcome);
-    // One flat line of scalars per review: nothing in it needs redacting. It is written by the
-    // root logger with the request id as its first field: the same bytes fastify's per-request
-    // child (bindings `reqId`) would write, without making that child (request-logger.ts).
-    // pino leaves out the fields whose value is undefined.
+    // One flat line of scalars per review: nothing in it needs redacting. It is the root
+    // logger's line with the request id as its first field: the same bytes fastify's per-request
+    // child (bindings `reqId`) would write, without making that child (request-logger.ts), and
+    // without pino's per-line work (src/logging/review-line.ts). Undefined fields are left out.
     const meta = parsed.object?.metadata;
     const names = isJsonObject(meta) ? meta : undefined;
-    app.log.info(
-      {
-        reqId,
-        uid: parsed.uid,
-        namespace: parsed.namespace,
-        name: parsed.name ? parsed.name : undefined,
-        podName: typeof names?.name === 'string' && names.name ? names.name : undefined,
-        generateName:
-          typeof names?.generateName === 'string' && names.generateName
-            ? names.generateName
-            : undefined,
-        operation: parsed.operation,
-        decision: outcome.decision,
-        reason: outcome.reason,
-        ops: outcome.ops,
-        code: outcome.errorCode ? outcome.errorCode : undefined,
-        namespaceSource: outcome.namespaceSource ? outcome.namespaceSource : undefined,
-        dryRun: outcome.dryRun ? true : undefined,
-        detail: outcome.message ? outcome.message : undefined,
-        durationMs: Math.round((now() - started) * 1000) / 1000,
-      },
-      'admission review',
-    );
+    writeReviewLine({
+      reqId,
+      uid: parsed.uid,
+      namespace: parsed.namespace,
+      name: parsed.name ? parsed.name : undefined,
+      podName: typeof names?.name === 'string' && names.name ? names.name : undefined,
+      generateName:
+        typeof names?.generateName === 'string' && names.generateName
+          ? names.generateName
+          : undefined,
+      operation: parsed.operation,
+      decision: outcome.decision,
+      reason: outcome.reason,
+      ops: outcome.ops,
+      code: outcome.errorCode ? outcome.errorCode : undefined,
+      namespaceSource: outcome.namespaceSource ? outcome.namespaceSource : undefined,
+      dryRun: outcome.dryRun ? true : undefined,
+      detail: outcome.message ? outcome.message : undefined,
+      durationMs: Math.round((now() - started) * 1000) / 1000,
+    });
     return admissionReviewText(result.response);
   };
 
