@@ -101,7 +101,7 @@ const FLOOR_RESPONSE = JSON.stringify({
  * The floor's handler: parses the body, answers FLOOR_RESPONSE, or with `answers` (the `answer`
  * server) our server's answer to that body.
  */
-function floorHandler(answers?: ReadonlyMap<string, string>) {
+function floorHandler(answers?: ReadonlyMap<number, string>) {
   return (
     request: IncomingMessage | http2.Http2ServerRequest,
     response: ServerResponse | http2.Http2ServerResponse,
@@ -118,7 +118,7 @@ function floorHandler(answers?: ReadonlyMap<string, string>) {
         const text = Buffer.concat(chunks).toString('utf8');
         JSON.parse(text);
         reply.writeHead(200, { 'content-type': 'application/json' });
-        reply.end(answers?.get(text) ?? FLOOR_RESPONSE);
+        reply.end(answers?.get(text.length) ?? FLOOR_RESPONSE);
       } catch {
         reply.writeHead(400);
         reply.end();
@@ -127,16 +127,19 @@ function floorHandler(answers?: ReadonlyMap<string, string>) {
   };
 }
 
-/** Our server's answer to each request body (the embedded default configuration, as `ours`). */
-function ourAnswers(bodies: readonly string[]): Map<string, string> {
+/**
+ * Our server's answer to each request body (the embedded default configuration, as `ours`), by
+ * the body's length: the cells send each body under a new uid of the same length.
+ */
+function ourAnswers(bodies: readonly string[]): Map<number, string> {
   const config = defaultInjectionConfig();
-  const answers = new Map<string, string>();
+  const answers = new Map<number, string>();
   for (const text of bodies) {
     const review = reviewParsed(parseAdmissionReview(JSON.parse(text)), {
       config,
       cluster: { nativeSidecars: false },
     });
-    answers.set(text, JSON.stringify(review.response));
+    answers.set(text.length, JSON.stringify(review.response));
   }
   return answers;
 }
@@ -468,6 +471,12 @@ interface PayloadIndexEntry {
 interface PayloadBody {
   name: string;
   text: string;
+  /**
+   * What differs from one request to the next: the uid always (the API server gives every review
+   * its own); with `seconds` the managedFields time too, as pods created in different seconds
+   * differ. Same-second replicas of a burst differ only by uid.
+   */
+  vary?: 'seconds';
 }
 
 async function loadPayloads(dir: string): Promise<Map<string, PayloadBody[]>> {
@@ -481,15 +490,22 @@ async function loadPayloads(dir: string): Promise<Map<string, PayloadBody[]>> {
     if (entry.name.startsWith('bookinfo-')) sets.get('bookinfo')?.push(body);
     else if (entry.name.startsWith('large')) sets.get('large')?.push(body);
   }
+  // The same pods created in different seconds: no two bodies alike but for the uid.
+  const bookinfo = sets.get('bookinfo') ?? [];
+  sets.set(
+    'bookinfo-seconds',
+    bookinfo.map((body) => ({ ...body, vary: 'seconds' as const })),
+  );
   // Istio's BenchmarkInjection pod: one container with 2 000 env vars, as a review.
   sets.set('env2000', [{ name: 'env-2000', text: reviewText(envPod(2000)) }]);
   return new Map([...sets].filter(([, bodies]) => bodies.length > 0));
 }
 
+/** A review as the API server writes it (Go's field order: kind, apiVersion, request.uid first). */
 function reviewText(pod: Pod): string {
   return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
     request: {
       uid: '2f0e1c8e-2000-4e0a-9d3e-000000002000',
       kind: { group: '', version: 'v1', kind: 'Pod' },
@@ -585,6 +601,35 @@ function pin(pid: number | undefined, cpu: number): boolean {
   return r.status === 0;
 }
 
+let requestSerial = 0;
+
+/**
+ * Each call, the body under a new uid of the same length (a UUID's last 12 hex digits count
+ * requests); with `vary: 'seconds'` also a new managedFields time (same length).
+ */
+function varying(body: PayloadBody): () => string {
+  const text = body.text;
+  const uidAt = text.indexOf('"uid":"') + '"uid":"'.length;
+  const uidEnd = text.indexOf('"', uidAt);
+  const timeAt = body.vary === 'seconds' ? text.indexOf('"time":"', uidEnd) : -1;
+  if (uidEnd - uidAt < 12 || (body.vary === 'seconds' && timeAt < 0)) {
+    throw new Error(`payload ${body.name}: no request uid (or managedFields time) to vary`);
+  }
+  const head = text.slice(0, uidEnd - 12);
+  return () => {
+    const serial = ++requestSerial;
+    const uid = (serial % 0xffffffffffff).toString(16).padStart(12, '0');
+    if (timeAt < 0) return head + uid + text.slice(uidEnd);
+    // 2026-11-20T09:14:07Z: a new second per request, within the day.
+    const second = serial % 86_400;
+    const clock = [Math.floor(second / 3600), Math.floor(second / 60) % 60, second % 60]
+      .map((n) => String(n).padStart(2, '0'))
+      .join(':');
+    const at = timeAt + '"time":"'.length + 'YYYY-MM-DDT'.length;
+    return head + uid + text.slice(uidEnd, at) + clock + text.slice(at + clock.length);
+  };
+}
+
 async function autocannonCell(
   port: number,
   bodies: readonly PayloadBody[],
@@ -600,12 +645,16 @@ async function autocannonCell(
         connections: concurrency,
         pipelining: 1,
         duration,
-        requests: bodies.map((body) => ({
-          method: 'POST' as const,
-          path: '/inject?timeout=10s',
-          headers: { 'content-type': 'application/json' },
-          body: body.text,
-        })),
+        requests: bodies.map((body) => {
+          const next = varying(body);
+          return {
+            method: 'POST' as const,
+            path: '/inject?timeout=10s',
+            headers: { 'content-type': 'application/json' },
+            body: body.text,
+            setupRequest: (request: autocannon.Request) => ({ ...request, body: next() }),
+          };
+        }),
       },
       (error, done) => (error ? reject(error as Error) : resolve(done)),
     );

@@ -17,6 +17,7 @@ import {
   denyReview,
   isPodCreate,
   reviewParsed,
+  type ReviewInput,
   type ReviewResult,
 } from '../core/review.js';
 import type { ParsedReview } from '../core/review-envelope.js';
@@ -69,15 +70,19 @@ export async function admit(
 
 /**
  * The answer at once when nothing needs waiting for (no namespace lookup, or one the cache
- * answers); undefined when `admit` must be awaited. The same answer `admit` gives.
+ * answers); undefined when `admit` must be awaited. The same answer `admit` gives. `used` is
+ * told the inputs the answer was computed from.
  */
 export function admitNow(
   request: AdmissionRequest,
   sources: AdmissionSources,
+  used?: (input: ReviewInput) => void,
 ): ReviewResult | undefined {
   const { review: parsed, deadline, now } = request;
   const podCreate = isPodCreate(parsed);
-  if (!sources.namespaces || !podCreate) return answer(request, sources, podCreate, undefined);
+  if (!sources.namespaces || !podCreate) {
+    return answer(request, sources, podCreate, undefined, used);
+  }
   // Past the deadline, or not in the cache: `admit` decides, as it always did.
   if (now() >= deadline) return undefined;
   const namespace = sources.namespaces.resolveCached?.(parsed.namespace);
@@ -87,7 +92,7 @@ export function admitNow(
       namespaceSource: namespace.source,
     });
   }
-  return answer(request, sources, podCreate, namespace);
+  return answer(request, sources, podCreate, namespace, used);
 }
 
 function answer(
@@ -95,9 +100,26 @@ function answer(
   sources: AdmissionSources,
   podCreate: boolean,
   namespace: NamespaceLookupResult | undefined,
+  used?: (input: ReviewInput) => void,
 ): ReviewResult {
   const { review: parsed, deadline, now } = request;
-  const deadlineExceeded = () => now() >= deadline;
+  const input = reviewInputs(request, sources, podCreate, namespace);
+  used?.(input);
+  return reviewParsed(parsed, { ...input, deadlineExceeded: () => now() >= deadline });
+}
+
+/**
+ * What the pure review reads besides the request, as `admit` gathers it: the configuration, the
+ * cluster facts, the namespace, the URL's env, the revision tags. The same inputs give the same
+ * answer (src/admission/reuse.ts relies on it).
+ */
+export function reviewInputs(
+  request: Pick<AdmissionRequest, 'review' | 'path'>,
+  sources: AdmissionSources,
+  podCreate: boolean,
+  namespace: NamespaceLookupResult | undefined,
+): ReviewInput {
+  const parsed = request.review;
   const pathEnv = request.path.startsWith('/inject/') ? parsePathParams(request.path) : undefined;
   const staticFacts = sources.staticFacts ?? { nativeSidecars: false };
   const pod = parsed.object;
@@ -105,14 +127,13 @@ function answer(
     sources.facts && podCreate && pod !== undefined
       ? sources.facts.factsFor(pod, namespace?.namespace)
       : staticFacts;
-  return reviewParsed(parsed, {
+  return {
     config: sources.config.current(),
     cluster,
     ...(namespace ? { namespace } : {}),
     ...(pathEnv ? { pathEnv } : {}),
     ...(sources.revisionTags ? { revisionTags: sources.revisionTags() } : {}),
-    deadlineExceeded,
-  });
+  };
 }
 
 /**

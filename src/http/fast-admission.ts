@@ -166,11 +166,14 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
         reject(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), true);
         return;
       }
-      const text =
-        chunks.length === 1
-          ? (chunks[0] as Buffer).toString('utf8')
-          : Buffer.concat(chunks, received).toString('utf8');
-      const parsed = parseBodyText(text);
+      const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+      // A body answered before but for its uid (src/admission/reuse.ts); never throws.
+      const reused = review.fromBody(raw, { url, timeout, started, reqId });
+      if (reused !== undefined) {
+        answer(response, 200, reused);
+        return;
+      }
+      const parsed = parseBodyText(raw.toString('utf8'));
       if ('error' in parsed) {
         reject(parsed.error, true);
         return;
@@ -178,7 +181,7 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
       const body = parsed.body;
       let result: ReturnType<ReviewHandler>;
       try {
-        result = review({ body, url, timeout, started, reqId, log: requestLog });
+        result = review({ body, raw, url, timeout, started, reqId, log: requestLog });
       } catch (error) {
         reject(error as Error);
         return;

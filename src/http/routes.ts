@@ -14,7 +14,8 @@ import {
   parseAdmissionReview,
   type ParsedReview,
 } from '../core/review-envelope.js';
-import type { ReviewOutcome, ReviewResult } from '../core/review.js';
+import type { ReviewInput, ReviewOutcome, ReviewResult } from '../core/review.js';
+import { reviewReuse } from '../admission/reuse.js';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { DEFAULT_TIMEOUT_MS, budgetMs, parseGoDuration } from './timeout.js';
 import type { AppReply, AppRequest, InjectorApp } from './types.js';
@@ -93,13 +94,22 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
  */
 export interface ReviewRequest {
   body: unknown;
+  /** The body's bytes, when the caller has them: an injected pod's answer is remembered for them. */
+  raw?: Buffer;
   url: string;
   timeout: string | undefined;
   started: number;
   reqId: string;
   log: RequestLog;
 }
-export type ReviewHandler = (request: ReviewRequest) => Promise<string> | string;
+export interface ReviewHandler {
+  (request: ReviewRequest): Promise<string> | string;
+  /**
+   * The answer to a body that is one answered before but for its uid (src/admission/reuse.ts),
+   * counted and logged as a review; undefined when there is none (then parse and call the handler).
+   */
+  fromBody(raw: Buffer, request: Omit<ReviewRequest, 'body' | 'raw' | 'log'>): string | undefined;
+}
 
 /** The review behind POST /inject[/*]; `now` is the monotonic clock (ms) the deadlines are measured on. */
 export function reviewHandler(
@@ -109,17 +119,15 @@ export function reviewHandler(
 ): ReviewHandler {
   const { metrics } = opts;
   const writeReviewLine = reviewLineWriter(app.log as Logger);
-  /** Counts, reports and logs a review's outcome; returns the answer's JSON text. */
-  const finish = (
+  const reuse = reviewReuse(opts);
+  /** The review's one log line. */
+  const logLine = (
     reqId: string,
-    log: RequestLog,
     parsed: ParsedReview,
-    result: ReviewResult,
+    uid: string,
+    outcome: ReviewOutcome,
     started: number,
-  ): string => {
-    const { outcome } = result;
-    recordOutcome(metrics, outcome);
-    reportEvent(opts.events, log, parsed, outcome);
+  ): void => {
     // One flat line of scalars per review: nothing in it needs redacting. It is the root
     // logger's line with the request id as its first field: the same bytes fastify's per-request
     // child (bindings `reqId`) would write, without making that child (request-logger.ts), and
@@ -128,7 +136,7 @@ export function reviewHandler(
     const names = isJsonObject(meta) ? meta : undefined;
     writeReviewLine({
       reqId,
-      uid: parsed.uid,
+      uid,
       namespace: parsed.namespace,
       name: parsed.name ? parsed.name : undefined,
       podName: typeof names?.name === 'string' && names.name ? names.name : undefined,
@@ -146,21 +154,62 @@ export function reviewHandler(
       detail: outcome.message ? outcome.message : undefined,
       durationMs: Math.round((now() - started) * 1000) / 1000,
     });
+  };
+  /** Counts, reports and logs a review's outcome; returns the answer's JSON text. */
+  const finish = (
+    reqId: string,
+    log: RequestLog,
+    parsed: ParsedReview,
+    result: ReviewResult,
+    started: number,
+  ): string => {
+    const { outcome } = result;
+    recordOutcome(metrics, outcome);
+    reportEvent(opts.events, log, parsed, outcome);
+    logLine(reqId, parsed, parsed.uid, outcome, started);
     return admissionReviewText(result.response);
+  };
+  const deadlineOf = (timeout: string | undefined, started: number): number => {
+    const requested = timeout === undefined ? undefined : parseGoDuration(timeout);
+    return started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
   };
 
   // Not async: a review that needs no waiting (offline, or a namespace the cache knows) is
   // answered in this call, without a promise per step; the others go through `admit`.
-  return ({ body, url, timeout, started, reqId, log }) => {
+  const handler = ({ body, raw, url, timeout, started, reqId, log }: ReviewRequest) => {
     const parsed = parseAdmissionReview(body);
-    const requested = timeout === undefined ? undefined : parseGoDuration(timeout);
-    const deadline = started + budgetMs(requested ?? DEFAULT_TIMEOUT_MS);
+    const deadline = deadlineOf(timeout, started);
     const path = decodePath(url.split('?')[0] ?? '');
     const admission = { review: parsed, path, deadline, now };
-    const result = admitNow(admission, opts);
-    if (result !== undefined) return finish(reqId, log, parsed, result, started);
+    let input: ReviewInput | undefined;
+    const result = admitNow(
+      admission,
+      opts,
+      raw === undefined ? undefined : (used) => (input = used),
+    );
+    if (result !== undefined) {
+      if (raw !== undefined && input !== undefined) {
+        reuse.remember(raw, { url, path, parsed }, input, result);
+      }
+      return finish(reqId, log, parsed, result, started);
+    }
     return admit(admission, opts).then((answer) => finish(reqId, log, parsed, answer, started));
   };
+  const fromBody: ReviewHandler['fromBody'] = (raw, { url, timeout, started, reqId }) => {
+    if (now() >= deadlineOf(timeout, started)) return undefined;
+    let reused;
+    try {
+      reused = reuse.answer(raw, url);
+    } catch {
+      // A source that fails here fails the whole path too, which answers with the error.
+      return undefined;
+    }
+    if (reused === undefined) return undefined;
+    recordOutcome(metrics, reused.outcome);
+    logLine(reqId, reused.parsed, reused.uid, reused.outcome, started);
+    return reused.text;
+  };
+  return Object.assign(handler, { fromBody });
 }
 
 /** The content type fastify sends with a serialised object, and this route with its JSON text. */
