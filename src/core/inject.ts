@@ -579,10 +579,7 @@ function moveProxyToInit(pod: Pod): Pod {
 
 /** Injected containers pass through Kubernetes types in Istio, which prints quantities canonically. */
 function canonicalInjectedResources(pod: Pod, templatePod: Pod): void {
-  const injected = new Set([
-    ...(templatePod.spec?.containers ?? []).map((c) => c.name),
-    ...(templatePod.spec?.initContainers ?? []).map((c) => c.name),
-  ]);
+  const injected = injectedNames([templatePod]);
   for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
     // Anything but a map (bad input) has no quantities to canonicalise.
     if (!injected.has(c.name) || !isJsonObject(c.resources)) continue;

@@ -115,9 +115,10 @@ export interface TemplateOutput {
 
 /**
  * Runs one template for a pod; `asWritten` runs a template's text even where a builtin renderer
- * is proven to give the same typed output, for the overlay as written. The engine's text is parsed as YAML the way istiod reads it
- * (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 plain scalars, so `on` is true and `0755` is 493;
- * a repeated key's last value wins) into the partial pod the pipeline merges.
+ * is proven to give the same typed output, for the overlay as written. The engine's text is
+ * parsed as YAML the way istiod reads it (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 plain
+ * scalars, so `on` is true and `0755` is 493; a repeated key's last value wins) into the partial
+ * pod the pipeline merges.
  * istio/pkg/kube/inject/inject.go RunTemplate -> applyOverlayYAML (StrategicMergePatchYAML).
  */
 export function runTemplate(
