@@ -120,36 +120,44 @@ const withoutDuration = (line: string) => line.replace(/,"durationMs":[0-9.e+-]+
 const withoutTime = (line: string) => line.replace(/,"time":"[^"]*"/, '');
 
 describe('review reuse: the whole path answer, for a body seen before but for its uid', () => {
-  it(`${PODS} generated pods (seed ${SEED}), each sent again under a new uid`, () => {
-    const config = defaultInjectionConfig();
-    const ours = harness({ config: staticConfig(config) });
-    const reference = harness({ config: staticConfig(config) });
-    let hits = 0;
-    let injected = 0;
-    for (let i = 0; i < PODS; i++) {
-      const seed = (SEED + i) >>> 0;
-      const r = rng(seed ^ 0x2545f491);
-      const pod = generatePod(seed, { payloadRate: 0.05 });
-      const dryRun = r() < 0.1;
-      const first = body(pod, `uid-${i}-a`, { dryRun });
-      const again = body(pod, `${seed.toString(16)}-${i}-b`, { dryRun });
-      remember(ours, first, `req-a${i}`);
-      const answer = reused(ours, again, `req-b${i}`);
-      const expected = whole(reference, again, `req-b${i}`);
-      if (expected.includes('"patch"')) injected++;
-      if (answer === undefined) continue;
-      hits++;
-      expect(answer).toBe(expected);
-      // The log line: the whole path's, but for the time and the duration.
-      const line = ours.lines().at(-1) ?? '';
-      const referenceLine = reference.lines().at(-1) ?? '';
-      expect(withoutTime(withoutDuration(line))).toBe(withoutTime(withoutDuration(referenceLine)));
-    }
-    console.log(`review reuse proof: ${PODS} generated pods, ${injected} injected, ${hits} reused`);
-    // Every injected pod's answer is reused; the others (skipped, refused) never are.
-    expect(hits).toBe(injected);
-    expect(injected).toBeGreaterThan(PODS / 4);
-  });
+  it(
+    `${PODS} generated pods (seed ${SEED}), each sent again under a new uid`,
+    { timeout: 3_600_000 },
+    () => {
+      const config = defaultInjectionConfig();
+      const ours = harness({ config: staticConfig(config) });
+      const reference = harness({ config: staticConfig(config) });
+      let hits = 0;
+      let injected = 0;
+      for (let i = 0; i < PODS; i++) {
+        const seed = (SEED + i) >>> 0;
+        const r = rng(seed ^ 0x2545f491);
+        const pod = generatePod(seed, { payloadRate: 0.05 });
+        const dryRun = r() < 0.1;
+        const first = body(pod, `uid-${i}-a`, { dryRun });
+        const again = body(pod, `${seed.toString(16)}-${i}-b`, { dryRun });
+        remember(ours, first, `req-a${i}`);
+        const answer = reused(ours, again, `req-b${i}`);
+        const expected = whole(reference, again, `req-b${i}`);
+        if (expected.includes('"patch"')) injected++;
+        if (answer === undefined) continue;
+        hits++;
+        expect(answer).toBe(expected);
+        // The log line: the whole path's, but for the time and the duration.
+        const line = ours.lines().at(-1) ?? '';
+        const referenceLine = reference.lines().at(-1) ?? '';
+        expect(withoutTime(withoutDuration(line))).toBe(
+          withoutTime(withoutDuration(referenceLine)),
+        );
+      }
+      console.log(
+        `review reuse proof: ${PODS} generated pods, ${injected} injected, ${hits} reused`,
+      );
+      // Every injected pod's answer is reused; the others (skipped, refused) never are.
+      expect(hits).toBe(injected);
+      expect(injected).toBeGreaterThan(PODS / 4);
+    },
+  );
 
   it('counts a reused review in the metrics as the whole path does', async () => {
     const config = defaultInjectionConfig();
