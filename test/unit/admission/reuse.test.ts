@@ -75,10 +75,14 @@ const staticConfig = (config: InjectionConfig): ConfigProvider => ({
   close: () => Promise.resolve(),
 });
 
-/** The whole path's answer to `raw` (the body parsed, the review run; nothing remembered). */
-function whole(h: Harness, raw: Buffer, reqId: string): string {
+/**
+ * The whole path's answer to `raw` (the body parsed, the review run); with `remember`, the answer
+ * is remembered for the body, as the direct route does.
+ */
+function whole(h: Harness, raw: Buffer, reqId: string, remember = false): string {
   const answer = h.handler({
     body: JSON.parse(raw.toString('utf8')) as unknown,
+    ...(remember ? { raw } : {}),
     url: '/inject?timeout=10s',
     timeout: '10s',
     started: performance.now(),
@@ -91,21 +95,7 @@ function whole(h: Harness, raw: Buffer, reqId: string): string {
   return answer;
 }
 
-function remember(h: Harness, raw: Buffer, reqId: string): string {
-  const answer = h.handler({
-    body: JSON.parse(raw.toString('utf8')) as unknown,
-    raw,
-    url: '/inject?timeout=10s',
-    timeout: '10s',
-    started: performance.now(),
-    reqId,
-    log: () => {
-      throw new Error('no request log expected');
-    },
-  });
-  if (typeof answer !== 'string') throw new Error('expected an answer without waiting');
-  return answer;
-}
+const remember = (h: Harness, raw: Buffer, reqId: string): string => whole(h, raw, reqId, true);
 
 function reused(h: Harness, raw: Buffer, reqId: string): string | undefined {
   return h.handler.fromBody(raw, {
