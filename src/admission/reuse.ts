@@ -1,12 +1,15 @@
 /**
  * The answer to a review whose body is, byte for byte, the body of one answered before but for
- * `request.uid`: the API server sends the pods of a ReplicaSet's burst so, the replicas created
- * in one second differing only there (their names are generated after admission; the
- * managedFields time has a one-second resolution). Such a body would parse to the same review but
- * for the uid, so with the same inputs (configuration, namespace labels, cluster facts, revision
- * tags, URL) it gets the same answer with its own uid: no JSON.parse, no review, the remembered
- * answer's text around the new uid. Measured in docs/performance.md; proven equal to the whole
- * path over generated reviews in test/unit/admission/reuse.test.ts.
+ * `request.uid` and the pod's managedFields times: the API server sends the pods of a
+ * ReplicaSet so, its replicas differing only there (their names are generated after admission;
+ * a managedFields time is the second the controller wrote the pod). Such a body would parse to
+ * the same review but for those strings, which the review never reads (the injection leaves
+ * managedFields out of its input and its patch); so with the same inputs (configuration,
+ * namespace labels, cluster facts, revision tags, URL) it gets the same answer with its own uid:
+ * no JSON.parse, no review, the remembered answer's text around the new uid. The times are
+ * compared by shape only (metav1.Time's RFC 3339 UTC seconds) and only where the remembered body
+ * holds a managedFields time (`managedFieldsTimes`). Measured in docs/performance.md; proven
+ * equal to the whole path over generated reviews in test/unit/admission/reuse.test.ts.
  *
  * What is remembered: injected pods only (a skipped or denied pod may raise an Event, which needs
  * the pod), answered without waiting, whose body starts as the API server writes an
@@ -43,6 +46,8 @@ interface Entry {
   prefix: Buffer;
   /** The body after the uid (from its closing quote). */
   rest: Buffer;
+  /** Where in `rest` the managedFields times are (each TIME_BYTES long), ascending. */
+  times: readonly number[];
   url: string;
   /** The URL's decoded path, as the review read it. */
   path: string;
@@ -60,7 +65,7 @@ export interface ReviewReuse {
   /** Remembers an answer computed from `input` for this body. */
   remember(
     body: Buffer,
-    request: { url: string; path: string; parsed: ParsedReview },
+    request: { url: string; path: string; parsed: ParsedReview; value: unknown },
     input: ReviewInput,
     result: ReviewResult,
   ): void;
@@ -86,6 +91,82 @@ function uidSpan(body: Buffer): { prefix: Buffer; end: number } | undefined {
     return { prefix, end };
   }
   return undefined;
+}
+
+/** A managedFields time as the API server writes it (metav1.Time: RFC 3339, UTC, seconds). */
+const TIME_BYTES = 20;
+const TIME_SHAPE = '0000-00-00T00:00:00Z';
+const TIME = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
+/** What a time is replaced with to find it: no time has a `g`. */
+const TIME_MARK = 'g'.repeat(TIME_BYTES);
+
+function isTimeAt(body: Buffer, at: number): boolean {
+  for (let k = 0; k < TIME_BYTES; k++) {
+    const c = body[at + k] as number;
+    const want = TIME_SHAPE.charCodeAt(k);
+    if (want === 0x30 ? c < 0x30 || c > 0x39 : c !== want) return false;
+  }
+  return true;
+}
+
+/**
+ * Where the body's `request.object.metadata.managedFields[].time` values are, as offsets into
+ * the body after the uid (`from`): found by writing the parsed body again with every such time
+ * replaced by TIME_MARK, which gives the body itself except there only when the body is the JSON
+ * text `JSON.stringify` writes (the API server's is; Go escapes `<`, `>`, `&` where JavaScript
+ * does not, and such a body is reused by its uid alone). Empty when there is none or the body is
+ * not that text: then the whole rest must be equal.
+ */
+function managedFieldsTimes(body: Buffer, from: number, value: unknown): number[] {
+  const review = value as { request?: { object?: { metadata?: { managedFields?: unknown } } } };
+  const meta = review.request?.object?.metadata;
+  const fields = meta?.managedFields;
+  if (!Array.isArray(fields)) return [];
+  let count = 0;
+  const marked = fields.map((field: unknown) => {
+    const time = (field as { time?: unknown } | null)?.time;
+    if (typeof time !== 'string' || !TIME.test(time)) return field;
+    count++;
+    return { ...(field as object), time: TIME_MARK };
+  });
+  if (count === 0) return [];
+  const request = review.request as object & { object: object & { metadata: object } };
+  const text = body.toString('utf8');
+  if (JSON.stringify(value) !== text) return [];
+  const masked = JSON.stringify({
+    ...(value as object),
+    request: {
+      ...request,
+      object: {
+        ...request.object,
+        metadata: { ...request.object.metadata, managedFields: marked },
+      },
+    },
+  });
+  if (masked.length !== text.length) return [];
+  const times: number[] = [];
+  let at = masked.indexOf(`"${TIME_MARK}"`);
+  while (at >= 0) {
+    const start = at + 1;
+    // A mark the body also has is not a time: the masking is not what it seems; none.
+    if (!TIME.test(text.slice(start, start + TIME_BYTES))) return [];
+    const bytes = Buffer.byteLength(text.slice(0, start));
+    if (bytes < from) return [];
+    times.push(bytes - from);
+    at = masked.indexOf(`"${TIME_MARK}"`, start + TIME_BYTES);
+  }
+  return times.length === count ? times : [];
+}
+
+/** The body after `from` equals `rest` but for valid times at `times`. */
+function sameBut(body: Buffer, from: number, rest: Buffer, times: readonly number[]): boolean {
+  let done = 0;
+  for (const at of times) {
+    if (body.compare(rest, done, at, from + done, from + at) !== 0) return false;
+    if (!isTimeAt(body, from + at)) return false;
+    done = at + TIME_BYTES;
+  }
+  return body.compare(rest, done, rest.length, from + done, body.length) === 0;
 }
 
 /** The same cluster facts: the ProxyConfig set by identity (sets are immutable), the rest as JSON. */
@@ -128,7 +209,7 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       if (candidates === undefined) return undefined;
       for (const entry of candidates) {
         if (entry.prefix !== span.prefix || entry.url !== url) continue;
-        if (body.compare(entry.rest, 0, entry.rest.length, span.end, body.length) !== 0) continue;
+        if (!sameBut(body, span.end, entry.rest, entry.times)) continue;
         const input = inputsNow(entry);
         if (input === undefined || !sameInputs(input, entry.input)) continue;
         const uid = body.toString('latin1', span.prefix.length, span.end);
@@ -142,7 +223,7 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       return undefined;
     },
 
-    remember(body, { url, path, parsed }, input, result) {
+    remember(body, { url, path, parsed, value }, input, result) {
       const { outcome, response } = result;
       if (outcome.decision !== 'injected' || response.response.uid !== parsed.uid) return;
       const span = uidSpan(body);
@@ -163,6 +244,7 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       const entry: Entry = {
         prefix: span.prefix,
         rest,
+        times: managedFieldsTimes(body, span.end, value),
         url,
         path,
         parsed,
@@ -178,7 +260,8 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       }
       // The same body again (its inputs changed since): the new answer replaces the old.
       const list = (byRestLength.get(rest.length) ?? []).filter((old) => {
-        const same = old.prefix === entry.prefix && old.url === url && old.rest.equals(rest);
+        const same =
+          old.prefix === entry.prefix && old.url === url && sameBut(rest, 0, old.rest, old.times);
         if (same) {
           entries--;
           bytes -= old.rest.length;

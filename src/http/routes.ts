@@ -189,7 +189,7 @@ export function reviewHandler(
     );
     if (result !== undefined) {
       if (raw !== undefined && input !== undefined) {
-        reuse.remember(raw, { url, path, parsed }, input, result);
+        reuse.remember(raw, { url, path, parsed, value: body }, input, result);
       }
       return finish(reqId, log, parsed, result, started);
     }

@@ -23,8 +23,37 @@ import { generatePod, rng, seedFrom } from '../../helpers/generated-pods.js';
 const PODS = Number(process.env.REVIEW_REUSE_PODS ?? '1000');
 const SEED = seedFrom(process.env.REVIEW_REUSE_SEED ?? 'review-reuse');
 
-/** A body as the API server writes it: kind, apiVersion, then request with uid first. */
-function body(pod: Pod, uid: string, extra: { dryRun?: boolean; namespace?: string } = {}): Buffer {
+/** A managedFields entry as the API server writes it, at `time`. */
+function managed(time: string) {
+  return {
+    manager: 'kube-controller-manager',
+    operation: 'Update',
+    apiVersion: 'v1',
+    time,
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:metadata': { 'f:labels': { '.': {} } }, 'f:spec': { 'f:containers': {} } },
+  };
+}
+
+/** A second of one day, as metav1.Time writes it. */
+function timeAt(second: number): string {
+  const hms = [Math.floor(second / 3600) % 24, Math.floor(second / 60) % 60, second % 60];
+  return `2026-11-20T${hms.map((n) => String(n).padStart(2, '0')).join(':')}Z`;
+}
+
+/**
+ * A body as the API server writes it: kind, apiVersion, then request with uid first; with
+ * `times`, the pod carries managedFields entries at those times.
+ */
+function body(
+  pod: Pod,
+  uid: string,
+  extra: { dryRun?: boolean; namespace?: string; times?: string[] } = {},
+): Buffer {
+  const object =
+    extra.times === undefined
+      ? pod
+      : { ...pod, metadata: { ...pod.metadata, managedFields: extra.times.map(managed) } };
   return Buffer.from(
     JSON.stringify({
       kind: 'AdmissionReview',
@@ -38,7 +67,7 @@ function body(pod: Pod, uid: string, extra: { dryRun?: boolean; namespace?: stri
         namespace: extra.namespace ?? 'default',
         operation: 'CREATE',
         userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-        object: pod,
+        object,
         oldObject: null,
         dryRun: extra.dryRun ?? false,
         options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
@@ -106,12 +135,14 @@ function reused(h: Harness, raw: Buffer, reqId: string): string | undefined {
   });
 }
 
+const opt = (times: string[] | undefined) => (times === undefined ? {} : { times });
+
 const withoutDuration = (line: string) => line.replace(/,"durationMs":[0-9.e+-]+/, '');
 const withoutTime = (line: string) => line.replace(/,"time":"[^"]*"/, '');
 
 describe('review reuse: the whole path answer, for a body seen before but for its uid', () => {
   it(
-    `${PODS} generated pods (seed ${SEED}), each sent again under a new uid`,
+    `${PODS} generated pods (seed ${SEED}), each sent again under a new uid (half at other managedFields times)`,
     { timeout: 3_600_000 },
     () => {
       const config = defaultInjectionConfig();
@@ -119,13 +150,23 @@ describe('review reuse: the whole path answer, for a body seen before but for it
       const reference = harness({ config: staticConfig(config) });
       let hits = 0;
       let injected = 0;
+      let timedCount = 0;
       for (let i = 0; i < PODS; i++) {
         const seed = (SEED + i) >>> 0;
         const r = rng(seed ^ 0x2545f491);
         const pod = generatePod(seed, { payloadRate: 0.05 });
         const dryRun = r() < 0.1;
-        const first = body(pod, `uid-${i}-a`, { dryRun });
-        const again = body(pod, `${seed.toString(16)}-${i}-b`, { dryRun });
+        // Half of them as pods of other seconds: managedFields at other times (1 or 2 entries).
+        const timed = r() < 0.5;
+        const entries = r() < 0.5 ? 1 : 2;
+        const times = (base: number) =>
+          timed ? Array.from({ length: entries }, (_, k) => timeAt(base + k * 7)) : undefined;
+        const first = body(pod, `uid-${i}-a`, { dryRun, ...opt(times(i)) });
+        const again = body(pod, `${seed.toString(16)}-${i}-b`, {
+          dryRun,
+          ...opt(times(i + 4321)),
+        });
+        if (timed) timedCount++;
         remember(ours, first, `req-a${i}`);
         const answer = reused(ours, again, `req-b${i}`);
         const expected = whole(reference, again, `req-b${i}`);
@@ -141,10 +182,11 @@ describe('review reuse: the whole path answer, for a body seen before but for it
         );
       }
       console.log(
-        `review reuse proof: ${PODS} generated pods, ${injected} injected, ${hits} reused`,
+        `review reuse proof: ${PODS} generated pods (${timedCount} at other managedFields times), ${injected} injected, ${hits} reused`,
       );
       // Every injected pod's answer is reused; the others (skipped, refused) never are.
       expect(hits).toBe(injected);
+      expect(timedCount).toBeGreaterThan(PODS / 4);
       expect(injected).toBeGreaterThan(PODS / 4);
     },
   );
@@ -190,6 +232,30 @@ describe('review reuse: the whole path answer, for a body seen before but for it
       checked++;
     }
     expect(checked).toBeGreaterThan(50);
+  });
+
+  it('reuses across managedFields times only for times the API server writes', () => {
+    const config = defaultInjectionConfig();
+    const ours = harness({ config: staticConfig(config) });
+    const reference = harness({ config: staticConfig(config) });
+    const pod = generatePod(11);
+    remember(ours, body(pod, 'a', { times: [timeAt(1), timeAt(2)] }), 'r');
+    const later = body(pod, 'b', { times: [timeAt(5000), timeAt(6000)] });
+    expect(reused(ours, later, 'r')).toBe(whole(reference, later, 'r'));
+    // Not a time of that shape (same length), a longer time, another entry, another field's value.
+    for (const times of [
+      ['2026-11-20T00:00:0xZ', timeAt(2)],
+      [timeAt(1), '2026-11-20 00:00:02Z'],
+      ['2026-11-20T00:00:01.5Z', timeAt(2)],
+      [timeAt(1)],
+      [timeAt(1), timeAt(2), timeAt(3)],
+    ]) {
+      expect(reused(ours, body(pod, 'c', { times }), 'r')).toBeUndefined();
+    }
+    const renamed = body({ ...pod, metadata: { ...pod.metadata, generateName: 'other-' } }, 'd', {
+      times: [timeAt(1), timeAt(2)],
+    });
+    expect(reused(ours, renamed, 'r')).toBeUndefined();
   });
 
   it('takes the whole path when the configuration, namespace or uid is not the one remembered', () => {
