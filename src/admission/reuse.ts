@@ -65,7 +65,8 @@ export interface ReviewReuse {
   /** Remembers an answer computed from `input` for this body. */
   remember(
     body: Buffer,
-    request: { url: string; path: string; parsed: ParsedReview; value: unknown },
+    /** `text` is the body as read (UTF-8), `value` its parsed JSON. */
+    request: { url: string; path: string; parsed: ParsedReview; text: string; value: unknown },
     input: ReviewInput,
     result: ReviewResult,
   ): void;
@@ -96,18 +97,22 @@ function uidSpan(body: Buffer): { prefix: Buffer; end: number } | undefined {
 /** A managedFields time as the API server writes it (metav1.Time: RFC 3339, UTC, seconds). */
 const TIME_BYTES = 20;
 const TIME_SHAPE = '0000-00-00T00:00:00Z';
-const TIME = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
 /** What a time is replaced with to find it: no time has a `g`. */
 const TIME_MARK = 'g'.repeat(TIME_BYTES);
 
-function isTimeAt(body: Buffer, at: number): boolean {
+/** True when the TIME_BYTES codes `code(0)`... have TIME_SHAPE (a `0` there is any digit). */
+function timeShaped(code: (k: number) => number | undefined): boolean {
   for (let k = 0; k < TIME_BYTES; k++) {
-    const c = body[at + k] as number;
+    const c = code(k) ?? -1;
     const want = TIME_SHAPE.charCodeAt(k);
     if (want === 0x30 ? c < 0x30 || c > 0x39 : c !== want) return false;
   }
   return true;
 }
+
+const isTime = (text: string): boolean =>
+  text.length === TIME_BYTES && timeShaped((k) => text.charCodeAt(k));
+const isTimeAt = (body: Buffer, at: number): boolean => timeShaped((k) => body[at + k]);
 
 /**
  * Where the body's `request.object.metadata.managedFields[].time` values are, as offsets into
@@ -117,7 +122,7 @@ function isTimeAt(body: Buffer, at: number): boolean {
  * does not, and such a body is reused by its uid alone). Empty when there is none or the body is
  * not that text: then the whole rest must be equal.
  */
-function managedFieldsTimes(body: Buffer, from: number, value: unknown): number[] {
+function managedFieldsTimes(text: string, from: number, value: unknown): number[] {
   const review = value as { request?: { object?: { metadata?: { managedFields?: unknown } } } };
   const meta = review.request?.object?.metadata;
   const fields = meta?.managedFields;
@@ -125,13 +130,12 @@ function managedFieldsTimes(body: Buffer, from: number, value: unknown): number[
   let count = 0;
   const marked = fields.map((field: unknown) => {
     const time = (field as { time?: unknown } | null)?.time;
-    if (typeof time !== 'string' || !TIME.test(time)) return field;
+    if (typeof time !== 'string' || !isTime(time)) return field;
     count++;
     return { ...(field as object), time: TIME_MARK };
   });
   if (count === 0) return [];
   const request = review.request as object & { object: object & { metadata: object } };
-  const text = body.toString('utf8');
   if (JSON.stringify(value) !== text) return [];
   const masked = JSON.stringify({
     ...(value as object),
@@ -149,7 +153,7 @@ function managedFieldsTimes(body: Buffer, from: number, value: unknown): number[
   while (at >= 0) {
     const start = at + 1;
     // A mark the body also has is not a time: the masking is not what it seems; none.
-    if (!TIME.test(text.slice(start, start + TIME_BYTES))) return [];
+    if (!isTime(text.slice(start, start + TIME_BYTES))) return [];
     const bytes = Buffer.byteLength(text.slice(0, start));
     if (bytes < from) return [];
     times.push(bytes - from);
@@ -223,7 +227,7 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       return undefined;
     },
 
-    remember(body, { url, path, parsed, value }, input, result) {
+    remember(body, { url, path, parsed, text, value }, input, result) {
       const { outcome, response } = result;
       if (outcome.decision !== 'injected' || response.response.uid !== parsed.uid) return;
       const span = uidSpan(body);
@@ -244,7 +248,7 @@ export function reviewReuse(sources: AdmissionSources): ReviewReuse {
       const entry: Entry = {
         prefix: span.prefix,
         rest,
-        times: managedFieldsTimes(body, span.end, value),
+        times: managedFieldsTimes(text, span.end, value),
         url,
         path,
         parsed,

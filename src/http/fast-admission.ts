@@ -173,7 +173,8 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
         answer(response, 200, reused);
         return;
       }
-      const parsed = parseBodyText(raw.toString('utf8'));
+      const text = raw.toString('utf8');
+      const parsed = parseBodyText(text);
       if ('error' in parsed) {
         reject(parsed.error, true);
         return;
@@ -181,7 +182,7 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
       const body = parsed.body;
       let result: ReturnType<ReviewHandler>;
       try {
-        result = review({ body, raw, url, timeout, started, reqId, log: requestLog });
+        result = review({ body, raw, text, url, timeout, started, reqId, log: requestLog });
       } catch (error) {
         reject(error as Error);
         return;

@@ -96,6 +96,8 @@ export interface ReviewRequest {
   body: unknown;
   /** The body's bytes, when the caller has them: an injected pod's answer is remembered for them. */
   raw?: Buffer;
+  /** The body's text as it was parsed (with `raw`). */
+  text?: string;
   url: string;
   timeout: string | undefined;
   started: number;
@@ -108,7 +110,10 @@ export interface ReviewHandler {
    * The answer to a body that is one answered before but for its uid (src/admission/reuse.ts),
    * counted and logged as a review; undefined when there is none (then parse and call the handler).
    */
-  fromBody(raw: Buffer, request: Omit<ReviewRequest, 'body' | 'raw' | 'log'>): string | undefined;
+  fromBody(
+    raw: Buffer,
+    request: Omit<ReviewRequest, 'body' | 'raw' | 'text' | 'log'>,
+  ): string | undefined;
 }
 
 /** The review behind POST /inject[/*]; `now` is the monotonic clock (ms) the deadlines are measured on. */
@@ -176,7 +181,7 @@ export function reviewHandler(
 
   // Not async: a review that needs no waiting (offline, or a namespace the cache knows) is
   // answered in this call, without a promise per step; the others go through `admit`.
-  const handler = ({ body, raw, url, timeout, started, reqId, log }: ReviewRequest) => {
+  const handler = ({ body, raw, text, url, timeout, started, reqId, log }: ReviewRequest) => {
     const parsed = parseAdmissionReview(body);
     const deadline = deadlineOf(timeout, started);
     const path = decodePath(url.split('?')[0] ?? '');
@@ -185,11 +190,11 @@ export function reviewHandler(
     const result = admitNow(
       admission,
       opts,
-      raw === undefined ? undefined : (used) => (input = used),
+      raw === undefined || text === undefined ? undefined : (used) => (input = used),
     );
     if (result !== undefined) {
-      if (raw !== undefined && input !== undefined) {
-        reuse.remember(raw, { url, path, parsed, value: body }, input, result);
+      if (raw !== undefined && text !== undefined && input !== undefined) {
+        reuse.remember(raw, { url, path, parsed, text, value: body }, input, result);
       }
       return finish(reqId, log, parsed, result, started);
     }

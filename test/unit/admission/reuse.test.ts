@@ -111,7 +111,7 @@ const staticConfig = (config: InjectionConfig): ConfigProvider => ({
 function whole(h: Harness, raw: Buffer, reqId: string, remember = false): string {
   const answer = h.handler({
     body: JSON.parse(raw.toString('utf8')) as unknown,
-    ...(remember ? { raw } : {}),
+    ...(remember ? { raw, text: raw.toString('utf8') } : {}),
     url: '/inject?timeout=10s',
     timeout: '10s',
     started: performance.now(),
