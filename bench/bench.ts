@@ -22,7 +22,8 @@
  * --payloads <dir>, --profile <dir> (CPU profile of our server, see bench/profile.ts --summary),
  * --no-istio, --no-h2, --rounds <n> (each HTTP/1.1 row alternates the servers n times and shows
  * the medians), --only bookinfo,large,env2000, --quick, --rss-seconds <s> (the real `serve`'s
- * RSS after that long of load at c=8; default 60, 5 with --quick).
+ * RSS after that long of load at c=8; default 60, 5 with --quick), --node-options "<flags>" (our
+ * server's NODE_OPTIONS instead of the Deployment's, to measure another setting).
  * BENCH_ROUTED=1 in the environment sends every request of our server through fastify (no direct
  * admission route, src/http/fast-admission.ts), to compare the two.
  */
@@ -55,13 +56,10 @@ import {
   type ServeEntry,
   type StartupSample,
 } from './startup.js';
+import { shippedServerEnv } from './shipped-env.js';
 
 type ServerKind = 'ours' | 'floor-h1' | 'floor-h2' | 'floor-answer';
 
-/** The V8 flags of the chart's NODE_OPTIONS that change speed (docs/performance.md, "GC"). */
-const OURS_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
-/** The environment the chart and the image give the server that changes memory or start-up. */
-const OURS_ENV: Readonly<Record<string, string>> = {};
 /**
  * `answer`: the HTTP/1.1 floor, but it sends our server's real answer to each payload (computed
  * once at start-up): what parsing the request and shipping a 7-16 KB patch cost with no decision
@@ -250,17 +248,20 @@ interface Child {
 function startChild(
   kind: ServerKind,
   certFile: string,
+  /** Added to the child's environment: ours gets the Deployment's NODE_OPTIONS, floors none. */
+  oursEnv: Readonly<Record<string, string>>,
   profileDir?: string,
   answersFile?: string,
 ): Promise<Child> {
-  // Ours runs with the young-generation size the chart sets (OURS_NODE_FLAGS).
-  const execArgv = kind === 'ours' ? ['--expose-gc', ...OURS_NODE_FLAGS] : [];
+  // Ours runs under the Deployment's NODE_OPTIONS (the young generation, docs/performance.md "GC").
+  const execArgv = kind === 'ours' ? ['--expose-gc'] : [];
   if (kind === 'ours' && profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const childArgs = ['--child', kind, '--certs', certFile];
   if (answersFile) childArgs.push('--answers', answersFile);
   const child = fork(fileURLToPath(import.meta.url), childArgs, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv,
+    env: { ...process.env, ...oursEnv },
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -876,6 +877,7 @@ function parseArgs(argv: readonly string[]) {
     readyRuns: Number(get('ready-runs') ?? '3'),
     rssSeconds: get('rss-seconds') === undefined ? undefined : Number(get('rss-seconds')),
     only: get('only')?.split(','),
+    nodeOptions: get('node-options'),
   };
 }
 
@@ -966,6 +968,12 @@ async function main(): Promise<void> {
   const certFile = join(workDir, 'certs.json');
   await writeFile(certFile, JSON.stringify(tls), { mode: 0o600 });
 
+  // The Deployment's NODE_OPTIONS, or --node-options to measure another setting.
+  const oursEnv =
+    args.nodeOptions === undefined
+      ? await shippedServerEnv(root)
+      : { NODE_OPTIONS: args.nodeOptions };
+  console.log(`our server's NODE_OPTIONS: ${oursEnv.NODE_OPTIONS ?? '(none)'}`);
   const h2 = await hasH2load();
   console.log(
     `payloads: ${[...sets].map(([name, b]) => `${name} (${b.length})`).join(', ')}; ${args.duration} s per cell; ` +
@@ -978,10 +986,10 @@ async function main(): Promise<void> {
     JSON.stringify([...sets.values()].flatMap((bodies) => bodies.map((b) => b.text))),
   );
   const [ours, floorH1, floorH2, answerH1] = await Promise.all([
-    startChild('ours', certFile, args.profile),
-    startChild('floor-h1', certFile),
-    startChild('floor-h2', certFile),
-    startChild('floor-answer', certFile, undefined, answersFile),
+    startChild('ours', certFile, oursEnv, args.profile),
+    startChild('floor-h1', certFile, {}),
+    startChild('floor-h2', certFile, {}),
+    startChild('floor-answer', certFile, {}, undefined, answersFile),
   ]);
   // Servers on CPU 1, this process (autocannon) and h2load (its child) on CPU 0.
   const pinned =
@@ -1209,9 +1217,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++) {
       for (const entry of ['bundle', 'modules'] as const) {
-        starts[entry].push(
-          await timeToReady(root, tls, readyDir, OURS_NODE_FLAGS, OURS_ENV, entry),
-        );
+        starts[entry].push(await timeToReady(root, tls, readyDir, [], oursEnv, entry));
       }
     }
   } finally {
@@ -1237,14 +1243,14 @@ async function main(): Promise<void> {
         memoryDir,
         bodies,
         seconds,
-        OURS_NODE_FLAGS,
-        OURS_ENV,
+        [],
+        oursEnv,
         entry,
       );
       const show = (m: { rss: number; anon: number }) =>
         `rss ${m.rss.toFixed(1)} MiB (anonymous ${m.anon.toFixed(1)})`;
       console.log(
-        `serve ${SERVE_ENTRIES[entry]} (chart's NODE_OPTIONS and env): idle ${show(memory.idle)}; after ` +
+        `serve ${SERVE_ENTRIES[entry]} (NODE_OPTIONS ${oursEnv.NODE_OPTIONS ?? 'none'}): idle ${show(memory.idle)}; after ` +
           `${seconds} s of h1 load at c=8 (${memory.requests} requests, ${memory.errors} errors) ` +
           show(memory.afterLoad),
       );

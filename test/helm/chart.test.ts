@@ -19,6 +19,7 @@ import {
 } from '../helpers/k8s-objects.js';
 import { candidateRevisions, entriesPatchedByIstiod } from '../helpers/istiod-cert-patcher.js';
 import { planTagSet, type TagWebhookConfiguration } from '../../src/core/revision-tags.js';
+import { shippedServerEnv } from '../../bench/shipped-env.js';
 
 const CHART = join(ROOT, 'charts/sidecar-injector');
 /** Fixed, so results never depend on the Kubernetes version a helm build assumes by default. */
@@ -105,6 +106,24 @@ describe.skipIf(helm === undefined)('helm chart', () => {
     const dep = structuredClone(find(objs, 'Deployment'));
     (dep['spec'] as Record<string, unknown>)['replicas'] = 'two';
     expect(() => validateObject(dep)).toThrow(/Deployment/);
+  });
+
+  it('gives the server the base manifests’ NODE_OPTIONS by default, server.nodeOptions otherwise, none when empty', async () => {
+    const nodeOptions = async (set: readonly string[]) => {
+      const dep = find(await template('mesh', set), 'Deployment') as Obj & {
+        spec: {
+          template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
+        };
+      };
+      const env = dep.spec.template.spec.containers[0]?.env ?? [];
+      return env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value);
+    };
+    // test/manifests/node-options.test.ts starts Node 24 with the base manifests' value.
+    expect(await nodeOptions([])).toEqual([(await shippedServerEnv(ROOT)).NODE_OPTIONS]);
+    expect(await nodeOptions(['server.nodeOptions=--max-old-space-size=400'])).toEqual([
+      '--max-old-space-size=400',
+    ]);
+    expect(await nodeOptions(['server.nodeOptions='])).toEqual([]);
   });
 
   it('takes the namespace from the release everywhere', async () => {

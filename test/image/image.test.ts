@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { tempDir } from '../helpers/async.js';
 import { ROOT, run } from '../helpers/tools.js';
+import { shippedServerEnv } from '../../bench/shipped-env.js';
 
 // Node 24 (the `node` devDependency) first, as npm scripts and the node:24 image have it.
 const NODE_BIN = join(ROOT, 'node_modules/.bin');
@@ -162,7 +163,12 @@ describe('container image build steps and npm package', () => {
       await serveHealthz(
         app,
         [`--tls-cert=${join(work.path, 'tls.crt')}`, `--tls-key=${join(work.path, 'tls.key')}`],
-        { NODE_ENV: 'production', NODE_COMPILE_CACHE: compileCache },
+        // As the Deployment runs it: its NODE_OPTIONS (a flag Node refuses there stops the start).
+        {
+          NODE_ENV: 'production',
+          NODE_COMPILE_CACHE: compileCache,
+          ...(await shippedServerEnv(ROOT)),
+        },
         () => certs.ca,
       );
     },

@@ -21,6 +21,7 @@ import {
   type Obj,
 } from '../helpers/k8s-objects.js';
 import { tempDir } from '../helpers/async.js';
+import { shippedServerEnv } from '../../bench/shipped-env.js';
 
 const kustomize = await findKustomize();
 if (kustomize === undefined)
@@ -133,6 +134,17 @@ describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
       }
     });
   });
+
+  it.each(DIRS)(
+    '%s gives the server the NODE_OPTIONS node-options.test.ts starts Node 24 with',
+    async (dir) => {
+      const dep = new Deployment(find(await render(dir), 'Deployment'));
+      const env = dep.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)).toEqual([
+        (await shippedServerEnv(ROOT)).NODE_OPTIONS,
+      ]);
+    },
+  );
 
   describe('deployment, RBAC and certificates', async () => {
     const objs = haveKustomize ? await render('manifests/overlays/self-signed') : [];
