@@ -562,8 +562,10 @@ function connectTls(port: number): Promise<tls.TLSSocket> {
 }
 
 /**
- * The first request on a fresh HTTP/1.1 connection (TLS handshake included, as the API server
- * pays it) against a steady-state request on a kept-alive one: median ms of `n` each. Also the
+ * The first request on a fresh HTTP/1.1 connection (TLS handshake included) with Node's client,
+ * against a steady-state request on a kept-alive one: median ms of `n` each. Node's client adds
+ * its own per-connection work to both sides' (apiServerFirstRequest measures as the API server
+ * does, with Go's). Also the
  * first request on a connection whose handshake is already done: what the server does per
  * connection beyond TLS (Nagle on an accepted socket, lazy per-connection set-up) shows there,
  * while the handshake's key exchange and signature are the same for every server.
@@ -593,6 +595,66 @@ async function freshConnection(port: number, body: string, n: number) {
     afterHandshake: percentile(afterHandshake, 50),
     steady: percentile(steady, 50),
   };
+}
+
+/** test/webhook-client (Go's standard library only: seconds to build), or why not. */
+function webhookClientBinary(root: string): { binary?: string; note?: string } {
+  const dir = join(root, 'test', 'webhook-client');
+  const binary = join(dir, 'bin', 'webhook-client');
+  const r = spawnSync('go', ['build', '-trimpath', '-o', binary, '.'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
+  if (r.error) {
+    const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      note: missing ? 'Go is not installed' : `its build did not finish: ${r.error.message}`,
+    };
+  }
+  if (r.status !== 0) return { note: `its build failed: ${r.stderr.slice(-300)}` };
+  return { binary };
+}
+
+/** Medians in ms from `webhook-client first-request`. */
+interface ApiServerFirstRequest {
+  group: string;
+  connect: number;
+  handshake: number;
+  afterHandshake: number;
+  first: number;
+  steady: number;
+}
+
+/**
+ * The first request on a fresh connection as the API server makes it: Go's net/http, HTTP/1.1,
+ * a full TLS handshake (client-go's webhook transport keeps no session cache), the server
+ * verified against `caFile`; `n` fresh requests alternating with kept-alive ones.
+ */
+function apiServerFirstRequest(
+  binary: string,
+  port: number,
+  bodyFile: string,
+  caFile: string,
+  n: number,
+): Promise<ApiServerFirstRequest> {
+  return new Promise((resolve, reject) => {
+    const args = ['first-request', '--url', `https://127.0.0.1:${port}/inject?timeout=10s`];
+    args.push('--body', bodyFile, '--ca', caFile, '--n', String(n), '--deadline', '60s');
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      if (code === 0) resolve(JSON.parse(out) as ApiServerFirstRequest);
+      else reject(new Error(err.trim() || `exit ${code}`));
+    });
+  });
 }
 
 /** Pins a process to one CPU (taskset), so server and load generator do not share one. */
@@ -1132,9 +1194,17 @@ async function main(): Promise<void> {
         }
       }
     }
-    // The first request on a fresh HTTP/1.1 connection, alternating servers, Bookinfo body.
+    // The first request on a fresh HTTP/1.1 connection, alternating servers, Bookinfo body: as
+    // the API server makes it (Go's client, when Go is installed), then with Node's client.
     const firstBody = (sets.get('bookinfo') ?? [...sets.values()][0])?.[0]?.text ?? '{}';
     const freshRounds = args.quick ? 10 : 30;
+    const firstBodyFile = join(workDir, 'first-request.json');
+    const caFile = join(workDir, 'ca.pem');
+    await writeFile(firstBodyFile, firstBody);
+    await writeFile(caFile, tls.ca);
+    const goClient = webhookClientBinary(root);
+    if (!goClient.binary)
+      fresh.push(`first request with Go's client (as the API server): skipped (${goClient.note})`);
     for (const [name, child] of (istio
       ? [
           ['floor', floorH1],
@@ -1145,6 +1215,23 @@ async function main(): Promise<void> {
           ['floor', floorH1],
           ['ours', ours],
         ]) as [string, Child][]) {
+      if (goClient.binary) {
+        const g = await apiServerFirstRequest(
+          goClient.binary,
+          child.port,
+          firstBodyFile,
+          caFile,
+          freshRounds,
+        ).catch((error: unknown) => error as Error);
+        fresh.push(
+          g instanceof Error
+            ? `${name.padEnd(6)} Go client (as the API server): failed (${g.message})`
+            : `${name.padEnd(6)} Go client (as the API server, ${g.group}): connect ${g.connect.toFixed(3)} ms, ` +
+                `TLS handshake ${g.handshake.toFixed(3)} ms, first request after it ${g.afterHandshake.toFixed(3)} ms ` +
+                `(${(g.afterHandshake / g.steady).toFixed(2)} × steady), whole first request ${g.first.toFixed(3)} ms ` +
+                `(${(g.first / g.steady).toFixed(2)} ×), steady-state ${g.steady.toFixed(3)} ms (median of ${freshRounds})`,
+        );
+      }
       const r = await freshConnection(child.port, firstBody, freshRounds).catch(
         (error: unknown) => error as Error,
       );
@@ -1153,8 +1240,8 @@ async function main(): Promise<void> {
         continue;
       }
       fresh.push(
-        `${name.padEnd(6)} first request on a fresh connection ${r.first.toFixed(3)} ms, steady-state ${r.steady.toFixed(3)} ms, ratio ${(r.first / r.steady).toFixed(2)} (median of ${freshRounds})`,
-        `${name.padEnd(6)} first request after the TLS handshake ${r.afterHandshake.toFixed(3)} ms, ratio ${(r.afterHandshake / r.steady).toFixed(2)} to steady-state`,
+        `${name.padEnd(6)} Node's client: first request on a fresh connection ${r.first.toFixed(3)} ms, steady-state ${r.steady.toFixed(3)} ms, ratio ${(r.first / r.steady).toFixed(2)} (median of ${freshRounds})`,
+        `${name.padEnd(6)} Node's client: first request after the TLS handshake ${r.afterHandshake.toFixed(3)} ms, ratio ${(r.afterHandshake / r.steady).toFixed(2)} to steady-state`,
       );
     }
     process.stderr.write('\n');

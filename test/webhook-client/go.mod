@@ -1,0 +1,3 @@
+module sidecar-injector/test/webhook-client
+
+go 1.26.0
