@@ -660,7 +660,8 @@ function apiServerFirstRequest(
 /** Pins a process to one CPU (taskset), so server and load generator do not share one. */
 function pin(pid: number | undefined, cpu: number): boolean {
   if (pid === undefined) return false;
-  const r = spawnSync('taskset', ['-pc', String(cpu), String(pid)], { encoding: 'utf8' });
+  // -a: every thread (V8's and libuv's start before this); threads started later inherit it.
+  const r = spawnSync('taskset', ['-a', '-pc', String(cpu), String(pid)], { encoding: 'utf8' });
   return r.status === 0;
 }
 
