@@ -249,7 +249,7 @@ function startChild(
   kind: ServerKind,
   certFile: string,
   /** Added to the child's environment: ours gets the Deployment's NODE_OPTIONS, floors none. */
-  oursEnv: Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string>>,
   profileDir?: string,
   answersFile?: string,
 ): Promise<Child> {
@@ -261,7 +261,7 @@ function startChild(
   const child = fork(fileURLToPath(import.meta.url), childArgs, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv,
-    env: { ...process.env, ...oursEnv },
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -1305,7 +1305,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < (args.quick ? 1 : args.readyRuns); i++) {
       for (const entry of ['bundle', 'modules'] as const) {
-        starts[entry].push(await timeToReady(root, tls, readyDir, [], oursEnv, entry));
+        starts[entry].push(await timeToReady(root, tls, readyDir, oursEnv, entry));
       }
     }
   } finally {
@@ -1331,7 +1331,6 @@ async function main(): Promise<void> {
         memoryDir,
         bodies,
         seconds,
-        [],
         oursEnv,
         entry,
       );

@@ -63,7 +63,6 @@ async function spawnServe(
   workDir: string,
   name: string,
   options: {
-    nodeArgs: readonly string[];
     env: Readonly<Record<string, string>>;
     args: string[];
     entry?: ServeEntry;
@@ -78,7 +77,6 @@ async function spawnServe(
   const child = spawn(
     process.execPath,
     [
-      ...options.nodeArgs,
       join(root, SERVE_ENTRIES[options.entry ?? 'bundle']),
       'serve',
       '--port',
@@ -114,17 +112,15 @@ export interface StartupSample {
   cpuMs: number;
 }
 
-/** One start. `nodeArgs` go before the script (e.g. --import x); `env` is added to ours. */
+/** One start; `env` (the Deployment's NODE_OPTIONS) is added to ours. */
 export async function timeToReady(
   root: string,
   tls: DevCertificates,
   workDir: string,
-  nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
   entry: ServeEntry = 'bundle',
 ): Promise<StartupSample> {
   const { child, port, started } = await spawnServe(root, tls, workDir, 'ready', {
-    nodeArgs,
     env,
     args: ['--log-level', 'warn'],
     entry,
@@ -161,7 +157,7 @@ export interface ServeMemorySample {
 /**
  * RSS of the real `serve` (not the bench's server child, which also holds the bench's modules):
  * idle one second after ready, then after `seconds` of HTTP/1.1 load at concurrency 8 rotating
- * through `bodies`, as the chart runs it (`nodeArgs`, `env`).
+ * through `bodies`, as the chart runs it (`env`: its NODE_OPTIONS).
  */
 export async function serveMemoryUnderLoad(
   root: string,
@@ -169,12 +165,10 @@ export async function serveMemoryUnderLoad(
   workDir: string,
   bodies: readonly string[],
   seconds: number,
-  nodeArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
   entry: ServeEntry = 'bundle',
 ): Promise<ServeMemorySample> {
   const { child, port } = await spawnServe(root, tls, workDir, 'rss', {
-    nodeArgs,
     env,
     args: [],
     entry,

@@ -5,17 +5,14 @@
  * fresh connections and one kept-alive one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { generateDevCertificates } from '../../src/tls/dev-cert.js';
 import { tempDir } from '../helpers/async.js';
-import { ROOT } from '../helpers/tools.js';
+import { ROOT, run } from '../helpers/tools.js';
 
-const run = promisify(execFile);
 const DIR = join(ROOT, 'test/webhook-client');
 const haveGo = await run('go', ['version'], { timeout: 20_000 }).then(
   () => true,
