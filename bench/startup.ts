@@ -66,6 +66,8 @@ async function spawnServe(
     env: Readonly<Record<string, string>>;
     args: string[];
     entry?: ServeEntry;
+    /** The CPU the server runs on (taskset from its exec on), as the bench's other servers. */
+    cpu?: number | undefined;
   },
 ): Promise<ServeProcess> {
   const cert = join(workDir, `${name}-cert.pem`);
@@ -74,10 +76,14 @@ async function spawnServe(
   await writeFile(key, tls.key, { mode: 0o600 });
   const port = await freePort();
   const started = performance.now();
+  const node = [process.execPath, join(root, SERVE_ENTRIES[options.entry ?? 'bundle'])];
+  // taskset execs node in place, so the pid (and /proc's CPU figures) are the server's.
+  const command =
+    options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
   const child = spawn(
-    process.execPath,
+    command[0] ?? process.execPath,
     [
-      join(root, SERVE_ENTRIES[options.entry ?? 'bundle']),
+      ...command.slice(1),
       'serve',
       '--port',
       String(port),
@@ -112,18 +118,24 @@ export interface StartupSample {
   cpuMs: number;
 }
 
-/** One start; `env` (the Deployment's NODE_OPTIONS) is added to ours. */
+/**
+ * One start; `env` (the Deployment's NODE_OPTIONS) is added to ours. `cpu` pins the server alone
+ * to one CPU: without it the server inherits the caller's affinity, and a bench pinned to one CPU
+ * would start the server beside its own poller (seen: 200-356 ms against 137-187 ms apart).
+ */
 export async function timeToReady(
   root: string,
   tls: DevCertificates,
   workDir: string,
   env: Readonly<Record<string, string>> = {},
   entry: ServeEntry = 'bundle',
+  cpu?: number,
 ): Promise<StartupSample> {
   const { child, port, started } = await spawnServe(root, tls, workDir, 'ready', {
     env,
     args: ['--log-level', 'warn'],
     entry,
+    cpu,
   });
   try {
     const deadline = started + 20_000;
@@ -157,7 +169,7 @@ export interface ServeMemorySample {
 /**
  * RSS of the real `serve` (not the bench's server child, which also holds the bench's modules):
  * idle one second after ready, then after `seconds` of HTTP/1.1 load at concurrency 8 rotating
- * through `bodies`, as the chart runs it (`env`: its NODE_OPTIONS).
+ * through `bodies`, as the chart runs it (`env`: its NODE_OPTIONS); `cpu` as for `timeToReady`.
  */
 export async function serveMemoryUnderLoad(
   root: string,
@@ -167,11 +179,13 @@ export async function serveMemoryUnderLoad(
   seconds: number,
   env: Readonly<Record<string, string>> = {},
   entry: ServeEntry = 'bundle',
+  cpu?: number,
 ): Promise<ServeMemorySample> {
   const { child, port } = await spawnServe(root, tls, workDir, 'rss', {
     env,
     args: [],
     entry,
+    cpu,
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
   try {
