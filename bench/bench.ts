@@ -1167,7 +1167,11 @@ async function main(): Promise<void> {
               '; ours/answer CPU ' +
               by(oursRounds, answerRounds, 'cpuMs') +
               ', req/s ' +
-              by(oursRounds, answerRounds, 'rps'),
+              by(oursRounds, answerRounds, 'rps') +
+              '; p99 ms ours / floor ' +
+              oursRounds
+                .map((o, i) => `${o.p99.toFixed(3)} / ${floorRounds[i]?.p99.toFixed(3) ?? '?'}`)
+                .join(', '),
           );
         }
         // HTTP/2: the streams over one connection, and over 8 (when there are 8 or more).
