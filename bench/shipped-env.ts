@@ -1,7 +1,8 @@
 /**
  * The environment the shipped Deployment gives the server (manifests/base/deployment.yaml, which
  * the chart's template is tested to match): the bench runs our server under the same
- * NODE_OPTIONS, passed the same way, so a flag Node refuses there fails here too.
+ * NODE_OPTIONS and malloc settings, passed the same way, so a flag Node refuses there fails here
+ * too.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,14 +17,19 @@ interface DeploymentDoc {
   spec?: { template?: { spec?: { containers?: { name?: string; env?: EnvVar[] }[] } } };
 }
 
-/** The injector container's literal env values that change speed or memory (NODE_OPTIONS). */
+/**
+ * The injector container's literal env values that change speed or memory: NODE_OPTIONS (which
+ * must be there) and MALLOC_ARENA_MAX (when set).
+ */
 export async function shippedServerEnv(root: string): Promise<Record<string, string>> {
   const text = await readFile(join(root, 'manifests/base/deployment.yaml'), 'utf8');
   const doc = parseAllDocuments(text)
     .map((d) => d.toJS() as DeploymentDoc | null)
     .find((d) => d?.kind === 'Deployment');
   const container = doc?.spec?.template?.spec?.containers?.find((c) => c.name === 'injector');
-  const options = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  const value = (name: string) => container?.env?.find((e) => e.name === name)?.value;
+  const options = value('NODE_OPTIONS');
   if (options === undefined) throw new Error('manifests/base/deployment.yaml: no NODE_OPTIONS');
-  return { NODE_OPTIONS: options };
+  const arenas = value('MALLOC_ARENA_MAX');
+  return { NODE_OPTIONS: options, ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) };
 }

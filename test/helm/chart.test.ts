@@ -108,22 +108,33 @@ describe.skipIf(helm === undefined)('helm chart', () => {
     expect(() => validateObject(dep)).toThrow(/Deployment/);
   });
 
-  it('gives the server the base manifests’ NODE_OPTIONS by default, server.nodeOptions otherwise, none when empty', async () => {
-    const nodeOptions = async (set: readonly string[]) => {
-      const dep = find(await template('mesh', set), 'Deployment') as Obj & {
-        spec: {
-          template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
-        };
+  const serverEnv = async (set: readonly string[], name: string) => {
+    const dep = find(await template('mesh', set), 'Deployment') as Obj & {
+      spec: {
+        template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
       };
-      const env = dep.spec.template.spec.containers[0]?.env ?? [];
-      return env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value);
     };
+    const env = dep.spec.template.spec.containers[0]?.env ?? [];
+    return env.filter((e) => e.name === name).map((e) => e.value);
+  };
+
+  it('gives the server the base manifests’ NODE_OPTIONS by default, server.nodeOptions otherwise, none when empty', async () => {
+    const nodeOptions = (set: readonly string[]) => serverEnv(set, 'NODE_OPTIONS');
     // test/manifests/node-options.test.ts starts Node 24 with the base manifests' value.
     expect(await nodeOptions([])).toEqual([(await shippedServerEnv(ROOT)).NODE_OPTIONS]);
     expect(await nodeOptions(['server.nodeOptions=--max-old-space-size=400'])).toEqual([
       '--max-old-space-size=400',
     ]);
     expect(await nodeOptions(['server.nodeOptions='])).toEqual([]);
+  });
+
+  it('gives the server the base manifests’ MALLOC_ARENA_MAX by default, server.mallocArenaMax otherwise, none when empty', async () => {
+    const arenas = (set: readonly string[]) => serverEnv(set, 'MALLOC_ARENA_MAX');
+    const shipped = (await shippedServerEnv(ROOT)).MALLOC_ARENA_MAX;
+    expect(shipped).toBe('2');
+    expect(await arenas([])).toEqual([shipped]);
+    expect(await arenas(['server.mallocArenaMax=4'])).toEqual(['4']);
+    expect(await arenas(['server.mallocArenaMax='])).toEqual([]);
   });
 
   it('takes the namespace from the release everywhere', async () => {
@@ -215,6 +226,8 @@ describe.skipIf(helm === undefined)('helm chart', () => {
     ['webhook.timeoutSeconds=31', '/webhook/timeoutSeconds'],
     ['revision=1.32', '/revision'],
     ['server.nativeSidecars=always', '/server/nativeSidecars'],
+    ['server.mallocArenaMax=0', '/server/mallocArenaMax'],
+    ['server.mallocArenaMax=many', '/server/mallocArenaMax'],
   ])('values.schema.json refuses %s, naming the field', async (set, field) => {
     await expect(template('mesh', [set])).rejects.toThrow(field);
   });

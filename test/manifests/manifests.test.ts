@@ -136,12 +136,16 @@ describe.skipIf(kustomize === undefined)('kustomize manifests', () => {
   });
 
   it.each(DIRS)(
-    '%s gives the server the NODE_OPTIONS node-options.test.ts starts Node 24 with',
+    '%s gives the server the NODE_OPTIONS node-options.test.ts starts Node 24 with, and MALLOC_ARENA_MAX',
     async (dir) => {
       const dep = new Deployment(find(await render(dir), 'Deployment'));
       const env = dep.spec?.template.spec?.containers[0]?.env ?? [];
+      const shipped = await shippedServerEnv(ROOT);
       expect(env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value)).toEqual([
-        (await shippedServerEnv(ROOT)).NODE_OPTIONS,
+        shipped.NODE_OPTIONS,
+      ]);
+      expect(env.filter((e) => e.name === 'MALLOC_ARENA_MAX').map((e) => e.value)).toEqual([
+        shipped.MALLOC_ARENA_MAX,
       ]);
     },
   );
