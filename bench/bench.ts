@@ -23,7 +23,8 @@
  * --no-istio, --no-h2, --rounds <n> (each HTTP/1.1 row alternates the servers n times and shows
  * the medians), --only bookinfo,large,env2000, --quick, --rss-seconds <s> (the real `serve`'s
  * RSS after that long of load at c=8; default 60, 5 with --quick), --node-options "<flags>" (our
- * server's NODE_OPTIONS instead of the Deployment's, to measure another setting).
+ * server's NODE_OPTIONS instead of the Deployment's, to measure another setting), --warmup <s>
+ * (load per server before the first cell, not counted; default 5, 1 with --quick, 0 for none).
  * BENCH_ROUTED=1 in the environment sends every request of our server through fastify (no direct
  * admission route, src/http/fast-admission.ts), to compare the two.
  */
@@ -938,6 +939,7 @@ function parseArgs(argv: readonly string[]) {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
     readyRuns: Number(get('ready-runs') ?? '3'),
+    warmup: Number(get('warmup') ?? (argv.includes('--quick') ? '1' : '5')),
     rssSeconds: get('rss-seconds') === undefined ? undefined : Number(get('rss-seconds')),
     only: get('only')?.split(','),
     nodeOptions: get('node-options'),
@@ -1101,8 +1103,37 @@ async function main(): Promise<void> {
   let rssUnderLoad = 0;
   const fresh: string[] = [];
   const roundLines: string[] = [];
+  const serverFor = (server: BenchServer, floor: Child): Child =>
+    server === 'ours'
+      ? ours
+      : server === 'istio' && istio
+        ? istio
+        : server === 'answer'
+          ? answerH1
+          : floor;
   try {
     const idle = (await ours.request('memory')).memory;
+    // Warm-up, not counted: each server first answers every set's bodies at c=8 for --warmup
+    // seconds, so that the first cell (Bookinfo c=1, whose p99 is a target) meets compiled code
+    // and a young generation grown to its size, as every later cell does. A fresh server's first
+    // seconds are slower: ours, c=1, 4 s segments after start read p99 1.43, 0.76, then 0.55-0.69 ms
+    // (twice the scavenges while the young generation grows).
+    if (args.warmup > 0) {
+      const everyBody = [...sets.values()].flat();
+      for (const server of servers) {
+        await autocannonCell(serverFor(server, floorH1).port, everyBody, 8, args.warmup);
+      }
+      if (h2 && !args.noH2) {
+        const warmFile = join(workDir, 'warmup.json');
+        await writeFile(warmFile, everyBody[0]?.text ?? '');
+        for (const child of [floorH2, ...(istio ? [istio] : []), ours]) {
+          await h2loadCell(child.port, warmFile, 8, 1, args.warmup, workDir);
+        }
+      }
+      console.log(
+        `warm-up: ${args.warmup} s per server at c=8 over every set's bodies${h2 && !args.noH2 ? ', and as much over HTTP/2' : ''}, not counted`,
+      );
+    }
     let round = 0;
     for (const [payload, bodies] of sets) {
       const bodyFile = join(workDir, `${payload}.json`);
@@ -1111,14 +1142,6 @@ async function main(): Promise<void> {
         // Rotate which server goes first so warm-up and thermal effects do not favour one side.
         const order = servers.map((_, i) => servers[(i + round) % servers.length] as BenchServer);
         round += 1;
-        const serverFor = (server: BenchServer, floor: Child): Child =>
-          server === 'ours'
-            ? ours
-            : server === 'istio' && istio
-              ? istio
-              : server === 'answer'
-                ? answerH1
-                : floor;
         // --rounds: the servers alternate once per round (the order rotating too); the row holds
         // each figure's median over the rounds, and the rounds' CPU ratios are printed after it.
         const perServer = new Map<BenchServer, HttpCellResult[]>();
