@@ -658,6 +658,10 @@ function apiServerFirstRequest(
   });
 }
 
+/** The CPU of every server the bench starts, and of the bench (its load generators). */
+const SERVER_CPU = 1;
+const LOAD_CPU = 0;
+
 /** Pins a process to one CPU (taskset), so server and load generator do not share one. */
 function pin(pid: number | undefined, cpu: number): boolean {
   if (pid === undefined) return false;
@@ -1059,11 +1063,11 @@ async function main(): Promise<void> {
   // Servers on CPU 1, this process (autocannon) and h2load (its child) on CPU 0.
   const pinned =
     args.pin &&
-    pin(process.pid, 0) &&
-    [ours, floorH1, floorH2, answerH1].every((child) => pin(child.process.pid, 1));
+    pin(process.pid, LOAD_CPU) &&
+    [ours, floorH1, floorH2, answerH1].every((child) => pin(child.process.pid, SERVER_CPU));
   console.log(
     pinned
-      ? 'pinned: servers on CPU 1, load generators on CPU 0 (other work on the machine still shares both)'
+      ? `pinned: servers on CPU ${SERVER_CPU}, load generators on CPU ${LOAD_CPU} (other work on the machine still shares both)`
       : 'not pinned (--no-pin, or taskset failed)',
   );
   let istio: Child | undefined;
@@ -1083,7 +1087,7 @@ async function main(): Promise<void> {
       const maxRequests = Math.ceil(cellsCount * args.duration * 50_000);
       try {
         istio = await startIstio(found.binary, root, tls, workDir, budget, maxRequests);
-        if (pinned) pin(istio.process.pid, 1);
+        if (pinned) pin(istio.process.pid, SERVER_CPU);
       } catch (error) {
         istioNote = `Istio's server did not start: ${(error as Error).message}`;
       }
@@ -1103,6 +1107,8 @@ async function main(): Promise<void> {
   let rssUnderLoad = 0;
   const fresh: string[] = [];
   const roundLines: string[] = [];
+  // The servers started later (time to ready, memory) take the same CPU when the bench pins.
+  const serveCpu = pinned ? SERVER_CPU : undefined;
   const serverFor = (server: BenchServer, floor: Child): Child =>
     server === 'ours'
       ? ours
@@ -1333,9 +1339,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < 1 + (args.quick ? 1 : args.readyRuns); i++) {
       for (const entry of ['bundle', 'modules'] as const) {
-        starts[entry].push(
-          await timeToReady(root, tls, readyDir, oursEnv, entry, pinned ? 1 : undefined),
-        );
+        starts[entry].push(await timeToReady(root, tls, readyDir, oursEnv, entry, serveCpu));
       }
     }
   } finally {
@@ -1346,7 +1350,7 @@ async function main(): Promise<void> {
     const [filling, ...warm] = starts[entry];
     console.log(
       `${entry === 'bundle' ? '\n' : ''}time to ready, ${SERVE_ENTRIES[entry]} (serve with --tls-cert/--tls-key, spawn to first 200 of /readyz, ` +
-        `${pinned ? 'server alone on CPU 1' : 'not pinned'}): ${warm.map(showStart).join(', ')}; ` +
+        `${serveCpu === undefined ? 'not pinned' : `server alone on CPU ${serveCpu}`}): ${warm.map(showStart).join(', ')}; ` +
         `the start that filled the compile cache: ${filling ? showStart(filling) : 'none'}`,
     );
   }
@@ -1366,7 +1370,7 @@ async function main(): Promise<void> {
         seconds,
         oursEnv,
         entry,
-        pinned ? 1 : undefined,
+        serveCpu,
       );
       const show = (m: { rss: number; anon: number }) =>
         `rss ${m.rss.toFixed(1)} MiB (anonymous ${m.anon.toFixed(1)})`;

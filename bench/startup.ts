@@ -76,14 +76,16 @@ async function spawnServe(
   await writeFile(key, tls.key, { mode: 0o600 });
   const port = await freePort();
   const started = performance.now();
-  const node = [process.execPath, join(root, SERVE_ENTRIES[options.entry ?? 'bundle'])];
   // taskset execs node in place, so the pid (and /proc's CPU figures) are the server's.
-  const command =
-    options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
+  const [file, before]: [string, string[]] =
+    options.cpu === undefined
+      ? [process.execPath, []]
+      : ['taskset', ['-c', String(options.cpu), process.execPath]];
   const child = spawn(
-    command[0] ?? process.execPath,
+    file,
     [
-      ...command.slice(1),
+      ...before,
+      join(root, SERVE_ENTRIES[options.entry ?? 'bundle']),
       'serve',
       '--port',
       String(port),
