@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { parseBodyText } from './content-type.js';
 import { errorPayload, rejectionOf } from './errors.js';
+import { releaseBodyMemory } from './body-memory.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { lazyChildLogger } from './request-logger.js';
 import { JSON_TYPE, type ReviewHandler } from './routes.js';
@@ -167,6 +168,18 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
         return;
       }
       const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+      try {
+        answerBody(raw);
+      } finally {
+        // Nothing reads the body after this call (the review reads `raw` during it only): its
+        // memory goes back now (body-memory.ts). On HTTP/1.1 the pieces are Node's own copies,
+        // one per parser callback (node_http_parser.cc `on_body`, Buffer::Copy); on HTTP/2 they
+        // may be views into the session's read buffer, so only the joined Buffer is ours there.
+        const joined = chunks.length === 1 ? [] : [raw];
+        releaseBodyMemory(request.httpVersionMajor === 1 ? [...chunks, ...joined] : joined);
+      }
+    };
+    const answerBody = (raw: Buffer) => {
       // A body answered before but for its uid (src/admission/reuse.ts); never throws.
       const reused = review.fromBody(raw, { url, timeout, started, reqId });
       if (reused !== undefined) {

@@ -94,7 +94,10 @@ function recordOutcome(metrics: InjectorMetrics, outcome: ReviewOutcome): void {
  */
 export interface ReviewRequest {
   body: unknown;
-  /** The body's bytes, when the caller has them: an injected pod's answer is remembered for them. */
+  /**
+   * The body's bytes, when the caller has them: an injected pod's answer is remembered for them
+   * (a copy). Read during the call only: the direct route releases their memory once it returns.
+   */
   raw?: Buffer;
   /** The body's text as it was parsed (with `raw`). */
   text?: string;
@@ -109,6 +112,7 @@ export interface ReviewHandler {
   /**
    * The answer to a body that is one answered before but for its uid (src/admission/reuse.ts),
    * counted and logged as a review; undefined when there is none (then parse and call the handler).
+   * `raw` is read during the call only.
    */
   fromBody(
     raw: Buffer,

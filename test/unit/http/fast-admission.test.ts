@@ -169,6 +169,26 @@ async function metricLines(metrics: InjectorMetrics): Promise<string[]> {
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+/**
+ * Bodies of 20-110 KB, which arrive in pieces (the direct route releases their memory once the
+ * review is done, src/http/body-memory.ts), in the API server's field order (`kind` first) and
+ * from a few pods only, so that repeats take the review reuse path too.
+ */
+const largeReview = fc
+  .record({ seed: fc.integer({ min: 1, max: 4 }), vars: fc.constantFrom(400, 1200, 2500) })
+  .map(({ seed, vars }) => {
+    const pod = generatePod(seed);
+    const [first] = pod.spec?.containers ?? [];
+    if (first !== undefined) {
+      const padding = Array.from({ length: vars }, (_, i) => ({
+        name: `PAD_${i}`,
+        value: `v${i}`,
+      }));
+      first.env = [...(first.env ?? []), ...padding];
+    }
+    return json({ kind: 'AdmissionReview', ...makeReview({ pod }) });
+  });
+
 /** Reviews the direct route answers itself: injected, skipped, denied, and not AdmissionReviews. */
 const reviewBody = fc.oneof(
   fc.integer({ min: 1, max: 2 ** 30 }).map((seed) => json(makeReview({ pod: generatePod(seed) }))),
@@ -209,6 +229,7 @@ const reviewBody = fc.oneof(
     const whole = json(makeReview({ pod: generatePod(seed) }));
     return whole.subarray(0, seed % whole.length);
   }),
+  largeReview,
 );
 
 const path = fc.constantFrom(
