@@ -9,7 +9,7 @@
  * no more than the young generation's capacity, V8 starts incremental marking
  * (`Heap::IncrementalMarkingLimitReached`). An 80 KB body arrives as ~5 pieces and is joined into
  * one more Buffer: ~160 KB of external bytes per request, and ~120 reuse-path requests between two
- * scavenges, so V8 ran 15-20 mark-compacts a second on a 12 MB heap (docs/performance.md, ninth
+ * scavenges, so V8 ran 15-25 mark-compacts a second on a 12 MB heap (docs/performance.md, ninth
  * pass). Detaching a dead body's ArrayBuffers (`ArrayBuffer.prototype.transfer`) releases them and
  * their count at once.
  *
