@@ -15,19 +15,17 @@
  *
  * Only an ArrayBuffer that is wholly the given Buffer is detached: a slice of Node's allocation
  * pool (`Buffer.allocUnsafe` below 4 KiB) or any other shared buffer is left alone, as it holds
- * other bytes. The caller passes only Buffers nothing else can still read.
+ * other bytes. The caller passes only a Buffer nothing else can still read.
  */
-export function releaseBodyMemory(buffers: readonly Buffer[]): void {
-  for (const buffer of buffers) {
-    const store = buffer.buffer;
-    if (
-      store instanceof ArrayBuffer &&
-      !store.detached &&
-      buffer.byteOffset === 0 &&
-      buffer.byteLength === store.byteLength &&
-      store.byteLength > 0
-    ) {
-      store.transfer(0);
-    }
+export function releaseBufferMemory(buffer: Buffer): void {
+  const store = buffer.buffer;
+  if (
+    store instanceof ArrayBuffer &&
+    !store.detached &&
+    buffer.byteOffset === 0 &&
+    buffer.byteLength === store.byteLength &&
+    store.byteLength > 0
+  ) {
+    store.transfer(0);
   }
 }

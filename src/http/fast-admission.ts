@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { InjectorMetrics } from '../metrics/registry.js';
 import { parseBodyText } from './content-type.js';
 import { errorPayload, rejectionOf } from './errors.js';
-import { releaseBodyMemory } from './body-memory.js';
+import { releaseBufferMemory } from './body-memory.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { lazyChildLogger } from './request-logger.js';
 import { JSON_TYPE, type ReviewHandler } from './routes.js';
@@ -175,8 +175,8 @@ export function directAdmission(fastify: Listener, opts: DirectAdmissionOptions)
         // memory goes back now (body-memory.ts). On HTTP/1.1 the pieces are Node's own copies,
         // one per parser callback (node_http_parser.cc `on_body`, Buffer::Copy); on HTTP/2 they
         // may be views into the session's read buffer, so only the joined Buffer is ours there.
-        const joined = chunks.length === 1 ? [] : [raw];
-        releaseBodyMemory(request.httpVersionMajor === 1 ? [...chunks, ...joined] : joined);
+        if (request.httpVersionMajor === 1) for (const chunk of chunks) releaseBufferMemory(chunk);
+        if (raw !== chunks[0]) releaseBufferMemory(raw);
       }
     };
     const answerBody = (raw: Buffer) => {
